@@ -1,0 +1,1 @@
+"""The ``nasaudit`` command line."""

@@ -1,0 +1,39 @@
+"""Entry point of the ``nasaudit`` command: one typer app, one sub-app per command group.
+
+Every ``NasauditError`` (bad architecture, unknown space, missing file, invalid spec) is printed as
+one readable line and exits with status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from nasaudit.cli import spaces as spaces_cli
+from nasaudit.errors import NasauditError
+
+app = typer.Typer(
+    name="nasaudit",
+    help="Audit cell-based NAS: search spaces, weight-sharing supernets and search strategies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(spaces_cli.app, name="space")
+
+_stderr = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; turn nasaudit's own errors into a message and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except NasauditError as err:
+        _stderr.print(f"[bold red]error:[/] {err}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Search spaces: architecture value types, registry, constraints and encodings."""
+
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.spaces.darts import DARTS_OPS, DartsCell, DartsGenotype, DartsSpace, darts_variant, parse_genotype
+from nasaudit.spaces.nb201 import NB201_OPS, NB201Arch, NB201Space, parse_nb201
+from nasaudit.spaces.registry import get_space, list_spaces, register_space, space_description
+
+register_space("nb201", "NAS-Bench-201 cell: 4 nodes, 6 edges, 5 ops (15,625 cells)")(NB201Space)
+register_space("darts", "DARTS normal+reduce cells: 4 intermediate nodes, 2 inputs each, 7 ops")(DartsSpace)
+for _variant in ("s1", "s2", "s3", "s4"):
+    register_space(
+        f"darts_{_variant}",
+        f"DARTS variant space {_variant.upper()} of Zela et al. (selection paper App. A.2)",
+    )(lambda v=_variant: darts_variant(v))
+
+__all__ = [
+    "DARTS_OPS",
+    "NB201_OPS",
+    "DartsCell",
+    "DartsGenotype",
+    "DartsSpace",
+    "NB201Arch",
+    "NB201Space",
+    "SearchSpace",
+    "darts_variant",
+    "get_space",
+    "list_spaces",
+    "parse_genotype",
+    "parse_nb201",
+    "register_space",
+    "space_description",
+]
