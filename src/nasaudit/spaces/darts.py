@@ -137,6 +137,9 @@ def _literal_edges(node: ast.expr, cell_type: str) -> tuple[tuple[str, int], ...
         raise ArchitectureError(f"{cell_type} cell at {where} is not a literal list of (op, input)") from None
     if not isinstance(value, (list, tuple)):
         raise ArchitectureError(f"{cell_type} cell at {where} must be a list of (op, input) pairs")
+    if value and all(isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], (list, tuple))
+                     for v in value):
+        value = [edge for pair in value for edge in pair]  # the nested-per-node variant [[e, e], ...]
     edges = []
     for k, edge in enumerate(value):
         if (not isinstance(edge, (list, tuple)) or len(edge) != 2 or not isinstance(edge[0], str)
@@ -416,7 +419,7 @@ class DartsSpace(SearchSpace):
 
 
 def _replace_edge(cell: DartsCell, k: int, edge: tuple[str, int]) -> DartsCell:
-    return DartsCell(cell.edges[:k] + (edge,) + cell.edges[k + 1:], cell.concat)
+    return DartsCell((*cell.edges[:k], edge, *cell.edges[k + 1:]), cell.concat)
 
 
 def darts_cell_key(cell: DartsCell, reduction: bool) -> str:

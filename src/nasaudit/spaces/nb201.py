@@ -142,7 +142,7 @@ class NB201Space(SearchSpace):
         for k in edges:
             for op in self.ops:
                 if op != arch.ops[k]:
-                    out.append(NB201Arch(arch.ops[:k] + (op,) + arch.ops[k + 1:]))
+                    out.append(NB201Arch((*arch.ops[:k], op, *arch.ops[k + 1:])))
         return out
 
     def canonical(self, arch: NB201Arch) -> str:
