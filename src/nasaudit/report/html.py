@@ -1,0 +1,98 @@
+"""A self-contained HTML report: figures embedded as base64 PNG, tables inline, no network to view it."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from nasaudit import __version__
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 0 auto; max-width: 1100px;
+       padding: 1.5rem; color: #1d2330; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } h2 { border-bottom: 2px solid #e3e7ef; padding-bottom: .25rem; margin-top: 2.5rem; }
+.meta { color: #5b6475; font-size: .9rem; }
+nav ol { columns: 2; }
+dl.settings { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; font-size: .9rem;
+              background: #f5f7fb; padding: .6rem .9rem; border-radius: 6px; }
+dl.settings dt { font-weight: 600; } dl.settings dd { margin: 0; font-family: ui-monospace, monospace; }
+table { border-collapse: collapse; font-size: .85rem; margin: .8rem 0; }
+th, td { border: 1px solid #d5dae4; padding: .25rem .5rem; text-align: right; }
+th { background: #eef1f7; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #e3e7ef; }
+figcaption { font-size: .85rem; color: #5b6475; }
+.note { background: #fff8e6; border-left: 4px solid #f0b429; padding: .4rem .8rem; font-size: .9rem; }
+"""
+
+
+@dataclass
+class Figure:
+    """A PNG figure with a caption."""
+
+    path: Path
+    caption: str
+
+
+@dataclass
+class Section:
+    """One analysis in the report: what data and settings produced it, then its tables and figures."""
+
+    key: str
+    title: str
+    summary: str
+    settings: dict[str, object] = field(default_factory=dict)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def render_report(title: str, sections: list[Section], out_path: Path, max_table_rows: int = 40) -> Path:
+    """Write the report to ``out_path`` (one HTML file, images inlined) and return the path."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">nasaudit {__version__} · generated {stamp}</p>',
+        "<nav><h3>Sections</h3><ol>",
+        *(f'<li><a href="#{html.escape(s.key)}">{html.escape(s.title)}</a></li>' for s in sections),
+        "</ol></nav>",
+    ]
+    for section in sections:
+        parts.append(_render_section(section, max_table_rows))
+    parts.append("</body></html>")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text("\n".join(parts), encoding="utf-8")
+    return out_path
+
+
+def _render_section(section: Section, max_table_rows: int) -> str:
+    parts = [f'<section id="{html.escape(section.key)}" class="analysis">',
+             f"<h2>{html.escape(section.title)}</h2>", f"<p>{html.escape(section.summary)}</p>"]
+    if section.settings:
+        parts.append('<dl class="settings">')
+        for key, value in section.settings.items():
+            parts.append(f"<dt>{html.escape(str(key))}</dt><dd>{html.escape(str(value))}</dd>")
+        parts.append("</dl>")
+    parts.extend(f'<p class="note">{html.escape(note)}</p>' for note in section.notes)
+    for caption, table in section.tables:
+        shown = table.head(max_table_rows)
+        more = ""
+        if len(table) > len(shown):
+            more = f" (first {max_table_rows} of {len(table)} rows; full table in the CSV)"
+        parts.append(f"<h4>{html.escape(caption)}{html.escape(more)}</h4>")
+        parts.append(shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True))
+    for figure in section.figures:
+        data = base64.b64encode(Path(figure.path).read_bytes()).decode("ascii")
+        parts.append(
+            f'<figure><img alt="{html.escape(figure.caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
