@@ -2,10 +2,12 @@
 
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import DARTS_OPS, DartsCell, DartsGenotype, DartsSpace, darts_variant, parse_genotype
+from nasaudit.spaces.nb101 import NB101_OPS, NB101Arch, NB101Space, nb101_hash, parse_nb101
 from nasaudit.spaces.nb201 import NB201_OPS, NB201Arch, NB201Space, parse_nb201
 from nasaudit.spaces.registry import get_space, list_spaces, register_space, space_description
 
 register_space("nb201", "NAS-Bench-201 cell: 4 nodes, 6 edges, 5 ops (15,625 cells)")(NB201Space)
+register_space("nb101", "NAS-Bench-101 cell: <=7 vertices, <=9 edges, 3 ops (423,624 unique cells)")(NB101Space)
 register_space("darts", "DARTS normal+reduce cells: 4 intermediate nodes, 2 inputs each, 7 ops")(DartsSpace)
 for _variant in ("s1", "s2", "s3", "s4"):
     register_space(
@@ -15,17 +17,22 @@ for _variant in ("s1", "s2", "s3", "s4"):
 
 __all__ = [
     "DARTS_OPS",
+    "NB101_OPS",
     "NB201_OPS",
     "DartsCell",
     "DartsGenotype",
     "DartsSpace",
+    "NB101Arch",
+    "NB101Space",
     "NB201Arch",
     "NB201Space",
     "SearchSpace",
     "darts_variant",
     "get_space",
     "list_spaces",
+    "nb101_hash",
     "parse_genotype",
+    "parse_nb101",
     "parse_nb201",
     "register_space",
     "space_description",
