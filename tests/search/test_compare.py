@@ -1,0 +1,100 @@
+"""The fair comparison on the real NB201 table (search-phase paper Sec. 3.1), its summary, figure and CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nasaudit.benchmarks import TabularBenchmark
+from nasaudit.cli.main import app
+from nasaudit.metrics import expected_best_of_n
+from nasaudit.report.figures_search import plot_best_so_far
+from nasaudit.search import Bananas, run_comparison, summarise
+from nasaudit.search.compare import SUMMARY_COLUMNS
+
+C10 = "CIFAR10TestAccuracy200Epochs"
+BUDGET, SEEDS = 100, 120
+
+
+@pytest.fixture(scope="module")
+def nb201(nb201_csv: Path) -> TabularBenchmark:
+    return TabularBenchmark.from_file(nb201_csv)
+
+
+@pytest.fixture(scope="module")
+def comparison(nb201: TabularBenchmark):  # type: ignore[no-untyped-def]
+    return run_comparison(nb201.space, nb201.evaluator(C10), ["random", "evolution", "local"], BUDGET, SEEDS)
+
+
+def test_random_search_lands_on_the_expected_best_of_100(nb201: TabularBenchmark, comparison) -> None:  # type: ignore[no-untyped-def]
+    finals = comparison.curves()["random"][:, -1]
+    standard_error = finals.std(ddof=1) / np.sqrt(finals.size)
+    for replace in (False, True):
+        expected = expected_best_of_n(nb201.scores(C10), BUDGET, replace=replace)
+        assert abs(finals.mean() - expected) < 3 * standard_error
+
+
+def test_evolution_and_local_search_beat_random(nb201: TabularBenchmark, comparison) -> None:  # type: ignore[no-untyped-def]
+    summary = summarise(comparison, nb201.evaluator(C10), nb201.scores(C10)).set_index("strategy")
+    assert list(summary.reset_index().columns) == list(SUMMARY_COLUMNS)
+    for name in ("evolution", "local"):
+        assert summary.loc[name, "mean"] > summary.loc["random", "mean"]
+        assert summary.loc[name, "welch_p"] < 0.01
+        assert summary.loc[name, "p_gt_random"] > summary.loc["random", "p_gt_random"]
+    assert np.isnan(summary.loc["random", "welch_p"])
+    # a final architecture of random search beats another random search of the same budget about half the time
+    assert summary.loc["random", "p_gt_random"] == pytest.approx(0.5, abs=0.08)
+    assert (summary["seeds"] == SEEDS).all() and (summary["budget"] == BUDGET).all()
+    assert summary.loc["local", "best_rank"] == 1
+
+
+def test_bananas_beats_the_random_expectation(nb201: TabularBenchmark) -> None:
+    small = run_comparison(nb201.space, nb201.evaluator(C10), [Bananas()], BUDGET, 12)
+    finals = small.curves()["bananas"][:, -1]
+    assert finals.mean() > expected_best_of_n(nb201.scores(C10), BUDGET)
+
+
+def test_deisomorphised_ranks_are_class_ranks(nb201: TabularBenchmark, comparison) -> None:  # type: ignore[no-untyped-def]
+    unique = nb201.deisomorphised()
+    full = summarise(comparison, nb201.evaluator(C10), nb201.scores(C10))
+    classes = summarise(comparison, nb201.evaluator(C10), unique.scores(C10))
+    assert (classes["best_rank"] <= full["best_rank"]).all()
+    assert (classes["median_rank"] <= full["median_rank"]).all()
+    assert classes["median_rank"].iloc[0] < full["median_rank"].iloc[0]  # random search
+
+
+def test_curves_trajectories_and_figure(comparison, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    curves = comparison.curves()
+    assert set(curves) == {"random", "evolution", "local"}
+    assert all(c.shape == (SEEDS, BUDGET) for c in curves.values())
+    frame = comparison.trajectories()
+    assert len(frame) == 3 * SEEDS * BUDGET
+    path = plot_best_so_far(curves, tmp_path / "fig" / "curves.png", title="t")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_compare_writes_table_and_figure(nb201_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "compare", "--space", "nb201", "--benchmark", str(nb201_csv), "--metric", "test_acc",
+        "--dataset", "cifar10", "--strategies", "random,local", "--budget", "20", "--seeds", "4",
+        "--out", str(out), "--deisomorphise",
+    ])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["strategy"].tolist() == ["random", "local"]
+    assert len(pd.read_csv(out / "trajectories.csv")) == 2 * 4 * 20
+    assert (out / "best_so_far.png").stat().st_size > 0
+    assert "local" in result.output and "p_gt_random" in result.output
+
+
+def test_cli_compare_reports_a_missing_column(nb201_csv: Path, tmp_path: Path) -> None:
+    from nasaudit.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--benchmark", str(nb201_csv), "--metric", "valid_acc", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2

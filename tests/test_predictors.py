@@ -1,0 +1,60 @@
+"""EnsemblePredictor: correct gradients, learns, reproducible, members disagree off the data, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasaudit.errors import ConfigError, DataError
+from nasaudit.predictors import EnsemblePredictor
+
+
+def test_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    model = EnsemblePredictor(n_members=2, hidden_sizes=(5, 4))
+    inputs, targets = rng.normal(size=(7, 3)), rng.normal(size=(1, 7, 1))
+    theta, grad = model._init_parameters(3, np.random.default_rng(1))
+    model._gradient(inputs, targets, grad)
+
+    def loss() -> float:
+        return float(((model._forward(inputs)[-1] - targets) ** 2).mean(axis=(1, 2)).sum())
+
+    numeric = np.empty_like(theta)
+    for i in range(theta.size):
+        keep = theta[i]
+        theta[i] = keep + 1e-6
+        up = loss()
+        theta[i] = keep - 1e-6
+        numeric[i] = (up - loss()) / 2e-6
+        theta[i] = keep
+    assert np.allclose(numeric, grad, atol=1e-7)
+
+
+def test_fits_a_linear_target_and_is_reproducible() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 2, size=(200, 20)).astype(float)
+    y = X @ rng.normal(size=20) + 70.0
+    X_test = rng.integers(0, 2, size=(300, 20)).astype(float)
+    y_test = X_test @ np.linalg.lstsq(np.c_[X, np.ones(200)], y, rcond=None)[0][:-1] + 70.0
+    model = EnsemblePredictor(seed=3).fit(X, y)
+    assert np.corrcoef(model.predict(X_test), y_test)[0, 1] > 0.95
+    again = EnsemblePredictor(seed=3).fit(X, y)
+    assert np.array_equal(model.predict(X_test), again.predict(X_test))
+    members = model.predict_members(X_test)
+    assert members.shape == (5, 300)
+    assert np.allclose(model.predict_std(X_test), members.std(axis=0))
+    assert model.predict_std(X_test).mean() > 0
+
+
+def test_errors() -> None:
+    with pytest.raises(ConfigError, match="not fitted"):
+        EnsemblePredictor().predict(np.zeros((2, 3)))
+    with pytest.raises(ConfigError, match="n_members"):
+        EnsemblePredictor(n_members=0)
+    with pytest.raises(DataError, match="shape"):
+        EnsemblePredictor().fit(np.zeros((4, 3)), np.zeros(5))
+    with pytest.raises(DataError, match="finite"):
+        EnsemblePredictor().fit(np.full((4, 3), np.nan), np.zeros(4))
+    model = EnsemblePredictor(epochs=2).fit(np.eye(4), np.arange(4.0))
+    with pytest.raises(DataError, match="shape"):
+        model.predict(np.zeros((2, 5)))
