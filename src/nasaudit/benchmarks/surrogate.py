@@ -1,0 +1,164 @@
+"""Surrogate benchmarks: a regression model fit on (architecture, score) pairs, used as an evaluator.
+
+The redundancy paper (App. F) shows that a surrogate fit on a few hundred random architectures suffices
+to reproduce its operation-importance and subgraph findings on spaces without a table (BANANAS: an
+ensemble of MLPs over the path encoding). ``SurrogateBenchmark`` offers that ensemble and LightGBM
+gradient-boosted trees over any encoding of ``nasaudit.spaces.encodings``. ``load_nb301`` wraps the
+official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package is installed.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from nasaudit.errors import ConfigError, DataError, SpaceError
+from nasaudit.evaluators import Evaluator
+from nasaudit.predictors import EnsemblePredictor
+from nasaudit.seeding import SeedLike, as_generator
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
+from nasaudit.spaces.encodings import Encoding, get_encoding
+
+ModelName = Literal["gbt", "ensemble"]
+#: LightGBM settings for a few hundred samples: small leaves, many shallow rounds, row/feature bagging
+GBT_DEFAULTS: dict[str, Any] = {
+    "n_estimators": 500, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 5,
+    "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "n_jobs": 1,
+    "deterministic": True, "force_row_wise": True, "verbose": -1,
+}
+NB301_HINT = (
+    "the official NAS-Bench-301 surrogate needs the optional package 'nasbench301' "
+    "(pip install nasbench301, or the project's 'nb301' extra) and its model files "
+    "(nb_models_1.0 from https://github.com/automl/nasbench301)"
+)
+
+
+class SurrogateBenchmark:
+    """A regression model over an architecture encoding that implements the ``Evaluator`` protocol.
+
+    ``model="gbt"``: LightGBM gradient-boosted trees; ``model="ensemble"``: the BANANAS MLP ensemble
+    (``nasaudit.predictors.EnsemblePredictor``), which also gives ``predict_std``. ``encoding="auto"``
+    uses the path encoding where the space allows it (BANANAS, redundancy paper App. F) and the
+    adjacency encoding otherwise (e.g. DARTS's two-input cells).
+    """
+
+    def __init__(self, space: SearchSpace, model: ModelName = "gbt", encoding: str = "auto",
+                 seed: SeedLike = 0, **model_params: Any) -> None:
+        if model not in ("gbt", "ensemble"):
+            raise ConfigError(f"unknown surrogate model {model!r}; choose 'gbt' or 'ensemble'")
+        self.space = space
+        self.model = model
+        self.encoder = _encoder(space, encoding)
+        self.seed = int(as_generator(seed).integers(2**31 - 1))
+        self.model_params = model_params
+        self._regressor: Any = None
+
+    def __repr__(self) -> str:
+        return f"SurrogateBenchmark(space={self.space.name!r}, model={self.model!r}, encoding={self.encoder.name!r})"
+
+    @classmethod
+    def from_samples(cls, truth: Evaluator, n: int = 200, seed: SeedLike = 0, **kwargs: Any) -> SurrogateBenchmark:
+        """Fit on ``n`` uniform random archs of ``truth.space`` scored by ``truth`` (App. F: 200 samples)."""
+        rng = as_generator(seed)
+        archs = truth.space.sample_many(n, rng)
+        return cls(truth.space, seed=rng, **kwargs).fit(archs, truth.evaluate(archs))
+
+    def fit(self, archs: Sequence[Any], scores: np.ndarray) -> SurrogateBenchmark:
+        """Fit the regression model on ``archs`` and their ``scores`` (App. F); returns ``self``."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if len(archs) != len(scores):
+            raise DataError(f"{len(scores)} scores for {len(archs)} architectures")
+        if len(archs) < 2:
+            raise DataError(f"a surrogate needs at least 2 training architectures, got {len(archs)}")
+        features = self._features(archs)
+        if self.model == "gbt":
+            from lightgbm import LGBMRegressor
+
+            regressor = LGBMRegressor(**{**GBT_DEFAULTS, "random_state": self.seed, **self.model_params})
+        else:
+            regressor = EnsemblePredictor(**{"seed": self.seed, **self.model_params})
+        self._regressor = regressor.fit(features, scores)
+        return self
+
+    def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
+        """Predicted score of each architecture (batched), the surrogate ``y`` of App. F."""
+        return np.asarray(self._fitted().predict(self._features(archs)), dtype=np.float64)
+
+    def predict_std(self, archs: Sequence[Any]) -> np.ndarray:
+        """Spread of the ensemble members' predictions (BANANAS ensemble, ``model="ensemble"`` only)."""
+        if self.model != "ensemble":
+            raise ConfigError("predict_std needs model='ensemble'; gradient-boosted trees give no spread")
+        return self._fitted().predict_std(self._features(archs))
+
+    def spearman(self, archs: Sequence[Any], scores: np.ndarray) -> float:
+        """Spearman rank correlation between predictions and true ``scores`` of held-out ``archs`` (App. F, Fig. 30)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if len(archs) != len(scores) or len(archs) < 2:
+            raise DataError(f"need at least 2 held-out architectures with one score each, got "
+                            f"{len(archs)} and {len(scores)}")
+        pair = pd.DataFrame({"predicted": self.evaluate(archs), "true": scores})
+        return float(pair.corr(method="spearman").iloc[0, 1])
+
+    def _features(self, archs: Sequence[Any]) -> np.ndarray:
+        return self.encoder.encode([self.space.coerce(a) for a in archs]).astype(np.float64)
+
+    def _fitted(self) -> Any:
+        if self._regressor is None:
+            raise ConfigError("the surrogate is not fitted; call fit(archs, scores) or from_samples(...) first")
+        return self._regressor
+
+
+def holdout_spearman(surrogate: SurrogateBenchmark, truth: Evaluator, n: int = 200, seed: SeedLike = 1) -> float:
+    """Spearman of ``surrogate`` against ``truth`` on ``n`` fresh uniform random archs (App. F, Fig. 30)."""
+    archs = truth.space.sample_many(n, seed)
+    return surrogate.spearman(archs, truth.evaluate(archs))
+
+
+def _encoder(space: SearchSpace, encoding: str) -> Encoding:
+    if encoding != "auto":
+        return get_encoding(encoding, space)
+    try:
+        return get_encoding("path", space)
+    except SpaceError:
+        return get_encoding("adjacency", space)
+
+
+# ------------------------------------------------------------------------------ NAS-Bench-301
+_NB301Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
+
+
+class NB301Surrogate:
+    """The official NAS-Bench-301 ensemble as an ``Evaluator`` over the DARTS space (validation accuracy, %)."""
+
+    def __init__(self, model: Any, space: DartsSpace, with_noise: bool = False) -> None:
+        self.model = model
+        self.space = space
+        self.with_noise = with_noise
+
+    def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
+        """NB301's predicted accuracy of each genotype (its API scores one genotype per call)."""
+        out = np.empty(len(archs), dtype=np.float64)
+        for i, arch in enumerate(archs):
+            genotype = self.space.coerce(arch)
+            config = _NB301Genotype(*(x for c in CELL_TYPES for x in (list(genotype.cell(c).edges),
+                                                                       list(genotype.cell(c).concat))))
+            out[i] = float(self.model.predict(config=config, representation="genotype", with_noise=self.with_noise))
+        return out
+
+
+def load_nb301(model_dir: str | Path, with_noise: bool = False) -> NB301Surrogate:
+    """Load the official NAS-Bench-301 surrogate ensemble from ``model_dir`` (optional extra)."""
+    try:
+        import nasbench301
+    except ImportError:
+        raise ConfigError(NB301_HINT) from None
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise DataError(f"NAS-Bench-301 model folder not found: {path}; {NB301_HINT}")
+    return NB301Surrogate(nasbench301.load_ensemble(str(path)), DartsSpace(), with_noise=with_noise)
