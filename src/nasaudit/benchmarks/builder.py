@@ -1,0 +1,335 @@
+"""Build your own tabular benchmark: train a space's architectures with S seeds and export the table.
+
+Search-phase paper Sec. 3.2 / 4.2: the ground truth of a reduced space is every architecture trained
+individually with several seeds, the mean over seeds being "the actual potential" of an architecture.
+A build is named and saved in the results store; its runs go through the executors (sequential, local
+processes, Ray), so a killed build resumes with only the missing runs. The exported CSV/parquet table
+is read directly by ``TabularBenchmark.from_file`` and carries a JSON sidecar with its provenance and
+its seed-to-seed agreement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kendalltau
+
+from nasaudit.errors import ConfigError, DataError
+from nasaudit.experiments.executors import Executor, JobFunction, RunSummary, run_jobs
+from nasaudit.experiments.jobs import JobResult, Options, OptionValue, TrainJob, freeze_options
+from nasaudit.experiments.provenance import command_line, git_commit, package_version
+from nasaudit.experiments.store import ResultStore
+from nasaudit.seeding import as_generator
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.spaces.registry import get_space
+
+#: the architecture column, named as in the NB201 table so that ``TabularBenchmark.from_file`` needs no hint
+ARCH_COLUMN = "ArchitectureString"
+CANONICAL_COLUMN = "canonical"
+#: metrics that do not depend on the seed: exported once per architecture
+ARCH_CONSTANT_METRICS = ("params", "flops")
+#: draws allowed per requested architecture before a seeded sample gives up
+_DRAWS_PER_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What to train: which architectures of which space, under which protocol, on which data, with
+    which seeds. ``ops`` restricts the space (op masking); ``unique`` keeps one architecture per
+    canonical class; ``sample`` draws that many distinct architectures with ``sample_seed``;
+    ``options`` are trainer keyword arguments that change results (e.g. macro-network width);
+    ``runtime`` ones only say where to run (data folder, device)."""
+
+    space: str = "nb201"
+    ops: tuple[str, ...] | None = None
+    unique: bool = False
+    sample: int | None = None
+    sample_seed: int = 0
+    protocol: str = "cpu_small"
+    dataset: str = "embedded"
+    seeds: tuple[int, ...] = (0, 1)
+    options: Options = ()
+    runtime: Options = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ConfigError(f"seeds must be distinct non-negative ints, got {list(self.seeds)}")
+        if self.sample is not None and self.sample < 1:
+            raise ConfigError(f"sample must be a positive number of architectures, got {self.sample}")
+        object.__setattr__(self, "options", freeze_options(self.options))
+        object.__setattr__(self, "runtime", freeze_options(self.runtime))
+
+    def make_space(self) -> SearchSpace:
+        """The (possibly restricted) search space of this build."""
+        space = get_space(self.space)
+        return space.restrict(self.ops) if self.ops else space
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready identity of the build (``runtime`` left out: it does not change results)."""
+        data = asdict(self)
+        del data["runtime"]
+        data["ops"] = list(self.ops) if self.ops else None
+        data["seeds"] = list(self.seeds)
+        data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], runtime: dict[str, OptionValue] | None = None) -> BuildSpec:
+        """Inverse of ``to_dict``."""
+        return cls(**{**data, "ops": tuple(data["ops"]) if data.get("ops") else None,
+                      "seeds": tuple(data["seeds"]), "options": freeze_options(data.get("options")),
+                      "runtime": freeze_options(runtime)})
+
+
+def select_architectures(spec: BuildSpec) -> list[Any]:
+    """The build's architectures, in a fixed order: every one, one per canonical class, or a seeded sample
+    of distinct ones (distinct classes with ``unique``)."""
+    space = spec.make_space()
+    if spec.sample is None:
+        archs = list(space.enumerate())
+        return _first_per_class(space, archs) if spec.unique else archs
+    if spec.sample > space.size:
+        raise ConfigError(f"cannot sample {spec.sample:,} distinct architectures from {space.name!r} "
+                          f"({space.size:,} in all)")
+    rng = as_generator(spec.sample_seed)
+    chosen: dict[Any, Any] = {}
+    for _ in range(_DRAWS_PER_SAMPLE * spec.sample):
+        arch = space.sample(rng)
+        chosen.setdefault(space.canonical(arch) if spec.unique else arch, arch)
+        if len(chosen) == spec.sample:
+            return list(chosen.values())
+    raise ConfigError(f"found only {len(chosen):,} distinct {'classes' if spec.unique else 'architectures'} "
+                      f"of {space.name!r} in {_DRAWS_PER_SAMPLE * spec.sample:,} draws; ask for fewer")
+
+
+def _first_per_class(space: SearchSpace, archs: list[Any]) -> list[Any]:
+    first: dict[str, Any] = {}
+    for arch in archs:
+        first.setdefault(space.canonical(arch), arch)
+    return list(first.values())
+
+
+def build_jobs(spec: BuildSpec) -> list[TrainJob]:
+    """One training job per (architecture, seed), architecture-major."""
+    space = spec.make_space()
+    return [
+        TrainJob(space=spec.space, arch=space.format(arch), canonical=space.canonical(arch),
+                 protocol=spec.protocol, dataset=spec.dataset, seed=seed, options=spec.options,
+                 runtime=spec.runtime)
+        for arch, seed in itertools.product(select_architectures(spec), spec.seeds)
+    ]
+
+
+def register_build(name: str, spec: BuildSpec, store: ResultStore, command: str | None = None) -> None:
+    """Save build ``name`` in the store; a name already used for a different spec is refused."""
+    if name in store.build_names():
+        saved = store.load_build(name)["spec"]
+        if saved != spec.to_dict():
+            raise ConfigError(f"build {name!r} already exists in the store with spec {saved}; rerun it with "
+                              "the same options to resume it, or choose another name")
+        return
+    store.save_build(name, spec.to_dict(), command or command_line())
+
+
+def build_benchmark(name: str, spec: BuildSpec, store: ResultStore, executor: Executor | None = None, *,
+                    fn: JobFunction | None = None, max_attempts: int = 2, progress: bool = True,
+                    command: str | None = None) -> RunSummary:
+    """Train every (architecture, seed) of ``spec`` not yet done in ``store`` (search-phase paper Sec. 3.2).
+
+    ``fn`` is the job function (default: ``train_job``, training from scratch with ``train_arch``).
+    """
+    register_build(name, spec, store, command)
+    return run_jobs(build_jobs(spec), fn or train_job, store, executor, max_attempts=max_attempts,
+                    progress=progress, description=f"build {name}")
+
+
+def build_progress(name: str, store: ResultStore) -> dict[str, int]:
+    """How many of build ``name``'s runs are done, failed and not yet attempted."""
+    spec = BuildSpec.from_dict(store.load_build(name)["spec"])
+    jobs = build_jobs(spec)
+    runs = store.runs(space=spec.space, protocol=spec.protocol, dataset=spec.dataset,
+                      job_ids=[job.job_id for job in jobs])
+    counts = runs["status"].value_counts()
+    done, failed = int(counts.get("done", 0)), int(counts.get("failed", 0))
+    return {"total": len(jobs), "done": done, "failed": failed, "missing": len(jobs) - done - failed}
+
+
+# --------------------------------------------------------------------------------------------- export
+def benchmark_table(name: str, store: ResultStore, *, partial: bool = False) -> pd.DataFrame:
+    """The build's table: one row per architecture with the mean, std and per-seed value of each
+    seed-dependent metric, the seed-independent ones (params, FLOPs) once, and the mean train time.
+
+    An architecture missing a seed makes the build incomplete: that is an error, or with ``partial``
+    the architecture is left out.
+    """
+    spec = BuildSpec.from_dict(store.load_build(name)["spec"])
+    jobs = build_jobs(spec)
+    runs = _done_runs(spec, jobs, store)
+    if runs.empty:
+        raise DataError(f"build {name!r} has no finished runs yet; run `nasaudit bench build {name}` first")
+    metrics = pd.DataFrame.from_records(runs["metrics"].tolist(), index=runs.index)
+    metrics = metrics.select_dtypes("number").astype(np.float64)
+    long = pd.concat([runs[["arch", "canonical", "seed"]], metrics], axis=1)
+    order = list(dict.fromkeys(job.arch for job in jobs))
+    counts = long.groupby("arch")["seed"].nunique().reindex(order, fill_value=0)
+    incomplete = counts[counts < len(spec.seeds)]
+    if len(incomplete) and not partial:
+        raise DataError(f"build {name!r} is incomplete: {len(incomplete):,} of {len(order):,} architectures "
+                        f"lack some of the {len(spec.seeds)} seeds; finish it with `nasaudit bench build "
+                        f"{name}`, or export with partial=True (--partial) to leave them out")
+    kept = [arch for arch in order if counts[arch] == len(spec.seeds)]
+    wide = long.pivot(index="arch", columns="seed", values=list(metrics.columns)).reindex(kept)
+    table = pd.DataFrame({ARCH_COLUMN: kept,
+                          CANONICAL_COLUMN: long.drop_duplicates("arch").set_index("arch")["canonical"]
+                          .reindex(kept).to_numpy()})
+    for metric in metrics.columns:
+        per_seed = wide[metric].to_numpy()
+        if metric in ARCH_CONSTANT_METRICS:
+            table[metric] = per_seed[:, 0]
+        elif metric.endswith(("_time", "_seconds")):
+            table[metric] = per_seed.mean(axis=1)
+        else:
+            table[metric] = per_seed.mean(axis=1)
+            if len(spec.seeds) > 1:
+                table[f"{metric}_std"] = per_seed.std(axis=1, ddof=1)
+            for column, seed in enumerate(wide[metric].columns):
+                table[f"{metric}_seed{seed}"] = per_seed[:, column]
+    return table
+
+
+def _done_runs(spec: BuildSpec, jobs: list[TrainJob], store: ResultStore) -> pd.DataFrame:
+    return store.runs(space=spec.space, protocol=spec.protocol, dataset=spec.dataset, status="done",
+                      job_ids=[job.job_id for job in jobs])
+
+
+def metadata_path(table_path: str | Path) -> Path:
+    """The JSON sidecar of an exported table: ``<table file name>.meta.json`` beside it."""
+    path = Path(table_path)
+    return path.with_name(path.name + ".meta.json")
+
+
+def read_metadata(table_path: str | Path) -> dict[str, Any]:
+    """The provenance and seed agreement saved beside an exported table."""
+    path = metadata_path(table_path)
+    if not path.is_file():
+        raise DataError(f"no metadata beside {table_path}: expected {path}")
+    return json.loads(path.read_text())
+
+
+def export_benchmark(name: str, store: ResultStore, path: str | Path, *, partial: bool = False,
+                     metric: str = "test_acc") -> pd.DataFrame:
+    """Write build ``name``'s table to ``path`` (CSV, or parquet for ``.parquet``/``.pq``) and its
+    metadata sidecar: spec, build and export commands, version, commit, size and seed agreement."""
+    build = store.load_build(name)
+    spec = BuildSpec.from_dict(build["spec"])
+    table = benchmark_table(name, store, partial=partial)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    runs = _done_runs(spec, build_jobs(spec), store)
+    agreement = seed_agreement(table, metric) if f"{metric}_seed{spec.seeds[0]}" in table else None
+    metadata = {
+        "name": name,
+        "spec": build["spec"],
+        "build_command": build["command"],
+        "export_command": command_line(),
+        "package_version": package_version(),
+        "git_commit": git_commit(),
+        "build_package_version": build["package_version"],
+        "build_git_commit": build["git_commit"],
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "architectures": len(table),
+        "architectures_left_out": int(runs["arch"].nunique() - len(table)),
+        "seeds": list(spec.seeds),
+        "columns": list(table.columns),
+        "total_train_hours": float(runs["duration_s"].sum() / 3600),
+        "seed_agreement": agreement.to_dict() if agreement else None,
+    }
+    metadata_path(out).write_text(json.dumps(metadata, indent=2) + "\n")
+    return table
+
+
+# --------------------------------------------------------------------------------------------- quality
+@dataclass(frozen=True)
+class SeedAgreement:
+    """How reproducible and how spread out a built table is (search-phase paper Sec. 4.2, App. A.1).
+
+    ``kendall_tau`` is scipy's tau-b between the per-seed rankings of the architectures, for each pair
+    of seeds, and ``mean_tau`` their mean; the spread describes the seed-mean ``metric`` over
+    architectures; ``mean_seed_std`` is the typical seed-to-seed std of one architecture.
+    """
+
+    metric: str
+    architectures: int
+    kendall_tau: dict[str, float]
+    mean_tau: float
+    mean: float
+    std: float
+    minimum: float
+    maximum: float
+    iqr: float
+    mean_seed_std: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return asdict(self)
+
+
+def seed_agreement(table: pd.DataFrame, metric: str = "test_acc") -> SeedAgreement:
+    """Seed-to-seed Kendall tau and accuracy spread of a table exported by ``export_benchmark``."""
+    columns = sorted((c for c in table.columns if c.startswith(f"{metric}_seed")),
+                     key=lambda c: int(c.rsplit("seed", 1)[1]))
+    if len(columns) < 2:
+        raise DataError(f"seed agreement needs at least two per-seed columns '{metric}_seed<S>'; "
+                        f"the table has {columns or 'none'}")
+    per_seed = table[columns].to_numpy(dtype=np.float64)
+    taus = {f"{a.rsplit('seed', 1)[1]}-{b.rsplit('seed', 1)[1]}":
+            float(kendalltau(table[a], table[b]).statistic) for a, b in itertools.combinations(columns, 2)}
+    means = per_seed.mean(axis=1)
+    q25, q75 = np.percentile(means, [25, 75])
+    return SeedAgreement(
+        metric=metric, architectures=len(table), kendall_tau=taus, mean_tau=float(np.mean(list(taus.values()))),
+        mean=float(means.mean()), std=float(means.std(ddof=1)) if len(means) > 1 else 0.0,
+        minimum=float(means.min()), maximum=float(means.max()), iqr=float(q75 - q25),
+        mean_seed_std=float(per_seed.std(axis=1, ddof=1).mean()),
+    )
+
+
+# --------------------------------------------------------------------------------------------- training
+#: trainer options that are keyword arguments of ``train_arch`` itself (the rest shape the protocol or network)
+_TRAIN_ARCH_OPTIONS = ("val_fraction",)
+
+
+def train_job(job: TrainJob) -> JobResult:
+    """Train ``job.arch`` from scratch with ``nasaudit.train.train_arch`` (search-phase paper Sec. 3.2: one
+    individually trained run per architecture and seed); keep its final metrics and per-epoch curves.
+
+    Options named like a ``TrainProtocol`` field (e.g. ``epochs``) override the protocol, ``val_fraction``
+    goes to ``train_arch``, and any other option to the macro network (e.g. ``channels``).
+    """
+    from nasaudit.train import TrainProtocol, get_protocol, train_arch  # torch loads in the workers only
+
+    space = get_space(job.space)
+    options, runtime = dict(job.options), dict(job.runtime)
+    protocol_fields = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
+    arch_kwargs = {k: options.pop(k) for k in list(options) if k in _TRAIN_ARCH_OPTIONS}
+    protocol = get_protocol(job.protocol)
+    result = train_arch(space, space.parse(job.arch),
+                        protocol=protocol.with_overrides(**protocol_fields) if protocol_fields else protocol,
+                        dataset=job.dataset, seed=job.seed, data_root=runtime.get("data_root"),
+                        device=runtime.get("device"), progress=False, **arch_kwargs, **options)
+    metrics = {"val_acc": result.final_val_acc, "test_acc": result.test_acc, "test_loss": result.test_loss,
+               "params": result.params, "flops": result.flops, "train_seconds": result.wall_time_s}
+    curves = {name: [getattr(record, name) for record in result.history]
+              for name in ("lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")}
+    return JobResult(metrics=metrics, curves=curves)

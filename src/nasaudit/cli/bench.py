@@ -1,0 +1,117 @@
+"""``nasaudit bench``: build your own tabular benchmark (train, resume, export, inspect)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nasaudit.benchmarks.builder import (
+    BuildSpec,
+    build_benchmark,
+    build_progress,
+    export_benchmark,
+    metadata_path,
+)
+from nasaudit.errors import ConfigError
+from nasaudit.experiments.executors import EXECUTOR_KINDS, make_executor
+from nasaudit.experiments.jobs import OptionValue
+from nasaudit.experiments.store import DEFAULT_STORE, ResultStore
+
+app = typer.Typer(help="Build your own tabular benchmark: train, resume, export, status.", no_args_is_help=True)
+_out = Console()
+
+StoreOption = typer.Option(DEFAULT_STORE, "--store", help="Results store: a SQLite file or a SQLAlchemy URL.")
+NameArgument = typer.Argument(..., help="Name of the build, saved in the store (rerun the same name to resume).")
+
+
+def _split(text: str | None) -> tuple[str, ...] | None:
+    return tuple(part.strip() for part in text.split(",") if part.strip()) if text else None
+
+
+def _options(pairs: list[str]) -> dict[str, OptionValue]:
+    """``key=value`` pairs; values are read as JSON where they parse (8 -> int, true -> bool), else text."""
+    options: dict[str, OptionValue] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"option {pair!r} must look like key=value")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+@app.command("build")
+def build_command(
+    name: str = NameArgument,
+    space: str = typer.Option("nb201", help="Registered search space."),
+    ops: str | None = typer.Option(None, help="Comma-separated op subset (restricted space)."),
+    unique: bool = typer.Option(False, "--unique", help="One architecture per canonical (equivalence) class."),
+    sample: int | None = typer.Option(None, min=1, help="Train a seeded sample of this many distinct archs."),
+    sample_seed: int = typer.Option(0, min=0, help="Seed of the sample."),
+    protocol: str = typer.Option("cpu_small", help="Training protocol (nasaudit.train)."),
+    dataset: str = typer.Option("embedded", help="Dataset name."),
+    seeds: int = typer.Option(2, min=1, help="Number of training seeds S (seeds 0..S-1)."),
+    option: list[str] = typer.Option([], "--option", "-O",
+                                     help="Trainer option key=value, e.g. -O channels=8 -O epochs=1 (repeat)."),
+    data_root: Path | None = typer.Option(None, help="Folder of the dataset files (not needed for embedded)."),
+    store: str = StoreOption,
+    executor: str = typer.Option("processes", help=f"One of {', '.join(EXECUTOR_KINDS)}."),
+    workers: int = typer.Option(2, min=1, help="Local worker processes (or local Ray CPUs)."),
+    ray_address: str | None = typer.Option(None, help="Ray cluster address; a local instance when omitted."),
+    max_attempts: int = typer.Option(2, min=1, help="Attempts per run before it is reported failed."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Export the table here when the build completes."),
+    progress: bool = typer.Option(True, help="Show the progress bar."),
+) -> None:
+    """Train every (architecture, seed) of a space not yet in the store; rerun to resume."""
+    spec = BuildSpec(space=space, ops=_split(ops), unique=unique, sample=sample, sample_seed=sample_seed,
+                     protocol=protocol, dataset=dataset, seeds=tuple(range(seeds)), options=_options(option),
+                     runtime={"data_root": str(data_root)} if data_root else None)
+    with ResultStore(store) as results:
+        summary = build_benchmark(name, spec, results, make_executor(executor, workers, ray_address),
+                                  max_attempts=max_attempts, progress=progress)
+        _out.print(str(summary), highlight=False)
+        if not summary.complete:
+            raise typer.Exit(1)
+        if out is not None:
+            table = export_benchmark(name, results, out)
+            _out.print(f"wrote {len(table):,} architectures to {out} (metadata {metadata_path(out)})",
+                       highlight=False)
+
+
+@app.command("export")
+def export_command(
+    name: str = NameArgument,
+    out: Path = typer.Option(..., "--out", "-o", help="Table to write: .csv or .parquet (+ .meta.json)."),
+    store: str = StoreOption,
+    partial: bool = typer.Option(False, help="Leave out architectures that lack some seeds."),
+) -> None:
+    """Export a build as a table TabularBenchmark.from_file reads, with a metadata sidecar."""
+    with ResultStore(store) as results:
+        table = export_benchmark(name, results, out, partial=partial)
+    agreement = json.loads(metadata_path(out).read_text())["seed_agreement"]
+    _out.print(f"wrote {len(table):,} architectures to {out} (metadata {metadata_path(out)})", highlight=False)
+    if agreement:
+        _out.print(f"seed-to-seed Kendall tau {agreement['mean_tau']:.3f}; {agreement['metric']} "
+                   f"{agreement['minimum']:.2f}..{agreement['maximum']:.2f} (std {agreement['std']:.2f})",
+                   highlight=False)
+
+
+@app.command("status")
+def status_command(
+    name: str | None = typer.Argument(None, help="A build name; all builds when omitted."),
+    store: str = StoreOption,
+) -> None:
+    """Done / failed / missing runs of the builds in a store."""
+    with ResultStore(store) as results:
+        names = [name] if name else results.build_names()
+        table = Table("build", "runs", "done", "failed", "missing")
+        for build in names:
+            counts = build_progress(build, results)
+            table.add_row(build, *(f"{counts[k]:,}" for k in ("total", "done", "failed", "missing")))
+    _out.print(table)

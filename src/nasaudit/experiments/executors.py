@@ -1,0 +1,339 @@
+"""Run one job list sequentially, on local worker processes, or on a Ray cluster.
+
+``run_jobs`` is the driver: it skips jobs the store already holds as done (so a killed build resumes
+where it stopped), keeps a few attempts in flight on an executor, writes every outcome to the store as
+soon as it arrives, retries failures a bounded number of times and reports the rest, with a progress
+bar (done / failed / remaining, ETA). Search-phase paper Sec. 3.2 and 4.2: ground truth comes from
+training every architecture of a reduced space with several seeds, which needs this to scale out.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from nasaudit.errors import ConfigError
+from nasaudit.experiments.jobs import Job, JobResult, Outcome
+from nasaudit.experiments.provenance import worker_name
+from nasaudit.experiments.store import ResultStore
+
+JobFunction = Callable[[Any], JobResult]
+ExecutorKind = Literal["sequential", "processes", "ray"]
+EXECUTOR_KINDS: tuple[str, ...] = ("sequential", "processes", "ray")
+_ERROR_CHARS = 8000
+
+
+def execute(fn: JobFunction, job: Job, attempt: int) -> Outcome:
+    """Run one attempt of ``job`` where this is called; an exception becomes a failed ``Outcome``."""
+    started = time.time()
+    try:
+        result = fn(job)
+        if not isinstance(result, JobResult):
+            raise TypeError(f"job function {fn!r} returned {type(result).__name__}, expected JobResult")
+    except Exception:
+        return Outcome(job, "failed", attempt, started, time.time(), worker_name(),
+                       error=traceback.format_exc()[-_ERROR_CHARS:])
+    return Outcome(job, "done", attempt, started, time.time(), worker_name(), result=result)
+
+
+class Executor(ABC):
+    """Runs job attempts somewhere and hands back their outcomes as they finish.
+
+    Use as a context manager: entering starts the workers, leaving stops them.
+    """
+
+    #: how many attempts the driver keeps in flight
+    capacity: int = 1
+
+    def __enter__(self) -> Executor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @abstractmethod
+    def start(self) -> None:
+        """Acquire the workers."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Release the workers; attempts still in flight are abandoned."""
+
+    @property
+    @abstractmethod
+    def in_flight(self) -> int:
+        """Attempts submitted whose outcome has not been handed back yet."""
+
+    @abstractmethod
+    def submit(self, fn: JobFunction, job: Job, attempt: int) -> None:
+        """Queue one attempt of ``job``."""
+
+    @abstractmethod
+    def next_outcome(self) -> Outcome:
+        """Block until an attempt in flight finishes; return its outcome."""
+
+
+class SequentialExecutor(Executor):
+    """Runs each attempt in this process, one after another (debugging, tiny builds)."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[JobFunction, Job, int]] = deque()
+
+    def start(self) -> None:
+        self._queue.clear()
+
+    def stop(self) -> None:
+        self._queue.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._queue)
+
+    def submit(self, fn: JobFunction, job: Job, attempt: int) -> None:
+        self._queue.append((fn, job, attempt))
+
+    def next_outcome(self) -> Outcome:
+        return execute(*self._queue.popleft())
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the math libraries' thread pools of this process (worker initialiser): ``workers`` processes
+    each running a multi-threaded torch/BLAS pool on the same cores would oversubscribe them."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    torch = sys.modules.get("torch")  # read at import otherwise, from the variables above
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+class ProcessExecutor(Executor):
+    """Local worker processes (``spawn`` context, so each worker starts clean, torch included), each with
+    ``threads_per_worker`` math-library threads: 1 by default, as Ray does, so that N workers use N cores
+    (several multi-threaded pools on the same cores slow every one of them down badly under load).
+
+    A worker that dies (segfault, out of memory, ``os._exit``) breaks the pool: every attempt then in
+    flight is reported failed and a fresh pool takes over, so bounded retries still apply.
+    """
+
+    def __init__(self, workers: int = 2, threads_per_worker: int = 1) -> None:
+        if workers < 1 or threads_per_worker < 1:
+            raise ConfigError(f"need at least 1 worker process with at least 1 thread, got {workers} "
+                              f"worker(s) with {threads_per_worker} thread(s)")
+        self.workers = workers
+        self.threads_per_worker = threads_per_worker
+        self.capacity = 2 * workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: dict[Future, tuple[Job, int, float, int]] = {}
+        self._generation = 0
+
+    def start(self) -> None:
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=limit_threads, initargs=(self.threads_per_worker,))
+        self._generation += 1
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._futures.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
+
+    def submit(self, fn: JobFunction, job: Job, attempt: int) -> None:
+        if self._pool is None:
+            raise RuntimeError("ProcessExecutor used outside its 'with' block")
+        future = self._pool.submit(execute, fn, job, attempt)
+        self._futures[future] = (job, attempt, time.time(), self._generation)
+
+    def next_outcome(self) -> Outcome:
+        finished, _ = wait(self._futures, return_when=FIRST_COMPLETED)
+        future = next(iter(finished))
+        job, attempt, submitted, generation = self._futures.pop(future)
+        error = future.exception()
+        if error is None:
+            return future.result()
+        if isinstance(error, BrokenProcessPool) and generation == self._generation and self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.start()
+        return Outcome(job, "failed", attempt, submitted, time.time(), "local worker process",
+                       error=f"{type(error).__name__}: {error}")
+
+
+def import_ray() -> ModuleType:
+    """The ``ray`` module, or a clear install hint."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("the Ray executor needs Ray: pip install 'nasaudit[ray]'") from None
+    return ray
+
+
+class RayExecutor(Executor):
+    """Attempts as Ray tasks on the cluster at ``address``, or on a local Ray instance when None.
+
+    Ray's own task retries are off (``max_retries=0``) so that the driver's bounded retries are the only
+    ones; a task whose worker dies comes back as a failed attempt. A Ray instance this executor started
+    is shut down when it stops; one that was already running is left alone.
+    """
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        self._ray = import_ray()
+        self._started_ray = False
+        self._remote: Any = None
+        self._refs: dict[Any, tuple[Job, int, float]] = {}
+
+    def start(self) -> None:
+        ray = self._ray
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if self.address is None and self.num_cpus is not None:
+                kwargs["num_cpus"] = self.num_cpus
+            # "local" starts a fresh instance even where `ray start` left a cluster address behind
+            ray.init(address=self.address or "local", **kwargs)
+            self._started_ray = True
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(execute)
+        self.capacity = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+
+    def stop(self) -> None:
+        for ref in self._refs:
+            self._ray.cancel(ref, force=True)
+        self._refs.clear()
+        if self._started_ray:
+            self._ray.shutdown()
+            self._started_ray = False
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._refs)
+
+    def submit(self, fn: JobFunction, job: Job, attempt: int) -> None:
+        if self._remote is None:
+            raise RuntimeError("RayExecutor used outside its 'with' block")
+        self._refs[self._remote.remote(fn, job, attempt)] = (job, attempt, time.time())
+
+    def next_outcome(self) -> Outcome:
+        (ref,), _ = self._ray.wait(list(self._refs), num_returns=1)
+        job, attempt, submitted = self._refs.pop(ref)
+        try:
+            return self._ray.get(ref)
+        except self._ray.exceptions.RayError as error:
+            return Outcome(job, "failed", attempt, submitted, time.time(), "ray worker",
+                           error=f"{type(error).__name__}: {error}"[-_ERROR_CHARS:])
+
+
+def make_executor(kind: str = "sequential", workers: int = 2, address: str | None = None) -> Executor:
+    """An executor by name: ``sequential``, ``processes`` (``workers`` local processes) or ``ray``
+    (the cluster at ``address``, else a local instance with ``workers`` CPUs)."""
+    if kind == "sequential":
+        return SequentialExecutor()
+    if kind == "processes":
+        return ProcessExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(address, num_cpus=None if address else workers)
+    raise ConfigError(f"unknown executor {kind!r}; choose from {list(EXECUTOR_KINDS)}")
+
+
+@dataclass
+class RunSummary:
+    """What one ``run_jobs`` call did: jobs skipped as already done, finished now, and failed for good."""
+
+    total: int
+    skipped: int
+    done: int = 0
+    failed: list[Outcome] = field(default_factory=list)
+    retries: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every job of the list is now done."""
+        return self.skipped + self.done == self.total
+
+    def __str__(self) -> str:
+        text = (f"{self.total} jobs: {self.skipped} already done, {self.done} done now, "
+                f"{len(self.failed)} failed, {self.retries} retries, {self.elapsed_s:.1f} s")
+        for outcome in self.failed:
+            last_line = (outcome.error or "").strip().splitlines()[-1:] or [""]
+            label = " ".join(f"{k}={v}" for k, v in outcome.job.columns().items() if k in ("arch", "key", "seed"))
+            text += f"\n  failed {label} after {outcome.attempts} attempt(s): {last_line[0]}"
+        return text
+
+
+def _progress_bar(console: Console | None, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[done]} done · {task.fields[failed]} failed · {task.fields[remaining]} remaining"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console or Console(stderr=True), disable=not enabled,
+    )
+
+
+def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor: Executor | None = None, *,
+             max_attempts: int = 2, progress: bool = True, description: str = "jobs",
+             console: Console | None = None) -> RunSummary:
+    """Run every job of ``jobs`` not yet done in ``store``, writing each outcome to the store at once.
+
+    Duplicate jobs (same id) run once. A failed attempt is retried (at the back of the queue) until
+    ``max_attempts`` attempts; then it is reported in the summary and stays ``failed`` in the store,
+    and a later call tries it again.
+    """
+    if max_attempts < 1:
+        raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+    started = time.time()
+    unique = {job.job_id: job for job in jobs}
+    done_ids: set[str] = set()
+    for table in {job.table for job in unique.values()}:
+        done_ids |= store.done_ids(table)
+    pending = deque(job for job_id, job in unique.items() if job_id not in done_ids)
+    summary = RunSummary(total=len(unique), skipped=len(unique) - len(pending))
+    remaining = len(pending)
+    attempts: dict[str, int] = {}
+    executor = executor or SequentialExecutor()
+    with _progress_bar(console, progress) as bar, executor:
+        task = bar.add_task(description, total=remaining, done=0, failed=0,
+                            remaining=remaining)
+        while pending or executor.in_flight:
+            while pending and executor.in_flight < executor.capacity:
+                job = pending.popleft()
+                attempts[job.job_id] = attempts.get(job.job_id, 0) + 1
+                executor.submit(fn, job, attempts[job.job_id])
+            outcome = executor.next_outcome()
+            store.record(outcome)
+            if outcome.ok:
+                summary.done += 1
+            elif outcome.attempts < max_attempts:
+                summary.retries += 1
+                pending.append(outcome.job)
+                continue
+            else:
+                summary.failed.append(outcome)
+            remaining -= 1
+            bar.update(task, advance=1, done=summary.done, failed=len(summary.failed), remaining=remaining)
+    summary.elapsed_s = time.time() - started
+    return summary

@@ -1,0 +1,55 @@
+"""Small picklable job functions for the executor and store tests (importable by spawned workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from nasaudit.experiments.jobs import ExperimentJob, JobResult
+
+
+def _log_run(job: ExperimentJob) -> None:
+    """Append the job's seed to the log file named in its params (one line per execution)."""
+    log = dict(job.params).get("log")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(f"{job.seed}\n")
+
+
+def square(job: ExperimentJob) -> JobResult:
+    """Succeeds with the square of the seed, after the delay named in the params."""
+    time.sleep(float(dict(job.params).get("delay", 0.0)))
+    _log_run(job)
+    return JobResult(metrics={"square": job.seed**2}, curves={"trace": [float(job.seed), float(job.seed**2)]})
+
+
+def fail_once(job: ExperimentJob) -> JobResult:
+    """Fails on the first attempt of each job (remembered by a marker file), then succeeds."""
+    marker = Path(dict(job.params)["markers"]) / job.job_id
+    if not marker.exists():
+        marker.touch()
+        raise RuntimeError(f"transient failure of seed {job.seed}")
+    return square(job)
+
+
+def always_fail(job: ExperimentJob) -> JobResult:
+    """Fails every time."""
+    raise ValueError(f"seed {job.seed} is broken")
+
+
+def crash_on_seed_zero(job: ExperimentJob) -> JobResult:
+    """Kills its worker process outright for seed 0 (like a segfault or the OOM killer)."""
+    if job.seed == 0:
+        os._exit(3)
+    return square(job)
+
+
+def not_a_result(job: ExperimentJob) -> dict:
+    """Returns the wrong type."""
+    return {"square": job.seed**2}
+
+
+def thread_cap(job: ExperimentJob) -> JobResult:
+    """Reports the math-library thread cap its worker process runs under."""
+    return JobResult(metrics={"omp_threads": os.environ.get("OMP_NUM_THREADS")})
