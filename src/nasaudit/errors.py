@@ -21,3 +21,7 @@ class DataError(NasauditError, ValueError):
 
 class ConfigError(NasauditError, ValueError):
     """An invalid configuration or experiment spec."""
+
+
+class TrainingError(NasauditError, RuntimeError):
+    """A training run that cannot continue, e.g. a NaN or infinite loss."""

@@ -11,7 +11,12 @@ import sys
 import typer
 from rich.console import Console
 
+from nasaudit.cli import analyze as analyze_cli
+from nasaudit.cli import bench as bench_cli
+from nasaudit.cli import compare as compare_cli
 from nasaudit.cli import spaces as spaces_cli
+from nasaudit.cli import supernet as supernet_cli
+from nasaudit.cli import train as train_cli
 from nasaudit.errors import NasauditError
 
 app = typer.Typer(
@@ -22,6 +27,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(spaces_cli.app, name="space")
+app.command("train")(train_cli.train_command)
+app.add_typer(bench_cli.app, name="bench")
+app.add_typer(analyze_cli.app, name="analyze")
+app.command("compare")(compare_cli.compare_command)
+app.add_typer(supernet_cli.app, name="supernet")
 
 _stderr = Console(stderr=True)
 

@@ -1,0 +1,67 @@
+"""``nasaudit train``: train one architecture under a named protocol, print the curve, write a record."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from nasaudit.data.loading import DATASET_NAMES
+from nasaudit.errors import ConfigError
+from nasaudit.train import PROTOCOLS, get_protocol, train_arch
+
+_out = Console()
+
+
+def _macro(options: list[str]) -> dict[str, Any]:
+    macro: dict[str, Any] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--macro expects KEY=VALUE (e.g. channels=16), got {option!r}")
+        macro[key.strip()] = yaml.safe_load(value)
+    return macro
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def train_command(
+    space: str = typer.Option(..., help="Registered space name, e.g. nb201, darts, nb101."),
+    arch: str = typer.Option(..., help="Architecture string in the space's community format."),
+    protocol: str = typer.Option("cpu_small", help=f"Training protocol: {', '.join(sorted(PROTOCOLS))}."),
+    data: str = typer.Option("embedded", help=f"Dataset: {', '.join(DATASET_NAMES)}."),
+    data_root: Path | None = typer.Option(None, help="Folder holding the dataset files (not for 'embedded')."),
+    seed: int = typer.Option(0, min=0, help="Seed of the weights, the validation split and the batches."),
+    epochs: int | None = typer.Option(None, min=1, help="Override the protocol's number of epochs."),
+    val_fraction: float = typer.Option(0.1, min=0.0, max=0.99, help="Share of training images held out."),
+    macro: list[str] = typer.Option([], help="Network option KEY=VALUE, repeatable (e.g. channels=16)."),
+    device: str | None = typer.Option(None, help="cpu, cuda or cuda:N (default: cuda when available)."),
+    checkpoint_dir: Path | None = typer.Option(None, help="Checkpoint every epoch here; resume from it."),
+    out: Path = typer.Option(Path("train_result.json"), "--out", "-o", help="JSON result record to write."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Train an architecture from scratch and report its learning curve and test accuracy."""
+    proto = get_protocol(protocol)
+    if epochs is not None:
+        proto = proto.with_overrides(epochs=epochs)
+    result = train_arch(space, arch, protocol=proto, dataset=data, seed=seed, data_root=data_root,
+                        checkpoint_dir=checkpoint_dir, device=device, val_fraction=val_fraction,
+                        progress=not quiet, **_macro(macro))
+    table = Table("epoch", "lr", "train loss", "train acc %", "val loss", "val acc %", "s")
+    for r in result.history:
+        table.add_row(str(r.epoch), f"{r.lr:.4g}", f"{r.train_loss:.4f}", _pct(r.train_acc),
+                      "-" if math.isnan(r.val_loss) else f"{r.val_loss:.4f}", _pct(r.val_acc), f"{r.seconds:.1f}")
+    _out.print(table)
+    _out.print(f"test accuracy {_pct(result.test_acc)}% | params {result.params:,} | mult-adds {result.flops:,} | "
+               f"{result.wall_time_s:.1f} s on {result.device}", highlight=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=True))
+    _out.print(f"wrote {out}", highlight=False)

@@ -1,0 +1,114 @@
+"""Figures of the supernet ranking study: single-path paper Fig. 2 (predicted vs ground-truth accuracy of
+the top-N and random architectures) and Fig. 4 (A_N and tau inside the top-N against N, one line per
+variant, tau_a in the legend), and the rank-disorder figure of the search-phase paper (Fig. 4).
+
+Drawn with matplotlib's Agg canvas (no display, no global pyplot state); each function writes a PNG
+and returns its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from nasaudit.errors import DataError
+from nasaudit.metrics import kendall_tau
+from nasaudit.supernet.ranking import RankingReport, RankingSet
+
+_DPI = 120
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=_DPI)
+    return out
+
+
+def plot_predictions(rset: RankingSet, predictions: np.ndarray, path: str | Path, groups: Sequence[int] = (50, 250),
+                     truth_label: str = "ground truth accuracy (%)") -> Path:
+    """Single-path paper Fig. 2: one panel per ground-truth top-N in ``groups`` plus the random sample;
+    x = supernet accuracy (seed mean), y = ground truth; Kendall tau in each title."""
+    pred = np.atleast_2d(np.asarray(predictions, dtype=np.float64)).mean(axis=0)
+    if pred.size != len(rset.archs):
+        raise DataError(f"predictions have {pred.size} columns for {len(rset.archs)} architectures")
+    order = np.argsort(-rset.truth, kind="stable")
+    panels = [(f"top-{n}", order[:n]) for n in groups if n <= len(order)]
+    panels.append((f"random {rset.random.size}", rset.random))
+    fig = Figure(figsize=(4.0 * len(panels), 3.6))
+    for i, (title, index) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax.scatter(pred[index], rset.truth[index], s=8, alpha=0.6)
+        tau = kendall_tau(rset.truth[index], pred[index]) if index.size > 1 else float("nan")
+        ax.set_title(f"{title}, KT: {tau:.2f}")
+        ax.set_xlabel("supernet validation accuracy (%)")
+        if i == 0:
+            ax.set_ylabel(truth_label)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_top_n_curves(reports: Mapping[str, RankingReport], path: str | Path, title: str | None = None) -> Path:
+    """Single-path paper Fig. 4: per variant, A_N (top) and tau inside the top-N (bottom) against N and
+    the random sample, mean ± std over seeds as error bars, tau_a (seed-mean A_N) in the legend."""
+    if not reports:
+        raise DataError("plot_top_n_curves needs at least one ranking report")
+    fig = Figure(figsize=(7.0, 6.4))
+    top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2, sharex=None)
+    labels: list[str] = []
+    for name, report in reports.items():
+        curve = report.curve
+        labels = [f"{n}" if g == "top" else "random" for g, n in zip(curve["group"], curve["n"], strict=True)]
+        x = np.arange(len(curve))
+        summary = report.summary.set_index("metric")["mean"]
+        tau_a = summary.get("tau_a (seed-mean A_N)", summary.get("tau_a", float("nan")))
+        top.errorbar(x, curve["pred_mean"], yerr=curve["pred_std"], marker="o", capsize=3,
+                     label=f"{name}  τa={tau_a:.2f}")
+        bottom.errorbar(x, curve["tau_mean"], yerr=curve["tau_std"], marker="o", capsize=3)
+    for ax in (top, bottom):
+        ax.set_xticks(np.arange(len(labels)), labels)
+        ax.grid(alpha=0.3)
+    top.set_ylabel("validation accuracy (%)")
+    bottom.set_ylabel("Kendall τ in top N")
+    bottom.axhline(0.0, color="grey", lw=0.8)
+    bottom.set_xlabel("top N bench networks")
+    top.legend(fontsize=7, loc="best")
+    if title:
+        top.set_title(title)
+    return _save(fig, path)
+
+
+def plot_rank_disorder(disorder: pd.DataFrame, path: str | Path, top: int = 10, title: str | None = None) -> Path:
+    """Search-phase paper Fig. 4: (a) ground truth per architecture (bars, sorted) with the weight-sharing
+    accuracy (mean ± std over seeds); (b) ground-truth rank vs weight-sharing rank of the ``top`` best."""
+    if disorder.empty:
+        raise DataError("plot_rank_disorder needs at least one architecture")
+    fig = Figure(figsize=(11.0, 4.0))
+    ax_a = fig.add_subplot(1, 2, 1)
+    x = np.arange(len(disorder))
+    ax_a.bar(x, disorder["truth"], color="lightgrey", label="without WS (ground truth)")
+    ax_a.set_ylim(disorder["truth"].min() - 1.0, disorder["truth"].max() + 1.0)
+    ax_a.set_xlabel("architecture (sorted by ground truth, best first)")
+    ax_a.set_ylabel("ground truth accuracy (%)")
+    twin = ax_a.twinx()
+    twin.errorbar(x, disorder["ws_mean"], yerr=disorder["ws_std"], color="tab:red", marker=".", lw=0.8,
+                  label="with WS")
+    twin.set_ylabel("weight-sharing accuracy (%)")
+    ax_a.set_title("(a) performance with and without WS")
+    ax_b = fig.add_subplot(1, 2, 2)
+    best = disorder.nsmallest(top, "truth_rank")
+    for _, row in best.iterrows():
+        ax_b.plot([0, 1], [row["truth_rank"], row["ws_rank"]], marker="o")
+        ax_b.annotate(f"{int(row['rank_change'])}", (1.02, row["ws_rank"]), fontsize=7)
+    ax_b.set_xticks([0, 1], ["ground truth rank", "WS rank"])
+    ax_b.invert_yaxis()
+    tau = kendall_tau(disorder["truth"], disorder["ws_mean"]) if len(disorder) > 1 else float("nan")
+    ax_b.set_title(f"(b) rank change of the top {len(best)} (Kendall τ {tau:.2f})")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

@@ -1,0 +1,42 @@
+"""Weight-sharing supernets: modules, path sampling, SPOS training, the supernet evaluator and ranking."""
+
+from nasaudit.supernet.evaluator import SupernetEvaluator
+from nasaudit.supernet.modules import ChoiceOp, DartsSupernet, MixedOp, NB201Supernet, Supernet, build_supernet
+from nasaudit.supernet.ranking import (
+    RankingReport,
+    RankingSet,
+    ground_truth_ceiling,
+    rank_disorder,
+    ranking_report,
+    select_ranking_set,
+    space_truth,
+    weight_sharing_comparison,
+)
+from nasaudit.supernet.sampling import PathSampler
+from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
+from nasaudit.supernet.training import SupernetConfig, SupernetRun, load_run, train_supernet
+
+__all__ = [
+    "ChoiceOp",
+    "DartsSupernet",
+    "MixedOp",
+    "NB201Supernet",
+    "PathSampler",
+    "RankingReport",
+    "RankingSet",
+    "Supernet",
+    "SupernetConfig",
+    "SupernetEvaluator",
+    "SupernetRun",
+    "amount_of_sharing",
+    "build_supernet",
+    "ground_truth_ceiling",
+    "load_run",
+    "rank_disorder",
+    "ranking_report",
+    "select_ranking_set",
+    "sharing_archs",
+    "space_truth",
+    "train_supernet",
+    "weight_sharing_comparison",
+]

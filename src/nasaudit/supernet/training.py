@@ -1,0 +1,321 @@
+"""Single-path one-shot supernet training and its variants (single-path paper Sec. 3.3, 4.1-4.3, App. A).
+
+The default reproduces App. A Table 1 (the ``singlepath`` protocol: SGD momentum 0.9, LR 0.025 cosine
+to 5e-5, weight decay 3e-4 without BN, batch 256, 250 epochs, 4-pixel shift, flip, normalisation),
+a small (S) NB201 supernet and strictly fair path sampling with the topology shared by all cells.
+The variants are the paper's: op masks (Sec. 4.1), linear transformers (Sec. 4.2), per-cell
+topologies, uniform sampling, 5-epoch LR warm-up, gradient clipping at norm 5, and regularisation
+(Sec. 4.3), and the medium (M) size. Data, augmentation, protocols, device choice and checkpoints are
+``nasaudit.data`` / ``nasaudit.train`` pieces. Epoch ``e`` draws all its randomness from ``(seed, e)``,
+so the same seed gives the same weights, also after resuming from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nasaudit.data.augment import Augmentation
+from nasaudit.data.loading import load_dataset
+from nasaudit.data.splits import DatasetSplits
+from nasaudit.errors import ConfigError, DataError, TrainingError
+from nasaudit.experiments.jobs import Options, OptionValue, freeze_options
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.spaces.darts import DartsSpace
+from nasaudit.spaces.nb201 import NB201Space
+from nasaudit.spaces.registry import get_space
+from nasaudit.supernet.modules import LT_PLACES, Supernet, build_supernet
+from nasaudit.supernet.sampling import SAMPLINGS, PathSampler
+from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
+from nasaudit.train.loop import _epoch_seeds, _param_groups, resolve_device
+from nasaudit.train.protocols import TrainProtocol, get_protocol
+
+#: supernet sizes (single-path paper Sec. 3.3: S = 2 cells per stage, 32 channels; M = 4 cells, 64
+#: channels); DARTS: the DARTS search network (Liu et al., 2019, Sec. 3.1.1: 8 cells, 16 channels)
+SIZES: dict[str, dict[str, dict[str, int]]] = {
+    "nb201": {"S": {"channels": 32, "cells_per_stage": 2}, "M": {"channels": 64, "cells_per_stage": 4}},
+    "darts": {"S": {"channels": 16, "layers": 8}},
+}
+_DEPTH_KEY = {"nb201": "cells_per_stage", "darts": "layers"}
+#: single-path paper Sec. 4.3: gradient clipping at L2 norm 5, warm-up over 5 epochs, label smoothing 0.1
+PAPER_GRAD_CLIP = 5.0
+PAPER_WARMUP_EPOCHS = 5
+PAPER_LABEL_SMOOTHING = 0.1
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """One supernet training setup (module doc). ``mask`` lists the ops removed from the space;
+    ``channels``/``depth`` override the size's width and cells per stage (NB201) or cells (DARTS);
+    ``epochs``/``batch_size``/``flip`` override the protocol. ``regularized`` adds the paper's label
+    smoothing of 0.1 (its AutoAugment policies need torchvision and are not applied)."""
+
+    space: str = "nb201"
+    mask: tuple[str, ...] = ()
+    size: str = "S"
+    channels: int | None = None
+    depth: int | None = None
+    sampling: str = "fair"
+    share_topology: bool = True
+    linear_transformers: tuple[str, ...] = ()
+    warmup_epochs: int = 0
+    grad_clip: float | None = None
+    regularized: bool = False
+    protocol: str = "singlepath"
+    epochs: int | None = None
+    batch_size: int | None = None
+    flip: bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mask", tuple(sorted(self.mask)))
+        object.__setattr__(self, "linear_transformers", tuple(sorted(self.linear_transformers)))
+        family = self.family
+        if self.size not in SIZES[family]:
+            raise ConfigError(f"supernet size for {family} must be one of {sorted(SIZES[family])}, got {self.size!r}")
+        if self.sampling not in SAMPLINGS:
+            raise ConfigError(f"sampling must be one of {list(SAMPLINGS)}, got {self.sampling!r}")
+        bad_lt = sorted(set(self.linear_transformers) - set(LT_PLACES))
+        if bad_lt:
+            raise ConfigError(f"linear transformers go on {list(LT_PLACES)}, not {bad_lt}")
+        for name in ("channels", "depth", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if self.warmup_epochs < 0 or (self.grad_clip is not None and self.grad_clip <= 0):
+            raise ConfigError(f"warmup_epochs must be >= 0 and grad_clip > 0, got {self.warmup_epochs}, "
+                              f"{self.grad_clip}")
+
+    @property
+    def family(self) -> str:
+        """``"nb201"`` or ``"darts"``: which supernet this config builds."""
+        base = get_space(self.space)
+        if isinstance(base, NB201Space):
+            return "nb201"
+        if isinstance(base, DartsSpace):
+            return "darts"
+        raise ConfigError(f"no supernet for space {self.space!r}; supernets exist for NB201 and DARTS-like spaces")
+
+    def make_space(self) -> SearchSpace:
+        """The space with ``mask`` removed (single-path paper Sec. 4.1)."""
+        space = get_space(self.space)
+        if not self.mask:
+            return space
+        unknown = sorted(set(self.mask) - set(space.ops))
+        if unknown:
+            raise ConfigError(f"mask names op(s) {unknown} that space {self.space!r} lacks; its ops are "
+                              f"{list(space.ops)}")
+        return space.restrict([op for op in space.ops if op not in self.mask])
+
+    def macro(self) -> dict[str, int]:
+        """Width and depth of the supernet: the size's, overridden by ``channels``/``depth``."""
+        macro = dict(SIZES[self.family][self.size])
+        if self.channels is not None:
+            macro["channels"] = self.channels
+        if self.depth is not None:
+            macro[_DEPTH_KEY[self.family]] = self.depth
+        return macro
+
+    def build(self, splits: DatasetSplits) -> Supernet:
+        """A freshly initialised single-path supernet of this config for ``splits``' images and classes."""
+        return build_supernet(self.make_space(), num_classes=splits.num_classes, in_channels=splits.in_channels,
+                              linear_transformers=self.linear_transformers, **self.macro())
+
+    def make_protocol(self) -> TrainProtocol:
+        """The training protocol with this config's overrides (epochs, batch, clipping, smoothing, flip)."""
+        base = get_protocol(self.protocol)
+        changes: dict[str, Any] = {}
+        if self.epochs is not None:
+            changes["epochs"] = self.epochs
+        if self.batch_size is not None:
+            changes["batch_size"] = self.batch_size
+        if self.grad_clip is not None:
+            changes["grad_clip"] = self.grad_clip
+        if self.regularized:
+            changes["label_smoothing"] = PAPER_LABEL_SMOOTHING
+        if self.flip is not None:
+            changes["augmentation"] = replace(base.augmentation, flip=self.flip)
+        return base.with_overrides(**changes) if changes else base
+
+    def learning_rate(self, protocol: TrainProtocol, progress: float) -> float:
+        """Linear warm-up to the initial LR over ``warmup_epochs`` (Sec. 4.3), then the protocol's cosine."""
+        if progress < self.warmup_epochs:
+            return protocol.lr * min(1.0, progress / self.warmup_epochs)
+        return protocol.learning_rate(progress)
+
+    def to_options(self) -> Options:
+        """JSON-scalar options (tuples as comma-joined strings), e.g. for an ``ExperimentJob``."""
+        data: dict[str, OptionValue] = {}
+        for key, value in asdict(self).items():
+            data[key] = ",".join(value) if isinstance(value, tuple) else value
+        return freeze_options(data)
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> SupernetConfig:
+        """Inverse of ``to_options``; unknown keys raise ``ConfigError``."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise ConfigError(f"unknown supernet option(s) {unknown}; valid: {sorted(names)}")
+        data = dict(options)
+        for key in ("mask", "linear_transformers"):
+            value = data.get(key, ())
+            data[key] = tuple(v for v in value.split(",") if v) if isinstance(value, str) else tuple(value or ())
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class SupernetEpoch:
+    """One epoch of supernet training: LR at its start, mean loss and accuracy (%) over sampled paths."""
+
+    epoch: int
+    lr: float
+    train_loss: float
+    train_acc: float
+    seconds: float
+
+
+@dataclass
+class SupernetRun:
+    """A trained supernet with the data it saw and its training curve."""
+
+    supernet: Supernet
+    config: SupernetConfig
+    splits: DatasetSplits
+    seed: int
+    history: tuple[SupernetEpoch, ...]
+    device: str
+    wall_time_s: float
+    val_fraction: float = 0.1
+
+    def save(self, path: str | Path) -> Path:
+        """Write weights, config, seed, dataset and curve to one file (``load_run`` reads it back)."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": self.supernet.state_dict(), "config": dict(self.config.to_options()), "seed": self.seed,
+                    "dataset": self.splits.name, "val_fraction": self.val_fraction,
+                    "history": [asdict(r) for r in self.history], "wall_time_s": self.wall_time_s}, out)
+        return out
+
+
+def load_run(path: str | Path, *, data_root: str | Path | None = None, device: str | None = None) -> SupernetRun:
+    """A supernet saved by ``SupernetRun.save``, with its dataset reloaded (same seeded validation split)."""
+    source = Path(path)
+    if not source.is_file():
+        raise DataError(f"supernet file not found: {source}")
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+        config = SupernetConfig.from_options(state["config"])
+    except (KeyError, RuntimeError, OSError, ValueError) as err:
+        raise DataError(f"{source} is not a saved supernet ({type(err).__name__}: {err})") from None
+    splits = load_dataset(state["dataset"], data_root, val_fraction=state["val_fraction"], seed=state["seed"])
+    supernet = config.build(splits)
+    supernet.load_state_dict(state["model"])
+    torch_device = resolve_device(device)
+    supernet.to(torch_device)
+    return SupernetRun(supernet, config, splits, int(state["seed"]),
+                       tuple(SupernetEpoch(**r) for r in state["history"]), str(torch_device),
+                       float(state["wall_time_s"]), float(state["val_fraction"]))
+
+
+class _Trainer:
+    """Device-side state of one supernet training run."""
+
+    def __init__(self, supernet: Supernet, splits: DatasetSplits, config: SupernetConfig, protocol: TrainProtocol,
+                 device: torch.device) -> None:
+        self.supernet, self.config, self.protocol, self.device = supernet, config, protocol, device
+        supernet.to(device)
+        self.x, self.y = splits.train.x.to(device), splits.train.y.to(device)
+        self.mean = torch.tensor(splits.mean, device=device)
+        self.std = torch.tensor(splits.std, device=device)
+        self.optimizer = torch.optim.SGD(_param_groups(supernet, protocol), lr=protocol.lr,
+                                         momentum=protocol.momentum, nesterov=protocol.nesterov)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
+        self.sampler = PathSampler(supernet, config.sampling, config.share_topology)
+        self.augmentation: Augmentation = protocol.augmentation
+
+    def _set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def epoch(self, epoch: int, seed: int) -> SupernetEpoch:
+        started = time.perf_counter()
+        p, net = self.protocol, self.supernet
+        torch_seed, data_seed = _epoch_seeds(seed, epoch)
+        torch.manual_seed(torch_seed)
+        generator = torch.Generator(device=self.device).manual_seed(data_seed)
+        rng = np.random.default_rng([seed, epoch])
+        n = int(self.y.shape[0])
+        order = torch.randperm(n, generator=generator, device=self.device)
+        steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)
+        net.train()
+        loss_sum, correct, seen = torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0
+        start_lr = self.config.learning_rate(p, epoch)
+        for step in range(steps):
+            per_step = p.lr_per_step or epoch < self.config.warmup_epochs
+            self._set_lr(self.config.learning_rate(p, epoch + (step + 1) / steps) if per_step else start_lr)
+            idx = order[step * p.batch_size:(step + 1) * p.batch_size]
+            x = self.augmentation.apply(self.x[idx], self.mean, self.std, generator)
+            y = self.y[idx]
+            self.optimizer.zero_grad(set_to_none=True)
+            for path in self.sampler.step(rng):  # strict fairness: |O| paths accumulate into one update
+                logits = net(x, path)
+                loss = self.criterion(logits, y)
+                loss.backward()
+                loss_sum += loss.detach() * idx.numel()
+                correct += (logits.detach().argmax(1) == y).sum()
+                seen += idx.numel()
+            if p.grad_clip is not None:
+                nn.utils.clip_grad_norm_(net.parameters(), p.grad_clip)
+            self.optimizer.step()
+        mean_loss = float(loss_sum) / max(seen, 1)
+        if not math.isfinite(mean_loss):
+            raise TrainingError(f"supernet training loss became {mean_loss} in epoch {epoch + 1} (learning rate "
+                                f"{start_lr:.3g}); lower the learning rate or check the data")
+        return SupernetEpoch(epoch + 1, start_lr, mean_loss, 100.0 * float(correct) / max(seen, 1),
+                             time.perf_counter() - started)
+
+
+def train_supernet(config: SupernetConfig, dataset: str | DatasetSplits = "embedded", *, seed: int,
+                   data_root: str | Path | None = None, val_fraction: float = 0.1,
+                   checkpoint_dir: Path | None = None, device: str | None = None) -> SupernetRun:
+    """Train a single-path supernet under ``config`` (single-path paper Sec. 3.3, App. A Table 1).
+
+    Weights are initialised from ``seed``, which also draws the validation split (``val_fraction``, the
+    paper's 5,000 of 50,000 CIFAR-10 images) and every path and batch. ``checkpoint_dir`` gets a
+    checkpoint after every epoch and a rerun resumes from it.
+    """
+    protocol = config.make_protocol()
+    splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(
+        dataset, data_root, val_fraction=val_fraction, seed=seed)
+    torch_device = resolve_device(device)
+    devices = [torch_device.index or 0] if torch_device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        supernet = config.build(splits)
+        trainer = _Trainer(supernet, splits, config, protocol, torch_device)
+        run_key = {"seed": seed, "config": repr(config), "protocol": repr(protocol), "dataset": splits.name,
+                   "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
+        history: list[SupernetEpoch] = []
+        elapsed = 0.0
+        state = load_checkpoint(Path(checkpoint_dir), run_key) if checkpoint_dir is not None else None
+        if state is not None:
+            supernet.load_state_dict(state["model"])
+            trainer.optimizer.load_state_dict(state["optimizer"])
+            history = [SupernetEpoch(**record) for record in state["history"]]
+            elapsed = float(state["elapsed"])
+        for epoch in range(len(history), protocol.epochs):
+            record = trainer.epoch(epoch, seed)
+            history.append(record)
+            elapsed += record.seconds
+            if checkpoint_dir is not None:
+                save_checkpoint(Path(checkpoint_dir), {
+                    "run": run_key, "model": supernet.state_dict(), "optimizer": trainer.optimizer.state_dict(),
+                    "history": [asdict(r) for r in history], "elapsed": elapsed})
+    return SupernetRun(supernet, config, splits, seed, tuple(history), str(torch_device), elapsed, val_fraction)

@@ -1,0 +1,159 @@
+"""Named training protocols, with hyper-parameters taken from the papers' tables (quoted in ``source``).
+
+A protocol fixes the optimiser (SGD), the learning-rate schedule (cosine annealing), regularisation,
+augmentation and the default macro network per space family (``macro["nb201" | "darts" | "nb101"]``);
+``train_arch`` merges user overrides on top of ``macro``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from nasaudit.data.augment import Augmentation
+from nasaudit.errors import ConfigError
+
+
+def _frozen(mapping: dict[str, dict[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType({k: MappingProxyType(v) for k, v in mapping.items()})
+
+
+@dataclass(frozen=True)
+class TrainProtocol:
+    """One training recipe. ``lr_per_step`` anneals every step (NB201) instead of every epoch (DARTS)."""
+
+    name: str
+    source: str
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_min: float
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    weight_decay_on_bn: bool = True
+    lr_per_step: bool = False
+    grad_clip: float | None = None
+    label_smoothing: float = 0.0
+    aux_weight: float = 0.0
+    drop_path: float = 0.0
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    macro: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _frozen({}))
+    eval_batch_size: int = 512
+
+    def learning_rate(self, progress: float) -> float:
+        """Cosine annealing from ``lr`` to ``lr_min`` at ``progress`` epochs (SGDR, Loshchilov & Hutter)."""
+        return self.lr_min + (self.lr - self.lr_min) * (1.0 + math.cos(math.pi * progress / self.epochs)) / 2.0
+
+    def drop_path_at(self, epoch: int) -> float:
+        """Drop-path probability of ``epoch``, increased linearly to ``drop_path`` (DARTS; NASNet)."""
+        return self.drop_path * epoch / self.epochs
+
+    def with_overrides(self, **changes: Any) -> TrainProtocol:
+        """A copy with some fields changed (e.g. ``epochs`` for a short run)."""
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"unknown protocol field(s) {unknown}")
+        if "epochs" in changes and int(changes["epochs"]) < 1:
+            raise ConfigError(f"epochs must be at least 1, got {changes['epochs']}")
+        return replace(self, **changes)
+
+
+_DARTS_REGULARISED = Augmentation(crop_padding=4, flip=True, cutout=16, mixup_alpha=0.2)
+
+PROTOCOLS: dict[str, TrainProtocol] = {
+    "nb201": TrainProtocol(
+        name="nb201",
+        source=("NB201 paper (Dong & Yang, 2020) Sec. 2.3 / Table 2: SGD, Nesterov momentum 0.9, initial LR "
+                "0.1, ending LR 0, cosine schedule, weight decay 5e-4, batch size 256, 200 epochs, random "
+                "flip and random crop (padding 4 on CIFAR, 2 on ImageNet16), normalisation; network C=16, "
+                "N=5. The benchmark's code anneals the LR every iteration."),
+        epochs=200, batch_size=256, lr=0.1, lr_min=0.0, nesterov=True, weight_decay=5e-4, lr_per_step=True,
+        augmentation=Augmentation(crop_padding=4, flip=True),
+        macro=_frozen({"nb201": {"channels": 16, "cells_per_stage": 5}}),
+    ),
+    "nb301": TrainProtocol(
+        name="nb301",
+        source=("Redundancy paper App. B.2 (the nb301 protocol): 8 cells, 32 initial channels, SGD, initial "
+                "LR 0.025, final LR 1e-8, cosine annealing, 100 epochs, weight decay 3e-4, momentum 0.9, "
+                "auxiliary tower (weight 0.4), cutout 16, drop path 0.2, gradient clip 5, batch size 96, "
+                "mixup alpha 0.2."),
+        epochs=100, batch_size=96, lr=0.025, lr_min=1e-8, weight_decay=3e-4, grad_clip=5.0, aux_weight=0.4,
+        drop_path=0.2, augmentation=_DARTS_REGULARISED,
+        macro=_frozen({"darts": {"channels": 32, "layers": 8, "auxiliary": True}}),
+    ),
+    "darts_eval": TrainProtocol(
+        name="darts_eval",
+        source=("Redundancy paper App. B.3 (CIFAR-10): 20 cells, 36 initial channels; SGD, initial LR 0.025, "
+                "final LR 1e-8, cosine annealing, 600 epochs, weight decay 3e-4, momentum 0.9, auxiliary "
+                "tower (weight 0.4), cutout 16, drop path 0.2, gradient clip 5, batch size 96, mixup alpha "
+                "0.2 -- the DARTS protocol (Liu et al., 2019) plus mixup."),
+        epochs=600, batch_size=96, lr=0.025, lr_min=1e-8, weight_decay=3e-4, grad_clip=5.0, aux_weight=0.4,
+        drop_path=0.2, augmentation=_DARTS_REGULARISED,
+        macro=_frozen({"darts": {"channels": 36, "layers": 20, "auxiliary": True}}),
+    ),
+    "darts_original": TrainProtocol(
+        name="darts_original",
+        source=("DARTS evaluation as published (Liu et al., 2019, Sec. 3.3; redundancy paper App. B.3 says it "
+                "is darts_eval without mixup): 20 cells, 36 channels, 600 epochs, batch 96, SGD LR 0.025 "
+                "cosine to 0, momentum 0.9, weight decay 3e-4, cutout 16, drop path 0.2, auxiliary weight "
+                "0.4, gradient clip 5."),
+        epochs=600, batch_size=96, lr=0.025, lr_min=0.0, weight_decay=3e-4, grad_clip=5.0, aux_weight=0.4,
+        drop_path=0.2, augmentation=Augmentation(crop_padding=4, flip=True, cutout=16),
+        macro=_frozen({"darts": {"channels": 36, "layers": 20, "auxiliary": True}}),
+    ),
+    "shu_plain": TrainProtocol(
+        name="shu_plain",
+        source=("Architectures paper (Shu et al., 2020) App. A.3 default setting with no regularisation "
+                "(App. A.4, used for the convergence study of Sec. 4): L=20 cells, SGD LR 0.025, momentum "
+                "0.9, weight decay 3e-4, batch size 80, 600 epochs (CIFAR), cosine annealing to zero; "
+                "App. A.1: pad 4 + random crop, horizontal flip, normalisation."),
+        epochs=600, batch_size=80, lr=0.025, lr_min=0.0, weight_decay=3e-4,
+        augmentation=Augmentation(crop_padding=4, flip=True),
+        macro=_frozen({"darts": {"channels": 36, "layers": 20, "auxiliary": False}}),
+    ),
+    "shu_regularized": TrainProtocol(
+        name="shu_regularized",
+        source=("Architectures paper App. A.3 + A.4 (Sec. 5, Table 1): the shu_plain setting plus cutout 16, "
+                "auxiliary tower at the 2L/3-th cell with weight 0.4, drop path linearly increased to 0.2."),
+        epochs=600, batch_size=80, lr=0.025, lr_min=0.0, weight_decay=3e-4, aux_weight=0.4, drop_path=0.2,
+        augmentation=Augmentation(crop_padding=4, flip=True, cutout=16),
+        macro=_frozen({"darts": {"channels": 36, "layers": 20, "auxiliary": True}}),
+    ),
+    "singlepath": TrainProtocol(
+        name="singlepath",
+        source=("Single-path paper Sec. 3.3 and App. A.2 Table 1: batch size 256, SGD momentum 0.9, LR 0.025 "
+                "cosine-annealed to 5e-5 over 250 epochs, weight decay 3e-4 excluding BN, DARTS-like "
+                "augmentation (4-pixel shift, horizontal flip, normalisation), no other regularisation; "
+                "small NB201 networks: 2 cells per stage, 32 channels."),
+        epochs=250, batch_size=256, lr=0.025, lr_min=5e-5, weight_decay=3e-4, weight_decay_on_bn=False,
+        augmentation=Augmentation(crop_padding=4, flip=True),
+        macro=_frozen({"nb201": {"channels": 32, "cells_per_stage": 2}}),
+    ),
+    "cpu_small": TrainProtocol(
+        name="cpu_small",
+        source=("nasaudit's quick CPU protocol (not from a paper): the NB201 recipe (SGD Nesterov 0.9, LR 0.1 "
+                "cosine to 0 per step, weight decay 5e-4) for 10 epochs at batch 64 on tiny networks, random "
+                "crop only (the embedded digits must not be mirrored)."),
+        epochs=10, batch_size=64, lr=0.1, lr_min=0.0, nesterov=True, weight_decay=5e-4, lr_per_step=True,
+        augmentation=Augmentation(crop_padding=4),
+        macro=_frozen({
+            "nb201": {"channels": 8, "cells_per_stage": 1},
+            "darts": {"channels": 8, "layers": 5, "auxiliary": False},
+            "nb101": {"stem_channels": 16, "stacks": 3, "cells_per_stack": 1},
+        }),
+    ),
+}
+
+
+def get_protocol(protocol: str | TrainProtocol) -> TrainProtocol:
+    """The protocol named ``protocol`` (a ``TrainProtocol`` passes through)."""
+    if isinstance(protocol, TrainProtocol):
+        return protocol
+    try:
+        return PROTOCOLS[protocol]
+    except KeyError:
+        raise ConfigError(f"unknown training protocol {protocol!r}; choose from {sorted(PROTOCOLS)}") from None

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nasaudit.cli.main import main
+
+
+def test_train_then_rank(nb201_csv, tmp_path, capsys) -> None:
+    for seed in (0, 1):
+        with pytest.raises(SystemExit) as done:
+            main(["supernet", "train", "--out", str(tmp_path / f"s{seed}.pt"), "--mask", "avg_pool_3x3",
+                  "--channels", "4", "--depth", "1", "--epochs", "1", "--batch-size", "256", "--no-flip",
+                  "--seed", str(seed), "--device", "cpu"])
+        assert done.value.code == 0
+    with pytest.raises(SystemExit) as done:
+        main(["supernet", "rank", str(tmp_path / "s0.pt"), str(tmp_path / "s1.pt"), "--benchmark", str(nb201_csv),
+              "--metric", "test_acc", "--dataset", "cifar10", "--n-random", "50", "--max-images", "32",
+              "--strategies", "random", "--budget", "3", "--search-seeds", "2", "--out", str(tmp_path / "rank"),
+              "--sharing-base", "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"])
+    assert done.value.code == 0
+    out = tmp_path / "rank"
+    curve = pd.read_csv(out / "curve.csv")
+    assert list(curve["n"])[:3] == [10, 25, 50] and curve["group"].iloc[-1] == "random"
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert {"supernet_seed0", "supernet_seed1"} <= set(predictions.columns)
+    assert len(pd.read_csv(out / "ws_comparison.csv")) == 2
+    assert list(pd.read_csv(out / "amount_of_sharing.csv")["shared"]) == [0, 1, 2]
+    for name in ("fig2_predictions.png", "fig4_top_n.png", "rank_disorder.png"):
+        assert (out / name).is_file()
+
+
+def test_bad_option_is_one_line_error(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["supernet", "train", "--out", str(tmp_path / "s.pt"), "--sampling", "greedy"])
+    assert done.value.code == 2
+    assert "sampling" in capsys.readouterr().err
