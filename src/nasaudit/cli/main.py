@@ -10,10 +10,12 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nasaudit.cli import analyze as analyze_cli
 from nasaudit.cli import bench as bench_cli
 from nasaudit.cli import compare as compare_cli
+from nasaudit.cli import run as run_cli
 from nasaudit.cli import spaces as spaces_cli
 from nasaudit.cli import supernet as supernet_cli
 from nasaudit.cli import train as train_cli
@@ -31,6 +33,8 @@ app.command("train")(train_cli.train_command)
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(analyze_cli.app, name="analyze")
 app.command("compare")(compare_cli.compare_command)
+app.command("run")(run_cli.run_command)
+app.command("report")(run_cli.report_command)
 app.add_typer(supernet_cli.app, name="supernet")
 
 _stderr = Console(stderr=True)
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except NasauditError as err:
-        _stderr.print(f"[bold red]error:[/] {err}", highlight=False)
+        _stderr.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         sys.exit(2)
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from nasaudit.errors import ConfigError
 from nasaudit.experiments.spec import (
     CellShapeSpec,
     CompareSpec,
@@ -49,14 +47,16 @@ def compare(runner: Runner, spec: CompareSpec, section: SectionRecord, folder: P
     seeds = list(range(runner.spec.seed, runner.spec.seed + spec.seeds))
     comparison = run_comparison(runner.space, search.evaluator, spec.strategies, spec.budget, seeds)
     summary = summarise(comparison, truth.evaluator, space_scores)
-    ws = spec.truth is not None and spec.truth != spec.evaluator
-    section.title = "Search vs random search" + (" (with weight sharing)" if ws else "")
+    section.title = "Search vs random search"
+    if truth_name != spec.evaluator:
+        section.title += f", searching with evaluator '{spec.evaluator}'"
     section.summary = (
         f"Each strategy ran {spec.seeds} seeds at {spec.budget} queries against {search.description}; the final "
         f"architectures are scored by {truth.description}. p_gt_random is the mean over seeds of "
         f"(1 - rank/|space|)^budget, the chance of beating random search with the same budget.")
-    section.settings.update(space=runner.space.name, space_size=runner.space.size, strategies=", ".join(spec.strategies),
-                            budget=spec.budget, seeds=f"{seeds[0]}..{seeds[-1]}", search_evaluator=spec.evaluator,
+    section.settings.update(space=runner.space.name, space_size=runner.space.size,
+                            strategies=", ".join(spec.strategies), budget=spec.budget,
+                            seeds=f"{seeds[0]}..{seeds[-1]}", search_evaluator=spec.evaluator,
                             truth=truth_name)
     expected = expected_best_of_n(space_scores, spec.budget)
     section.notes.append(f"Expected best of {spec.budget} uniform random draws from the space: {expected:.3f}.")
@@ -193,13 +193,3 @@ HANDLERS = {
     "op_usage": op_usage, "cell_shape": cell_shape, "supernet_ranking": supernet_ranking,
 }
 
-
-def check_units(units: str) -> None:
-    """Raise for a units name the analyses do not know."""
-    if units not in ("percent", "fraction"):
-        raise ConfigError(f"units must be 'percent' or 'fraction', got {units!r}")
-
-
-def finite(values: np.ndarray) -> np.ndarray:
-    """The finite entries of ``values``."""
-    return values[np.isfinite(values)]

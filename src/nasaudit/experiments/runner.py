@@ -147,6 +147,8 @@ class Runner:
             started = time.time()
             handler: Callable[[Runner, Any, SectionRecord, Path], None] = HANDLERS[analysis.kind]
             section = SectionRecord(key=key, title="", summary="", settings={"seed": self.spec.seed})
+            if analysis.reference:
+                section.notes.append(f"Paper reports: {analysis.reference}")
             try:
                 handler(self, analysis, section, folder)
             except Exception as err:

@@ -63,7 +63,13 @@ EvaluatorSpec = Annotated[
 ]
 
 
-class CompareSpec(_Strict):
+class _Analysis(_Strict):
+    """Fields every analysis has: ``reference`` is what a paper reported, shown beside the results."""
+
+    reference: str | None = None
+
+
+class CompareSpec(_Analysis):
     """Fair comparison of strategies with random search (search-phase paper Sec. 3.1)."""
 
     kind: Literal["compare"]
@@ -74,7 +80,7 @@ class CompareSpec(_Strict):
     seeds: int = Field(20, gt=0)
 
 
-class ImportanceSpec(_Strict):
+class ImportanceSpec(_Analysis):
     """Operation importance of the top fraction of the space (redundancy paper Sec. 3)."""
 
     kind: Literal["importance"]
@@ -83,7 +89,7 @@ class ImportanceSpec(_Strict):
     threshold: float = Field(0.001, ge=0)
 
 
-class SubgraphsSpec(_Strict):
+class SubgraphsSpec(_Analysis):
     """Frequent important subgraphs (redundancy paper Sec. 3, App. I)."""
 
     kind: Literal["subgraphs"]
@@ -92,7 +98,7 @@ class SubgraphsSpec(_Strict):
     min_support: float = Field(0.05, gt=0, le=1)
 
 
-class PrimSkipSpec(_Strict):
+class PrimSkipSpec(_Analysis):
     """The four PrimSkip groups compared (redundancy paper Sec. 4, App. D)."""
 
     kind: Literal["primskip"]
@@ -100,21 +106,21 @@ class PrimSkipSpec(_Strict):
     samples: int = Field(50, gt=0)
 
 
-class OpUsageSpec(_Strict):
+class OpUsageSpec(_Analysis):
     """Op usage among the ground-truth top-N (single-path paper Fig. 3)."""
 
     kind: Literal["op_usage"]
     evaluator: str
 
 
-class CellShapeSpec(_Strict):
+class CellShapeSpec(_Analysis):
     """Width and depth of cells (architectures paper Sec. 3.2)."""
 
     kind: Literal["cell_shape"]
     archs: list[str] = Field(default_factory=list)
 
 
-class SupernetRankingSpec(_Strict):
+class SupernetRankingSpec(_Analysis):
     """How well a supernet ranks against ground truth (single-path paper Sec. 3-4)."""
 
     kind: Literal["supernet_ranking"]

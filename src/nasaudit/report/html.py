@@ -30,6 +30,14 @@ figcaption { font-size: .85rem; color: #5b6475; }
 """
 
 
+#: after load, marks each figure as decoded or not (lets a headless browser check that figures render)
+_MARK_RENDERED = (
+    "window.addEventListener('load',function(){var imgs=document.querySelectorAll('figure img'),ok=0;"
+    "imgs.forEach(function(i){var r=i.complete&&i.naturalWidth>0;i.dataset.rendered=r?'yes':'no';if(r)ok++;});"
+    "document.body.dataset.figures=imgs.length;document.body.dataset.figuresRendered=ok;});"
+)
+
+
 @dataclass
 class Figure:
     """A PNG figure with a caption."""
@@ -66,7 +74,7 @@ def render_report(title: str, sections: list[Section], out_path: Path, max_table
     ]
     for section in sections:
         parts.append(_render_section(section, max_table_rows))
-    parts.append("</body></html>")
+    parts.append(f"<script>{_MARK_RENDERED}</script></body></html>")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text("\n".join(parts), encoding="utf-8")
     return out_path
@@ -87,7 +95,7 @@ def _render_section(section: Section, max_table_rows: int) -> str:
         if len(table) > len(shown):
             more = f" (first {max_table_rows} of {len(table)} rows; full table in the CSV)"
         parts.append(f"<h4>{html.escape(caption)}{html.escape(more)}</h4>")
-        parts.append(shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True))
+        parts.append(shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True, na_rep=""))
     for figure in section.figures:
         data = base64.b64encode(Path(figure.path).read_bytes()).decode("ascii")
         parts.append(

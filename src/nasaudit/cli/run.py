@@ -1,0 +1,39 @@
+"""``nasaudit run [SPEC]`` runs an audit (the default one on the embedded data when no spec is given);
+``nasaudit report PATH`` rebuilds the HTML report of a run from its store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+_out = Console()
+
+
+def run_command(
+    spec: Path | None = typer.Argument(None, help="Experiment spec (YAML). Default: the embedded audit."),
+    output: Path | None = typer.Option(None, "--out", "-o", help="Run folder (overrides the spec's 'output')."),
+) -> None:
+    """Run an experiment spec (resuming a killed run) and write its HTML report."""
+    from nasaudit.experiments.runner import run_spec
+    from nasaudit.experiments.spec import load_spec
+    from nasaudit.resources import default_spec_path
+
+    loaded = load_spec(spec or default_spec_path())
+    if output is not None:
+        loaded = loaded.model_copy(update={"output": str(output.resolve())})
+    elif spec is None:
+        loaded = loaded.model_copy(update={"output": str(Path(loaded.output).resolve())})
+    report = run_spec(loaded, Console(stderr=True))
+    _out.print(f"report: {report}", highlight=False, soft_wrap=True)
+
+
+def report_command(
+    path: str = typer.Argument(..., help="Run folder, its results.sqlite, or a SQLAlchemy URL of the store."),
+    run_dir: Path | None = typer.Option(None, "--run-dir", help="Run folder (needed with a database URL)."),
+) -> None:
+    """Regenerate the HTML report of a run from its results store."""
+    from nasaudit.report.build import report_from_store
+
+    _out.print(f"report: {report_from_store(path, run_dir)}", highlight=False, soft_wrap=True)

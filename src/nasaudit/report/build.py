@@ -1,0 +1,65 @@
+"""Build the HTML report of a run from its sections: at the end of a run, or later from its store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from nasaudit.errors import DataError
+from nasaudit.report.html import Figure, Section, render_report
+
+if TYPE_CHECKING:
+    from nasaudit.experiments.runner import SectionRecord
+
+REPORT_NAME = "report.html"
+
+
+def write_report(title: str, run_dir: Path, sections: list[SectionRecord]) -> Path:
+    """Render ``sections`` (paths relative to ``run_dir``) into ``run_dir/report.html``."""
+    rendered = []
+    for record in sections:
+        tables = [(caption, _read_table(run_dir / path)) for caption, path in record.tables]
+        figures = [Figure(run_dir / path, caption) for caption, path in record.figures if (run_dir / path).is_file()]
+        rendered.append(Section(record.key, record.title, record.summary, dict(record.settings), tables, figures,
+                                list(record.notes)))
+    return render_report(title, rendered, run_dir / REPORT_NAME)
+
+
+def report_from_store(location: str | Path, run_dir: Path | None = None) -> Path:
+    """Regenerate the report of a run from its results store (a run folder, a SQLite file or a URL)."""
+    from nasaudit.experiments.runner import SectionRecord
+    from nasaudit.experiments.store import ResultStore
+
+    text = str(location)
+    path = Path(text)
+    if "://" in text:
+        if run_dir is None:
+            raise DataError("a report from a database URL needs the run folder holding its tables and figures")
+        store_location: str | Path = text
+    elif path.is_dir():
+        run_dir = run_dir or path
+        store_location = path / "results.sqlite"
+    else:
+        run_dir = run_dir or path.parent
+        store_location = path
+    if not isinstance(store_location, str) and not Path(store_location).is_file():
+        raise DataError(f"no results store at {store_location}; give a run folder or its results.sqlite")
+    with ResultStore(store_location) as store:
+        rows = store.experiment_results(status="done")
+    sections = [SectionRecord(**row["section"]) for row in rows["metrics"] if row and "section" in row]
+    if not sections:
+        raise DataError(f"the store {store_location} holds no finished analyses to report")
+    sections.sort(key=lambda s: s.key)
+    names = sorted(set(rows["experiment"]))
+    return write_report(", ".join(names), run_dir, sections)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"table {path} of the run is missing; rerun the spec to regenerate it") from None
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
