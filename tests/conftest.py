@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NB201_CSV = SHARED_DATA / "nb201" / "nats_tss_test_acc_200ep.csv"
@@ -24,3 +26,13 @@ def nb201_csv(shared_data: Path) -> Path:
     if not NB201_CSV.is_file():
         pytest.skip(f"NB201 table not found at {NB201_CSV}")
     return NB201_CSV
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch single-threaded: the test networks are tiny, and spinning threads on a busy 2-core
+    machine makes them far slower, not faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -1,24 +1,13 @@
-"""Tiny data and settings shared by the supernet tests (one torch thread: the CPUs are shared)."""
+"""Tiny data and settings shared by the supernet tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 
 from nasaudit.data.formats import read_embedded
 from nasaudit.data.splits import DatasetSplits, make_splits
 from nasaudit.supernet.training import SupernetConfig
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from nasaudit.analysis.op_usage import NO_MASK
 from nasaudit.analysis.operations import SINGLE_CELL
 from nasaudit.analysis.subgraphs import pattern_to_networkx
 from nasaudit.errors import DataError
+from nasaudit.report.canvas import save_figure
 
 #: the short primitive names of the papers' figures, in their order (convolutions, skip, pooling, zero)
 SHORT_OP_NAMES: dict[str, str] = {
@@ -26,7 +27,6 @@ SHORT_OP_NAMES: dict[str, str] = {
     "nor_conv_1x1": "c1", "nor_conv_3x3": "c3", "skip_connect": "skip", "max_pool_3x3": "mp3",
     "avg_pool_3x3": "ap3", "none": "zero",
 }
-_DPI = 120
 #: curved edges, so that an edge skipping a layer is not hidden behind the path through it
 _CURVED = "arc3,rad=0.25"
 
@@ -36,12 +36,6 @@ def short_name(op: str) -> str:
     return SHORT_OP_NAMES.get(op, op)
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    return path
 
 
 def _in_paper_order(primitives: Sequence[str]) -> list[str]:
@@ -75,7 +69,7 @@ def plot_operation_counts(oi: pd.DataFrame, path: str | Path) -> Path:
         ax.set_ylabel("number of operations")
         ax.set_title(_cell_title(cell))
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_importance_boxes(oi: pd.DataFrame, path: str | Path, threshold: float = IMPORTANCE_THRESHOLD) -> Path:
@@ -93,7 +87,7 @@ def plot_importance_boxes(oi: pd.DataFrame, path: str | Path, threshold: float =
         ax.set_xticks(np.arange(1, len(primitives) + 1), [short_name(p) for p in primitives])
         ax.set_ylabel("operation importance")
         ax.set_title(_cell_title(cell))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_subgraphs(mined: pd.DataFrame, path: str | Path, top: int = 15) -> Path:
@@ -121,7 +115,7 @@ def plot_subgraphs(mined: pd.DataFrame, path: str | Path, top: int = 15) -> Path
         ax.set_title(title, fontsize=8)
         ax.margins(0.2, 0.35)
         ax.axis("off")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_primskip(study: pd.DataFrame, path: str | Path, optimum: float | None = None,
@@ -137,7 +131,7 @@ def plot_primskip(study: pd.DataFrame, path: str | Path, optimum: float | None =
         ax.axhline(optimum, color="#d1495b", linestyle="--", label=f"global optimum {optimum:.2f}")
         ax.legend(fontsize=8)
     ax.set_ylabel(score_label)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_op_usage(usage: pd.DataFrame, path: str | Path) -> Path:
@@ -159,7 +153,7 @@ def plot_op_usage(usage: pd.DataFrame, path: str | Path) -> Path:
                 ax.set_title(f"mask={{{short_name(mask)}}}" if mask != NO_MASK else "mask={}", fontsize=9)
                 if j == 0:
                     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_cell_shapes(shapes: pd.DataFrame, path: str | Path) -> Path:
@@ -172,4 +166,4 @@ def plot_cell_shapes(shapes: pd.DataFrame, path: str | Path) -> Path:
         ax.annotate(str(row.name), (row.width, row.depth), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("cell width (units of c)")
     ax.set_ylabel("cell depth")
-    return _save(fig, path)
+    return save_figure(fig, path)

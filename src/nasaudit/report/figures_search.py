@@ -13,8 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nasaudit.errors import DataError
-
-_DPI = 120
+from nasaudit.report.canvas import save_figure
 
 
 def plot_best_so_far(curves: Mapping[str, np.ndarray], path: str | Path, ylabel: str = "best score so far",
@@ -41,8 +40,4 @@ def plot_best_so_far(curves: Mapping[str, np.ndarray], path: str | Path, ylabel:
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    return path
+    return save_figure(fig, path)

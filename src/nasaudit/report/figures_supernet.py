@@ -17,17 +17,8 @@ from matplotlib.figure import Figure
 
 from nasaudit.errors import DataError
 from nasaudit.metrics import kendall_tau
+from nasaudit.report.canvas import save_figure
 from nasaudit.supernet.ranking import RankingReport, RankingSet
-
-_DPI = 120
-
-
-def _save(fig: Figure, path: str | Path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=_DPI)
-    return out
 
 
 def plot_predictions(rset: RankingSet, predictions: np.ndarray, path: str | Path, groups: Sequence[int] = (50, 250),
@@ -50,7 +41,7 @@ def plot_predictions(rset: RankingSet, predictions: np.ndarray, path: str | Path
         if i == 0:
             ax.set_ylabel(truth_label)
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_top_n_curves(reports: Mapping[str, RankingReport], path: str | Path, title: str | None = None) -> Path:
@@ -80,7 +71,7 @@ def plot_top_n_curves(reports: Mapping[str, RankingReport], path: str | Path, ti
     top.legend(fontsize=7, loc="best")
     if title:
         top.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_rank_disorder(disorder: pd.DataFrame, path: str | Path, top: int = 10, title: str | None = None) -> Path:
@@ -111,4 +102,4 @@ def plot_rank_disorder(disorder: pd.DataFrame, path: str | Path, top: int = 10, 
     ax_b.set_title(f"(b) rank change of the top {len(best)} (Kendall τ {tau:.2f})")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

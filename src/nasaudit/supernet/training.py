@@ -34,7 +34,7 @@ from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import LT_PLACES, Supernet, build_supernet
 from nasaudit.supernet.sampling import SAMPLINGS, PathSampler
 from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
-from nasaudit.train.loop import _epoch_seeds, _param_groups, resolve_device
+from nasaudit.train.loop import epoch_seeds, param_groups, resolve_device
 from nasaudit.train.protocols import TrainProtocol, get_protocol
 
 #: supernet sizes (single-path paper Sec. 3.3: S = 2 cells per stage, 32 channels; M = 4 cells, 64
@@ -234,7 +234,7 @@ class _Trainer:
         self.x, self.y = splits.train.x.to(device), splits.train.y.to(device)
         self.mean = torch.tensor(splits.mean, device=device)
         self.std = torch.tensor(splits.std, device=device)
-        self.optimizer = torch.optim.SGD(_param_groups(supernet, protocol), lr=protocol.lr,
+        self.optimizer = torch.optim.SGD(param_groups(supernet, protocol), lr=protocol.lr,
                                          momentum=protocol.momentum, nesterov=protocol.nesterov)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
         self.sampler = PathSampler(supernet, config.sampling, config.share_topology)
@@ -247,7 +247,7 @@ class _Trainer:
     def epoch(self, epoch: int, seed: int) -> SupernetEpoch:
         started = time.perf_counter()
         p, net = self.protocol, self.supernet
-        torch_seed, data_seed = _epoch_seeds(seed, epoch)
+        torch_seed, data_seed = epoch_seeds(seed, epoch)
         torch.manual_seed(torch_seed)
         generator = torch.Generator(device=self.device).manual_seed(data_seed)
         rng = np.random.default_rng([seed, epoch])

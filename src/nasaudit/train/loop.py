@@ -43,12 +43,12 @@ def resolve_device(device: str | None) -> torch.device:
     return resolved
 
 
-def _epoch_seeds(seed: int, epoch: int) -> tuple[int, int]:
+def epoch_seeds(seed: int, epoch: int) -> tuple[int, int]:
     state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint64)
     return int(state[0] >> np.uint64(1)), int(state[1] >> np.uint64(1))
 
 
-def _param_groups(model: nn.Module, protocol: TrainProtocol) -> list[dict[str, Any]]:
+def param_groups(model: nn.Module, protocol: TrainProtocol) -> list[dict[str, Any]]:
     if protocol.weight_decay_on_bn:
         return [{"params": list(model.parameters()), "weight_decay": protocol.weight_decay}]
     norm = {id(p) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -72,7 +72,7 @@ class _Runner:
                      for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
         self.mean = torch.tensor(splits.mean, device=device)
         self.std = torch.tensor(splits.std, device=device)
-        self.optimizer = torch.optim.SGD(_param_groups(model, protocol), lr=protocol.lr,
+        self.optimizer = torch.optim.SGD(param_groups(model, protocol), lr=protocol.lr,
                                          momentum=protocol.momentum, nesterov=protocol.nesterov)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and self.amp_dtype == torch.float16)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
@@ -87,7 +87,7 @@ class _Runner:
     def train_epoch(self, epoch: int, seed: int) -> tuple[float, float, float]:
         """One pass over the training split; returns (lr at start, mean loss, accuracy %)."""
         p, model, train = self.protocol, self.model, self.data["train"]
-        torch_seed, data_seed = _epoch_seeds(seed, epoch)
+        torch_seed, data_seed = epoch_seeds(seed, epoch)
         torch.manual_seed(torch_seed)
         generator = torch.Generator(device=self.device).manual_seed(data_seed)
         n = len(train)
