@@ -25,7 +25,7 @@ from nasaudit.experiments.jobs import ExperimentJob, JobResult, Outcome, freeze_
 from nasaudit.experiments.provenance import worker_name
 from nasaudit.experiments.spec import ExperimentSpec, SupernetEvaluatorSpec, TableEvaluatorSpec
 from nasaudit.experiments.store import ResultStore
-from nasaudit.resources import embedded_benchmark_path
+from nasaudit.resources import table_path
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
 
@@ -92,7 +92,7 @@ class Runner:
 
     def _build(self, name: str, config: Any) -> Scored:
         if isinstance(config, TableEvaluatorSpec):
-            path = embedded_benchmark_path() if config.path == "embedded" else self.spec.resolve(config.path)
+            path = table_path(config.path) if config.path == "embedded" else self.spec.resolve(config.path)
             benchmark = TabularBenchmark.from_file(path, space=self.space, arch_column=config.arch_column)
             column = benchmark.column(config.metric, config.dataset)
             return Scored(benchmark.evaluator(column, resolve="canonical"), f"table {path.name}, column {column}",

@@ -23,6 +23,11 @@ def embedded_benchmark_path() -> Path:
     return _resource(EMBEDDED_BENCHMARK)
 
 
+def table_path(value: str | Path) -> Path:
+    """A benchmark table given by path, or ``"embedded"`` for the shipped mini-benchmark."""
+    return embedded_benchmark_path() if str(value) == "embedded" else Path(value)
+
+
 def default_spec_path() -> Path:
     """The spec ``nasaudit run`` runs when given none."""
     return _resource(DEFAULT_SPEC)

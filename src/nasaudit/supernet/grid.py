@@ -104,6 +104,7 @@ class GridSpec:
 def supernet_job(job: ExperimentJob) -> JobResult:
     """Train one supernet and store its predictions on the ranking set (single-path paper Sec. 3.4)."""
     from nasaudit.benchmarks.tabular import TabularBenchmark  # torch loads in the workers only
+    from nasaudit.resources import table_path
     from nasaudit.supernet.evaluator import SupernetEvaluator
     from nasaudit.supernet.ranking import select_ranking_set
     from nasaudit.supernet.training import train_supernet
@@ -114,7 +115,7 @@ def supernet_job(job: ExperimentJob) -> JobResult:
     started = time.perf_counter()
     result = train_supernet(config, run["dataset"], seed=job.seed, data_root=run["data_root"], device=run["device"])
     trained = time.perf_counter()
-    table = TabularBenchmark.from_file(run["benchmark"], config.space)
+    table = TabularBenchmark.from_file(table_path(run["benchmark"]), config.space)
     rset = select_ranking_set(table, table.column(run["metric"]), config.make_space(), n_random=run["n_random"],
                               seed=run["ranking_seed"])
     evaluator = SupernetEvaluator(result.supernet, result.splits, bn_batches=run["bn_batches"],
