@@ -47,9 +47,8 @@ def compare(runner: Runner, spec: CompareSpec, section: SectionRecord, folder: P
     seeds = list(range(runner.spec.seed, runner.spec.seed + spec.seeds))
     comparison = run_comparison(runner.space, search.evaluator, spec.strategies, spec.budget, seeds)
     summary = summarise(comparison, truth.evaluator, space_scores)
-    section.title = "Search vs random search"
-    if truth_name != spec.evaluator:
-        section.title += f", searching with evaluator '{spec.evaluator}'"
+    section.title = f"Search vs random search ({spec.evaluator}"
+    section.title += ")" if truth_name == spec.evaluator else f" as evaluator, scored by {truth_name})"
     section.summary = (
         f"Each strategy ran {spec.seeds} seeds at {spec.budget} queries against {search.description}; the final "
         f"architectures are scored by {truth.description}. p_gt_random is the mean over seeds of "
@@ -62,7 +61,8 @@ def compare(runner: Runner, spec: CompareSpec, section: SectionRecord, folder: P
     section.notes.append(f"Expected best of {spec.budget} uniform random draws from the space: {expected:.3f}.")
     _note_metric(runner, truth_name, section)
     section.add_table(folder, "summary.csv", "Strategies scored by ground truth", summary)
-    section.add_table(folder, "trajectories.csv", "Every query of every run", comparison.trajectories())
+    section.add_table(folder, "trajectories.csv", "Every query of every run", comparison.trajectories(),
+                      show=False)
     plot_best_so_far(comparison.curves(), section.add_figure(folder, "best_so_far.png",
                                                               "Best score so far vs queries (mean ± std over seeds)"),
                      ylabel=f"best so far ({search.description})")
@@ -84,7 +84,7 @@ def importance(runner: Runner, spec: ImportanceSpec, section: SectionRecord, fol
     from nasaudit.report.figures_analysis import plot_importance_boxes, plot_operation_counts
 
     oi = _top_oi(runner, spec.evaluator, spec.top, spec.threshold)
-    section.title = "Operation importance"
+    section.title = f"Operation importance ({spec.evaluator})"
     section.summary = (
         f"OI = y(arch) - mean y(neighbours) for every operation of the top {spec.top:.0%} architectures "
         f"({oi['arch'].nunique()} archs, {len(oi)} operations); |OI| >= {spec.threshold} marks an important one.")
@@ -93,7 +93,7 @@ def importance(runner: Runner, spec: ImportanceSpec, section: SectionRecord, fol
     _note_metric(runner, spec.evaluator, section)
     section.add_table(folder, "importance_counts.csv", "All vs important operations per primitive",
                       importance_counts(oi))
-    section.add_table(folder, "importance.csv", "OI of every operation", oi)
+    section.add_table(folder, "importance.csv", "OI of every operation", oi, show=False)
     plot_operation_counts(oi, section.add_figure(folder, "counts.png", "Operations per primitive: all vs important"))
     plot_importance_boxes(oi, section.add_figure(folder, "boxes.png", "Distribution of OI per primitive"),
                           spec.threshold)
@@ -107,7 +107,7 @@ def subgraphs(runner: Runner, spec: SubgraphsSpec, section: SectionRecord, folde
     oi = _top_oi(runner, spec.evaluator, spec.top, 0.001)
     important, full = important_subgraphs(runner.space, oi)
     mined = mine_frequent_subgraphs(important, full, min_support=spec.min_support, seed=runner.spec.seed)
-    section.title = "Frequent subgraphs of important operations"
+    section.title = f"Frequent subgraphs of important operations ({spec.evaluator})"
     section.summary = (
         f"Connected subgraphs of the important-operation subgraphs of {len(important)} top cells with support >= "
         f"{spec.min_support}, ranked by the ratio of their support to that among random same-size subgraphs.")
@@ -124,7 +124,7 @@ def primskip(runner: Runner, spec: PrimSkipSpec, section: SectionRecord, folder:
 
     scored = runner.scored(spec.evaluator)
     study = primskip_study(scored.evaluator, n_per_group=spec.samples, seed=runner.spec.seed)
-    section.title = "PrimSkip groups"
+    section.title = f"PrimSkip groups ({spec.evaluator})"
     section.summary = (f"{spec.samples} seeded samples per group (no constraint, Skip only, Prim only, PrimSkip), "
                        f"scored by {scored.description}.")
     section.settings.update(evaluator=spec.evaluator, samples_per_group=spec.samples)
@@ -138,7 +138,7 @@ def primskip(runner: Runner, spec: PrimSkipSpec, section: SectionRecord, folder:
         section.notes.append(f"The space's optimum ({located['optimum'].iloc[0]}, {optimum:.3f}) is "
                              f"{'inside' if inside else 'outside'} the PrimSkip group.")
         section.add_table(folder, "optimum.csv", "Where the global optimum falls", located)
-    section.add_table(folder, "samples.csv", "Every sampled architecture", study)
+    section.add_table(folder, "samples.csv", "Every sampled architecture", study, show=False)
     plot_primskip(study, section.add_figure(folder, "groups.png", "Scores per group"), optimum=optimum,
                   score_label=scored.description)
 
@@ -150,11 +150,11 @@ def op_usage(runner: Runner, spec: OpUsageSpec, section: SectionRecord, folder: 
 
     archs, scores = runner.population(spec.evaluator)
     usage = compute(runner.space, archs, scores)
-    section.title = "Op usage among the top-N"
+    section.title = f"Op usage among the top-N ({spec.evaluator})"
     section.summary = ("How many of the top-N architectures use each op at least once (usage) and each op's share "
                        "of all positions, for the whole space and with each op masked.")
     section.settings.update(evaluator=spec.evaluator, architectures=len(archs))
-    section.add_table(folder, "op_usage.csv", "Usage and share per op, top-N and mask", usage)
+    section.add_table(folder, "op_usage.csv", "Usage and share per op, top-N and mask", usage, show=False)
     plot_op_usage(usage, section.add_figure(folder, "op_usage.png", "Op usage vs N"))
 
 

@@ -46,10 +46,12 @@ class SectionRecord:
     tables: list[tuple[str, str]] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    downloads: list[tuple[str, str]] = field(default_factory=list)
 
-    def add_table(self, folder: Path, name: str, caption: str, frame: pd.DataFrame) -> None:
+    def add_table(self, folder: Path, name: str, caption: str, frame: pd.DataFrame, show: bool = True) -> None:
+        """Write ``frame`` as CSV; ``show=False`` keeps a long detail table out of the page (linked only)."""
         frame.to_csv(folder / name, index=False)
-        self.tables.append((caption, f"{folder.name}/{name}"))
+        (self.tables if show else self.downloads).append((caption, f"{folder.name}/{name}"))
 
     def add_figure(self, folder: Path, name: str, caption: str) -> Path:
         self.figures.append((caption, f"{folder.name}/{name}"))

@@ -87,11 +87,12 @@ def supernet_ranking_section(runner: Runner, spec: SupernetRankingSpec, section:
     section.add_table(folder, "summary.csv", "Ranking correlations, mean and std over supernet seeds",
                       report.summary)
     section.add_table(folder, "curve.csv", "Predicted accuracy A_N and tau within each top-N", report.curve)
-    section.add_table(folder, "per_seed.csv", "Every metric of every supernet seed", report.per_seed)
+    section.add_table(folder, "per_seed.csv", "Every metric of every supernet seed", report.per_seed, show=False)
     frame = pd.DataFrame({"arch": rset.strings(runner.space), "truth": rset.truth})
     for seed, row in zip(seeds, predictions, strict=True):
         frame[f"supernet_seed{seed}"] = row
-    section.add_table(folder, "predictions.csv", "Supernet predictions of every ranked architecture", frame)
+    section.add_table(folder, "predictions.csv", "Supernet predictions of every ranked architecture", frame,
+                      show=False)
     plot_predictions(rset, predictions, section.add_figure(folder, "predictions.png", "Supernet vs ground truth"),
                      truth_label=truth.column)
     plot_top_n_curves({f"seeds {seeds}": report},

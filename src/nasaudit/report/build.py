@@ -23,7 +23,7 @@ def write_report(title: str, run_dir: Path, sections: list[SectionRecord]) -> Pa
         tables = [(caption, _read_table(run_dir / path)) for caption, path in record.tables]
         figures = [Figure(run_dir / path, caption) for caption, path in record.figures if (run_dir / path).is_file()]
         rendered.append(Section(record.key, record.title, record.summary, dict(record.settings), tables, figures,
-                                list(record.notes)))
+                                list(record.notes), [tuple(d) for d in record.downloads]))
     return render_report(title, rendered, run_dir / REPORT_NAME)
 
 

@@ -57,6 +57,7 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    downloads: list[tuple[str, str]] = field(default_factory=list)
 
 
 def render_report(title: str, sections: list[Section], out_path: Path, max_table_rows: int = 40) -> Path:
@@ -96,6 +97,10 @@ def _render_section(section: Section, max_table_rows: int) -> str:
             more = f" (first {max_table_rows} of {len(table)} rows; full table in the CSV)"
         parts.append(f"<h4>{html.escape(caption)}{html.escape(more)}</h4>")
         parts.append(shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True, na_rep=""))
+    if section.downloads:
+        links = "".join(f'<li><a href="{html.escape(path)}">{html.escape(caption)}</a> ({html.escape(path)})</li>'
+                        for caption, path in section.downloads)
+        parts.append(f'<p class="downloads">Full tables (CSV beside this report):</p><ul>{links}</ul>')
     for figure in section.figures:
         data = base64.b64encode(Path(figure.path).read_bytes()).decode("ascii")
         parts.append(
