@@ -47,3 +47,28 @@ def test_small_default_audit(tmp_path):
     run_spec(load_spec(spec_file))
     after = sorted(p.stat().st_mtime_ns for p in (run_dir / "supernets").rglob("*") if p.is_file())
     assert before == after
+
+
+GRID = """
+experiment: tiny-grid
+benchmark: embedded
+metric: test_acc
+dataset: embedded
+seeds: [0, 1]
+n_random: 100
+base: {space: nb201, size: S, channels: 4, depth: 1, protocol: singlepath, epochs: 1, batch_size: 256, flip: false}
+masks: [[none, avg_pool_3x3]]
+variants: {baseline: {}, uniform: {sampling: uniform}}
+"""
+
+
+def test_supernet_grid_section_runs_through_the_store(tmp_path):
+    (tmp_path / "grid.yaml").write_text(GRID)
+    (tmp_path / "spec.yaml").write_text("output: run\nanalyses:\n  - {kind: supernet_grid, grid: grid.yaml}\n")
+    report = run_spec(load_spec(tmp_path / "spec.yaml"))
+    table = pd.read_csv(tmp_path / "run" / "00-supernet_grid" / "grid_summary.csv")
+    assert set(table["variant"]) == {"baseline", "uniform"}
+    assert (table["seeds"] == 2).all()
+    uniform = table[(table["variant"] == "uniform") & (table["metric"] == "kendall_tau")]
+    assert uniform["welch_p_vs_baseline"].notna().all()
+    assert "Highest Kendall tau" in report.read_text()

@@ -18,6 +18,7 @@ from nasaudit.experiments.spec import (
     OpUsageSpec,
     PrimSkipSpec,
     SubgraphsSpec,
+    SupernetGridSpec,
     SupernetRankingSpec,
 )
 
@@ -188,8 +189,16 @@ def supernet_ranking(runner: Runner, spec: SupernetRankingSpec, section: Section
     supernet_ranking_section(runner, spec, section, folder)
 
 
+def supernet_grid(runner: Runner, spec: SupernetGridSpec, section: SectionRecord, folder: Path) -> None:
+    """Op masks x training variants x seeds of supernets, ranked (single-path paper Sec. 4, Figs. 4-6)."""
+    from nasaudit.experiments.supernet_eval import supernet_grid_section
+
+    supernet_grid_section(runner, spec, section, folder)
+
+
 HANDLERS = {
     "compare": compare, "importance": importance, "subgraphs": subgraphs, "primskip": primskip,
     "op_usage": op_usage, "cell_shape": cell_shape, "supernet_ranking": supernet_ranking,
+    "supernet_grid": supernet_grid,
 }
 

@@ -129,8 +129,19 @@ class SupernetRankingSpec(_Analysis):
     seeds: int = Field(2, gt=0)
 
 
+class SupernetGridSpec(_Analysis):
+    """Op masks x supernet training variants x seeds through the executors (single-path paper Sec. 4).
+
+    ``grid`` is a grid spec file (see ``nasaudit supernet grid``), relative to this spec, or ``embedded``
+    for the shipped grid on the embedded digits."""
+
+    kind: Literal["supernet_grid"]
+    grid: str = "embedded"
+
+
 AnalysisSpec = Annotated[
-    CompareSpec | ImportanceSpec | SubgraphsSpec | PrimSkipSpec | OpUsageSpec | CellShapeSpec | SupernetRankingSpec,
+    CompareSpec | ImportanceSpec | SubgraphsSpec | PrimSkipSpec | OpUsageSpec | CellShapeSpec | SupernetRankingSpec
+    | SupernetGridSpec,
     Field(discriminator="kind"),
 ]
 
@@ -194,7 +205,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
 def _clean_loc(loc: tuple[Any, ...]) -> PathKey:
     """Drop pydantic's discriminator tags (e.g. ``'compare'``) from an error location."""
     known_tags = {"table", "surrogate", "supernet", "compare", "importance", "subgraphs", "primskip", "op_usage",
-                  "cell_shape", "supernet_ranking"}
+                  "cell_shape", "supernet_ranking", "supernet_grid"}
     out: list[str | int] = []
     for index, part in enumerate(loc):
         previous = loc[index - 1] if index else None
@@ -255,6 +266,12 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
             if ref is not None and ref not in names:
                 problems.append((("analyses", index, field),
                                  f"no evaluator named {ref!r}; defined: {sorted(names) or 'none'}"))
+        grid = analysis.get("grid")
+        if analysis.get("kind") == "supernet_grid" and isinstance(grid, str) and grid != "embedded":
+            file = Path(grid).expanduser()
+            file = file if file.is_absolute() else base_dir / file
+            if not file.is_file():
+                problems.append((("analyses", index, "grid"), f"file not found: {file}"))
         for position, strategy in enumerate(analysis.get("strategies") or []):
             if strategy not in strategies:
                 problems.append((("analyses", index, "strategies", position),

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.spec import SupernetEvaluatorSpec, SupernetRankingSpec
+from nasaudit.experiments.executors import make_executor
+from nasaudit.experiments.spec import SupernetEvaluatorSpec, SupernetGridSpec, SupernetRankingSpec
 from nasaudit.spaces import get_space
 from nasaudit.supernet import (
     SupernetConfig,
@@ -28,6 +29,8 @@ from nasaudit.supernet import (
 if TYPE_CHECKING:
     from nasaudit.experiments.runner import Runner, SectionRecord
 
+#: the shipped grid on the embedded digits
+EMBEDDED_GRID = Path(__file__).resolve().parents[1] / "supernet" / "specs" / "embedded_grid.yaml"
 #: the "tiny" size: a CPU-friendly supernet (8 channels, one cell per stage)
 TINY = {"size": "S", "channels": 8, "depth": 1}
 
@@ -107,3 +110,38 @@ def _ceiling(benchmark, column: str, archs: list) -> pd.DataFrame | None:
     if not any(m.startswith(f"{base}_seed") for m in benchmark.metrics):
         return None
     return ground_truth_ceiling(benchmark, base, archs)
+
+
+def supernet_grid_section(runner: Runner, spec: SupernetGridSpec, section: SectionRecord, folder: Path) -> None:
+    """Which supernet training variants help under which op mask, with error bars over seeds (Figs. 4-6)."""
+    from nasaudit.report.figures_supernet import plot_top_n_curves
+    from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
+
+    path = EMBEDDED_GRID if spec.grid == "embedded" else runner.spec.resolve(spec.grid)
+    grid = GridSpec.from_yaml(path)
+    executor = runner.spec.executor
+    summary = run_grid(grid, runner.store, make_executor(executor.kind, executor.workers, executor.address))
+    if not summary.complete:
+        raise ConfigError(f"supernet grid {grid.experiment!r}: {summary}")
+    reports = grid_reports(runner.store, grid.experiment)
+    table = grid_summary(reports)
+    section.title = "Supernet training variants and op masks"
+    section.summary = (
+        f"{len(reports)} (variant, mask) settings x {len(grid.seeds)} seeds of SPOS supernets, each ranked against "
+        f"{grid.benchmark} ({grid.metric}); mean and std over seeds, and Welch's t-test of each variant against the "
+        "baseline with the same mask (single-path paper Sec. 4).")
+    section.settings.update(grid=str(path), experiment=grid.experiment, seeds=", ".join(map(str, grid.seeds)),
+                            variants=", ".join(grid.variants), executor=executor.kind)
+    kendall = table[table["metric"] == "kendall_tau"].sort_values("mean", ascending=False)
+    best = kendall.iloc[0]
+    section.notes.append(f"Highest Kendall tau: {best['variant']} with mask {best['mask']} "
+                         f"({best['mean']:.3f} ± {best['std']:.3f} over {best['seeds']} seeds).")
+    section.add_table(folder, "grid_summary.csv", "Ranking metrics per variant and mask (mean, std, p vs baseline)",
+                      table)
+    curves = pd.concat([r.curve.assign(key=k) for k, r in reports.items()])
+    section.add_table(folder, "grid_curves.csv", "A_N and tau within each top-N per setting", curves, show=False)
+    for mask in dict.fromkeys(key.split("|mask=")[1] for key in reports):
+        chosen = {key.split("|")[0]: r for key, r in reports.items() if key.endswith(f"|mask={mask}")}
+        name = f"top_n_mask_{mask.replace('+', '_')}.png"
+        plot_top_n_curves(chosen, section.add_figure(folder, name, f"A_N and tau within the top-N, mask={{{mask}}}"),
+                          title=f"mask={{{mask}}}")
