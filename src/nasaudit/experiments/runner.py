@@ -19,7 +19,6 @@ import pandas as pd
 from rich.console import Console
 
 from nasaudit.benchmarks.tabular import TabularBenchmark
-from nasaudit.errors import ConfigError
 from nasaudit.evaluators import Evaluator
 from nasaudit.experiments.jobs import ExperimentJob, JobResult, Outcome, freeze_options
 from nasaudit.experiments.provenance import worker_name
@@ -122,6 +121,9 @@ class Runner:
                 archs = list(dict.fromkeys(self.space.sample_many(SAMPLED_POPULATION, self.spec.seed)))
             self._population = (archs, {})
         archs, scores = self._population
+        if self.space.size > EXHAUSTIVE_LIMIT:
+            self.console.print(f"[yellow]{self.space.name} has {self.space.size:.3g} architectures: 'the whole space' "
+                               f"is approximated by {len(archs)} seeded samples[/]", highlight=False)
         if name not in scores:
             scores[name] = np.asarray(self.scored(name).evaluator.evaluate(archs), dtype=np.float64)
         return archs, scores[name]
@@ -169,7 +171,5 @@ def run_spec(spec: ExperimentSpec, console: Console | None = None) -> Path:
     from nasaudit.report.build import write_report
 
     runner = Runner(spec, console)
-    if not spec.analyses:
-        raise ConfigError("the spec has no analyses")
     sections = runner.run()
     return write_report(spec.name, runner.out, sections)
