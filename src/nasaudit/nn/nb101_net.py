@@ -11,7 +11,7 @@ projection of the input to the output. This follows ``model_builder.py`` of the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -59,35 +59,43 @@ class NB101CellModule(nn.Module):
         })
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.matrix.shape[0]
-        states = [x]
-        for v in range(1, n - 1):
-            inputs = [states[src][:, :self.channels[v]] for src in range(1, v) if self.matrix[src, v]]
-            if self.matrix[0, v]:
-                inputs.append(self.projections[str(v)](x))
-            states.append(self.vertex_ops[str(v)](sum(inputs[1:], inputs[0])))
-        fan_in = [states[v] for v in range(1, n - 1) if self.matrix[v, -1]]
-        out = torch.cat(fan_in, dim=1) if fan_in else None
-        if self.matrix[0, -1]:
-            projected = self.projections[str(n - 1)](x)
-            out = projected if out is None else out + projected
-        return out
+        return nb101_cell_forward(x, self.matrix, self.channels, lambda v, h, c: self.projections[str(v)](h),
+                                  lambda v, h, c: self.vertex_ops[str(v)](h))
+
+
+def nb101_cell_forward(x: torch.Tensor, matrix: np.ndarray, channels: Sequence[int],
+                       project: Callable[[int, torch.Tensor, int], torch.Tensor],
+                       vertex_op: Callable[[int, torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+    """The NB101 cell dataflow over ``matrix`` with vertex widths ``channels`` (``vertex_channels``).
+
+    ``project(v, x, c)`` is the 1x1 projection of the cell input to vertex ``v``'s ``c`` channels and
+    ``vertex_op(v, h, c)`` vertex ``v``'s op on its summed input ``h``; interior vertices without an
+    incoming edge (padding of a smaller cell in a supernet) are skipped and must not feed others.
+    """
+    n = matrix.shape[0]
+    states: list[torch.Tensor | None] = [x]
+    for v in range(1, n - 1):
+        inputs = [states[src][:, :channels[v]] for src in range(1, v) if matrix[src, v]]
+        if matrix[0, v]:
+            inputs.append(project(v, x, channels[v]))
+        states.append(vertex_op(v, sum(inputs[1:], inputs[0]), channels[v]) if inputs else None)
+    fan_in = [states[v] for v in range(1, n - 1) if matrix[v, -1]]
+    out = torch.cat(fan_in, dim=1) if fan_in else None
+    if matrix[0, -1]:
+        projected = project(n - 1, x, channels[-1])
+        out = projected if out is None else out + projected
+    return out
 
 
 class NB101Network(nn.Module):
     """Stem, ``stacks`` stacks of ``cells_per_stack`` cells (max-pool + double channels between)."""
 
-    def __init__(self, matrix: Sequence[Sequence[int]], ops: Sequence[str], *, num_classes: int,
-                 in_channels: int = 3, stem_channels: int = 128, stacks: int = 3, cells_per_stack: int = 3) -> None:
+    def __init__(self, matrix: Sequence[Sequence[int]] | None, ops: Sequence[str] | None, *, num_classes: int,
+                 in_channels: int = 3, stem_channels: int = 128, stacks: int = 3, cells_per_stack: int = 3,
+                 cell: Callable[[int, int], nn.Module] | None = None) -> None:
         super().__init__()
-        adjacency = np.asarray(matrix, dtype=np.int64)
-        if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1] or adjacency.shape[0] != len(ops):
-            raise ArchitectureError(
-                f"NB101 cell needs a square adjacency matrix with one op per vertex, got matrix shape "
-                f"{adjacency.shape} and {len(ops)} ops"
-            )
-        if adjacency.shape[0] < 2 or not (adjacency[1:, -1].any() or adjacency[0, -1]):
-            raise ArchitectureError("NB101 cell output has no incoming edge")
+        if cell is None:
+            cell = self._fixed_cell(matrix, ops)
         self.stem = get_op("conv3x3-bn-relu", in_channels, stem_channels, 1)
         layers: list[nn.Module] = []
         c_in = width = stem_channels
@@ -96,11 +104,30 @@ class NB101Network(nn.Module):
                 layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))
                 width *= 2
             for _ in range(cells_per_stack):
-                layers.append(NB101CellModule(adjacency, ops, c_in, width))
+                layers.append(cell(c_in, width))
                 c_in = width
         self.layers = nn.Sequential(*layers)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(width, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.global_pooling(self.layers(self.stem(x))).flatten(1))
+    @staticmethod
+    def _fixed_cell(matrix: Sequence[Sequence[int]] | None,
+                    ops: Sequence[str] | None) -> Callable[[int, int], nn.Module]:
+        if matrix is None or ops is None:
+            raise ArchitectureError("NB101Network needs a matrix and ops, or a cell factory")
+        adjacency = np.asarray(matrix, dtype=np.int64)
+        if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1] or adjacency.shape[0] != len(ops):
+            raise ArchitectureError(
+                f"NB101 cell needs a square adjacency matrix with one op per vertex, got matrix shape "
+                f"{adjacency.shape} and {len(ops)} ops"
+            )
+        if adjacency.shape[0] < 2 or not (adjacency[1:, -1].any() or adjacency[0, -1]):
+            raise ArchitectureError("NB101 cell output has no incoming edge")
+        return lambda c_in, c_out: NB101CellModule(adjacency, ops, c_in, c_out)
+
+    def forward(self, x: torch.Tensor, *cell_args: object) -> torch.Tensor:
+        """Logits; ``cell_args`` (e.g. a supernet path) go to every cell, not to the pooling layers."""
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x) if isinstance(layer, nn.MaxPool2d) else layer(x, *cell_args)
+        return self.classifier(self.global_pooling(x).flatten(1))

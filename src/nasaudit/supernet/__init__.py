@@ -1,7 +1,15 @@
 """Weight-sharing supernets: modules, path sampling, SPOS training, the supernet evaluator and ranking."""
 
 from nasaudit.supernet.evaluator import SupernetEvaluator
-from nasaudit.supernet.modules import ChoiceOp, DartsSupernet, MixedOp, NB201Supernet, Supernet, build_supernet
+from nasaudit.supernet.modules import (
+    ChoiceOp,
+    DartsSupernet,
+    MixedOp,
+    NB101Supernet,
+    NB201Supernet,
+    Supernet,
+    build_supernet,
+)
 from nasaudit.supernet.ranking import (
     RankingReport,
     RankingSet,
@@ -20,6 +28,7 @@ __all__ = [
     "ChoiceOp",
     "DartsSupernet",
     "MixedOp",
+    "NB101Supernet",
     "NB201Supernet",
     "PathSampler",
     "RankingReport",

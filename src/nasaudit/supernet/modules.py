@@ -16,6 +16,14 @@ stacks the cells in the same macro network (``NB201Network``, ``DartsNetworkCIFA
 Linear transformers (single-path paper Sec. 4.2, after Chu et al., 2019a) replace a skip candidate by
 a linear 1x1 convolution and append one to a pooling candidate; they exist only in the supernet.
 A DARTS edge that a genotype leaves out runs the extra candidate ``none`` (zeros).
+
+``NB101Supernet`` (single path only; search-phase paper Sec. 3.2 and 4.3, reduced NB101 spaces with
+weight sharing) puts ops on vertices, not edges: each interior vertex of a ``max_vertices`` cell holds
+a ``ChoiceOp`` over the space's ops and the cell is the full upper-triangular DAG, each edge switched
+on or off by the architecture's adjacency matrix (padded NB101-style: the output stays the last vertex).
+NB101 vertex widths depend on the matrix (``vertex_channels``), so every convolution and projection
+holds full-width weights of which a path uses the leading slice (``SlicedConvBNReLU``); a path is then
+exactly the stand-alone ``NB101Network`` with those weight slices.
 """
 
 from __future__ import annotations
@@ -28,14 +36,17 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from nasaudit.errors import ArchitectureError, ConfigError
 from nasaudit.nn.cells import DartsCellModule, Edge, NB201CellModule
 from nasaudit.nn.darts_net import DartsNetworkCIFAR
+from nasaudit.nn.nb101_net import NB101Network, nb101_cell_forward, vertex_channels
 from nasaudit.nn.nb201_net import NB201Network
 from nasaudit.nn.ops import get_op
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsGenotype, DartsSpace
+from nasaudit.spaces.nb101 import NB101Arch, NB101Space
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch, NB201Space
 
 Mode = Literal["single", "mixed"]
@@ -233,13 +244,144 @@ class DartsSupernet(Supernet):
         return self.network(x, choice)
 
 
+class SlicedConvBNReLU(nn.Sequential):
+    """``ConvBNReLU`` (same parameter names) whose forward uses the leading ``c_out`` filters over the
+    input's channels: one set of full-width weights serves every NB101 vertex width (module doc)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, affine: bool = True) -> None:
+        super().__init__(nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2, bias=False),
+                         nn.BatchNorm2d(c_out, affine=affine), nn.ReLU(inplace=False))
+
+    def forward(self, x: torch.Tensor, c_out: int | None = None) -> torch.Tensor:
+        conv, bn = self[0], self[1]
+        width = x.shape[1] if c_out is None else c_out
+        y = F.conv2d(x, conv.weight[:width, :x.shape[1]], None, conv.stride, conv.padding)
+        # nn.BatchNorm2d.forward on the first ``width`` channels (running stats updated in place)
+        factor = 0.0 if bn.momentum is None else bn.momentum
+        if bn.training and bn.track_running_stats:
+            bn.num_batches_tracked.add_(1)
+            factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+        use_batch = bn.training or bn.running_mean is None
+        track = not bn.training or bn.track_running_stats
+        y = F.batch_norm(y, bn.running_mean[:width] if track and bn.running_mean is not None else None,
+                         bn.running_var[:width] if track and bn.running_var is not None else None,
+                         bn.weight[:width] if bn.weight is not None else None,
+                         bn.bias[:width] if bn.bias is not None else None, use_batch, factor, bn.eps)
+        return F.relu(y)
+
+
+def _nb101_candidate(name: str, channels: int, affine: bool) -> nn.Module:
+    if name == "conv3x3-bn-relu":
+        return SlicedConvBNReLU(channels, channels, 3, affine)
+    if name == "conv1x1-bn-relu":
+        return SlicedConvBNReLU(channels, channels, 1, affine)
+    return get_op(name, channels, channels, 1, affine)  # maxpool3x3: no weights, any width
+
+
+class NB101SupernetCell(nn.Module):
+    """All ``n_vertices``-vertex NB101 cells at once (module doc): a full-width 1x1 projection of the
+    input for every non-input vertex and a ``ChoiceOp`` on every interior vertex."""
+
+    def __init__(self, n_vertices: int, ops: Sequence[str], c_in: int, c_out: int, cell_index: int,
+                 affine: bool = True) -> None:
+        super().__init__()
+        self.n_vertices, self.c_in, self.c_out, self.cell_index = n_vertices, c_in, c_out, cell_index
+        self.projections = nn.ModuleDict({
+            str(v): SlicedConvBNReLU(c_in, c_out, 1, affine) for v in range(1, n_vertices)})
+        self.vertex_ops = nn.ModuleDict({
+            str(v): ChoiceOp([_nb101_candidate(op, c_out, affine) for op in ops], cell_index)
+            for v in range(1, n_vertices - 1)})
+        self._upper = np.triu_indices(n_vertices, k=1)
+
+    def forward(self, x: torch.Tensor, path: np.ndarray) -> torch.Tensor:
+        """``path`` is one path ``(n_cells, n_slots)``: interior op indices, then adjacency bits."""
+        n_interior = self.n_vertices - 2
+        row = path[self.cell_index]
+        matrix = np.zeros((self.n_vertices, self.n_vertices), dtype=np.int64)
+        matrix[self._upper] = row[n_interior:]
+        if matrix[1:-1, -1].any():
+            channels = vertex_channels(self.c_in, self.c_out, matrix)
+        else:  # the input->output cell: no interior vertex is used
+            channels = [self.c_in] + [0] * n_interior + [self.c_out]
+        return nb101_cell_forward(x, matrix, channels, lambda v, h, c: self.projections[str(v)](h, c),
+                                  lambda v, h, c: self.vertex_ops[str(v)](h, path[:, v - 1]))
+
+
+class NB101Supernet(Supernet):
+    """The NB101 macro network (``NB101Network``) with an ``NB101SupernetCell`` of ``space.max_vertices``
+    vertices in place of every cell; single path only (module doc)."""
+
+    def __init__(self, space: NB101Space, *, num_classes: int, in_channels: int = 3, stem_channels: int = 16,
+                 stacks: int = 3, cells_per_stack: int = 1, mode: Mode = "single",
+                 linear_transformers: Sequence[str] = (), affine: bool = True) -> None:
+        super().__init__()
+        if mode != "single":
+            raise ConfigError("the NB101 supernet is single-path only (mode='single'); NB101 has no mixed form")
+        if linear_transformers:
+            raise ConfigError("linear transformers replace skip / pooling edges of NB201 and DARTS cells; "
+                              "the NB101 supernet takes none")
+        self.space, self.mode, self.linear_transformers = space, mode, ()
+        self.n_vertices = n = space.max_vertices
+        self._index = {op: i for i, op in enumerate(space.ops)}
+        cells: list[int] = []
+
+        def cell(c_in: int, c_out: int) -> nn.Module:
+            cells.append(len(cells))
+            return NB101SupernetCell(n, space.ops, c_in, c_out, cells[-1], affine)
+
+        self.network = NB101Network(None, None, num_classes=num_classes, in_channels=in_channels,
+                                    stem_channels=stem_channels, stacks=stacks, cells_per_stack=cells_per_stack,
+                                    cell=cell)
+        self.n_cells = len(cells)
+        row = [tuple(space.ops)] * (n - 2) + [("off", "on")] * (n * (n - 1) // 2)
+        self.cell_candidates = [list(row) for _ in cells]
+
+    def padded_matrix(self, arch: NB101Arch) -> np.ndarray:
+        """``arch``'s adjacency padded to ``max_vertices``: its output moves to the last vertex."""
+        index = np.r_[np.arange(arch.n_vertices - 1), self.n_vertices - 1]
+        padded = np.zeros((self.n_vertices, self.n_vertices), dtype=np.int64)
+        padded[np.ix_(index, index)] = arch.array()
+        return padded
+
+    def encode(self, arch: NB101Arch) -> np.ndarray:
+        """Per cell: op index of interior vertices ``1..max_vertices-2`` (0 where the padded cell has no
+        vertex), then the padded matrix's upper triangle (row-major)."""
+        self.space.validate(arch)
+        ops = np.zeros(self.n_vertices - 2, dtype=np.int64)
+        ops[:arch.n_vertices - 2] = [self._index[op] for op in arch.ops[1:-1]]
+        row = np.concatenate([ops, self.padded_matrix(arch)[np.triu_indices(self.n_vertices, k=1)]])
+        return np.broadcast_to(row, (self.n_cells, len(row))).copy()
+
+    def forward(self, x: torch.Tensor, choice: np.ndarray) -> torch.Tensor:
+        """Logits of one path ``(n_cells, n_slots)`` or of one path per sample ``(batch, n_cells, n_slots)``:
+        widths differ between paths, so the samples run in one group per distinct path."""
+        paths = np.asarray(choice)
+        if paths.ndim == 2:
+            return self.network(x, paths)
+        flat = paths.reshape(len(paths), -1)
+        unique, groups = np.unique(flat, axis=0, return_inverse=True)
+        groups = groups.reshape(-1)
+        if len(unique) == 1:
+            return self.network(x, paths[0])
+        out: torch.Tensor | None = None
+        for g in range(len(unique)):
+            rows = torch.from_numpy(np.flatnonzero(groups == g)).to(x.device)
+            y = self.network(x.index_select(0, rows), paths[int(rows[0])])
+            if out is None:
+                out = y.new_zeros((x.shape[0], *y.shape[1:]))
+            out.index_copy_(0, rows, y)
+        return out
+
+
 def build_supernet(space: SearchSpace, *, num_classes: int, in_channels: int = 3, mode: Mode = "single",
                    linear_transformers: Sequence[str] = (), **macro: Any) -> Supernet:
-    """The supernet of ``space`` (NB201 or DARTS-like; module doc); ``macro`` sets its width and depth."""
-    if not isinstance(space, (NB201Space, DartsSpace)):
+    """The supernet of ``space`` (NB201, DARTS-like or NB101; module doc); ``macro`` sets its width and depth."""
+    targets: dict[type, type[Supernet]] = {NB201Space: NB201Supernet, DartsSpace: DartsSupernet,
+                                           NB101Space: NB101Supernet}
+    target = next((t for kind, t in targets.items() if isinstance(space, kind)), None)
+    if target is None:
         raise ArchitectureError(f"no supernet is known for space {getattr(space, 'name', space)!r}; "
-                                "supported: NB201 and DARTS-like spaces (NB101 cells take no edge factory)")
-    target = NB201Supernet if isinstance(space, NB201Space) else DartsSupernet
+                                "supported: NB201, DARTS-like and NB101 spaces")
     allowed = set(inspect.signature(target.__init__).parameters) - {"self", "space", "num_classes", "in_channels",
                                                                      "mode", "linear_transformers"}
     unknown = sorted(set(macro) - allowed)

@@ -9,7 +9,8 @@
 With ``share_topology`` every cell follows the same path (the default: the network is trained the
 way it is evaluated); without it every cell draws its own (single-path paper Sec. 4.3, "not shared").
 Strict fairness needs every candidate to be valid on every edge, so it is defined for NB201-like
-spaces only; DARTS genotypes pick two inputs per node and are drawn uniformly.
+spaces only; DARTS genotypes pick two inputs per node and NB101 cells their graph, so both are drawn
+by the space's own ``sample`` (``uniform``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasaudit.errors import ConfigError
-from nasaudit.supernet.modules import DartsSupernet, Supernet
+from nasaudit.supernet.modules import DartsSupernet, NB101Supernet, Supernet
 
 SAMPLINGS: tuple[str, ...] = ("uniform", "fair")
 
@@ -33,6 +34,9 @@ class PathSampler:
         if sampling == "fair" and isinstance(supernet, DartsSupernet):
             raise ConfigError("strictly fair sampling needs every op on every edge (NB201-like spaces); "
                               "DARTS cells choose their inputs, so use sampling='uniform'")
+        if sampling == "fair" and isinstance(supernet, NB101Supernet):
+            raise ConfigError("strictly fair sampling needs every op on every edge (NB201-like spaces); "
+                              "NB101 cells choose their graph, so use sampling='uniform'")
         self.supernet, self.sampling, self.share_topology = supernet, sampling, share_topology
         self.space = supernet.space
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,11 @@ from torch import nn
 from nasaudit.data.augment import Augmentation
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
-from nasaudit.errors import ConfigError, DataError, TrainingError
+from nasaudit.errors import ConfigError, DataError, SpaceError, TrainingError
 from nasaudit.experiments.jobs import Options, OptionValue, freeze_options
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import DartsSpace
+from nasaudit.spaces.nb101 import NB101Space
 from nasaudit.spaces.nb201 import NB201Space
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import LT_PLACES, Supernet, build_supernet
@@ -42,8 +43,11 @@ from nasaudit.train.protocols import TrainProtocol, get_protocol
 SIZES: dict[str, dict[str, dict[str, int]]] = {
     "nb201": {"S": {"channels": 32, "cells_per_stage": 2}, "M": {"channels": 64, "cells_per_stage": 4}},
     "darts": {"S": {"channels": 16, "layers": 8}},
+    # NB101 (search-phase paper Sec. 3.2; not sized there): CPU-small S, and M with NB101's 3 cells per stack
+    "nb101": {"S": {"stem_channels": 16, "cells_per_stack": 1}, "M": {"stem_channels": 32, "cells_per_stack": 3}},
 }
-_DEPTH_KEY = {"nb201": "cells_per_stage", "darts": "layers"}
+_DEPTH_KEY = {"nb201": "cells_per_stage", "darts": "layers", "nb101": "cells_per_stack"}
+_WIDTH_KEY = {"nb201": "channels", "darts": "channels", "nb101": "stem_channels"}
 #: single-path paper Sec. 4.3: gradient clipping at L2 norm 5, warm-up over 5 epochs, label smoothing 0.1
 PAPER_GRAD_CLIP = 5.0
 PAPER_WARMUP_EPOCHS = 5
@@ -55,7 +59,9 @@ class SupernetConfig:
     """One supernet training setup (module doc). ``mask`` lists the ops removed from the space;
     ``channels``/``depth`` override the size's width and cells per stage (NB201) or cells (DARTS);
     ``epochs``/``batch_size``/``flip`` override the protocol. ``regularized`` adds the paper's label
-    smoothing of 0.1 (its AutoAugment policies need torchvision and are not applied)."""
+    smoothing of 0.1 (its AutoAugment policies need torchvision and are not applied).
+    ``max_vertices`` (NB101 only) reduces the cell to at most that many vertices (search-phase paper
+    Sec. 3.2, reduced spaces); ``channels`` is then the stem width."""
 
     space: str = "nb201"
     mask: tuple[str, ...] = ()
@@ -72,6 +78,8 @@ class SupernetConfig:
     epochs: int | None = None
     batch_size: int | None = None
     flip: bool | None = None
+    #: not in ``repr`` (so run keys of other configs are unchanged); ``to_options`` drops it when unset
+    max_vertices: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask", tuple(sorted(self.mask)))
@@ -88,23 +96,34 @@ class SupernetConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if self.max_vertices is not None and family != "nb101":
+            raise ConfigError(f"max_vertices applies to NB101 spaces only, not {self.space!r}")
         if self.warmup_epochs < 0 or (self.grad_clip is not None and self.grad_clip <= 0):
             raise ConfigError(f"warmup_epochs must be >= 0 and grad_clip > 0, got {self.warmup_epochs}, "
                               f"{self.grad_clip}")
 
     @property
     def family(self) -> str:
-        """``"nb201"`` or ``"darts"``: which supernet this config builds."""
+        """``"nb201"``, ``"darts"`` or ``"nb101"``: which supernet this config builds."""
         base = get_space(self.space)
         if isinstance(base, NB201Space):
             return "nb201"
         if isinstance(base, DartsSpace):
             return "darts"
-        raise ConfigError(f"no supernet for space {self.space!r}; supernets exist for NB201 and DARTS-like spaces")
+        if isinstance(base, NB101Space):
+            return "nb101"
+        raise ConfigError(f"no supernet for space {self.space!r}; supernets exist for NB201, DARTS-like and "
+                          "NB101 spaces")
 
     def make_space(self) -> SearchSpace:
-        """The space with ``mask`` removed (single-path paper Sec. 4.1)."""
+        """The space with ``mask`` removed (single-path paper Sec. 4.1), reduced to ``max_vertices``."""
         space = get_space(self.space)
+        if self.max_vertices is not None and isinstance(space, NB101Space):
+            try:
+                space = NB101Space(ops=space.ops, max_vertices=self.max_vertices, max_edges=space.max_edges,
+                                   sampling=space.sampling, name=space.name)
+            except SpaceError as err:
+                raise ConfigError(str(err)) from None
         if not self.mask:
             return space
         unknown = sorted(set(self.mask) - set(space.ops))
@@ -117,7 +136,7 @@ class SupernetConfig:
         """Width and depth of the supernet: the size's, overridden by ``channels``/``depth``."""
         macro = dict(SIZES[self.family][self.size])
         if self.channels is not None:
-            macro["channels"] = self.channels
+            macro[_WIDTH_KEY[self.family]] = self.channels
         if self.depth is not None:
             macro[_DEPTH_KEY[self.family]] = self.depth
         return macro
@@ -153,6 +172,8 @@ class SupernetConfig:
         """JSON-scalar options (tuples as comma-joined strings), e.g. for an ``ExperimentJob``."""
         data: dict[str, OptionValue] = {}
         for key, value in asdict(self).items():
+            if key == "max_vertices" and value is None:
+                continue  # keeps the options (job keys) of configs without it unchanged
             data[key] = ",".join(value) if isinstance(value, tuple) else value
         return freeze_options(data)
 
@@ -302,6 +323,8 @@ def train_supernet(config: SupernetConfig, dataset: str | DatasetSplits = "embed
         trainer = _Trainer(supernet, splits, config, protocol, torch_device)
         run_key = {"seed": seed, "config": repr(config), "protocol": repr(protocol), "dataset": splits.name,
                    "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
+        if config.max_vertices is not None:  # not in repr(config)
+            run_key["max_vertices"] = config.max_vertices
         history: list[SupernetEpoch] = []
         elapsed = 0.0
         state = load_checkpoint(Path(checkpoint_dir), run_key) if checkpoint_dir is not None else None
