@@ -43,7 +43,9 @@ def _names(text: str) -> tuple[str, ...]:
 @app.command("train")
 def train_command(
     out: Path = typer.Option(..., "--out", "-o", help="File to write the trained supernet to (.pt)."),
-    space: str = typer.Option("nb201", "--space", help="Registered NB201 or DARTS-like space."),
+    space: str = typer.Option("nb201", "--space", help="Registered NB201, DARTS-like or NB101 space."),
+    max_vertices: int | None = typer.Option(None, "--max-vertices", min=2,
+                                            help="NB101 only: a reduced space of at most this many vertices."),
     mask: str = typer.Option("", "--mask", help="Comma-separated ops to remove, e.g. none,avg_pool_3x3."),
     size: str = typer.Option("S", "--size", help="Supernet size: S (2 cells/stage, 32 ch) or M (4, 64)."),
     channels: int | None = typer.Option(None, "--channels", min=1, help="Override the size's channels."),
@@ -69,7 +71,7 @@ def train_command(
                             sampling=sampling, share_topology=not not_shared,
                             linear_transformers=_names(linear_transformers), warmup_epochs=warmup,
                             grad_clip=grad_clip, regularized=regularized, protocol=protocol, epochs=epochs,
-                            batch_size=batch_size, flip=False if no_flip else None)
+                            batch_size=batch_size, flip=False if no_flip else None, max_vertices=max_vertices)
     run = train_supernet(config, dataset, seed=seed, data_root=data_root, checkpoint_dir=checkpoint_dir,
                          device=device)
     path = run.save(out)
