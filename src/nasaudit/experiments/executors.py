@@ -134,7 +134,9 @@ class ProcessExecutor(Executor):
     (several multi-threaded pools on the same cores slow every one of them down badly under load).
 
     A worker that dies (segfault, out of memory, ``os._exit``) breaks the pool: every attempt then in
-    flight is reported failed and a fresh pool takes over, so bounded retries still apply.
+    flight is reported failed and a fresh pool takes over. Which job killed it is known only when it
+    ran alone, so with company the attempts are not charged and the executor runs one attempt at a
+    time from then on: the culprit is then found and bounded retries still apply.
     """
 
     def __init__(self, workers: int = 2, threads_per_worker: int = 1) -> None:
@@ -147,6 +149,8 @@ class ProcessExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Future, tuple[Job, int, float, int]] = {}
         self._generation = 0
+        #: per broken generation: how many attempts were in flight when it broke
+        self._broken_with: dict[int, int] = {}
 
     def start(self) -> None:
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
@@ -166,7 +170,14 @@ class ProcessExecutor(Executor):
     def submit(self, fn: JobFunction, job: Job, attempt: int) -> None:
         if self._pool is None:
             raise RuntimeError("ProcessExecutor used outside its 'with' block")
-        future = self._pool.submit(execute, fn, job, attempt)
+        try:
+            future = self._pool.submit(execute, fn, job, attempt)
+        except BrokenProcessPool:
+            # a worker died after the last outcome was read: the old pool's attempts will still report
+            # failed (as an older generation), so start a fresh pool for this one
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.start()
+            future = self._pool.submit(execute, fn, job, attempt)
         self._futures[future] = (job, attempt, time.time(), self._generation)
 
     def next_outcome(self) -> Outcome:
@@ -176,11 +187,18 @@ class ProcessExecutor(Executor):
         error = future.exception()
         if error is None:
             return future.result()
-        if isinstance(error, BrokenProcessPool) and generation == self._generation and self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self.start()
+        charged = True
+        if isinstance(error, BrokenProcessPool):
+            if generation not in self._broken_with:
+                self._broken_with[generation] = 1 + sum(g == generation for *_, g in self._futures.values())
+            charged = self._broken_with[generation] == 1
+            if not charged:
+                self.capacity = 1
+            if generation == self._generation and self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self.start()
         return Outcome(job, "failed", attempt, submitted, time.time(), "local worker process",
-                       error=f"{type(error).__name__}: {error}")
+                       error=f"{type(error).__name__}: {error}", charged=charged)
 
 
 def import_ray() -> ModuleType:
@@ -327,7 +345,9 @@ def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor:
             store.record(outcome)
             if outcome.ok:
                 summary.done += 1
-            elif outcome.attempts < max_attempts:
+            elif not outcome.charged or outcome.attempts < max_attempts:
+                if not outcome.charged:
+                    attempts[outcome.job.job_id] -= 1
                 summary.retries += 1
                 pending.append(outcome.job)
                 continue

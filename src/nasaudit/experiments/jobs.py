@@ -128,6 +128,9 @@ class Outcome:
     worker: str
     result: JobResult | None = None
     error: str | None = None
+    #: False when the failure cannot be blamed on this job (its worker pool broke under another job):
+    #: the driver then retries it without charging the attempt
+    charged: bool = True
 
     @property
     def ok(self) -> bool:
