@@ -14,7 +14,6 @@ group leaves (wiring of the other nodes and the choice among the allowed ops).
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -116,15 +115,5 @@ class PrimSkip:
         if isinstance(self.space, NB201Space):
             n_ops = len(self.free_ops or self.space.ops)
             return n_ops ** (len(NB201_EDGES) - 1) if self.skip else n_ops ** len(NB201_EDGES)
-        return math.prod(self._darts_cell_count(c) for c in CELL_TYPES)
-
-    def _darts_cell_count(self, cell_type: str) -> int:
         space: DartsSpace = self.space  # type: ignore[assignment]
-        total = 1
-        for node in range(1 if self.skip else 0, space.n_nodes):
-            options = [
-                [op for op in space.selectable(cell_type, node, src) if self.free_ops is None or op in self.free_ops]
-                for src in range(node + 2)
-            ]
-            total *= sum(len(options[a]) * len(options[b]) for a, b in itertools.combinations(range(node + 2), 2))
-        return total
+        return math.prod(space.cell_count(c, self.free_ops, first_node=1 if self.skip else 0) for c in CELL_TYPES)

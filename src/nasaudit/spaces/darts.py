@@ -278,15 +278,25 @@ class DartsSpace(SearchSpace):
             )
 
     # -- size and enumeration
-    def cell_count(self, cell_type: str = "normal") -> int:
-        """Number of distinct cells of one type (two edges per node, unordered, distinct inputs)."""
-        total = 1
-        for node in range(self.n_nodes):
-            total *= sum(
-                len(self.selectable(cell_type, node, a)) * len(self.selectable(cell_type, node, b))
-                for a, b in itertools.combinations(range(node + 2), 2)
-            )
-        return total
+    def node_options(self, cell_type: str, node: int, ops: Sequence[str] | None = None) -> list[list[str]]:
+        """For each possible input of node ``node + 2``, the ops a cell may place there (within ``ops``)."""
+        return [[op for op in self.selectable(cell_type, node, src) if ops is None or op in ops]
+                for src in range(node + 2)]
+
+    def node_pair_weights(self, cell_type: str, node: int, ops: Sequence[str] | None = None,
+                          ) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """The input pairs of node ``node + 2`` and how many op choices each pair allows."""
+        options = self.node_options(cell_type, node, ops)
+        pairs = list(itertools.combinations(range(node + 2), 2))
+        return pairs, np.array([len(options[a]) * len(options[b]) for a, b in pairs], dtype=np.int64)
+
+    def cell_count(self, cell_type: str = "normal", ops: Sequence[str] | None = None, first_node: int = 0) -> int:
+        """Number of distinct cells of one type (two edges per node, unordered, distinct inputs).
+
+        ``ops`` limits the choices; nodes before ``first_node`` are taken as fixed (a constraint's wiring).
+        """
+        return math.prod(int(self.node_pair_weights(cell_type, node, ops)[1].sum())
+                         for node in range(first_node, self.n_nodes))
 
     @property
     def size(self) -> int:
@@ -322,12 +332,8 @@ class DartsSpace(SearchSpace):
         rng = as_generator(seed)
         edges: list[tuple[str, int]] = []
         for node in range(self.n_nodes):
-            pairs = list(itertools.combinations(range(node + 2), 2))
-            options = [
-                [op for op in self.selectable(cell_type, node, src) if ops is None or op in ops]
-                for src in range(node + 2)
-            ]
-            weights = np.array([len(options[a]) * len(options[b]) for a, b in pairs], dtype=float)
+            options = self.node_options(cell_type, node, ops)
+            pairs, weights = self.node_pair_weights(cell_type, node, ops)
             if weights.sum() == 0:
                 raise SpaceError(f"no op of {list(ops or [])} is allowed on node {node + 2} of {self.name!r}")
             a, b = pairs[int(rng.choice(len(pairs), p=weights / weights.sum()))]
