@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from nasaudit.analysis.importance import IMPORTANCE_THRESHOLD
 from nasaudit.experiments.spec import (
     CellShapeSpec,
     CompareSpec,
@@ -70,13 +71,17 @@ def compare(runner: Runner, spec: CompareSpec, section: SectionRecord, folder: P
 
 
 def _top_oi(runner: Runner, name: str, top: float, threshold: float) -> pd.DataFrame:
+    """OI of the top fraction under evaluator ``name``; computed once per run and shared by the analyses."""
     from nasaudit.analysis.importance import operation_importance
     from nasaudit.analysis.ranking import top_fraction
 
-    archs, scores = runner.population(name)
-    chosen, _ = top_fraction(archs, scores, top)
-    scored = runner.scored(name)
-    return operation_importance(scored.evaluator, chosen, units=scored.units, threshold=threshold)
+    key = ("oi", name, top, threshold)
+    if key not in runner.memo:
+        archs, scores = runner.population(name)
+        chosen, _ = top_fraction(archs, scores, top)
+        scored = runner.scored(name)
+        runner.memo[key] = operation_importance(scored.evaluator, chosen, units=scored.units, threshold=threshold)
+    return runner.memo[key]
 
 
 def importance(runner: Runner, spec: ImportanceSpec, section: SectionRecord, folder: Path) -> None:
@@ -105,7 +110,7 @@ def subgraphs(runner: Runner, spec: SubgraphsSpec, section: SectionRecord, folde
     from nasaudit.analysis.subgraphs import important_subgraphs, mine_frequent_subgraphs
     from nasaudit.report.figures_analysis import plot_subgraphs
 
-    oi = _top_oi(runner, spec.evaluator, spec.top, 0.001)
+    oi = _top_oi(runner, spec.evaluator, spec.top, IMPORTANCE_THRESHOLD)
     important, full = important_subgraphs(runner.space, oi)
     mined = mine_frequent_subgraphs(important, full, min_support=spec.min_support, seed=runner.spec.seed)
     section.title = f"Frequent subgraphs of important operations ({spec.evaluator})"

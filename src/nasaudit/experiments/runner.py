@@ -24,7 +24,7 @@ from nasaudit.experiments.jobs import ExperimentJob, JobResult, Outcome, freeze_
 from nasaudit.experiments.provenance import worker_name
 from nasaudit.experiments.spec import ExperimentSpec, SupernetEvaluatorSpec, TableEvaluatorSpec
 from nasaudit.experiments.store import ResultStore
-from nasaudit.resources import table_path
+from nasaudit.resources import embedded_benchmark_path
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
 
@@ -81,6 +81,8 @@ class Runner:
         self.space: SearchSpace = space.restrict(spec.space.ops) if spec.space.ops else space
         self._scored: dict[str, Scored] = {}
         self._population: tuple[list[Any], dict[str, np.ndarray]] | None = None
+        #: results analyses share within one run (e.g. operation importance for OI and subgraphs)
+        self.memo: dict[tuple[Any, ...], Any] = {}
 
     # ------------------------------------------------------------------------------ evaluators
     def scored(self, name: str) -> Scored:
@@ -93,7 +95,7 @@ class Runner:
 
     def _build(self, name: str, config: Any) -> Scored:
         if isinstance(config, TableEvaluatorSpec):
-            path = table_path(config.path) if config.path == "embedded" else self.spec.resolve(config.path)
+            path = embedded_benchmark_path() if config.path == "embedded" else self.spec.resolve(config.path)
             benchmark = TabularBenchmark.from_file(path, space=self.space, arch_column=config.arch_column)
             column = benchmark.column(config.metric, config.dataset)
             return Scored(benchmark.evaluator(column, resolve="canonical"), f"table {path.name}, column {column}",
@@ -119,11 +121,10 @@ class Runner:
                 archs = list(self.space.enumerate())
             else:
                 archs = list(dict.fromkeys(self.space.sample_many(SAMPLED_POPULATION, self.spec.seed)))
+                self.console.print(f"[yellow]{self.space.name} has {self.space.size:.3g} architectures: 'the whole "
+                                   f"space' is approximated by {len(archs)} seeded samples[/]", highlight=False)
             self._population = (archs, {})
         archs, scores = self._population
-        if self.space.size > EXHAUSTIVE_LIMIT:
-            self.console.print(f"[yellow]{self.space.name} has {self.space.size:.3g} architectures: 'the whole space' "
-                               f"is approximated by {len(archs)} seeded samples[/]", highlight=False)
         if name not in scores:
             scores[name] = np.asarray(self.scored(name).evaluator.evaluate(archs), dtype=np.float64)
         return archs, scores[name]

@@ -169,8 +169,12 @@ class ExperimentSpec(_Strict):
 
     def resolve(self, path: str) -> Path:
         """A path from the spec, relative to the spec file's folder."""
-        candidate = Path(path).expanduser()
-        return candidate if candidate.is_absolute() else self.base_dir / candidate
+        return _resolve(self.base_dir, path)
+
+
+def _resolve(base_dir: Path, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else base_dir / candidate
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:
@@ -250,8 +254,7 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
             if not isinstance(spec, dict):
                 continue
             if spec.get("kind") == "table" and isinstance(spec.get("path"), str) and spec["path"] != "embedded":
-                file = Path(spec["path"]).expanduser()
-                file = file if file.is_absolute() else base_dir / file
+                file = _resolve(base_dir, spec["path"])
                 if not file.is_file():
                     problems.append((("evaluators", key, "path"), f"file not found: {file}"))
             if spec.get("kind") == "surrogate" and spec.get("fit_on") not in names:
@@ -268,8 +271,7 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
                                  f"no evaluator named {ref!r}; defined: {sorted(names) or 'none'}"))
         grid = analysis.get("grid")
         if analysis.get("kind") == "supernet_grid" and isinstance(grid, str) and grid != "embedded":
-            file = Path(grid).expanduser()
-            file = file if file.is_absolute() else base_dir / file
+            file = _resolve(base_dir, grid)
             if not file.is_file():
                 problems.append((("analyses", index, "grid"), f"file not found: {file}"))
         for position, strategy in enumerate(analysis.get("strategies") or []):
