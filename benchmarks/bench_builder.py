@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from nasaudit.benchmarks.builder import BuildSpec, build_benchmark
-from nasaudit.experiments.executors import ProcessExecutor
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.executors import ProcessExecutor
+from nasaudit.jobs.store import ResultStore
 
 OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 

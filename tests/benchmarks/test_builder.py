@@ -18,6 +18,7 @@ import pytest
 from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.benchmarks.builder import (
     BuildSpec,
+    TrainJob,
     benchmark_table,
     build_benchmark,
     build_jobs,
@@ -29,9 +30,9 @@ from nasaudit.benchmarks.builder import (
 )
 from nasaudit.cli.main import main
 from nasaudit.errors import ConfigError, DataError
-from nasaudit.experiments.jobs import JobResult, TrainJob
-from nasaudit.experiments.provenance import package_version
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.job import JobResult
+from nasaudit.jobs.provenance import package_version
+from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces import get_space
 
 TWO_OPS = ("skip_connect", "nor_conv_3x3")

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from nasaudit.experiments.runner import run_spec
-from nasaudit.experiments.spec import load_spec
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

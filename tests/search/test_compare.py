@@ -44,10 +44,10 @@ def test_evolution_and_local_search_beat_random(nb201: TabularBenchmark, compari
     for name in ("evolution", "local"):
         assert summary.loc[name, "mean"] > summary.loc["random", "mean"]
         assert summary.loc[name, "welch_p"] < 0.01
-        assert summary.loc[name, "p_gt_random"] > summary.loc["random", "p_gt_random"]
+        assert summary.loc[name, "p_gt_random_per_run"] > summary.loc["random", "p_gt_random_per_run"]
     assert np.isnan(summary.loc["random", "welch_p"])
     # a final architecture of random search beats another random search of the same budget about half the time
-    assert summary.loc["random", "p_gt_random"] == pytest.approx(0.5, abs=0.08)
+    assert summary.loc["random", "p_gt_random_per_run"] == pytest.approx(0.5, abs=0.08)
     assert (summary["seeds"] == SEEDS).all() and (summary["budget"] == BUDGET).all()
     assert summary.loc["local", "best_rank"] == 1
 
@@ -98,3 +98,16 @@ def test_cli_compare_reports_a_missing_column(nb201_csv: Path, tmp_path: Path) -
     with pytest.raises(SystemExit) as exit_info:
         main(["compare", "--benchmark", str(nb201_csv), "--metric", "valid_acc", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+def test_both_forms_of_p_gt_random_are_reported(nb201: TabularBenchmark, comparison) -> None:  # type: ignore[no-untyped-def]
+    """Search-phase paper Tables 3-4 use the best rank over runs with n = number of runs; the per-run mean
+    of (1 - r/r_max)^budget is a different quantity. Both are reported, named for what they are."""
+    scores = nb201.scores(C10)
+    summary = summarise(comparison, nb201.evaluator(C10), scores).set_index("strategy")
+    for name, row in summary.iterrows():
+        expected = (1 - row["best_rank"] / scores.size) ** row["seeds"]
+        assert row["p_gt_random_best_of_runs"] == pytest.approx(expected), name
+        finals = np.asarray(nb201.evaluator(C10).evaluate(comparison.final_archs(name)))
+        ranks = np.array([(scores > f).sum() + 1 for f in finals])
+        assert row["p_gt_random_per_run"] == pytest.approx(((1 - ranks / scores.size) ** BUDGET).mean())

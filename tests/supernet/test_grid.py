@@ -8,7 +8,7 @@ import yaml
 
 from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces import get_space
 from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
 

@@ -127,4 +127,4 @@ def test_with_and_without_weight_sharing_smoke(nb201, tiny_splits) -> None:
                                       ["random", "local"], budget=5, seeds=2, space_scores=scores)
     assert list(table["evaluator"]) == ["with WS", "with WS", "without WS", "without WS"]
     assert (table["best_rank"] >= 1).all() and (table["best_rank"] <= 64).all()
-    assert table["p_gt_random"].between(0, 1).all()
+    assert table["p_gt_random_per_run"].between(0, 1).all()

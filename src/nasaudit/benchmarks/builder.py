@@ -15,17 +15,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
 from nasaudit.errors import ConfigError, DataError
-from nasaudit.experiments.executors import Executor, JobFunction, RunSummary, run_jobs
-from nasaudit.experiments.jobs import JobResult, Options, OptionValue, TrainJob, freeze_options
-from nasaudit.experiments.provenance import command_line, git_commit, package_version
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.executors import Executor, JobFunction, RunSummary, run_jobs
+from nasaudit.jobs.job import JobResult, Options, OptionValue, digest, freeze_options
+from nasaudit.jobs.provenance import command_line, git_commit, package_version
+from nasaudit.jobs.store import ResultStore
 from nasaudit.seeding import as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.registry import get_space
@@ -114,6 +114,40 @@ def _first_per_class(space: SearchSpace, archs: list[Any]) -> list[Any]:
     for arch in archs:
         first.setdefault(space.canonical(arch), arch)
     return list(first.values())
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """Train one architecture from scratch with one seed (a row of a tabular benchmark).
+
+    ``options`` are extra keyword arguments of the trainer (macro-network sizes and the like); they
+    are part of the identity because they change the result. ``runtime`` options say only where to
+    run (data folder, device) and are left out of the id, as is ``canonical`` (derived from ``arch``).
+    """
+
+    table: ClassVar[str] = "training_runs"
+
+    space: str
+    arch: str
+    canonical: str
+    protocol: str
+    dataset: str
+    seed: int
+    options: Options = ()
+    runtime: Options = field(default=(), compare=False)
+
+    @property
+    def job_id(self) -> str:
+        return digest(
+            self.table,
+            {"space": self.space, "arch": self.arch, "protocol": self.protocol, "dataset": self.dataset,
+             "seed": self.seed, "options": self.options},
+        )
+
+    def columns(self) -> dict[str, Any]:
+        return {"space": self.space, "arch": self.arch, "canonical": self.canonical,
+                "protocol": self.protocol, "dataset": self.dataset, "seed": self.seed,
+                "options": dict(self.options)}
 
 
 def build_jobs(spec: BuildSpec) -> list[TrainJob]:

@@ -17,9 +17,9 @@ from nasaudit.benchmarks.builder import (
     metadata_path,
 )
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.executors import EXECUTOR_KINDS, make_executor
-from nasaudit.experiments.jobs import OptionValue
-from nasaudit.experiments.store import DEFAULT_STORE, ResultStore
+from nasaudit.jobs.executors import EXECUTOR_KINDS, make_executor
+from nasaudit.jobs.job import OptionValue
+from nasaudit.jobs.store import DEFAULT_STORE, ResultStore
 
 app = typer.Typer(help="Build your own tabular benchmark: train, resume, export, status.", no_args_is_help=True)
 _out = Console()

@@ -16,8 +16,8 @@ def run_command(
     output: Path | None = typer.Option(None, "--out", "-o", help="Run folder (overrides the spec's 'output')."),
 ) -> None:
     """Run an experiment spec (resuming a killed run) and write its HTML report."""
-    from nasaudit.experiments.runner import run_spec
-    from nasaudit.experiments.spec import load_spec
+    from nasaudit.audit.runner import run_spec
+    from nasaudit.audit.spec import load_spec
     from nasaudit.resources import default_spec_path
 
     loaded = load_spec(spec or default_spec_path())

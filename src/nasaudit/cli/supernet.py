@@ -15,8 +15,8 @@ from rich.console import Console
 
 from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.executors import EXECUTOR_KINDS, make_executor
-from nasaudit.experiments.store import DEFAULT_STORE, ResultStore
+from nasaudit.jobs.executors import EXECUTOR_KINDS, make_executor
+from nasaudit.jobs.store import DEFAULT_STORE, ResultStore
 from nasaudit.report.figures_supernet import plot_predictions, plot_rank_disorder, plot_top_n_curves
 from nasaudit.supernet.evaluator import SupernetEvaluator
 from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid

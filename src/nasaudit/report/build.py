@@ -11,7 +11,7 @@ from nasaudit.errors import DataError
 from nasaudit.report.html import Figure, Section, render_report
 
 if TYPE_CHECKING:
-    from nasaudit.experiments.runner import SectionRecord
+    from nasaudit.studies import SectionRecord
 
 REPORT_NAME = "report.html"
 
@@ -29,8 +29,8 @@ def write_report(title: str, run_dir: Path, sections: list[SectionRecord]) -> Pa
 
 def report_from_store(location: str | Path, run_dir: Path | None = None) -> Path:
     """Regenerate the report of a run from its results store (a run folder, a SQLite file or a URL)."""
-    from nasaudit.experiments.runner import SectionRecord
-    from nasaudit.experiments.store import ResultStore
+    from nasaudit.studies import SectionRecord
+    from nasaudit.jobs.store import ResultStore
 
     text = str(location)
     path = Path(text)

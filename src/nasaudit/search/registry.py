@@ -5,30 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from nasaudit.errors import ConfigError
+from nasaudit.registry import Registry
 from nasaudit.search.bananas import Bananas
 from nasaudit.search.base import Strategy
 from nasaudit.search.evolution import RegularizedEvolution
 from nasaudit.search.local_search import LocalSearch
 from nasaudit.search.random_search import RandomSearch
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    "random": RandomSearch,
-    "evolution": RegularizedEvolution,
-    "local": LocalSearch,
-    "bananas": Bananas,
-}
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
+STRATEGIES.add("random", RandomSearch, "uniform random sampling without replacement")
+STRATEGIES.add("evolution", RegularizedEvolution, "regularised (aging) evolution, Real et al. 2019")
+STRATEGIES.add("local", LocalSearch, "local search over one-op neighbours, White et al. 2021")
+STRATEGIES.add("bananas", Bananas, "BANANAS: path-encoded neural ensemble predictor, White et al. 2021")
 
 
 def get_strategy(name: str, **params: Any) -> Strategy:
     """A new strategy ``name`` built with ``params`` (its constructor's keyword arguments)."""
-    if name not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {name!r}; known: {', '.join(list_strategies())}")
+    cls = STRATEGIES.get(name)
     try:
-        return STRATEGIES[name](**params)
+        return cls(**params)
     except TypeError as err:
         raise ConfigError(f"bad parameters for strategy {name!r}: {err}") from None
 
 
 def list_strategies() -> list[str]:
     """Names of the registered strategies, sorted."""
-    return sorted(STRATEGIES)
+    return STRATEGIES.names()

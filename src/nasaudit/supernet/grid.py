@@ -21,9 +21,9 @@ import pandas as pd
 import yaml
 
 from nasaudit.errors import ConfigError, DataError
-from nasaudit.experiments.executors import Executor, RunSummary, run_jobs
-from nasaudit.experiments.jobs import ExperimentJob, JobResult, freeze_options
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.executors import Executor, RunSummary, run_jobs
+from nasaudit.jobs.job import ExperimentJob, JobResult, freeze_options
+from nasaudit.jobs.store import ResultStore
 from nasaudit.metrics import welch_ttest
 from nasaudit.supernet.ranking import N_RANDOM, RankingReport, RankingSet, ranking_report
 from nasaudit.supernet.training import SupernetConfig

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from nasaudit.cli.main import main
-from nasaudit.experiments.runner import run_spec
-from nasaudit.experiments.spec import load_spec
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
 from nasaudit.report.build import report_from_store
 
 
@@ -67,3 +67,46 @@ def test_cli_reports_spec_mistakes_without_running(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nb999" in err and "budget" in err and "no evaluator named" in err
     assert not (tmp_path / "out").exists()
+
+
+def _small_spec(tmp_path, table, metric: str) -> object:
+    path = tmp_path / "small.yaml"
+    path.write_text(f"""
+name: keys
+space: {{name: nb201, ops: [skip_connect, nor_conv_3x3]}}
+output: run
+evaluators:
+  truth: {{kind: table, path: {table}, metric: {metric}}}
+analyses:
+  - {{kind: compare, evaluator: truth, strategies: [random], budget: 5, seeds: 2}}
+""")
+    return load_spec(path)
+
+
+def _table(path, scale: float) -> None:
+    from nasaudit.spaces import get_space
+
+    archs = [str(a) for a in list(get_space("nb201").restrict(["skip_connect", "nor_conv_3x3"]).enumerate())]
+    pd.DataFrame({"ArchitectureString": archs, "a": [i * scale for i in range(len(archs))],
+                  "b": [-i * scale for i in range(len(archs))]}).to_csv(path, index=False)
+
+
+def test_changing_an_evaluator_metric_or_file_content_reruns_the_study(tmp_path):
+    """Regression (R2 1/7 bug 1): the key held evaluator names only, so a changed metric, path or file
+    content was 'already done, skipped' and the report kept the old numbers."""
+    table = tmp_path / "t.csv"
+    _table(table, 1.0)
+    run_spec(_small_spec(tmp_path, table, "a"))
+    summary = tmp_path / "run" / "00-compare" / "summary.csv"
+    first = pd.read_csv(summary)["mean"].iloc[0]
+    run_spec(_small_spec(tmp_path, table, "b"))  # another metric
+    second = pd.read_csv(summary)["mean"].iloc[0]
+    assert second < 0 < first
+    _table(table, 10.0)  # same path, new content
+    run_spec(_small_spec(tmp_path, table, "b"))
+    assert pd.read_csv(summary)["mean"].iloc[0] == pytest.approx(10 * second)
+    # unchanged inputs: skipped (file untouched)
+    before = summary.stat().st_mtime_ns
+    run_spec(_small_spec(tmp_path, table, "b"))
+    assert summary.stat().st_mtime_ns == before
+    assert json.loads((tmp_path / "run" / "spec.json").read_text())["evaluators"]["truth"]["metric"] == "b"

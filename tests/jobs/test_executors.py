@@ -14,7 +14,7 @@ import experiment_jobfns as fns
 import pytest
 
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.executors import (
+from nasaudit.jobs.executors import (
     ProcessExecutor,
     SequentialExecutor,
     execute,
@@ -22,8 +22,8 @@ from nasaudit.experiments.executors import (
     make_executor,
     run_jobs,
 )
-from nasaudit.experiments.jobs import ExperimentJob
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.job import ExperimentJob
+from nasaudit.jobs.store import ResultStore
 
 HERE = Path(__file__).resolve().parent
 
@@ -107,9 +107,9 @@ DRIVER = """
 import sys
 sys.path.insert(0, {here!r})
 import experiment_jobfns as fns
-from nasaudit.experiments.executors import run_jobs
-from nasaudit.experiments.jobs import ExperimentJob
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.executors import run_jobs
+from nasaudit.jobs.job import ExperimentJob
+from nasaudit.jobs.store import ResultStore
 jobs = [ExperimentJob("toy", "square", s, params=(("delay", 0.2), ("log", {log!r}))) for s in range(12)]
 run_jobs(jobs, fns.square, ResultStore({db!r}), progress=False)
 """

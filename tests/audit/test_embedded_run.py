@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 
-from nasaudit.experiments.runner import run_spec
-from nasaudit.experiments.spec import load_spec
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
 
 SPEC = """
 name: small-default

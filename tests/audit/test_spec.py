@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.spec import load_spec
+from nasaudit.audit.spec import load_spec
 from nasaudit.resources import default_spec_path
 
 BAD_SPEC = """\
@@ -91,3 +91,29 @@ def test_paths_resolve_relative_to_the_spec(tmp_path, nb201_csv):
                     "analyses:\n  - {kind: op_usage, evaluator: t}\n")
     spec = load_spec(path)
     assert spec.resolve("x.csv") == tmp_path / "sub" / "x.csv"
+
+
+def test_metric_dataset_and_supernet_dataset_are_checked_before_anything_runs(tmp_path, nb201_csv):
+    """Regression (R2 1/7 bug 2): these loaded fine and failed only when first used."""
+    path = tmp_path / "late.yaml"
+    path.write_text(f"""
+evaluators:
+  a: {{kind: table, path: {nb201_csv}, metric: bogus}}
+  b: {{kind: table, path: {nb201_csv}, metric: test_acc, dataset: nowhere}}
+  ws: {{kind: supernet, dataset: cifar11}}
+analyses:
+  - {{kind: importance, evaluator: a}}
+""")
+    with pytest.raises(ConfigError) as err:
+        load_spec(path)
+    text = str(err.value)
+    assert "3 problem(s)" in text
+    assert "unknown metric 'bogus'" in text and "'nowhere'" in text
+    assert "unknown dataset 'cifar11' (did you mean 'cifar10'?)" in text
+
+
+def test_evaluator_names_cannot_escape_the_run_folder(tmp_path):
+    path = tmp_path / "names.yaml"
+    path.write_text("evaluators:\n  ../../x: {kind: supernet}\nanalyses:\n  - {kind: cell_shape}\n")
+    with pytest.raises(ConfigError, match="evaluator name"):
+        load_spec(path)

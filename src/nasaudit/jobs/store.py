@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from nasaudit.errors import DataError
-from nasaudit.experiments.jobs import Outcome
-from nasaudit.experiments.provenance import git_commit, package_version
+from nasaudit.jobs.job import Outcome
+from nasaudit.jobs.provenance import git_commit, package_version
 
 DEFAULT_STORE = "nasaudit.db"
 _BUSY_TIMEOUT_MS = 30_000

@@ -32,7 +32,7 @@ def freeze_options(options: Mapping[str, OptionValue] | Options | None) -> Optio
     return tuple(sorted(items.items()))
 
 
-def _digest(kind: str, identity: Mapping[str, Any]) -> str:
+def digest(kind: str, identity: Mapping[str, Any]) -> str:
     text = json.dumps({"kind": kind, **identity}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -55,40 +55,6 @@ class Job(Protocol):
 
 
 @dataclass(frozen=True)
-class TrainJob:
-    """Train one architecture from scratch with one seed (a row of a tabular benchmark).
-
-    ``options`` are extra keyword arguments of the trainer (macro-network sizes and the like); they
-    are part of the identity because they change the result. ``runtime`` options say only where to
-    run (data folder, device) and are left out of the id, as is ``canonical`` (derived from ``arch``).
-    """
-
-    table: ClassVar[str] = "training_runs"
-
-    space: str
-    arch: str
-    canonical: str
-    protocol: str
-    dataset: str
-    seed: int
-    options: Options = ()
-    runtime: Options = field(default=(), compare=False)
-
-    @property
-    def job_id(self) -> str:
-        return _digest(
-            self.table,
-            {"space": self.space, "arch": self.arch, "protocol": self.protocol, "dataset": self.dataset,
-             "seed": self.seed, "options": self.options},
-        )
-
-    def columns(self) -> dict[str, Any]:
-        return {"space": self.space, "arch": self.arch, "canonical": self.canonical,
-                "protocol": self.protocol, "dataset": self.dataset, "seed": self.seed,
-                "options": dict(self.options)}
-
-
-@dataclass(frozen=True)
 class ExperimentJob:
     """One unit of an experiment (e.g. one search strategy run with one seed) whose result is a record."""
 
@@ -101,7 +67,7 @@ class ExperimentJob:
 
     @property
     def job_id(self) -> str:
-        return _digest(self.table, {"experiment": self.experiment, "key": self.key, "seed": self.seed,
+        return digest(self.table, {"experiment": self.experiment, "key": self.key, "seed": self.seed,
                                     "params": self.params})
 
     def columns(self) -> dict[str, Any]:

@@ -34,9 +34,9 @@ from rich.progress import (
 )
 
 from nasaudit.errors import ConfigError
-from nasaudit.experiments.jobs import Job, JobResult, Outcome
-from nasaudit.experiments.provenance import worker_name
-from nasaudit.experiments.store import ResultStore
+from nasaudit.jobs.job import Job, JobResult, Outcome
+from nasaudit.jobs.provenance import worker_name
+from nasaudit.jobs.store import ResultStore
 
 JobFunction = Callable[[Any], JobResult]
 ExecutorKind = Literal["sequential", "processes", "ray"]

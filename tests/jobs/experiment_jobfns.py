@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from nasaudit.experiments.jobs import ExperimentJob, JobResult
+from nasaudit.jobs.job import ExperimentJob, JobResult
 
 
 def _log_run(job: ExperimentJob) -> None:

@@ -1,0 +1,195 @@
+"""Audit specs: one YAML file declares the space, evaluators, studies, seed, executor and store.
+
+The schema is the union of the registered study specs (``nasaudit.studies``) and evaluator kinds
+(``nasaudit.studies.evaluators``). ``load_spec(path)`` validates everything checkable without compute
+before anything runs (types and ranges, registered names, files, table columns, dataset names, the ops of
+the space, evaluator references) and reports *every* mistake at once, each with its line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, ValidationError, field_validator
+
+from nasaudit.audit.yaml_io import PathKey, load_yaml_with_locations, locate
+from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.studies import STUDIES, load_studies
+from nasaudit.studies._base import StrictModel, StudySpec
+from nasaudit.studies.evaluators import EVALUATOR_KINDS, EvaluatorSpec, SurrogateEvaluatorSpec, resolve_path
+
+load_studies()
+
+#: evaluator names become folder names (supernet checkpoints): keep them to a safe alphabet
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+StudyUnion = Annotated[Union[tuple(STUDIES.get(kind).spec for kind in STUDIES.names())],  # type: ignore[valid-type]  # noqa: UP007
+                       Field(discriminator="kind")]
+
+
+class SpaceSpec(StrictModel):
+    """A registered space, optionally restricted to the ops kept (op masking)."""
+
+    name: str = "nb201"
+    ops: list[str] | None = Field(None, min_length=1)
+
+
+class ExecutorSpec(StrictModel):
+    """Where jobs run: in this process, on local worker processes, or on a Ray cluster."""
+
+    kind: Literal["sequential", "processes", "ray"] = "sequential"
+    workers: int = Field(2, gt=0, le=1024)
+    address: str | None = None
+
+
+class AuditSpec(StrictModel):
+    """A whole audit: studies run in order against named evaluators."""
+
+    name: str = Field("audit", min_length=1, max_length=128)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    output: str = "nasaudit-out"
+    store: str | None = None
+    space: SpaceSpec = SpaceSpec()
+    executor: ExecutorSpec = ExecutorSpec()
+    evaluators: dict[str, EvaluatorSpec] = Field(default_factory=dict)
+    analyses: list[StudyUnion] = Field(min_length=1)
+    base_dir: Path = Path(".")
+
+    @field_validator("evaluators")
+    @classmethod
+    def _safe_names(cls, evaluators: dict[str, Any]) -> dict[str, Any]:
+        for name in evaluators:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(f"evaluator name {name!r} must be 1-64 letters, digits, '_', '.' or '-' "
+                                 "(it names folders of the run)")
+        return evaluators
+
+    def resolve(self, path: str) -> Path:
+        """A path from the spec, relative to the spec file's folder."""
+        return resolve_path(self.base_dir, path)
+
+
+def validate_spec(data: dict[str, Any], base_dir: Path) -> tuple[AuditSpec | None, list[tuple[PathKey, str]]]:
+    """Validate a spec's data; return the spec (None when invalid) and every problem found."""
+    problems: list[tuple[PathKey, str]] = []
+    spec: AuditSpec | None
+    try:
+        spec = AuditSpec.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as err:
+        spec = None
+        problems += [(_clean_loc(error["loc"]), _message(error)) for error in err.errors()]
+    problems += _cross_check(data, base_dir)
+    return (spec if not problems else None), problems
+
+
+def spec_from_data(data: dict[str, Any], base_dir: Path, source: str = "spec") -> AuditSpec:
+    """Validate a spec built in code (the CLI's one-study specs); one ConfigError listing every problem."""
+    spec, problems = validate_spec(data, base_dir)
+    if problems:
+        lines = [f"[{'.'.join(str(p) for p in loc) or '(spec)'}] {message}" for loc, message in problems]
+        raise ConfigError(f"{source}: " + "; ".join(lines))
+    assert spec is not None
+    return spec
+
+
+def load_spec(path: str | Path) -> AuditSpec:
+    """Read and validate a spec file; raise one ``ConfigError`` listing every problem with its location."""
+    path = Path(path)
+    data, locations = load_yaml_with_locations(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a spec must be a YAML mapping at the top level")
+    spec, problems = validate_spec(data, path.resolve().parent)
+    if problems:
+        lines = []
+        for loc, message in sorted(set(problems), key=lambda p: locate(locations, p[0]) or (0, 0)):
+            where = locate(locations, loc)
+            place = f"line {where[0]}, column {where[1]}" if where else "top level"
+            dotted = ".".join(str(part) for part in loc) or "(spec)"
+            lines.append(f"  {path.name}:{place} [{dotted}]: {message}")
+        raise ConfigError(f"{path}: {len(lines)} problem(s) in the spec, nothing was run:\n" + "\n".join(lines))
+    assert spec is not None
+    return spec
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> PathKey:
+    """Drop pydantic's discriminator tags (e.g. ``'compare'``) and validator names from an error location."""
+    tags = set(STUDIES.names()) | set(EVALUATOR_KINDS.names())
+    out: list[str | int] = []
+    for index, part in enumerate(loc):
+        previous = loc[index - 1] if index else None
+        is_tag = isinstance(part, str) and part in tags and (
+            isinstance(previous, int) or (len(out) >= 2 and out[-2] == "evaluators"))
+        if not is_tag and not (isinstance(part, str) and part.startswith("function-")):
+            out.append(part)
+    return tuple(out)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "union_tag_invalid":
+        return f"unknown kind {error['input'].get('kind')!r}; expected one of {error['ctx']['expected_tags']}"
+    if error["type"] == "union_tag_not_found":
+        return "missing 'kind'"
+    if error["type"] == "extra_forbidden":
+        return "unknown setting (not part of the spec)"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _space_problems(data: dict[str, Any]) -> tuple[Any, list[tuple[PathKey, str]]]:
+    from nasaudit.spaces import get_space
+
+    space = data.get("space") or {}
+    if not isinstance(space, dict):
+        return None, []
+    name = space.get("name", "nb201")
+    try:
+        base = get_space(name) if isinstance(name, str) else None
+    except NasauditError as err:
+        return None, [(("space", "name"), str(err))]
+    ops = space.get("ops")
+    if base is None or not isinstance(ops, list):
+        return base, []
+    bad = [op for op in ops if op not in base.ops]
+    if bad:
+        return None, [(("space", "ops"), f"unknown op(s) {bad} for space {name!r}; choose from {list(base.ops)}")]
+    try:
+        return base.restrict(ops), []
+    except NasauditError as err:
+        return None, [(("space", "ops"), str(err))]
+
+
+def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, str]]:
+    """Checks beyond types: the space, evaluator files and columns, datasets, references, study files."""
+    space, problems = _space_problems(data)
+    evaluators = data.get("evaluators") or {}
+    names = set(evaluators) if isinstance(evaluators, dict) else set()
+    for key, raw in (evaluators.items() if isinstance(evaluators, dict) else []):
+        if not isinstance(raw, dict) or raw.get("kind") not in EVALUATOR_KINDS:
+            continue
+        kind = EVALUATOR_KINDS.get(raw["kind"])
+        try:
+            spec = kind.spec.model_validate(raw)
+        except ValidationError:
+            continue  # reported by the schema
+        if isinstance(spec, SurrogateEvaluatorSpec) and spec.fit_on not in names:
+            problems.append((("evaluators", key, "fit_on"), f"no evaluator named {spec.fit_on!r}"))
+        problems += [(("evaluators", key, *loc), message) for loc, message in kind.check(spec, base_dir, space)]
+    analyses = data.get("analyses") or []
+    for index, raw in enumerate(analyses if isinstance(analyses, list) else []):
+        if not isinstance(raw, dict) or raw.get("kind") not in STUDIES:
+            continue
+        study: type[StudySpec] = STUDIES.get(raw["kind"]).spec
+        for field in study.evaluator_fields:
+            ref = raw.get(field)
+            if ref is not None and ref not in names:
+                problems.append((("analyses", index, field),
+                                 f"no evaluator named {ref!r}; defined: {sorted(names) or 'none'}"))
+        for field in study.file_fields:
+            value = raw.get(field)
+            if isinstance(value, str) and value != "embedded" and not resolve_path(base_dir, value).is_file():
+                problems.append((("analyses", index, field), f"file not found: {resolve_path(base_dir, value)}"))
+    return problems

@@ -1,0 +1,193 @@
+"""What a study is: a pydantic spec, a pure ``run(context, spec) -> StudyResult`` and one shared writer.
+
+A study kind is registered once (``@register_study``) beside its definition; the audit spec's schema,
+its error tags and the runner's dispatch all come from that registry, and the CLI builds one-study
+specs of the same classes, so each study has exactly one implementation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from nasaudit.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.console import Console
+
+    from nasaudit.benchmarks.tabular import TabularBenchmark
+    from nasaudit.evaluators import Evaluator
+    from nasaudit.jobs.executors import Executor
+    from nasaudit.jobs.store import ResultStore
+    from nasaudit.spaces.base import SearchSpace
+
+
+class StrictModel(BaseModel):
+    """Frozen pydantic model that refuses unknown keys (a typo is an error, not a silent default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudySpec(StrictModel):
+    """Fields every study has. ``reference`` is what a paper reported, shown beside our numbers.
+
+    Subclasses list in ``evaluator_fields`` the fields that name evaluators of the audit (checked up front,
+    and their resolved definitions go into the result's key) and in ``file_fields`` the fields that name
+    files (checked up front; their content hashes go into the key).
+    """
+
+    evaluator_fields: ClassVar[tuple[str, ...]] = ()
+    file_fields: ClassVar[tuple[str, ...]] = ()
+
+    kind: str
+    reference: str | None = None
+
+    def evaluator_refs(self) -> list[str]:
+        """The evaluator names this study reads (``None`` fields left out)."""
+        return [value for name in self.evaluator_fields if (value := getattr(self, name)) is not None]
+
+
+@dataclass
+class Table:
+    """A tidy result table; ``show=False`` keeps a long detail table out of the page (linked as CSV)."""
+
+    name: str
+    caption: str
+    frame: pd.DataFrame
+    show: bool = True
+
+
+@dataclass
+class Plot:
+    """A figure: ``draw(path)`` saves it as PNG (figure functions live in ``nasaudit.report``)."""
+
+    name: str
+    caption: str
+    draw: Callable[[Path], object]
+
+
+@dataclass
+class StudyResult:
+    """Everything a study found, stated with the data, settings and seeds behind it."""
+
+    title: str
+    summary: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    tables: list[Table] = field(default_factory=list)
+    plots: list[Plot] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SectionRecord:
+    """A written result with paths relative to the run folder (stored as ``section.json`` and in the store)."""
+
+    key: str
+    title: str
+    summary: str
+    settings: dict[str, Any]
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    downloads: list[tuple[str, str]] = field(default_factory=list)
+
+
+def write_result(result: StudyResult, folder: Path, key: str) -> SectionRecord:
+    """Write a result's tables (CSV) and figures (PNG) into ``folder``; return its section record."""
+    folder.mkdir(parents=True, exist_ok=True)
+    section = SectionRecord(key=key, title=result.title, summary=result.summary,
+                            settings=dict(result.settings), notes=list(result.notes))
+    for table in result.tables:
+        table.frame.to_csv(folder / table.name, index=False)
+        (section.tables if table.show else section.downloads).append((table.caption, f"{folder.name}/{table.name}"))
+    for plot in result.plots:
+        plot.draw(folder / plot.name)
+        section.figures.append((plot.caption, f"{folder.name}/{plot.name}"))
+    (folder / "section.json").write_text(json.dumps(asdict(section), indent=1, default=str))
+    return section
+
+
+@dataclass
+class Scored:
+    """A built evaluator: its scores, a description for the report, and for tables the benchmark and column."""
+
+    evaluator: Evaluator
+    description: str
+    units: str = "percent"
+    benchmark: TabularBenchmark | None = None
+    column: str | None = None
+
+
+class StudyContext(Protocol):
+    """What a study may use: the audit's space, seed, evaluators, executor and store, and a scratch folder."""
+
+    seed: int
+    space: SearchSpace
+    store: ResultStore
+    console: Console
+    memo: dict[tuple[Any, ...], Any]
+
+    def scored(self, name: str) -> Scored:
+        """The evaluator named ``name`` in the audit, built on first use."""
+        ...
+
+    def evaluator_spec(self, name: str) -> Any:
+        """The validated spec of the evaluator ``name``."""
+        ...
+
+    def population(self, name: str) -> tuple[list[Any], np.ndarray]:
+        """Every arch of the space (seeded samples of a huge one) and its scores under ``name``."""
+        ...
+
+    def executor(self) -> Executor:
+        """The audit's executor for studies that fan out jobs."""
+        ...
+
+    def work_dir(self, *parts: str) -> Path:
+        """A scratch folder under the run folder (checkpoints), created on demand."""
+        ...
+
+    def resolve(self, path: str) -> Path:
+        """A path from the spec, relative to the spec file's folder."""
+        ...
+
+
+class Study(Protocol):
+    """A registered study kind."""
+
+    Spec: type[StudySpec]
+
+    def run(self, context: StudyContext, spec: Any) -> StudyResult:
+        """Compute the study; pure apart from the store and checkpoints it may use through ``context``."""
+        ...
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    """A study kind's registration: its spec class and its run function."""
+
+    kind: str
+    spec: type[StudySpec]
+    run: Callable[[StudyContext, Any], StudyResult]
+    description: str
+
+
+STUDIES: Registry[StudyEntry] = Registry("study kind")
+
+
+def register_study(kind: str, spec: type[StudySpec], description: str
+                   ) -> Callable[[Callable[[Any, Any], StudyResult]], Callable[[Any, Any], StudyResult]]:
+    """Decorator for a study's ``run`` function: registers ``kind`` with its spec class."""
+
+    def decorate(run: Callable[[Any, Any], StudyResult]) -> Callable[[Any, Any], StudyResult]:
+        STUDIES.add(kind, StudyEntry(kind, spec, run, description), description)
+        return run
+
+    return decorate

@@ -1,0 +1,227 @@
+"""Evaluator kinds of an audit: a benchmark table, a surrogate fit on another evaluator, a SPOS supernet.
+
+Each kind is a pydantic spec registered with three functions: ``check`` (everything checkable without
+compute: files, table columns, dataset names), ``fingerprint`` (what a result depends on: the resolved
+settings and the content hash of every input file) and ``build`` (the ``Scored`` evaluator). The audit's
+result keys hold the fingerprints, so changing a metric, a path or a file's content reruns what depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.registry import Registry
+from nasaudit.studies._base import Scored, StrictModel, StudyContext
+
+if TYPE_CHECKING:
+    from nasaudit.spaces.base import SearchSpace
+    from nasaudit.supernet.evaluator import SupernetEvaluator
+    from nasaudit.supernet.training import SupernetConfig
+
+#: tables shipped in the package, usable as ``path:`` by these names
+PACKAGED_TABLES = ("embedded",)
+#: the "tiny" supernet size: CPU-friendly (8 channels, one cell per stage)
+TINY = {"size": "S", "channels": 8, "depth": 1}
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+class TableEvaluatorSpec(StrictModel):
+    """Ground truth from a benchmark table (CSV/parquet); ``path: embedded`` is the shipped training benchmark."""
+
+    kind: Literal["table"] = "table"
+    path: str
+    metric: str
+    dataset: str | None = None
+    arch_column: str = "ArchitectureString"
+    units: Literal["percent", "fraction"] = "percent"
+
+
+class SurrogateEvaluatorSpec(StrictModel):
+    """A regression model fit on ``samples`` architectures scored by another evaluator (redundancy paper App. F)."""
+
+    kind: Literal["surrogate"] = "surrogate"
+    fit_on: str
+    model: Literal["gbt", "ensemble"] = "gbt"
+    samples: int = Field(200, ge=10, le=1_000_000)
+
+
+class SupernetEvaluatorSpec(StrictModel):
+    """A single-path (SPOS) supernet trained on a dataset, scoring archs with shared weights (single-path Sec. 3)."""
+
+    kind: Literal["supernet"] = "supernet"
+    dataset: str = "embedded"
+    data_root: str | None = None
+    size: Literal["S", "M", "tiny"] = "tiny"
+    epochs: int = Field(3, ge=1, le=100_000)
+    sampling: Literal["fair", "uniform"] = "fair"
+
+
+EvaluatorSpec = Annotated[TableEvaluatorSpec | SurrogateEvaluatorSpec | SupernetEvaluatorSpec,
+                          Field(discriminator="kind")]
+
+
+@dataclass(frozen=True)
+class EvaluatorKind:
+    """A registered evaluator kind."""
+
+    spec: type[StrictModel]
+    check: Callable[[Any, Path, SearchSpace | None], list[Problem]]
+    fingerprint: Callable[[Any, Path], dict[str, Any]]
+    build: Callable[[StudyContext, str, Any], Scored]
+
+
+EVALUATOR_KINDS: Registry[EvaluatorKind] = Registry("evaluator kind")
+
+
+def resolve_path(base_dir: Path, path: str) -> Path:
+    """A path from a spec, relative to the spec file's folder."""
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else base_dir / candidate
+
+
+def table_file(spec: TableEvaluatorSpec, base_dir: Path) -> Path:
+    """The table a table evaluator reads: a packaged one by name, or a file relative to the spec."""
+    from nasaudit.resources import table_path
+
+    return table_path(spec.path) if spec.path in PACKAGED_TABLES else resolve_path(base_dir, spec.path)
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a file (cached per path, size and modification time)."""
+    stat = path.stat()
+    return _file_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+# ----------------------------------------------------------------------------------------- table
+def _check_table(spec: TableEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    from nasaudit.benchmarks.tabular import resolve_column, table_header
+
+    file = table_file(spec, base_dir)
+    if not file.is_file():
+        return [(("path",), f"file not found: {file}")]
+    try:
+        header = table_header(file)
+        if spec.arch_column not in header:
+            return [(("arch_column",), f"no column {spec.arch_column!r} in {file.name}; columns are {header}")]
+        resolve_column([c for c in header if c != spec.arch_column], spec.metric, spec.dataset)
+    except NasauditError as err:
+        return [(("metric",), str(err))]
+    return []
+
+
+def _table_fingerprint(spec: TableEvaluatorSpec, base_dir: Path) -> dict[str, Any]:
+    file = table_file(spec, base_dir)
+    return {**spec.model_dump(), "path": str(file), "sha256": file_sha256(file)}
+
+
+def _build_table(context: StudyContext, name: str, spec: TableEvaluatorSpec) -> Scored:
+    from nasaudit.benchmarks.tabular import TabularBenchmark
+
+    path = table_file(spec, Path(context.resolve(".")))
+    benchmark = TabularBenchmark.from_file(path, space=context.space, arch_column=spec.arch_column)
+    column = benchmark.column(spec.metric, spec.dataset)
+    return Scored(benchmark.evaluator(column, resolve="canonical"), f"table {path.name}, column {column}",
+                  spec.units, benchmark, column)
+
+
+# ----------------------------------------------------------------------------------------- surrogate
+def _check_nothing(spec: Any, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    return []
+
+
+def _plain_fingerprint(spec: StrictModel, base_dir: Path) -> dict[str, Any]:
+    return spec.model_dump()
+
+
+def _build_surrogate(context: StudyContext, name: str, spec: SurrogateEvaluatorSpec) -> Scored:
+    from nasaudit.benchmarks.surrogate import SurrogateBenchmark
+
+    source = context.scored(spec.fit_on)
+    archs = context.space.sample_many(spec.samples, context.seed)
+    model = SurrogateBenchmark(context.space, model=spec.model, seed=context.seed)
+    model.fit(archs, source.evaluator.evaluate(archs))
+    return Scored(model, f"{spec.model} surrogate fit on {spec.samples} archs scored by {spec.fit_on}", source.units)
+
+
+# ----------------------------------------------------------------------------------------- supernet
+def _check_supernet(spec: SupernetEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    from nasaudit.data.loading import DATASET_NAMES
+    from nasaudit.registry import unknown_name_message
+
+    problems: list[Problem] = []
+    if spec.dataset not in DATASET_NAMES:
+        problems.append((("dataset",), unknown_name_message("dataset", spec.dataset, list(DATASET_NAMES))))
+    elif spec.dataset != "embedded" and spec.data_root is None:
+        problems.append((("data_root",), f"dataset {spec.dataset!r} needs data_root: the folder holding its files"))
+    elif spec.data_root is not None and not resolve_path(base_dir, spec.data_root).is_dir():
+        problems.append((("data_root",), f"folder not found: {resolve_path(base_dir, spec.data_root)}"))
+    if space is not None and space.name not in ("nb201", "darts", "darts_s1", "darts_s2", "darts_s3", "darts_s4", "nb101"):
+        problems.append((("kind",), f"no supernet is defined for space {space.name!r}"))
+    return problems
+
+
+def supernet_config(context: StudyContext, spec: SupernetEvaluatorSpec) -> SupernetConfig:
+    """The SPOS config of a supernet evaluator: the audit's space, its missing ops masked."""
+    from nasaudit.spaces import get_space
+    from nasaudit.supernet.training import SupernetConfig
+
+    base = context.space.name
+    mask = [op for op in get_space(base).ops if op not in context.space.ops]
+    size = TINY if spec.size == "tiny" else {"size": spec.size}
+    try:
+        return SupernetConfig(space=base, mask=tuple(mask), sampling=spec.sampling, epochs=spec.epochs,
+                              batch_size=64 if spec.size == "tiny" else None, **size)  # type: ignore[arg-type]
+    except TypeError as err:
+        raise ConfigError(f"cannot build a supernet for space {base!r}: {err}") from None
+
+
+def train_supernet_evaluator(context: StudyContext, name: str, spec: SupernetEvaluatorSpec,
+                             seed: int) -> SupernetEvaluator:
+    """Train (or resume from its per-epoch checkpoints) the supernet ``name`` with ``seed``."""
+    from nasaudit.supernet import SupernetEvaluator, train_supernet
+
+    data_root = context.resolve(spec.data_root) if spec.data_root is not None else None
+    run = train_supernet(supernet_config(context, spec), spec.dataset, seed=seed, data_root=data_root,
+                         checkpoint_dir=context.work_dir("supernets", f"{name}-seed{seed}"))
+    return SupernetEvaluator(run.supernet, run.splits)
+
+
+def _build_supernet(context: StudyContext, name: str, spec: SupernetEvaluatorSpec) -> Scored:
+    evaluator = train_supernet_evaluator(context, name, spec, context.seed)
+    return Scored(evaluator, f"supernet ({spec.size}, {spec.sampling} sampling, {spec.epochs} epochs on "
+                  f"{spec.dataset})", "percent")
+
+
+EVALUATOR_KINDS.add("table", EvaluatorKind(TableEvaluatorSpec, _check_table, _table_fingerprint, _build_table),
+                    "ground truth looked up in a benchmark table")
+EVALUATOR_KINDS.add("surrogate", EvaluatorKind(SurrogateEvaluatorSpec, _check_nothing, _plain_fingerprint,
+                                               _build_surrogate), "a surrogate model fit on another evaluator")
+EVALUATOR_KINDS.add("supernet", EvaluatorKind(SupernetEvaluatorSpec, _check_supernet, _plain_fingerprint,
+                                              _build_supernet), "a weight-sharing SPOS supernet")
+
+
+def definition(evaluators: dict[str, Any], name: str, base_dir: Path) -> dict[str, Any]:
+    """The resolved definition of evaluator ``name``, with those it is built from (for result keys)."""
+    spec = evaluators[name]
+    out = EVALUATOR_KINDS.get(spec.kind).fingerprint(spec, base_dir)
+    if isinstance(spec, SurrogateEvaluatorSpec):
+        out["fit_on"] = definition(evaluators, spec.fit_on, base_dir)
+    return out

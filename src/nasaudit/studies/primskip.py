@@ -1,0 +1,53 @@
+"""The four PrimSkip groups compared (redundancy paper Sec. 4, Fig. 10, App. D Fig. 16)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Literal
+
+from pydantic import Field
+
+from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
+
+#: spaces up to this size locate the global optimum exhaustively
+OPTIMUM_LIMIT = 100_000
+
+
+class PrimSkipSpec(StudySpec):
+    """``samples`` seeded architectures per group (none, Skip only, Prim only, PrimSkip) under ``evaluator``."""
+
+    evaluator_fields = ("evaluator",)
+
+    kind: Literal["primskip"] = "primskip"
+    evaluator: str
+    samples: int = Field(50, gt=0, le=1_000_000)
+
+
+@register_study("primskip", PrimSkipSpec, "PrimSkip groups and where the optimum lies (redundancy Sec. 4)")
+def run(context: StudyContext, spec: PrimSkipSpec) -> StudyResult:
+    """Score seeded samples of each group; locate the space's optimum among the groups."""
+    from nasaudit.analysis.primskip import group_summary, optimum_vs_groups, primskip_study
+    from nasaudit.report.figures_analysis import plot_primskip
+
+    scored = context.scored(spec.evaluator)
+    study = primskip_study(scored.evaluator, n_per_group=spec.samples, seed=context.seed)
+    result = StudyResult(
+        title=f"PrimSkip groups ({spec.evaluator})",
+        summary=(f"{spec.samples} seeded samples per group (no constraint, Skip only, Prim only, PrimSkip), "
+                 f"scored by {scored.description}."),
+        settings={"seed": context.seed, "evaluator": spec.evaluator, "samples_per_group": spec.samples},
+        tables=[Table("summary.csv", "Score distribution per group", group_summary(study))],
+    )
+    optimum = None
+    if context.space.size <= OPTIMUM_LIMIT:
+        archs, scores = context.population(spec.evaluator)
+        located = optimum_vs_groups(context.space, archs, scores, study)
+        optimum = float(located["optimum_score"].iloc[0])
+        inside = bool(located.set_index("group")["optimum_in_group"].get("primskip", False))
+        result.notes.append(f"The space's optimum ({located['optimum'].iloc[0]}, {optimum:.3f}) is "
+                            f"{'inside' if inside else 'outside'} the PrimSkip group.")
+        result.tables.append(Table("optimum.csv", "Where the global optimum falls", located))
+    result.tables.append(Table("samples.csv", "Every sampled architecture", study, show=False))
+    result.plots.append(Plot("groups.png", "Scores per group",
+                             partial(plot_primskip, study, optimum=optimum, score_label=scored.description)))
+    return result
