@@ -231,3 +231,13 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert "unknown executor 'gpu'" in capsys.readouterr().err
     assert run_main("bench", "build", "x", "--store", db, "-O", "oops", "--no-progress") == 2
     assert "key=value" in capsys.readouterr().err
+
+
+def test_a_single_seed_build_exports_with_its_sidecar(tmp_path: Path) -> None:
+    """Regression (R2 1/7 bug 7): one seed is a valid build; the sidecar says the agreement is unknown."""
+    with ResultStore(tmp_path / "s.db") as store:
+        build_benchmark("one", BuildSpec(ops=TWO_OPS, sample=4, seeds=(0,)), store, fn=fake_train, progress=False)
+        table = export_benchmark("one", store, tmp_path / "one.csv")
+    meta = json.loads((tmp_path / "one.csv.meta.json").read_text())
+    assert len(table) == 4 and meta["seed_agreement"] is None
+    assert "unknown" in meta["seed_agreement_note"]

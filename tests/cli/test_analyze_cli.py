@@ -1,4 +1,4 @@
-"""``nasaudit analyze``: every subcommand writes its tidy CSVs and PNGs; errors are one line, exit 2."""
+"""``nasaudit analyze``: every subcommand is a one-study spec run by the audit runner; errors are one line, exit 2."""
 
 from __future__ import annotations
 
@@ -20,40 +20,39 @@ def test_importance_and_surrogate_on_nb201(nb201_csv, tmp_path, capsys):
     table = str(nb201_csv)
     run("importance", "-t", table, "-d", "cifar10", "-d", "imagenet16-120", "--top", "0.01", "-o", str(tmp_path))
     out = capsys.readouterr().out
-    assert "test accuracy, used where the papers use validation accuracy" in out
-    oi = pd.read_csv(tmp_path / "importance_cifar10.csv")
+    assert "test accuracy stands in where the papers use validation accuracy" in out
+    oi = pd.read_csv(tmp_path / "00-importance" / "importance.csv")
     assert len(oi) == 157 * 6 and {"oi", "important", "primitive"} <= set(oi.columns)
-    assert (tmp_path / "importance_counts_imagenet16-120.png").stat().st_size > 0
-    assert (tmp_path / "importance_boxes_cifar10.png").exists()
+    assert (tmp_path / "01-importance" / "counts.png").stat().st_size > 0
+    assert (tmp_path / "report.html").is_file()
     run("surrogate", "-t", table, "-d", "cifar10", "--samples", "60", "--test", "60", "--top", "0.01",
-        "-o", str(tmp_path))
-    row = pd.read_csv(tmp_path / "surrogate.csv").iloc[0]
+        "-o", str(tmp_path / "sur"))
+    row = pd.read_csv(tmp_path / "sur" / "00-surrogate" / "surrogate.csv").iloc[0]
     assert row["encoding"] == "path" and -1 <= row["holdout_spearman"] <= 1 and row["oi_n_operations"] == 942
 
 
 def test_primskip_and_op_usage_on_nb201(nb201_csv, tmp_path, capsys):
-    run("primskip", "-t", str(nb201_csv), "-d", "cifar100", "--n-per-group", "8", "-o", str(tmp_path))
+    run("primskip", "-t", str(nb201_csv), "-d", "cifar100", "--samples", "8", "-o", str(tmp_path))
     assert "inside the PrimSkip group" in capsys.readouterr().out
-    located = pd.read_csv(tmp_path / "primskip_optimum_cifar100.csv")
+    located = pd.read_csv(tmp_path / "00-primskip" / "optimum.csv")
     assert located["optimum_in_group"].all() and located["optimum_score"].iloc[0] == pytest.approx(73.5133, abs=1e-3)
-    assert len(pd.read_csv(tmp_path / "primskip_cifar100.csv")) == 32
-    assert (tmp_path / "primskip_cifar100.png").exists()
-    run("op-usage", "-t", str(nb201_csv), "-d", "cifar10", "-o", str(tmp_path))
-    usage = pd.read_csv(tmp_path / "op_usage_cifar10.csv", keep_default_na=False)
+    assert len(pd.read_csv(tmp_path / "00-primskip" / "samples.csv")) == 32
+    run("op-usage", "-t", str(nb201_csv), "-d", "cifar10", "-o", str(tmp_path / "usage"))
+    usage = pd.read_csv(tmp_path / "usage" / "00-op_usage" / "op_usage.csv", keep_default_na=False)
     assert set(usage["mask"]) == {"{}", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
-    assert (tmp_path / "op_usage_cifar10.png").exists()
 
 
 def test_cell_shape_and_primskip_edit(tmp_path, capsys):
     run("cell-shape", "--published", "--variants", "3", "-o", str(tmp_path))
-    shapes = pd.read_csv(tmp_path / "cell_shape.csv").set_index("name")
+    shapes = pd.read_csv(tmp_path / "00-cell_shape" / "cell_shape.csv").set_index("name")
     assert shapes.loc["DARTS_V2", ["width", "depth"]].tolist() == [3.5, 3]
     assert shapes.loc["AmoebaNet", "reported"] == "4c, 4"
-    assert len(pd.read_csv(tmp_path / "cell_variants.csv")) == 7 * 4
-    run("primskip-edit", "--published", "-o", str(tmp_path))
-    edits = pd.read_csv(tmp_path / "primskip_edit.csv").set_index("name")
+    variants = pd.read_csv(tmp_path / "00-cell_shape" / "cell_variants.csv")
+    assert len(variants) == len(shapes) * 4
+    run("primskip-edit", "--published", "-o", str(tmp_path / "edit"))
+    edits = pd.read_csv(tmp_path / "edit" / "00-primskip_edit" / "primskip_edit.csv").set_index("name")
     assert edits.loc["DARTS_V2", "edit_distance"] == 1
-    assert "dil_conv_3x3 -> sep_conv_3x3" in capsys.readouterr().out
+    assert "dil_conv_3x3 -> sep_conv_3x3" in edits.loc["DARTS_V2", "changes"]
 
 
 def test_darts_table_through_a_surrogate(tmp_path):
@@ -63,21 +62,21 @@ def test_darts_table_through_a_surrogate(tmp_path):
     csv = tmp_path / "darts.csv"
     pd.DataFrame({"arch": [str(a) for a in archs], "acc": np.asarray(scores, dtype=float)}).to_csv(csv, index=False)
     run("importance", "-t", str(csv), "--space", "darts", "--arch-column", "arch", "--metric", "acc",
-        "--surrogate", "gbt", "--top", "0.05", "-o", str(tmp_path))
-    oi = pd.read_csv(tmp_path / "importance_acc.csv")
-    assert len(oi) == 4 * 16 and set(oi["cell"]) == {"normal", "reduce"}
+        "--surrogate", "gbt", "--surrogate-samples", "80", "--top", "0.05", "-o", str(tmp_path / "oi"))
+    oi = pd.read_csv(tmp_path / "oi" / "00-importance" / "importance.csv")
+    assert set(oi["cell"]) == {"normal", "reduce"} and len(oi) % 16 == 0
     run("subgraphs", "-t", str(csv), "--space", "darts", "--arch-column", "arch", "--metric", "acc",
-        "--surrogate", "gbt", "--top", "0.1", "--threshold", "0.0", "--plot-top", "3", "-o", str(tmp_path))
-    mined = pd.read_csv(tmp_path / "subgraphs_acc.csv")
+        "--surrogate", "gbt", "--surrogate-samples", "80", "--top", "0.1", "--threshold", "0.0",
+        "-o", str(tmp_path / "fsm"))
+    mined = pd.read_csv(tmp_path / "fsm" / "00-subgraphs" / "subgraphs.csv")
     assert len(mined) and mined["pattern"].str.contains("in0|in1").any() and (mined["support"] >= 0.05).all()
-    assert (tmp_path / "subgraphs_acc.png").exists()
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["cell-shape", "-o", "/tmp/never"], "at least one genotype"),
-        (["cell-shape", "--published", "--kind", "shape", "-o", "/tmp/never"], "--kind"),
+        (["cell-shape", "--variant-kind", "shape", "-o", "/tmp/never"], "variant_kind"),
+        (["cell-shape", "not a genotype", "-o", "/tmp/never"], "archs"),
         (["importance", "-t", "/nonexistent.csv", "-o", "/tmp/never"], "not found"),
     ],
 )

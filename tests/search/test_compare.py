@@ -80,23 +80,24 @@ def test_curves_trajectories_and_figure(comparison, tmp_path: Path) -> None:  # 
 def test_cli_compare_writes_table_and_figure(nb201_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [
-        "compare", "--space", "nb201", "--benchmark", str(nb201_csv), "--metric", "test_acc",
+        "compare", "--space", "nb201", "--table", str(nb201_csv), "--metric", "test_acc",
         "--dataset", "cifar10", "--strategies", "random,local", "--budget", "20", "--seeds", "4",
         "--out", str(out), "--deisomorphise",
     ])
     assert result.exit_code == 0, result.output
-    summary = pd.read_csv(out / "summary.csv")
+    summary = pd.read_csv(out / "00-compare" / "summary.csv")
     assert summary["strategy"].tolist() == ["random", "local"]
-    assert len(pd.read_csv(out / "trajectories.csv")) == 2 * 4 * 20
-    assert (out / "best_so_far.png").stat().st_size > 0
-    assert "local" in result.output and "p_gt_random" in result.output
+    assert len(pd.read_csv(out / "00-compare" / "trajectories.csv")) == 2 * 4 * 20
+    assert (out / "00-compare" / "best_so_far.png").stat().st_size > 0
+    assert "summary.csv" in result.output and (out / "report.html").is_file()
+    assert "6466 classes" in (out / "00-compare" / "section.json").read_text()
 
 
 def test_cli_compare_reports_a_missing_column(nb201_csv: Path, tmp_path: Path) -> None:
     from nasaudit.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["compare", "--benchmark", str(nb201_csv), "--metric", "valid_acc", "--out", str(tmp_path)])
+        main(["compare", "--table", str(nb201_csv), "--metric", "valid_acc", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
 
 
@@ -111,3 +112,29 @@ def test_both_forms_of_p_gt_random_are_reported(nb201: TabularBenchmark, compari
         finals = np.asarray(nb201.evaluator(C10).evaluate(comparison.final_archs(name)))
         ranks = np.array([(scores > f).sum() + 1 for f in finals])
         assert row["p_gt_random_per_run"] == pytest.approx(((1 - ranks / scores.size) ** BUDGET).mean())
+
+
+def test_cli_compare_on_a_deduplicated_op_masked_table(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Regression (R2 1/7 bug 3): a table with one architecture per class (``bench build --unique``, e.g. the
+    shipped mini-benchmark) failed with "pass resolve='canonical'", a flag the CLI does not have."""
+    from nasaudit.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["compare", "--table", "embedded", "--metric", "test_acc", "--ops",
+              "skip_connect,nor_conv_1x1,nor_conv_3x3", "--strategies", "random,local", "--budget", "10",
+              "--seeds", "3", "--out", str(tmp_path)])
+    assert done.value.code == 0, capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "00-compare" / "summary.csv")) == 2
+
+
+def test_cli_errors_are_one_unwrapped_line_when_not_a_terminal(tmp_path: Path) -> None:
+    """Regression (R2 1/7 bug 8): errors wrapped at 80 columns when stderr was not a terminal."""
+    import subprocess
+    import sys
+
+    long_name = "x" * 150
+    done = subprocess.run([sys.executable, "-m", "nasaudit.cli.main", "space", "show", long_name],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and long_name in lines[0]

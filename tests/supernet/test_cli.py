@@ -9,12 +9,12 @@ from nasaudit.cli.main import main
 def test_train_then_rank(nb201_csv, tmp_path, capsys) -> None:
     for seed in (0, 1):
         with pytest.raises(SystemExit) as done:
-            main(["supernet", "train", "--out", str(tmp_path / f"s{seed}.pt"), "--mask", "avg_pool_3x3",
+            main(["supernet", "train", "--out", str(tmp_path / f"s{seed}.pt"), "--ops", "none,skip_connect,nor_conv_1x1,nor_conv_3x3",
                   "--channels", "4", "--depth", "1", "--epochs", "1", "--batch-size", "256", "--no-flip",
                   "--seed", str(seed), "--device", "cpu"])
         assert done.value.code == 0
     with pytest.raises(SystemExit) as done:
-        main(["supernet", "rank", str(tmp_path / "s0.pt"), str(tmp_path / "s1.pt"), "--benchmark", str(nb201_csv),
+        main(["supernet", "rank", str(tmp_path / "s0.pt"), str(tmp_path / "s1.pt"), "--table", str(nb201_csv),
               "--metric", "test_acc", "--dataset", "cifar10", "--n-random", "50", "--max-images", "32",
               "--strategies", "random", "--budget", "3", "--search-seeds", "2", "--out", str(tmp_path / "rank"),
               "--sharing-base", "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"])

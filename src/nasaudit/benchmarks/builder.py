@@ -271,7 +271,8 @@ def export_benchmark(name: str, store: ResultStore, path: str | Path, *, partial
     else:
         table.to_csv(out, index=False)
     runs = _done_runs(spec, build_jobs(spec), store)
-    agreement = seed_agreement(table, metric) if f"{metric}_seed{spec.seeds[0]}" in table else None
+    has_seeds = len(spec.seeds) >= 2 and f"{metric}_seed{spec.seeds[0]}" in table
+    agreement = seed_agreement(table, metric) if has_seeds else None
     metadata = {
         "name": name,
         "spec": build["spec"],
@@ -289,6 +290,9 @@ def export_benchmark(name: str, store: ResultStore, path: str | Path, *, partial
         "total_train_hours": float(runs["duration_s"].sum() / 3600),
         "seed_agreement": agreement.to_dict() if agreement else None,
     }
+    if agreement is None:
+        metadata["seed_agreement_note"] = (f"unknown: the build has {len(spec.seeds)} seed(s); seed-to-seed "
+                                           "agreement needs at least two")
     metadata_path(out).write_text(json.dumps(metadata, indent=2) + "\n")
     return table
 

@@ -7,19 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from nasaudit.benchmarks.builder import (
-    BuildSpec,
-    build_benchmark,
-    build_progress,
-    export_benchmark,
-    metadata_path,
-)
-from nasaudit.errors import ConfigError
-from nasaudit.jobs.executors import EXECUTOR_KINDS, make_executor
+from nasaudit.jobs import DEFAULT_STORE, EXECUTOR_KINDS
 from nasaudit.jobs.job import OptionValue
-from nasaudit.jobs.store import DEFAULT_STORE, ResultStore
 
 app = typer.Typer(help="Build your own tabular benchmark: train, resume, export, status.", no_args_is_help=True)
 _out = Console()
@@ -34,6 +24,7 @@ def _split(text: str | None) -> tuple[str, ...] | None:
 
 def _options(pairs: list[str]) -> dict[str, OptionValue]:
     """``key=value`` pairs; values are read as JSON where they parse (8 -> int, true -> bool), else text."""
+    from nasaudit.errors import ConfigError
     options: dict[str, OptionValue] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -69,6 +60,14 @@ def build_command(
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
     """Train every (architecture, seed) of a space not yet in the store; rerun to resume."""
+    from nasaudit.benchmarks.builder import (
+        BuildSpec,
+        build_benchmark,
+        export_benchmark,
+        metadata_path,
+    )
+    from nasaudit.jobs.executors import make_executor
+    from nasaudit.jobs.store import ResultStore
     spec = BuildSpec(space=space, ops=_split(ops), unique=unique, sample=sample, sample_seed=sample_seed,
                      protocol=protocol, dataset=dataset, seeds=tuple(range(seeds)), options=_options(option),
                      runtime={"data_root": str(data_root)} if data_root else None)
@@ -92,6 +91,11 @@ def export_command(
     partial: bool = typer.Option(False, help="Leave out architectures that lack some seeds."),
 ) -> None:
     """Export a build as a table TabularBenchmark.from_file reads, with a metadata sidecar."""
+    from nasaudit.benchmarks.builder import (
+        export_benchmark,
+        metadata_path,
+    )
+    from nasaudit.jobs.store import ResultStore
     with ResultStore(store) as results:
         table = export_benchmark(name, results, out, partial=partial)
     agreement = json.loads(metadata_path(out).read_text())["seed_agreement"]
@@ -108,6 +112,12 @@ def status_command(
     store: str = StoreOption,
 ) -> None:
     """Done / failed / missing runs of the builds in a store."""
+    from rich.table import Table
+
+    from nasaudit.benchmarks.builder import (
+        build_progress,
+    )
+    from nasaudit.jobs.store import ResultStore
     with ResultStore(store) as results:
         names = [name] if name else results.build_names()
         table = Table("build", "runs", "done", "failed", "missing")

@@ -1,7 +1,8 @@
 """Entry point of the ``nasaudit`` command: one typer app, one sub-app per command group.
 
-Every ``NasauditError`` (bad architecture, unknown space, missing file, invalid spec) is printed as
-one readable line and exits with status 2, never as a traceback.
+Command modules import their heavy dependencies inside the commands, so ``--help`` starts fast. Every
+``NasauditError`` (bad architecture, unknown space, missing file, invalid spec) is printed as one line
+(never wrapped, never a traceback) and exits with status 2.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from nasaudit.cli import analyze as analyze_cli
 from nasaudit.cli import bench as bench_cli
@@ -37,15 +36,18 @@ app.command("run")(run_cli.run_command)
 app.command("report")(run_cli.report_command)
 app.add_typer(supernet_cli.app, name="supernet")
 
-_stderr = Console(stderr=True)
+
+def error_line(err: BaseException) -> str:
+    """An error as one line: newlines of multi-problem messages folded into ' | '."""
+    return " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; turn nasaudit's own errors into a message and exit code 2."""
+    """Run the CLI; turn nasaudit's own errors into one line on stderr and exit code 2."""
     try:
         app(args=argv, standalone_mode=True)
     except NasauditError as err:
-        _stderr.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+        sys.stderr.write(f"error: {error_line(err)}\n")
         sys.exit(2)
 
 

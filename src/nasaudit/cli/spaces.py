@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from nasaudit.spaces import get_space, list_spaces, space_description
-from nasaudit.spaces.base import SearchSpace
+if TYPE_CHECKING:
+    from nasaudit.spaces.base import SearchSpace
+from rich.console import Console
 
 app = typer.Typer(help="Search spaces: list, show, validate, enumerate.", no_args_is_help=True)
 _out = Console()
@@ -21,6 +21,8 @@ RestrictOption = typer.Option(
 
 
 def _space(name: str, ops: str | None) -> SearchSpace:
+    from nasaudit.spaces import get_space
+
     space = get_space(name)
     if ops:
         space = space.restrict([op.strip() for op in ops.split(",") if op.strip()])
@@ -30,6 +32,9 @@ def _space(name: str, ops: str | None) -> SearchSpace:
 @app.command("list")
 def list_command() -> None:
     """List the registered search spaces with their sizes."""
+    from rich.table import Table
+
+    from nasaudit.spaces import get_space, list_spaces, space_description
     table = Table("space", "architectures", "description")
     for name in list_spaces():
         table.add_row(name, f"{get_space(name).size:,}", space_description(name))

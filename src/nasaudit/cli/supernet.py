@@ -8,28 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 
-from nasaudit.benchmarks import TabularBenchmark
-from nasaudit.errors import ConfigError
-from nasaudit.jobs.executors import EXECUTOR_KINDS, make_executor
-from nasaudit.jobs.store import DEFAULT_STORE, ResultStore
-from nasaudit.report.figures_supernet import plot_predictions, plot_rank_disorder, plot_top_n_curves
-from nasaudit.supernet.evaluator import SupernetEvaluator
-from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
-from nasaudit.supernet.ranking import (
-    N_RANDOM,
-    rank_disorder,
-    ranking_report,
-    select_ranking_set,
-    space_truth,
-    weight_sharing_comparison,
-)
-from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
-from nasaudit.supernet.training import SupernetConfig, load_run, train_supernet
+from nasaudit.jobs import DEFAULT_STORE, EXECUTOR_KINDS
 
 app = typer.Typer(help="Weight-sharing supernets: SPOS training variants and how well they rank.",
                   no_args_is_help=True)
@@ -46,7 +28,7 @@ def train_command(
     space: str = typer.Option("nb201", "--space", help="Registered NB201, DARTS-like or NB101 space."),
     max_vertices: int | None = typer.Option(None, "--max-vertices", min=2,
                                             help="NB101 only: a reduced space of at most this many vertices."),
-    mask: str = typer.Option("", "--mask", help="Comma-separated ops to remove, e.g. none,avg_pool_3x3."),
+    ops: str | None = typer.Option(None, "--ops", help="Op mask: the comma-separated ops kept (default: all)."),
     size: str = typer.Option("S", "--size", help="Supernet size: S (2 cells/stage, 32 ch) or M (4, 64)."),
     channels: int | None = typer.Option(None, "--channels", min=1, help="Override the size's channels."),
     depth: int | None = typer.Option(None, "--depth", min=1, help="Override cells per stage (NB201) / cells."),
@@ -67,7 +49,12 @@ def train_command(
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
 ) -> None:
     """Train one single-path supernet (single-path paper Sec. 3.3) and save it."""
-    config = SupernetConfig(space=space, mask=_names(mask), size=size, channels=channels, depth=depth,
+    from nasaudit.spaces import get_space
+    from nasaudit.supernet.training import SupernetConfig, train_supernet
+
+    kept = _names(ops or "")
+    mask = tuple(op for op in get_space(space).ops if op not in kept) if kept else ()
+    config = SupernetConfig(space=space, mask=mask, size=size, channels=channels, depth=depth,
                             sampling=sampling, share_topology=not not_shared,
                             linear_transformers=_names(linear_transformers), warmup_epochs=warmup,
                             grad_clip=grad_clip, regularized=regularized, protocol=protocol, epochs=epochs,
@@ -83,11 +70,11 @@ def train_command(
 @app.command("rank")
 def rank_command(
     supernets: list[Path] = typer.Argument(..., help="Saved supernets (one per seed) of the same config."),
-    benchmark: Path = typer.Option(..., "--benchmark", "-b", help="Ground-truth table (CSV or parquet)."),
+    benchmark: Path = typer.Option(..., "--table", "-t", help="Ground-truth table (CSV or parquet)."),
     metric: str = typer.Option(..., "--metric", "-m", help="Metric column, or an alias with --dataset."),
     dataset: str | None = typer.Option(None, "--dataset", help="Dataset of a metric alias, e.g. cifar10."),
     arch_column: str = typer.Option("ArchitectureString", "--arch-column", help="Column of architecture strings."),
-    n_random: int = typer.Option(N_RANDOM, "--n-random", min=2, help="Random architectures besides the top-N."),
+    n_random: int = typer.Option(100, "--n-random", min=2, help="Random architectures besides the top-N."),
     ranking_seed: int = typer.Option(0, "--ranking-seed", min=0, help="Seed of the random sample."),
     bn_batches: int = typer.Option(0, "--bn-batches", min=0, help="BN recalibration batches per arch (0: off)."),
     max_images: int | None = typer.Option(None, "--max-images", min=1, help="Cap on validation images."),
@@ -101,6 +88,22 @@ def rank_command(
     out: Path = typer.Option(Path("supernet-ranking"), "--out", "-o", help="Output directory."),
 ) -> None:
     """Rank supernets against ground truth: the report of single-path paper Sec. 3.4, Figs. 2 and 4."""
+    import numpy as np
+    import pandas as pd
+
+    from nasaudit.benchmarks import TabularBenchmark
+    from nasaudit.errors import ConfigError
+    from nasaudit.report.figures_supernet import plot_predictions, plot_rank_disorder, plot_top_n_curves
+    from nasaudit.supernet.evaluator import SupernetEvaluator
+    from nasaudit.supernet.ranking import (
+        rank_disorder,
+        ranking_report,
+        select_ranking_set,
+        space_truth,
+        weight_sharing_comparison,
+    )
+    from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
+    from nasaudit.supernet.training import load_run
     runs = [load_run(path, data_root=data_root, device=device) for path in supernets]
     if len({run.config for run in runs}) != 1:
         raise ConfigError("all supernets given to `rank` must share one config (they differ only in the seed)")
@@ -129,11 +132,11 @@ def rank_command(
         cells = sharing_archs(space, space.parse(sharing_base))
         archs = list(cells["arch"])
         predicted = np.stack([e.evaluate(archs) for e in evaluators])
-        sharing = amount_of_sharing(cells, table.query(archs, column), predicted)
+        sharing = amount_of_sharing(cells, table.query(archs, column, resolve="canonical"), predicted)
         sharing.to_csv(out / "amount_of_sharing.csv", index=False)
         _out.print(sharing.to_string(index=False))
     if strategies:
-        truth = table.evaluator(column)
+        truth = table.evaluator(column, resolve="canonical")
         _, space_scores = space_truth(table, column, space)
         comparison = weight_sharing_comparison(space, {"with WS": evaluators[0], "without WS": truth}, truth,
                                                _names(strategies), budget, search_seeds, space_scores)
@@ -152,10 +155,16 @@ def grid_command(
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes / Ray CPUs."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     data_root: str | None = typer.Option(None, "--data-root", help="Dataset folder (overrides the spec)."),
-    benchmark: str | None = typer.Option(None, "--benchmark", help="Ground-truth table (overrides the spec)."),
+    benchmark: str | None = typer.Option(None, "--table", help="Ground-truth table (overrides the spec)."),
     out: Path = typer.Option(Path("supernet-grid"), "--out", "-o", help="Output directory of the report."),
 ) -> None:
     """Op masks x variants x seeds through the executors into the store, then the report (Figs. 4-6)."""
+    import pandas as pd
+
+    from nasaudit.jobs.executors import make_executor
+    from nasaudit.jobs.store import ResultStore
+    from nasaudit.report.figures_supernet import plot_top_n_curves
+    from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
     grid = GridSpec.from_yaml(spec, data_root=data_root, benchmark=benchmark)
     with ResultStore(store) as results:
         summary = run_grid(grid, results, make_executor(executor, workers, address))

@@ -8,18 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
-from rich.table import Table
-
-from nasaudit.data.loading import DATASET_NAMES
-from nasaudit.errors import ConfigError
-from nasaudit.train import PROTOCOLS, get_protocol, train_arch
 
 _out = Console()
 
 
 def _macro(options: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of macro-network settings, values read as YAML scalars."""
+    import yaml
+
+    from nasaudit.errors import ConfigError
+
     macro: dict[str, Any] = {}
     for option in options:
         key, sep, value = option.partition("=")
@@ -36,8 +35,8 @@ def _pct(value: float) -> str:
 def train_command(
     space: str = typer.Option(..., help="Registered space name, e.g. nb201, darts, nb101."),
     arch: str = typer.Option(..., help="Architecture string in the space's community format."),
-    protocol: str = typer.Option("cpu_small", help=f"Training protocol: {', '.join(sorted(PROTOCOLS))}."),
-    data: str = typer.Option("embedded", help=f"Dataset: {', '.join(DATASET_NAMES)}."),
+    protocol: str = typer.Option("cpu_small", help="Training protocol, e.g. nb201, darts_eval, cpu_small."),
+    data: str = typer.Option("embedded", help="Dataset: embedded, cifar10, cifar100, imagenet16-120, svhn, ..."),
     data_root: Path | None = typer.Option(None, help="Folder holding the dataset files (not for 'embedded')."),
     seed: int = typer.Option(0, min=0, help="Seed of the weights, the validation split and the batches."),
     epochs: int | None = typer.Option(None, min=1, help="Override the protocol's number of epochs."),
@@ -49,6 +48,11 @@ def train_command(
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Train an architecture from scratch and report its learning curve and test accuracy."""
+
+
+    from rich.table import Table
+
+    from nasaudit.train import get_protocol, train_arch
     proto = get_protocol(protocol)
     if epochs is not None:
         proto = proto.with_overrides(epochs=epochs)

@@ -2,32 +2,11 @@
 
 This package knows nothing of NAS: a job is a frozen dataclass with a deterministic id, an executor runs
 job functions and records outcomes in the store. Everything above it (studies, the audit runner, the
-benchmark builder) describes its work as jobs.
+benchmark builder) describes its work as jobs. Submodules are imported on first use (``nasaudit.jobs.store``
+needs SQLAlchemy and pandas), so importing the package itself is free.
 """
 
-from nasaudit.jobs.executors import (
-    Executor,
-    ProcessExecutor,
-    RayExecutor,
-    RunSummary,
-    SequentialExecutor,
-    make_executor,
-    run_jobs,
-)
-from nasaudit.jobs.job import ExperimentJob, Job, JobResult, Outcome
-from nasaudit.jobs.store import ResultStore
-
-__all__ = [
-    "Executor",
-    "ExperimentJob",
-    "Job",
-    "JobResult",
-    "Outcome",
-    "ProcessExecutor",
-    "RayExecutor",
-    "ResultStore",
-    "RunSummary",
-    "SequentialExecutor",
-    "make_executor",
-    "run_jobs",
-]
+#: where a store lives when none is named
+DEFAULT_STORE = "nasaudit.db"
+#: the executor kinds ``make_executor`` builds
+EXECUTOR_KINDS: tuple[str, ...] = ("sequential", "processes", "ray")

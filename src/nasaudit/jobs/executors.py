@@ -34,13 +34,13 @@ from rich.progress import (
 )
 
 from nasaudit.errors import ConfigError
+from nasaudit.jobs import EXECUTOR_KINDS
 from nasaudit.jobs.job import Job, JobResult, Outcome
 from nasaudit.jobs.provenance import worker_name
 from nasaudit.jobs.store import ResultStore
 
 JobFunction = Callable[[Any], JobResult]
 ExecutorKind = Literal["sequential", "processes", "ray"]
-EXECUTOR_KINDS: tuple[str, ...] = ("sequential", "processes", "ray")
 _ERROR_CHARS = 8000
 
 

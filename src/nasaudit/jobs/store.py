@@ -24,7 +24,7 @@ from nasaudit.errors import DataError
 from nasaudit.jobs.job import Outcome
 from nasaudit.jobs.provenance import git_commit, package_version
 
-DEFAULT_STORE = "nasaudit.db"
+from nasaudit.jobs import DEFAULT_STORE
 _BUSY_TIMEOUT_MS = 30_000
 _WRITE_RETRIES = 12
 

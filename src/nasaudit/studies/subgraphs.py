@@ -24,6 +24,7 @@ class SubgraphsSpec(StudySpec):
     evaluator: str
     top: float = Field(DEFAULT_TOP, gt=0, le=1)
     min_support: float = Field(DEFAULT_MIN_SUPPORT, gt=0, le=1)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0)
 
 
 @register_study("subgraphs", SubgraphsSpec, "frequent subgraphs of important operations (redundancy Sec. 3)")
@@ -32,7 +33,7 @@ def run(context: StudyContext, spec: SubgraphsSpec) -> StudyResult:
     from nasaudit.analysis.subgraphs import important_subgraphs, mine_frequent_subgraphs
     from nasaudit.report.figures_analysis import plot_subgraphs
 
-    oi = top_operation_importance(context, spec.evaluator, spec.top, DEFAULT_THRESHOLD)
+    oi = top_operation_importance(context, spec.evaluator, spec.top, spec.threshold)
     important, full = important_subgraphs(context.space, oi)
     mined = mine_frequent_subgraphs(important, full, min_support=spec.min_support, seed=context.seed)
     result = StudyResult(
@@ -41,7 +42,7 @@ def run(context: StudyContext, spec: SubgraphsSpec) -> StudyResult:
                  f"support >= {spec.min_support}, ranked by the ratio of their support to that among random "
                  "same-size subgraphs."),
         settings={"seed": context.seed, "evaluator": spec.evaluator, "top": spec.top,
-                  "min_support": spec.min_support},
+                  "min_support": spec.min_support, "threshold": spec.threshold},
         tables=[Table("subgraphs.csv", "Frequent subgraphs, best ratio first", mined)],
     )
     if len(mined):
