@@ -18,7 +18,10 @@ from nasaudit.spaces.base import SearchSpace
 class Evaluator(Protocol):
     """Scores architectures of ``space``; higher is better (e.g. accuracy in %)."""
 
-    space: SearchSpace
+    @property
+    def space(self) -> SearchSpace:
+        """The space whose architectures this evaluator scores."""
+        ...
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
         """One float score per architecture, in order, as a float64 array (batched)."""

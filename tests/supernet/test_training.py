@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from nasaudit.errors import ConfigError, DataError
-from nasaudit.supernet import training
 from nasaudit.supernet.evaluator import SupernetEvaluator
-from nasaudit.supernet.training import SupernetConfig, load_run, train_supernet
+from nasaudit.supernet.training import SupernetConfig, SupernetEpoch, load_run, train_supernet
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -29,23 +28,26 @@ def test_same_seed_same_weights_same_ranking(tiny_splits, tiny_config) -> None:
     assert first.history[0].epoch == 1 and np.isfinite(first.history[0].train_loss)
 
 
-def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tiny_splits, tiny_config, tmp_path,
-                                                                 monkeypatch) -> None:
+class _Crash(Exception):
+    pass
+
+
+def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tiny_splits, tiny_config, tmp_path) -> None:
     two = replace(tiny_config, epochs=2, sampling="uniform")
     straight = train_supernet(two, tiny_splits, seed=0)
-    real_epoch = training._Trainer.epoch
 
-    def killed_in_epoch_two(self, epoch, seed):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return real_epoch(self, epoch, seed)
+    def crash_after_one(record: SupernetEpoch) -> None:
+        if record.epoch == 1:
+            raise _Crash
 
-    monkeypatch.setattr(training._Trainer, "epoch", killed_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path)
-    monkeypatch.setattr(training._Trainer, "epoch", real_epoch)
-    resumed = train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path)
+    with pytest.raises(_Crash):
+        train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path, on_epoch_end=crash_after_one)
+    epochs_run: list[int] = []
+    resumed = train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path,
+                             on_epoch_end=lambda r: epochs_run.append(r.epoch))
+    assert epochs_run == [2]  # the first epoch came from the checkpoint
     assert _same_weights(resumed.supernet, straight.supernet)
+    assert resumed.history[1].train_loss == straight.history[1].train_loss
     assert [r.epoch for r in resumed.history] == [1, 2]
     with pytest.raises(ConfigError, match="different run"):
         train_supernet(replace(two, epochs=3), tiny_splits, seed=0, checkpoint_dir=tmp_path)

@@ -40,7 +40,9 @@ def test_cpu_protocol_learns_the_embedded_digits_quickly(digits):
     assert result.history[0].lr == pytest.approx(0.1)
     assert result.params > 0 and result.flops > 0 and result.wall_time_s > 0
     assert result.arch == ARCH and result.space == "nb201" and result.macro == {"channels": 8, "cells_per_stage": 1}
-    assert list(result.curve().columns) == ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+    assert list(result.curve().columns) == ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds",
+                                            "test_loss", "test_acc"]
+    assert all(r.test_loss is None and r.test_acc is None for r in result.history)  # off by default
 
 
 class _Crash(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -25,8 +25,11 @@ load_studies()
 #: evaluator names become folder names (supernet checkpoints): keep them to a safe alphabet
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
-StudyUnion = Annotated[Union[tuple(STUDIES.get(kind).spec for kind in STUDIES.names())],  # type: ignore[valid-type]  # noqa: UP007
-                       Field(discriminator="kind")]
+if TYPE_CHECKING:
+    StudyUnion = StudySpec
+else:  # the registered study specs, told apart by their ``kind``
+    StudyUnion = Annotated[Union[tuple(STUDIES.get(kind).spec for kind in STUDIES.names())],  # noqa: UP007
+                           Field(discriminator="kind")]
 
 
 class SpaceSpec(StrictModel):
@@ -51,8 +54,8 @@ class AuditSpec(StrictModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     output: str = "nasaudit-out"
     store: str | None = None
-    space: SpaceSpec = SpaceSpec()
-    executor: ExecutorSpec = ExecutorSpec()
+    space: SpaceSpec = Field(default_factory=SpaceSpec)
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     evaluators: dict[str, EvaluatorSpec] = Field(default_factory=dict)
     analyses: list[StudyUnion] = Field(min_length=1)
     base_dir: Path = Path(".")

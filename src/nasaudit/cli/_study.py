@@ -27,10 +27,11 @@ def split_names(text: str | None) -> list[str] | None:
     return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
 
 
-def table_evaluators(table: str, metric: str, datasets: list[str] | None, arch_column: str) -> dict[str, Any]:
+def table_evaluators(table: str, metric: str, datasets: list[str | None] | list[str] | None,
+                     arch_column: str) -> dict[str, Any]:
     """One table evaluator per dataset (or one without a dataset), named for what it scores."""
     return {(dataset or "truth"): {"kind": "table", "path": table, "metric": metric, "dataset": dataset,
-                                   "arch_column": arch_column} for dataset in (datasets or [None])}
+                                   "arch_column": arch_column} for dataset in (list(datasets) if datasets else [None])}
 
 
 def run_studies(name: str, studies: list[dict[str, Any]], *, out: Path, seed: int = 0, space: str = "nb201",

@@ -67,10 +67,12 @@ def build_command(
         metadata_path,
     )
     from nasaudit.jobs.executors import make_executor
+    from nasaudit.jobs.job import freeze_options
     from nasaudit.jobs.store import ResultStore
+
     spec = BuildSpec(space=space, ops=_split(ops), unique=unique, sample=sample, sample_seed=sample_seed,
-                     protocol=protocol, dataset=dataset, seeds=tuple(range(seeds)), options=_options(option),
-                     runtime={"data_root": str(data_root)} if data_root else None)
+                     protocol=protocol, dataset=dataset, seeds=tuple(range(seeds)), options=freeze_options(_options(option)),
+                     runtime=freeze_options({"data_root": str(data_root)} if data_root else None))
     with ResultStore(store) as results:
         summary = build_benchmark(name, spec, results, make_executor(executor, workers, ray_address),
                                   max_attempts=max_attempts, progress=progress)

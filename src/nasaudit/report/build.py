@@ -11,7 +11,7 @@ from nasaudit.errors import DataError
 from nasaudit.report.html import Figure, Section, render_report
 
 if TYPE_CHECKING:
-    from nasaudit.studies import SectionRecord
+    from nasaudit.report.section import SectionRecord
 
 REPORT_NAME = "report.html"
 
@@ -23,14 +23,14 @@ def write_report(title: str, run_dir: Path, sections: list[SectionRecord]) -> Pa
         tables = [(caption, _read_table(run_dir / path)) for caption, path in record.tables]
         figures = [Figure(run_dir / path, caption) for caption, path in record.figures if (run_dir / path).is_file()]
         rendered.append(Section(record.key, record.title, record.summary, dict(record.settings), tables, figures,
-                                list(record.notes), [tuple(d) for d in record.downloads]))
+                                list(record.notes), [(d[0], d[1]) for d in record.downloads]))
     return render_report(title, rendered, run_dir / REPORT_NAME)
 
 
 def report_from_store(location: str | Path, run_dir: Path | None = None) -> Path:
     """Regenerate the report of a run from its results store (a run folder, a SQLite file or a URL)."""
-    from nasaudit.studies import SectionRecord
     from nasaudit.jobs.store import ResultStore
+    from nasaudit.report.section import SectionRecord
 
     text = str(location)
     path = Path(text)

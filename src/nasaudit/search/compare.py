@@ -81,14 +81,14 @@ def summarise(comparison: Comparison, truth: Evaluator, space_scores: Sequence[f
               for name in comparison.runs}
     rows = []
     for name, values in finals.items():
-        ranks = space_rank(values, scores)
+        ranks = np.atleast_1d(space_rank(values, scores))
         mean, std = mean_std(values)
         test = (welch_ttest(values, finals[reference]) if reference in finals and name != reference
                 and min(values.size, finals[reference].size) > 1 else None)
         rows.append({
             "strategy": name, "seeds": values.size, "budget": comparison.budget, "mean": mean, "std": std,
             "best": float(values.max()), "best_rank": int(ranks.min()), "median_rank": float(np.median(ranks)),
-            "p_gt_random_per_run": float(p_surpass_random(ranks, scores.size, comparison.budget).mean()),
+            "p_gt_random_per_run": float(np.mean(p_surpass_random(ranks, scores.size, comparison.budget))),
             "p_gt_random_best_of_runs": float(p_surpass_random(int(ranks.min()), scores.size, values.size)),
             "welch_t": test.statistic if test else float("nan"),
             "welch_p": test.pvalue if test else float("nan"),

@@ -25,7 +25,7 @@ import numpy as np
 
 from nasaudit.errors import ArchitectureError, SpaceError
 from nasaudit.seeding import SeedLike, as_generator
-from nasaudit.spaces.base import GraphForm, SearchSpace, position_error
+from nasaudit.spaces.base import GraphForm, SearchSpace, check_arch_text, position_error
 
 INPUT, OUTPUT = "input", "output"
 #: interior ops, in the order NAS-Bench-101 uses for its hash labels (0, 1, 2)
@@ -127,10 +127,11 @@ def nb101_hash(arch: NB101Arch) -> str:
 
 def parse_nb101(text: str) -> NB101Arch:
     """Parse ``{"matrix": [[...]], "ops": [...]}`` (the ``str`` of an arch); the result is pruned."""
-    if not isinstance(text, str):
-        raise ArchitectureError(f"NB101 architecture must be a string, got {type(text).__name__}")
+    check_arch_text(text, "NB101 architecture")
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise ArchitectureError("NB101 string nests too deeply to be a (matrix, ops) pair") from None
     except json.JSONDecodeError as error:
         raise ArchitectureError(
             f"NB101 string is not valid JSON at position {error.pos} ({error.msg}): {text!r}; "
@@ -337,6 +338,24 @@ class NB101Space(SearchSpace):
                 flipped[src, dst] = 1 - flipped[src, dst]
                 result.append(NB101Arch(tuple(tuple(int(x) for x in row) for row in flipped), arch.ops))
         return result
+
+    def mutate(self, arch: NB101Arch, seed: SeedLike) -> NB101Arch:
+        """A uniformly random neighbour; a cell with none (the bare input -> output cell has no op to swap and
+        no edge to flip) grows instead: one interior vertex with a random op, fed by the input and feeding the
+        output, so that evolution and local search never stall on it."""
+        rng = as_generator(seed)
+        options = self.neighbours(arch)
+        if options:
+            return options[int(rng.integers(len(options)))]
+        n = len(arch.ops)
+        if n >= self.max_vertices or arch.n_edges + 2 > self.max_edges:
+            raise SpaceError(f"{arch} has no neighbours in space {self.name!r} and cannot grow")
+        grown = np.zeros((n + 1, n + 1), dtype=int)
+        grown[:n - 1, :n - 1] = arch.array()[:n - 1, :n - 1]
+        grown[:n - 1, n] = arch.array()[:n - 1, n - 1]
+        grown[0, n - 1] = grown[n - 1, n] = 1
+        op = self.ops[int(rng.integers(len(self.ops)))]
+        return NB101Arch(tuple(tuple(int(x) for x in row) for row in grown), (*arch.ops[:-1], op, arch.ops[-1]))
 
     # ------------------------------------------------------------------ structure
     def canonical(self, arch: NB101Arch) -> str:

@@ -11,11 +11,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from nasaudit.registry import Registry
+from nasaudit.report.section import SectionRecord
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,20 +86,6 @@ class StudyResult:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class SectionRecord:
-    """A written result with paths relative to the run folder (stored as ``section.json`` and in the store)."""
-
-    key: str
-    title: str
-    summary: str
-    settings: dict[str, Any]
-    tables: list[tuple[str, str]] = field(default_factory=list)
-    figures: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    downloads: list[tuple[str, str]] = field(default_factory=list)
-
-
 def write_result(result: StudyResult, folder: Path, key: str) -> SectionRecord:
     """Write a result's tables (CSV) and figures (PNG) into ``folder``; return its section record."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -120,7 +107,7 @@ class Scored:
 
     evaluator: Evaluator
     description: str
-    units: str = "percent"
+    units: Literal["percent", "fraction"] = "percent"
     benchmark: TabularBenchmark | None = None
     column: str | None = None
 

@@ -188,7 +188,7 @@ def supernet_config(context: StudyContext, spec: SupernetEvaluatorSpec) -> Super
     size = TINY if spec.size == "tiny" else {"size": spec.size}
     try:
         return SupernetConfig(space=base, mask=tuple(mask), sampling=spec.sampling, epochs=spec.epochs,
-                              batch_size=64 if spec.size == "tiny" else None, **size)  # type: ignore[arg-type]
+                              batch_size=64 if spec.size == "tiny" else None, **size)
     except TypeError as err:
         raise ConfigError(f"cannot build a supernet for space {base!r}: {err}") from None
 

@@ -3,9 +3,13 @@
 The paper fixes a cell except its last node, whose single input edge chooses one earlier node and one
 op (12 architectures), groups them by the number of shared weight matrices the chosen input depends
 on, and reports Kendall tau between ground truth and weight sharing among the architectures with the
-same connection but different ops. In an NB201 cell the last node (3) has edges from nodes 0, 1 and 2:
-exactly one of them carries a non-``none`` op, the edges into nodes 1 and 2 come from ``base``; the
-input from node ``s`` depends on the parametrised (convolution) ops on the edges of every path 0 -> s.
+same connection but different ops. In an NB201 cell the last node (3) has edges from nodes 0, 1 and 2;
+the edges into nodes 1 and 2 come from ``base``, and the input from node ``s`` depends on the
+parametrised (convolution) ops on the edges of every path 0 -> s. In a space with ``none``, exactly
+one edge into node 3 carries a non-``none`` op (the paper's single input). A space without ``none``
+(e.g. a supernet trained with ``none`` masked, single-path paper Sec. 4.1) cannot switch the other
+two edges off; there they keep ``base``'s ops and only the chosen edge's op varies, so within a group
+the architectures still differ only in the op applied to the chosen input.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nasaudit.errors import ConfigError
 from nasaudit.metrics import kendall_tau
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch, NB201Space
 
@@ -24,18 +27,19 @@ _INTO_LAST = {src: NB201_EDGES.index((src, 3)) for src in range(3)}
 
 def sharing_archs(space: NB201Space, base: NB201Arch) -> pd.DataFrame:
     """The architectures of the experiment: one row per (input node of node 3, op), with the number
-    of shared weight matrices (parametrised ops of ``base`` upstream of that input)."""
+    of shared weight matrices (parametrised ops of ``base`` upstream of that input); module doc for
+    spaces without ``none``."""
     space.validate(base)
-    if "none" not in space.ops:
-        raise ConfigError("the amount-of-sharing cells switch edges off with 'none'; the space has no 'none'")
+    switch_off = "none" in space.ops
     ops = [op for op in space.ops if op != "none"]
     rows = []
     for src, edge in _INTO_LAST.items():
         shared = sum(base.ops[k].startswith("nor_conv") for k in _UPSTREAM[src])
         for op in ops:
             cell = list(base.ops)
-            for other in _INTO_LAST.values():
-                cell[other] = "none"
+            if switch_off:
+                for other in _INTO_LAST.values():
+                    cell[other] = "none"
             cell[edge] = op
             rows.append({"arch": NB201Arch(tuple(cell)), "source": src, "op": op, "shared": shared})
     return pd.DataFrame(rows)

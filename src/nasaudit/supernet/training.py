@@ -6,27 +6,26 @@ a small (S) NB201 supernet and strictly fair path sampling with the topology sha
 The variants are the paper's: op masks (Sec. 4.1), linear transformers (Sec. 4.2), per-cell
 topologies, uniform sampling, 5-epoch LR warm-up, gradient clipping at norm 5, and regularisation
 (Sec. 4.3), and the medium (M) size. Data, augmentation, protocols, device choice and checkpoints are
-``nasaudit.data`` / ``nasaudit.train`` pieces. Epoch ``e`` draws all its randomness from ``(seed, e)``,
-so the same seed gives the same weights, also after resuming from a checkpoint.
+``nasaudit.data`` / ``nasaudit.train`` pieces, and training is the stand-alone networks' loop
+(``nasaudit.train.loop.TrainLoop``, so also mixed precision and channels-last on CUDA) with a path-sampling
+``PathStep``. Epoch ``e`` draws all its randomness from ``(seed, e)``, so the same seed gives the same
+weights, also after resuming from a checkpoint.
 """
 
 from __future__ import annotations
 
-import math
-import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from nasaudit.data.augment import Augmentation
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
-from nasaudit.errors import ConfigError, DataError, SpaceError, TrainingError
-from nasaudit.experiments.jobs import Options, OptionValue, freeze_options
+from nasaudit.errors import ConfigError, DataError, SpaceError
+from nasaudit.jobs.job import Options, OptionValue, freeze_options
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import DartsSpace
 from nasaudit.spaces.nb101 import NB101Space
@@ -34,9 +33,9 @@ from nasaudit.spaces.nb201 import NB201Space
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import LT_PLACES, Supernet, build_supernet
 from nasaudit.supernet.sampling import SAMPLINGS, PathSampler
-from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
-from nasaudit.train.loop import epoch_seeds, param_groups, resolve_device
+from nasaudit.train.loop import Batch, Schedule, StepContext, TrainLoop, TrainStep, isolated_run, resolve_device
 from nasaudit.train.protocols import TrainProtocol, get_protocol
+from nasaudit.train.result import EpochRecord
 
 #: supernet sizes (single-path paper Sec. 3.3: S = 2 cells per stage, 32 channels; M = 4 cells, 64
 #: channels); DARTS: the DARTS search network (Liu et al., 2019, Sec. 3.1.1: 8 cells, 16 channels)
@@ -143,8 +142,9 @@ class SupernetConfig:
 
     def build(self, splits: DatasetSplits) -> Supernet:
         """A freshly initialised single-path supernet of this config for ``splits``' images and classes."""
+        macro: dict[str, Any] = self.macro()
         return build_supernet(self.make_space(), num_classes=splits.num_classes, in_channels=splits.in_channels,
-                              linear_transformers=self.linear_transformers, **self.macro())
+                              linear_transformers=self.linear_transformers, **macro)
 
     def make_protocol(self) -> TrainProtocol:
         """The training protocol with this config's overrides (epochs, batch, clipping, smoothing, flip)."""
@@ -162,11 +162,14 @@ class SupernetConfig:
             changes["augmentation"] = replace(base.augmentation, flip=self.flip)
         return base.with_overrides(**changes) if changes else base
 
+    def schedule(self, protocol: TrainProtocol) -> Schedule:
+        """The loop's LR schedule: ``warmup_epochs`` of linear warm-up (Sec. 4.3), then ``protocol``'s
+        cosine; per step during warm-up, each step's rate taken at its end."""
+        return Schedule(protocol, self.warmup_epochs, at_step_end=True)
+
     def learning_rate(self, protocol: TrainProtocol, progress: float) -> float:
         """Linear warm-up to the initial LR over ``warmup_epochs`` (Sec. 4.3), then the protocol's cosine."""
-        if progress < self.warmup_epochs:
-            return protocol.lr * min(1.0, progress / self.warmup_epochs)
-        return protocol.learning_rate(progress)
+        return self.schedule(protocol).learning_rate(progress)
 
     def to_options(self) -> Options:
         """JSON-scalar options (tuples as comma-joined strings), e.g. for an ``ExperimentJob``."""
@@ -200,6 +203,10 @@ class SupernetEpoch:
     train_loss: float
     train_acc: float
     seconds: float
+
+
+def _supernet_epoch(record: EpochRecord) -> SupernetEpoch:
+    return SupernetEpoch(record.epoch, record.lr, record.train_loss, record.train_acc, record.seconds)
 
 
 @dataclass
@@ -245,100 +252,51 @@ def load_run(path: str | Path, *, data_root: str | Path | None = None, device: s
                        float(state["wall_time_s"]), float(state["val_fraction"]))
 
 
-class _Trainer:
-    """Device-side state of one supernet training run."""
+class PathStep(TrainStep):
+    """A single-path supernet's step (single-path paper Sec. 3.3, 4.3): draw the step's paths from the
+    epoch's generator with ``sampler``, then forward and backward each, accumulating the gradients of all
+    of them (strict fairness: ``|O|`` paths) into one update."""
 
-    def __init__(self, supernet: Supernet, splits: DatasetSplits, config: SupernetConfig, protocol: TrainProtocol,
-                 device: torch.device) -> None:
-        self.supernet, self.config, self.protocol, self.device = supernet, config, protocol, device
-        supernet.to(device)
-        self.x, self.y = splits.train.x.to(device), splits.train.y.to(device)
-        self.mean = torch.tensor(splits.mean, device=device)
-        self.std = torch.tensor(splits.std, device=device)
-        self.optimizer = torch.optim.SGD(param_groups(supernet, protocol), lr=protocol.lr,
-                                         momentum=protocol.momentum, nesterov=protocol.nesterov)
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
-        self.sampler = PathSampler(supernet, config.sampling, config.share_topology)
-        self.augmentation: Augmentation = protocol.augmentation
+    def __init__(self, supernet: Supernet, sampler: PathSampler) -> None:
+        self.supernet, self.sampler = supernet, sampler
 
-    def _set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-
-    def epoch(self, epoch: int, seed: int) -> SupernetEpoch:
-        started = time.perf_counter()
-        p, net = self.protocol, self.supernet
-        torch_seed, data_seed = epoch_seeds(seed, epoch)
-        torch.manual_seed(torch_seed)
-        generator = torch.Generator(device=self.device).manual_seed(data_seed)
-        rng = np.random.default_rng([seed, epoch])
-        n = int(self.y.shape[0])
-        order = torch.randperm(n, generator=generator, device=self.device)
-        steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)
-        net.train()
-        loss_sum, correct, seen = torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0
-        start_lr = self.config.learning_rate(p, epoch)
-        for step in range(steps):
-            per_step = p.lr_per_step or epoch < self.config.warmup_epochs
-            self._set_lr(self.config.learning_rate(p, epoch + (step + 1) / steps) if per_step else start_lr)
-            idx = order[step * p.batch_size:(step + 1) * p.batch_size]
-            x = self.augmentation.apply(self.x[idx], self.mean, self.std, generator)
-            y = self.y[idx]
-            self.optimizer.zero_grad(set_to_none=True)
-            for path in self.sampler.step(rng):  # strict fairness: |O| paths accumulate into one update
-                logits = net(x, path)
-                loss = self.criterion(logits, y)
-                loss.backward()
-                loss_sum += loss.detach() * idx.numel()
-                correct += (logits.detach().argmax(1) == y).sum()
-                seen += idx.numel()
-            if p.grad_clip is not None:
-                nn.utils.clip_grad_norm_(net.parameters(), p.grad_clip)
-            self.optimizer.step()
-        mean_loss = float(loss_sum) / max(seen, 1)
-        if not math.isfinite(mean_loss):
-            raise TrainingError(f"supernet training loss became {mean_loss} in epoch {epoch + 1} (learning rate "
-                                f"{start_lr:.3g}); lower the learning rate or check the data")
-        return SupernetEpoch(epoch + 1, start_lr, mean_loss, 100.0 * float(correct) / max(seen, 1),
-                             time.perf_counter() - started)
+    def train_step(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
+        for path in self.sampler.step(rng):
+            with ctx.autocast():
+                logits = self.supernet(batch.x, path)
+                loss = batch.loss(ctx.criterion, logits)
+            ctx.backward(loss)
+            ctx.record(loss, batch.correct(logits), batch.size)
 
 
 def train_supernet(config: SupernetConfig, dataset: str | DatasetSplits = "embedded", *, seed: int,
                    data_root: str | Path | None = None, val_fraction: float = 0.1,
-                   checkpoint_dir: Path | None = None, device: str | None = None) -> SupernetRun:
+                   checkpoint_dir: Path | None = None, device: str | None = None, threads: int = 1,
+                   progress: bool = False, on_epoch_end: Callable[[SupernetEpoch], None] | None = None) -> SupernetRun:
     """Train a single-path supernet under ``config`` (single-path paper Sec. 3.3, App. A Table 1).
 
     Weights are initialised from ``seed``, which also draws the validation split (``val_fraction``, the
     paper's 5,000 of 50,000 CIFAR-10 images) and every path and batch. ``checkpoint_dir`` gets a
-    checkpoint after every epoch and a rerun resumes from it.
+    checkpoint after every epoch and a rerun resumes from it; ``on_epoch_end`` is called after each
+    epoch's checkpoint. The run uses ``threads`` torch threads whatever the caller's setting (the
+    numbers depend on it). Training is ``nasaudit.train.loop.TrainLoop`` with a ``PathStep``.
     """
     protocol = config.make_protocol()
     splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(
         dataset, data_root, val_fraction=val_fraction, seed=seed)
     torch_device = resolve_device(device)
-    devices = [torch_device.index or 0] if torch_device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    run_key: dict[str, Any] = {"seed": seed, "config": repr(config), "protocol": repr(protocol),
+                               "dataset": splits.name, "sizes": [len(splits.train), len(splits.val), len(splits.test)],
+                               "threads": threads}
+    if config.max_vertices is not None:  # not in repr(config)
+        run_key["max_vertices"] = config.max_vertices
+    with isolated_run(torch_device, threads):
         torch.manual_seed(seed)
         supernet = config.build(splits)
-        trainer = _Trainer(supernet, splits, config, protocol, torch_device)
-        run_key = {"seed": seed, "config": repr(config), "protocol": repr(protocol), "dataset": splits.name,
-                   "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
-        if config.max_vertices is not None:  # not in repr(config)
-            run_key["max_vertices"] = config.max_vertices
-        history: list[SupernetEpoch] = []
-        elapsed = 0.0
-        state = load_checkpoint(Path(checkpoint_dir), run_key) if checkpoint_dir is not None else None
-        if state is not None:
-            supernet.load_state_dict(state["model"])
-            trainer.optimizer.load_state_dict(state["optimizer"])
-            history = [SupernetEpoch(**record) for record in state["history"]]
-            elapsed = float(state["elapsed"])
-        for epoch in range(len(history), protocol.epochs):
-            record = trainer.epoch(epoch, seed)
-            history.append(record)
-            elapsed += record.seconds
-            if checkpoint_dir is not None:
-                save_checkpoint(Path(checkpoint_dir), {
-                    "run": run_key, "model": supernet.state_dict(), "optimizer": trainer.optimizer.state_dict(),
-                    "history": [asdict(r) for r in history], "elapsed": elapsed})
-    return SupernetRun(supernet, config, splits, seed, tuple(history), str(torch_device), elapsed, val_fraction)
+        step = PathStep(supernet, PathSampler(supernet, config.sampling, config.share_topology))
+        loop = TrainLoop(supernet, step, splits, protocol, torch_device, config.schedule(protocol))
+        callback = None if on_epoch_end is None else (lambda record: on_epoch_end(_supernet_epoch(record)))
+        history, elapsed = loop.run(seed=seed, run_key=run_key, checkpoint_dir=checkpoint_dir, evaluate=(),
+                                    progress=progress, description="train supernet", on_epoch_end=callback)
+    return SupernetRun(supernet, config, splits, seed, tuple(_supernet_epoch(r) for r in history), str(torch_device),
+                       elapsed, val_fraction)

@@ -1,18 +1,30 @@
-"""The one training loop every protocol runs (SGD, cosine LR, optional aux head, drop path, mixup).
+"""The one training loop: stand-alone networks and weight-sharing supernets, with a plugged-in step.
+
+``TrainLoop`` owns everything an epoch needs besides the forward pass: seeding per ``(seed, epoch)``,
+batch order, augmentation and mixup, the learning-rate schedule with optional linear warm-up
+(single-path paper Sec. 4.3), drop path, gradient clipping, mixed precision (bfloat16, or float16 with
+loss scaling, on CUDA) and channels-last tensors (CUDA), a checkpoint after every epoch with exact
+resume, stopping on a NaN/inf loss, per-epoch evaluation and the progress bar. A ``TrainStep`` does
+one optimiser step's forward and backward passes: ``ModelStep`` for a stand-alone network (its
+loss, plus an optional auxiliary head's), ``nasaudit.supernet.training.PathStep`` for a single-path
+supernet (sample the paths, then forward/backward each); a step with state of its own (e.g. a
+differentiable-NAS architect) returns it from ``state_dict`` and it is checkpointed with the weights.
 
 Reproducible: epoch ``e`` draws all its randomness (batch order, augmentation, mixup, drop path,
-noise ops) from seeds derived from ``(seed, e)``, so resuming from the checkpoint written after any
-epoch gives the same final numbers as an uninterrupted run. The global torch RNG is restored after
-training. On CUDA the loop uses mixed precision (bfloat16, or float16 with loss scaling) and
-channels-last tensors; on CPU it runs in float32.
+noise ops, paths) from seeds derived from ``(seed, e)``, so resuming from the checkpoint written after
+any epoch gives the same final numbers as an uninterrupted run. The global torch RNG is restored
+after training, and the run uses a fixed number of torch threads (restored after), so its numbers do
+not depend on the caller's thread setting. On CPU everything runs in float32.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +38,7 @@ from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.errors import ConfigError, TrainingError
 from nasaudit.nn.networks import count_flops, count_parameters
 from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
-from nasaudit.train.protocols import TrainProtocol, get_protocol
+from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
 from nasaudit.train.result import EpochRecord, TrainResult
 
 
@@ -44,11 +56,13 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 def epoch_seeds(seed: int, epoch: int) -> tuple[int, int]:
+    """The (torch global, data generator) seeds of epoch ``epoch`` of a run seeded ``seed``."""
     state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint64)
     return int(state[0] >> np.uint64(1)), int(state[1] >> np.uint64(1))
 
 
 def param_groups(model: nn.Module, protocol: TrainProtocol) -> list[dict[str, Any]]:
+    """Optimiser parameter groups: weight decay on all parameters, or on all but batch-norm ones."""
     if protocol.weight_decay_on_bn:
         return [{"params": list(model.parameters()), "weight_decay": protocol.weight_decay}]
     norm = {id(p) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -58,91 +72,231 @@ def param_groups(model: nn.Module, protocol: TrainProtocol) -> list[dict[str, An
             {"params": [p for p in params if id(p) in norm], "weight_decay": 0.0}]
 
 
-class _Runner:
-    """Holds the device-side state of one run: model, data, optimiser, precision settings."""
+@contextmanager
+def isolated_run(device: torch.device, threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads and a forked global RNG, both restored afterwards."""
+    if threads < 1:
+        raise ConfigError(f"threads must be a positive integer, got {threads}")
+    before = torch.get_num_threads()
+    devices = [device.index or 0] if device.type == "cuda" else []
+    torch.set_num_threads(threads)
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
-    def __init__(self, model: nn.Module, splits: DatasetSplits, protocol: TrainProtocol,
-                 device: torch.device) -> None:
-        self.model, self.splits, self.protocol, self.device = model, splits, protocol, device
+
+@dataclass(frozen=True)
+class Schedule:
+    """Learning rate of every step: linear warm-up from 0 over ``warmup_epochs`` (single-path paper
+    Sec. 4.3), then the protocol's cosine annealing, per step when the protocol anneals per step (NB201)
+    and during warm-up, else per epoch. ``at_step_end`` takes a step's rate at the end of the step
+    instead of its start (so the first warm-up step does not get a rate of 0)."""
+
+    protocol: TrainProtocol
+    warmup_epochs: int = 0
+    at_step_end: bool = False
+
+    def __post_init__(self) -> None:
+        if self.warmup_epochs < 0:
+            raise ConfigError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+
+    def learning_rate(self, progress: float) -> float:
+        """The rate after ``progress`` epochs."""
+        if progress < self.warmup_epochs:
+            return self.protocol.lr * min(1.0, progress / self.warmup_epochs)
+        return self.protocol.learning_rate(progress)
+
+    def step_rate(self, epoch: int, step: int, steps: int) -> float | None:
+        """The rate of step ``step`` of ``steps`` in ``epoch``; ``None`` keeps the epoch's rate."""
+        if not (self.protocol.lr_per_step or epoch < self.warmup_epochs):
+            return None
+        return self.learning_rate(epoch + (step + int(self.at_step_end)) / steps)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch: augmented images ``x`` on the device, labels ``y``; with mixup, ``y_mix``
+    are the labels mixed in with weight ``1 - lam`` (redundancy paper App. B.2)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    y_mix: torch.Tensor | None
+    lam: float
+    epoch: int
+    step: int
+
+    @property
+    def size(self) -> int:
+        return int(self.y.shape[0])
+
+    def loss(self, criterion: nn.Module, logits: torch.Tensor) -> torch.Tensor:
+        """The (mixup-weighted) loss of ``logits``."""
+        if self.y_mix is None:
+            return criterion(logits, self.y)
+        return self.lam * criterion(logits, self.y) + (1.0 - self.lam) * criterion(logits, self.y_mix)
+
+    def correct(self, logits: torch.Tensor) -> torch.Tensor:
+        """Number of correct predictions (mixup-weighted), as a 0-d tensor."""
+        pred = logits.detach().argmax(1)
+        if self.y_mix is None:
+            return (pred == self.y).sum()
+        return self.lam * (pred == self.y).sum() + (1.0 - self.lam) * (pred == self.y_mix).sum()
+
+
+class StepContext:
+    """What the loop lends a step for one optimiser step: autocast, (scaled) backward, the criterion
+    and the epoch's running loss/accuracy."""
+
+    def __init__(self, loop: TrainLoop) -> None:
+        self._loop = loop
+        self.criterion = loop.criterion
+        self.loss_sum = torch.zeros((), device=loop.device)
+        self.correct = torch.zeros((), device=loop.device)
+        self.seen = 0
+
+    def autocast(self) -> torch.autocast:
+        """Mixed precision on CUDA, a no-op on CPU."""
+        return self._loop.autocast()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Accumulate the gradients of ``loss`` (scaled when training in float16)."""
+        self._loop.scaler.scale(loss).backward()
+
+    def record(self, loss: torch.Tensor, correct: torch.Tensor, n: int) -> None:
+        """Count a forward pass of ``n`` images (mean ``loss``, ``correct`` predictions) in the epoch's numbers."""
+        self.loss_sum += loss.detach().float() * n
+        self.correct += correct
+        self.seen += n
+
+
+class TrainStep(ABC):
+    """One optimiser step's forward/backward passes (the loop zeroes, clips and applies the gradients).
+
+    A step with state beyond the model weights (e.g. architecture parameters and their optimiser)
+    overrides ``state_dict``/``load_state_dict`` so that a resumed run continues exactly.
+    """
+
+    @abstractmethod
+    def train_step(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
+        """Forward ``batch``, ``ctx.backward`` the loss(es), ``ctx.record`` the numbers; ``rng`` is the
+        epoch's generator (seeded by ``(seed, epoch)``) for any sampling the step does."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Extra state to checkpoint (none by default)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned (nothing by default)."""
+        if state:
+            raise ConfigError(f"the checkpoint holds step state {sorted(state)} that {type(self).__name__} "
+                              "does not take; use another checkpoint folder")
+
+
+class ModelStep(TrainStep):
+    """Stand-alone training: the network's loss on the batch, plus ``aux_weight`` times its auxiliary
+    head's loss (DARTS, Liu et al., 2019, Sec. 3.3; redundancy paper App. B.2)."""
+
+    def __init__(self, model: nn.Module, aux_weight: float = 0.0) -> None:
+        self.model, self.aux_weight = model, aux_weight
+
+    def train_step(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
+        with ctx.autocast():
+            out = self.model(batch.x)
+            logits, aux = out if isinstance(out, tuple) else (out, None)
+            loss = batch.loss(ctx.criterion, logits)
+            if aux is not None and self.aux_weight > 0:
+                loss = loss + self.aux_weight * batch.loss(ctx.criterion, aux)
+        ctx.backward(loss)
+        ctx.record(loss, batch.correct(logits), batch.size)
+
+
+@dataclass(frozen=True)
+class _EpochStats:
+    lr: float
+    loss: float
+    acc: float
+
+
+class TrainLoop:
+    """Device-side state of one run (module doc): ``model`` trained by ``step`` on ``splits`` under
+    ``protocol`` with its optimiser (SGD or RMSProp); ``evaluate`` scores ``model(x)`` on a split."""
+
+    def __init__(self, model: nn.Module, step: TrainStep, splits: DatasetSplits, protocol: TrainProtocol,
+                 device: torch.device, schedule: Schedule | None = None) -> None:
+        if len(splits.train) < 2:
+            raise ConfigError(f"dataset {splits.name!r} has {len(splits.train)} training images; need at least 2")
+        self.model, self.step, self.splits, self.protocol, self.device = model, step, splits, protocol, device
+        self.schedule = schedule if schedule is not None else Schedule(protocol)
         self.cuda = device.type == "cuda"
         self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
         self.amp_dtype = (torch.bfloat16 if not self.cuda or torch.cuda.is_bf16_supported() else torch.float16)
-        self.model.to(device=device, memory_format=self.memory_format)
+        # Module.to takes memory_format (documented) but torch's type stubs do not list it
+        self.model.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
         self.data = {name: Split(part.x.to(device), part.y.to(device))
                      for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
         self.mean = torch.tensor(splits.mean, device=device)
         self.std = torch.tensor(splits.std, device=device)
-        self.optimizer = torch.optim.SGD(param_groups(model, protocol), lr=protocol.lr,
-                                         momentum=protocol.momentum, nesterov=protocol.nesterov)
+        self.optimizer = make_optimizer(param_groups(model, protocol), protocol)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and self.amp_dtype == torch.float16)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
 
-    def _autocast(self) -> torch.autocast:
+    def autocast(self) -> torch.autocast:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.cuda)
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def train_epoch(self, epoch: int, seed: int) -> tuple[float, float, float]:
-        """One pass over the training split; returns (lr at start, mean loss, accuracy %)."""
+    def train_epoch(self, epoch: int, seed: int) -> _EpochStats:
+        """One pass over the training split."""
         p, model, train = self.protocol, self.model, self.data["train"]
         torch_seed, data_seed = epoch_seeds(seed, epoch)
         torch.manual_seed(torch_seed)
         generator = torch.Generator(device=self.device).manual_seed(data_seed)
+        rng = np.random.default_rng([seed, epoch])
         n = len(train)
         order = torch.randperm(n, generator=generator, device=self.device)
         # a final batch of one image would break batch norm; drop it (as a data loader with drop_last would)
         steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)
-        lams = np.random.default_rng([seed, epoch]).beta(p.augmentation.mixup_alpha, p.augmentation.mixup_alpha,
-                                                         size=steps) if p.augmentation.mixup_alpha > 0 else None
+        alpha = p.augmentation.mixup_alpha
+        lams = rng.beta(alpha, alpha, size=steps) if alpha > 0 else None
         if hasattr(model, "drop_path_prob"):
-            model.drop_path_prob = p.drop_path_at(epoch)
+            setattr(model, "drop_path_prob", p.drop_path_at(epoch))  # noqa: B010 (a float, not a submodule)
         model.train()
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device)
-        seen = 0
-        start_lr = p.learning_rate(epoch)
+        ctx = StepContext(self)
+        start_lr = self.schedule.learning_rate(epoch)
         self._set_lr(start_lr)
         for step in range(steps):
-            if p.lr_per_step:
-                self._set_lr(p.learning_rate(epoch + step / steps))
+            lr = self.schedule.step_rate(epoch, step, steps)
+            if lr is not None:
+                self._set_lr(lr)
             idx = order[step * p.batch_size:(step + 1) * p.batch_size]
             x = p.augmentation.apply(train.x[idx], self.mean, self.std, generator)
-            x = x.contiguous(memory_format=self.memory_format)
-            y = y_mix = train.y[idx]
-            lam = 1.0 if lams is None else float(lams[step])
+            y, y_mix, lam = train.y[idx], None, 1.0
             if lams is not None:
+                lam = float(lams[step])
                 x, y_mix = mixup(x, y, lam, generator)
-            with self._autocast():
-                out = model(x)
-                logits, aux = out if isinstance(out, tuple) else (out, None)
-                loss = lam * self.criterion(logits, y) + (1.0 - lam) * self.criterion(logits, y_mix)
-                if aux is not None and p.aux_weight > 0:
-                    loss = loss + p.aux_weight * (lam * self.criterion(aux, y)
-                                                  + (1.0 - lam) * self.criterion(aux, y_mix))
+            batch = Batch(x.contiguous(memory_format=self.memory_format), y, y_mix, lam, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
+            self.step.train_step(batch, rng, ctx)
             if p.grad_clip is not None:
                 self.scaler.unscale_(self.optimizer)
                 nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            pred = logits.detach().argmax(1)
-            loss_sum += loss.detach().float() * idx.numel()
-            correct += lam * (pred == y).sum() + (1.0 - lam) * (pred == y_mix).sum()
-            seen += idx.numel()
-        mean_loss = float(loss_sum) / max(seen, 1)
+        mean_loss = float(ctx.loss_sum) / max(ctx.seen, 1)
         if not math.isfinite(mean_loss):
             raise TrainingError(
                 f"training loss became {mean_loss} in epoch {epoch + 1} (learning rate {start_lr:.3g}); the run "
                 "stopped. Lower the learning rate or check the data and the architecture."
             )
-        return start_lr, mean_loss, 100.0 * float(correct) / max(seen, 1)
+        return _EpochStats(start_lr, mean_loss, 100.0 * float(ctx.correct) / max(ctx.seen, 1))
 
     @torch.no_grad()
     def evaluate(self, name: str) -> tuple[float, float]:
-        """(mean loss, accuracy %) on split ``name``; NaN for an empty split."""
+        """(mean loss, accuracy %) of ``model(x)`` on split ``name``; NaN for an empty split."""
         part = self.data[name]
         if len(part) == 0:
             return math.nan, math.nan
@@ -153,72 +307,101 @@ class _Runner:
             x = normalize(part.x[start:start + size], self.mean, self.std).contiguous(
                 memory_format=self.memory_format)
             y = part.y[start:start + size]
-            with self._autocast():
+            with self.autocast():
                 logits = self.model(x)
             loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum")
             correct += (logits.argmax(1) == y).sum()
         return float(loss_sum) / len(part), 100.0 * float(correct) / len(part)
 
+    def run(self, *, seed: int, run_key: dict[str, Any], checkpoint_dir: Path | None = None,
+            evaluate: Sequence[str] = ("val",), progress: bool = True, description: str = "train",
+            on_epoch_end: Callable[[EpochRecord], None] | None = None) -> tuple[list[EpochRecord], float]:
+        """Train all the protocol's epochs, resuming from ``checkpoint_dir`` (which must hold a checkpoint of
+        ``run_key`` if any); returns the per-epoch records and the wall time (s, over all sessions).
 
-def _run_key(model: nn.Module, splits: DatasetSplits, protocol: TrainProtocol, seed: int) -> dict[str, Any]:
-    return {"seed": seed, "protocol": repr(protocol), "dataset": splits.name,
-            "sizes": [len(splits.train), len(splits.val), len(splits.test)],
-            "model": type(model).__name__, "params": count_parameters(model, include_auxiliary=True)}
-
-
-def train(model: nn.Module, splits: DatasetSplits, protocol: str | TrainProtocol, *, seed: int,
-          checkpoint_dir: Path | None = None, device: str | None = None, progress: bool = True,
-          on_epoch_end: Callable[[EpochRecord], None] | None = None) -> TrainResult:
-    """Train ``model`` on ``splits`` under ``protocol`` (the papers' tables, see ``PROTOCOLS``).
-
-    Records per-epoch train/validation loss and accuracy, checkpoints after every epoch into
-    ``checkpoint_dir`` and resumes from it, stops with ``TrainingError`` on a NaN/inf loss, and
-    evaluates the test split at the end. ``on_epoch_end`` is called after each epoch's checkpoint.
-    """
-    proto = get_protocol(protocol)
-    if len(splits.train) < 2:
-        raise ConfigError(f"dataset {splits.name!r} has {len(splits.train)} training images; need at least 2")
-    torch_device = resolve_device(device)
-    run_key = _run_key(model, splits, proto, seed)
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    devices = [torch_device.index or 0] if torch_device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        runner = _Runner(model, splits, proto, torch_device)
+        After each epoch the splits in ``evaluate`` ("val", "test") are scored (unscored ones are NaN for
+        validation, ``None`` for test), the checkpoint written and ``on_epoch_end`` called.
+        """
+        unknown = sorted(set(evaluate) - {"val", "test"})
+        if unknown:
+            raise ConfigError(f"the loop evaluates the 'val' and 'test' splits, not {unknown}")
+        folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
         history: list[EpochRecord] = []
         elapsed = 0.0
         state = load_checkpoint(folder, run_key) if folder is not None else None
         if state is not None:
-            model.load_state_dict(state["model"])
-            runner.optimizer.load_state_dict(state["optimizer"])
-            runner.scaler.load_state_dict(state["scaler"])
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scaler.load_state_dict(state["scaler"])
+            self.step.load_state_dict(state["step"])
             history = [EpochRecord(**record) for record in state["history"]]
             elapsed = float(state["elapsed"])
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
         with Progress(*columns, disable=not progress, transient=False) as bar:
-            task = bar.add_task(f"train {proto.name}", total=proto.epochs, completed=len(history), status="")
-            for epoch in range(len(history), proto.epochs):
+            task = bar.add_task(description, total=self.protocol.epochs, completed=len(history), status="")
+            for epoch in range(len(history), self.protocol.epochs):
                 started = time.perf_counter()
-                lr, train_loss, train_acc = runner.train_epoch(epoch, seed)
-                val_loss, val_acc = runner.evaluate("val")
+                stats = self.train_epoch(epoch, seed)
+                val_loss, val_acc = self.evaluate("val") if "val" in evaluate else (math.nan, math.nan)
                 seconds = time.perf_counter() - started
-                elapsed += seconds
-                record = EpochRecord(epoch + 1, lr, train_loss, train_acc, val_loss, val_acc, seconds)
+                test_loss, test_acc = self.evaluate("test") if "test" in evaluate else (None, None)
+                elapsed += time.perf_counter() - started
+                record = EpochRecord(epoch + 1, stats.lr, stats.loss, stats.acc, val_loss, val_acc, seconds,
+                                     test_loss, test_acc)
                 history.append(record)
                 if folder is not None:
-                    save_checkpoint(folder, {"run": run_key, "model": model.state_dict(),
-                                             "optimizer": runner.optimizer.state_dict(),
-                                             "scaler": runner.scaler.state_dict(),
+                    save_checkpoint(folder, {"run": run_key, "model": self.model.state_dict(),
+                                             "optimizer": self.optimizer.state_dict(),
+                                             "scaler": self.scaler.state_dict(), "step": self.step.state_dict(),
                                              "history": [asdict(r) for r in history], "elapsed": elapsed})
-                bar.update(task, advance=1, status=f"loss {train_loss:.3f} train {train_acc:.1f}% val {val_acc:.1f}%")
+                status = f"loss {stats.loss:.3f} train {stats.acc:.1f}%"
+                bar.update(task, advance=1, status=status + (f" val {val_acc:.1f}%" if "val" in evaluate else ""))
                 if on_epoch_end is not None:
                     on_epoch_end(record)
-        started = time.perf_counter()
-        test_loss, test_acc = runner.evaluate("test")
-        elapsed += time.perf_counter() - started
+        return history, elapsed
+
+
+def _run_key(model: nn.Module, splits: DatasetSplits, protocol: TrainProtocol, seed: int, threads: int,
+             test_each_epoch: bool, warmup_epochs: int) -> dict[str, Any]:
+    return {"seed": seed, "protocol": repr(protocol), "dataset": splits.name,
+            "sizes": [len(splits.train), len(splits.val), len(splits.test)],
+            "model": type(model).__name__, "params": count_parameters(model, include_auxiliary=True),
+            "threads": threads, "test_each_epoch": test_each_epoch, "warmup_epochs": warmup_epochs}
+
+
+def train(model: nn.Module, splits: DatasetSplits, protocol: str | TrainProtocol, *, seed: int,
+          checkpoint_dir: Path | None = None, device: str | None = None, progress: bool = True,
+          on_epoch_end: Callable[[EpochRecord], None] | None = None, threads: int = 1,
+          test_each_epoch: bool = False, warmup_epochs: int = 0) -> TrainResult:
+    """Train ``model`` on ``splits`` under ``protocol`` (the papers' tables, see ``PROTOCOLS``).
+
+    Records per-epoch train/validation loss and accuracy, checkpoints after every epoch into
+    ``checkpoint_dir`` and resumes from it, stops with ``TrainingError`` on a NaN/inf loss, and
+    evaluates the test split at the end; ``test_each_epoch`` also scores it after every epoch (the
+    convergence curves of the architectures paper, Sec. 4.1, Fig. 4). ``on_epoch_end`` is called after
+    each epoch's checkpoint. The run uses ``threads`` torch threads whatever the caller's setting, so
+    the same seed gives the same numbers in any process. ``warmup_epochs`` prepends a linear LR warm-up.
+    """
+    proto = get_protocol(protocol)
+    torch_device = resolve_device(device)
+    run_key = _run_key(model, splits, proto, seed, threads, test_each_epoch, warmup_epochs)
+    evaluate = ("val", "test") if test_each_epoch else ("val",)
+    with isolated_run(torch_device, threads):
+        loop = TrainLoop(model, ModelStep(model, proto.aux_weight), splits, proto, torch_device,
+                         Schedule(proto, warmup_epochs))
+        history, elapsed = loop.run(seed=seed, run_key=run_key, checkpoint_dir=checkpoint_dir, evaluate=evaluate,
+                                    progress=progress, description=f"train {proto.name}", on_epoch_end=on_epoch_end)
+        last = history[-1]
+        if last.test_loss is not None and last.test_acc is not None:
+            test_loss, test_acc = last.test_loss, last.test_acc
+        else:
+            started = time.perf_counter()
+            test_loss, test_acc = loop.evaluate("test")
+            elapsed += time.perf_counter() - started
     return TrainResult(
         protocol=proto.name, dataset=splits.name, seed=seed, history=tuple(history),
-        final_val_acc=history[-1].val_acc, test_loss=test_loss, test_acc=test_acc,
+        final_val_acc=last.val_acc, test_loss=test_loss, test_acc=test_acc,
         params=count_parameters(model),
         flops=count_flops(model, (splits.in_channels, splits.image_size, splits.image_size)),
         wall_time_s=elapsed, device=str(torch_device),

@@ -11,10 +11,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nasaudit.data.augment import Augmentation
 from nasaudit.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+#: optimisers a protocol can name (``TrainProtocol.optimizer``)
+OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop")
 
 
 def _frozen(mapping: dict[str, dict[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
@@ -43,6 +49,9 @@ class TrainProtocol:
     augmentation: Augmentation = field(default_factory=Augmentation)
     macro: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _frozen({}))
     eval_batch_size: int = 512
+    optimizer: str = "sgd"
+    rmsprop_alpha: float = 0.9
+    rmsprop_eps: float = 1.0
 
     def learning_rate(self, progress: float) -> float:
         """Cosine annealing from ``lr`` to ``lr_min`` at ``progress`` epochs (SGDR, Loshchilov & Hutter)."""
@@ -133,6 +142,19 @@ PROTOCOLS: dict[str, TrainProtocol] = {
         augmentation=Augmentation(crop_padding=4, flip=True),
         macro=_frozen({"nb201": {"channels": 32, "cells_per_stage": 2}}),
     ),
+    "nb101": TrainProtocol(
+        name="nb101",
+        source=("NAS-Bench-101 (Ying et al., 2019, Sec. 2.3) as run by its code (google-research/nasbench, "
+                "lib/config.py and lib/model_builder.py): RMSProp (decay 0.9, momentum 0.9, epsilon 1.0), base LR "
+                "0.1 scaled by the 2 TPU shards to 0.2, cosine decay by step to 0, L2 weight decay 1e-4, batch size "
+                "256, 108 epochs, standard CIFAR augmentation (pad-4 random crop, horizontal flip); network: stem "
+                "128 channels, 3 stacks of 3 cells. TensorFlow's RMSProp adds epsilon inside the square root and "
+                "starts its mean square at 1; torch's RMSprop (eps outside the root, start 0) differs slightly."),
+        epochs=108, batch_size=256, lr=0.2, lr_min=0.0, momentum=0.9, weight_decay=1e-4, lr_per_step=True,
+        optimizer="rmsprop", rmsprop_alpha=0.9, rmsprop_eps=1.0,
+        augmentation=Augmentation(crop_padding=4, flip=True),
+        macro=_frozen({"nb101": {"stem_channels": 128, "stacks": 3, "cells_per_stack": 3}}),
+    ),
     "cpu_small": TrainProtocol(
         name="cpu_small",
         source=("nasaudit's quick CPU protocol (not from a paper): the NB201 recipe (SGD Nesterov 0.9, LR 0.1 "
@@ -147,6 +169,23 @@ PROTOCOLS: dict[str, TrainProtocol] = {
         }),
     ),
 }
+
+
+def make_optimizer(params: Any, protocol: TrainProtocol) -> torch.optim.Optimizer:
+    """The protocol's optimiser over ``params`` (tensors or parameter groups), at learning rate ``protocol.lr``.
+
+    ``"sgd"``: momentum SGD (optionally Nesterov). ``"rmsprop"``: RMSProp with smoothing ``rmsprop_alpha``,
+    ``rmsprop_eps`` and ``momentum``, the NAS-Bench-101 optimiser (see the ``nb101`` protocol).
+    """
+    import torch
+
+    if protocol.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=protocol.lr, momentum=protocol.momentum, nesterov=protocol.nesterov)
+    if protocol.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=protocol.lr, alpha=protocol.rmsprop_alpha, eps=protocol.rmsprop_eps,
+                                   momentum=protocol.momentum)
+    raise ConfigError(f"unknown optimizer {protocol.optimizer!r} in protocol {protocol.name!r}; "
+                      f"choose from {list(OPTIMIZERS)}")
 
 
 def get_protocol(protocol: str | TrainProtocol) -> TrainProtocol:

@@ -10,7 +10,9 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: learning rate at its start, mean train loss/accuracy, validation loss/accuracy (%)."""
+    """One epoch: learning rate at its start, mean train loss/accuracy, validation loss/accuracy (%),
+    seconds of training and validation, and test loss/accuracy (%) when the test split was scored after
+    every epoch (``None`` otherwise; architectures paper Sec. 4.1, Fig. 4 convergence curves)."""
 
     epoch: int
     lr: float
@@ -19,6 +21,8 @@ class EpochRecord:
     val_loss: float
     val_acc: float
     seconds: float
+    test_loss: float | None = None
+    test_acc: float | None = None
 
 
 @dataclass(frozen=True)
