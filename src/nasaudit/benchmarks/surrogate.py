@@ -4,11 +4,13 @@ The redundancy paper (App. F) shows that a surrogate fit on a few hundred random
 to reproduce its operation-importance and subgraph findings on spaces without a table (BANANAS: an
 ensemble of MLPs over the path encoding). ``SurrogateBenchmark`` offers that ensemble and LightGBM
 gradient-boosted trees over any encoding of ``nasaudit.spaces.encodings``. ``load_nb301`` wraps the
-official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package is installed.
+official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package is installed;
+``read_nb301_results`` / ``nb301_benchmark`` read the NB301 training set (~50k trained DARTS genotypes).
 """
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +19,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from nasaudit.errors import ConfigError, DataError, SpaceError
+from nasaudit.benchmarks.tabular import TabularBenchmark
+from nasaudit.errors import ArchitectureError, ConfigError, DataError, SpaceError
 from nasaudit.evaluators import Evaluator
 from nasaudit.predictors import EnsemblePredictor
 from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import SearchSpace
-from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
+from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.encodings import Encoding, get_encoding
 
 ModelName = Literal["gbt", "ensemble"]
@@ -88,6 +91,8 @@ class SurrogateBenchmark:
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
         """Predicted score of each architecture (batched), the surrogate ``y`` of App. F."""
+        if len(archs) == 0:
+            return np.empty(0, dtype=np.float64)
         return np.asarray(self._fitted().predict(self._features(archs)), dtype=np.float64)
 
     def predict_std(self, archs: Sequence[Any]) -> np.ndarray:
@@ -162,3 +167,95 @@ def load_nb301(model_dir: str | Path, with_noise: bool = False) -> NB301Surrogat
     if not path.is_dir():
         raise DataError(f"NAS-Bench-301 model folder not found: {path}; {NB301_HINT}")
     return NB301Surrogate(nasbench301.load_ensemble(str(path)), DartsSpace(), with_noise=with_noise)
+
+
+# ------------------------------------------------------------------------------ NAS-Bench-301 training data
+NB301_KEY_PREFIX = "NetworkSelectorDatasetInfo:darts:"
+#: columns of ``read_nb301_results`` besides ``genotype`` and ``optimizer``
+NB301_RESULT_COLUMNS: tuple[str, ...] = ("val_accuracy", "test_accuracy", "train_accuracy_final",
+                                         "model_parameters", "runtime", "budget")
+
+
+def nb301_config_to_genotype(config: dict[str, Any]) -> DartsGenotype:
+    """The DARTS genotype of an NB301 configuration (nasbench301's ``convert_config_to_genotype``).
+
+    Node ``i + 2`` owns the mixed edges ``start .. start + i + 1`` (``start`` = 0, 2, 5, 9); a present key
+    ``...:edge_<cell>_<j>`` puts its op on input ``j - start``. Each node must have exactly two edges.
+    """
+    space = DartsSpace()
+    cells = []
+    for cell_type in CELL_TYPES:
+        edges: list[tuple[str, int]] = []
+        for node in range(space.n_nodes):
+            start = space.mixed_edge(node, 0)
+            found = [(str(config[key]), j) for j in range(node + 2)
+                     if (key := f"{NB301_KEY_PREFIX}edge_{cell_type}_{start + j}") in config]
+            if len(found) != 2:
+                raise DataError(f"NB301 config: {cell_type} node {node + 2} has {len(found)} edges, expected 2")
+            edges.extend(found)
+        cells.append(DartsCell(tuple(edges), space.concat))
+    genotype = DartsGenotype(cells[0], cells[1])
+    try:
+        space.validate(genotype)
+    except ArchitectureError as err:
+        raise DataError(f"NB301 config is not a DARTS genotype: {err}") from None
+    return genotype
+
+
+def genotype_to_nb301_config(genotype: DartsGenotype) -> dict[str, str]:
+    """The architecture keys of an NB301 configuration for a DARTS genotype (inverse of the above)."""
+    space = DartsSpace()
+    config: dict[str, str] = {}
+    for cell_type in CELL_TYPES:
+        cell = genotype.cell(cell_type)
+        for node in range(space.n_nodes):
+            pair = sorted(cell.edges[2 * node:2 * node + 2], key=lambda edge: edge[1])
+            for op, src in pair:
+                config[f"{NB301_KEY_PREFIX}edge_{cell_type}_{space.mixed_edge(node, src)}"] = op
+            if node:
+                config[f"{NB301_KEY_PREFIX}inputs_node_{cell_type}_{node + 2}"] = f"{pair[0][1]}_{pair[1][1]}"
+    return config
+
+
+def read_nb301_results(folder: str | Path) -> pd.DataFrame:
+    """The NB301 training set (``nb_301_v13_lc_iclr_final``: ``<optimizer>/<name>.json``, ~50k files) as a table.
+
+    Each JSON holds ``optimized_hyperparamater_config`` (sic, the release's key) with the genotype keys,
+    ``test_accuracy``, ``runtime``, ``budget`` and ``info[0]`` with ``val_accuracy``,
+    ``train_accuracy_final`` and ``model_parameters``. One row per file, in sorted path order: ``genotype``
+    (our DARTS string), ``optimizer`` (the sub-folder), ``file`` and ``NB301_RESULT_COLUMNS``.
+    Files are read one at a time.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"NB301 results folder not found: {root} (the nb_301_v13_lc_iclr_final folder)")
+    paths = sorted(root.glob("*/*.json"))
+    if not paths:
+        raise DataError(f"{root}: no <optimizer>/<name>.json result files")
+    space = DartsSpace()
+    records = []
+    for path in paths:
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            info = result["info"][0]
+            genotype = nb301_config_to_genotype(result["optimized_hyperparamater_config"])
+            records.append({"genotype": space.format(genotype), "optimizer": path.parent.name,
+                            "file": str(path.relative_to(root)), "val_accuracy": float(info["val_accuracy"]),
+                            "test_accuracy": float(result["test_accuracy"]),
+                            "train_accuracy_final": float(info["train_accuracy_final"]),
+                            "model_parameters": float(info["model_parameters"]),
+                            "runtime": float(result["runtime"]), "budget": float(result["budget"])})
+        except (OSError, ValueError, KeyError, IndexError, TypeError, DataError) as err:
+            raise DataError(f"{path}: not an NB301 result file ({type(err).__name__}: {err})") from None
+    return pd.DataFrame.from_records(records)
+
+
+def nb301_benchmark(folder: str | Path,
+                    metrics: Sequence[str] = ("val_accuracy", "test_accuracy")) -> TabularBenchmark:
+    """The NB301 training set as a ``TabularBenchmark`` over ``DartsSpace``: one row per genotype (files of
+    the same genotype averaged), for the top-5% analyses of the redundancy paper (Sec. 3, App. F)."""
+    unknown = [m for m in metrics if m not in NB301_RESULT_COLUMNS]
+    if unknown:
+        raise DataError(f"unknown NB301 metric(s) {unknown}; choose from {list(NB301_RESULT_COLUMNS)}")
+    table = read_nb301_results(folder).groupby("genotype", sort=False)[list(metrics)].mean().reset_index()
+    return TabularBenchmark.from_frame(table, DartsSpace(), "genotype", list(metrics), source=str(folder))
