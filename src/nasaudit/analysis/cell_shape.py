@@ -11,6 +11,7 @@ DARTS-V2's normal cell is 3.5c wide and 3 deep, AmoebaNet's 4c and 4 (Sec. 3.2, 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -78,9 +79,10 @@ def random_connection_variants(
 
     Each connection of intermediate node ``i`` gets a source drawn uniformly from the nodes before it;
     ``distinct_inputs`` keeps the DARTS rule that a node's two connections come from different nodes.
-    The original wiring is never returned.
+    The original wiring is never returned. An int ``seed`` gives each base cell its own stream
+    (``cell_stream``).
     """
-    rng = as_generator(seed)
+    rng = cell_stream(seed, cell)
 
     def draw() -> DartsCell:
         edges = []
@@ -95,16 +97,29 @@ def random_connection_variants(
 
 def random_operation_variants(cell: DartsCell, n: int, seed: SeedLike,
                               ops: Sequence[str] = DARTS_OPS) -> list[DartsCell]:
-    """``n`` distinct re-labellings of ``cell`` (App. A.2): same wiring, each op drawn uniformly from ``ops``."""
+    """``n`` distinct re-labellings of ``cell`` (App. A.2): same wiring, each op drawn uniformly from ``ops``.
+
+    An int ``seed`` gives each base cell its own stream (``cell_stream``).
+    """
     if not ops:
         raise SpaceError("random operation variants need at least one candidate op")
-    rng = as_generator(seed)
+    rng = cell_stream(seed, cell)
 
     def draw() -> DartsCell:
         picks = rng.integers(len(ops), size=len(cell.edges))
         return DartsCell(tuple((ops[i], src) for i, (_, src) in zip(picks, cell.edges, strict=True)), cell.concat)
 
     return _distinct(draw, cell, n)
+
+
+def cell_stream(seed: SeedLike, cell: DartsCell) -> np.random.Generator:
+    """The random stream of one base cell: an int ``seed`` is combined with a stable hash of the cell, so
+    that different base cells drawn with the same seed get different variants; a Generator passes through."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    as_generator(seed)  # validates the int
+    key = zlib.crc32(repr((cell.edges, cell.concat)).encode())
+    return np.random.default_rng(np.random.SeedSequence([int(seed), key]))
 
 
 def _distinct(draw: Callable[[], DartsCell], original: DartsCell, n: int) -> list[DartsCell]:
