@@ -24,17 +24,17 @@ from nasaudit.benchmarks.nb101_records import (
 )
 from nasaudit.benchmarks.tfrecord import write_records
 from nasaudit.errors import DataError
-from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+from nasaudit.spaces.nb101 import NB101Arch, NB101Space, nb101_hash
 
 BUDGETS = (4, 12, 36, 108)
 
 
 def make_records(n_cells: int, seed: int = 0, budgets: tuple[int, ...] = BUDGETS,
-                 repeats: int = 3) -> list[NB101Record]:
-    """Records in the official layout for ``n_cells`` random cells (values drawn from ``seed``)."""
+                 repeats: int = 3, archs: list[NB101Arch] | None = None) -> list[NB101Record]:
+    """Records in the official layout for ``n_cells`` random cells, or for ``archs`` (values drawn from ``seed``)."""
     rng = np.random.default_rng(seed)
     records = []
-    for arch in NB101Space(sampling="uniform").sample_many(n_cells, rng):
+    for arch in archs if archs is not None else NB101Space(sampling="uniform").sample_many(n_cells, rng):
         quality = rng.uniform(0.5, 0.95)
         params = int(rng.integers(200_000, 40_000_000))
         for epochs in budgets:
@@ -181,3 +181,38 @@ def test_field_order_does_not_matter() -> None:
     shuffled = path + b"".join(fields[::-1])
     assert EvaluationData.decode(in_order) == EvaluationData.decode(shuffled) == data
     assert data.encode() == in_order
+
+
+def test_convert_cli_then_reduced_spaces_and_fidelity_from_a_spec(tmp_path: Path) -> None:
+    """R2 7/7: one command converts the records, then a spec runs the search-phase paper's reduced-space study
+    (n = 4..7 vertices) and the multi-fidelity correlation on the converted table."""
+    from nasaudit.audit.runner import run_spec
+    from nasaudit.audit.spec import load_spec
+    from nasaudit.cli.main import main
+
+    small = list(NB101Space(max_vertices=4).enumerate())  # all 91 cells of n <= 4, as the real file has them
+    archs = small + NB101Space(sampling="uniform").sample_many(30, seed=1)
+    source = write_nb101(tmp_path / "nasbench_only108.tfrecord", make_records(0, budgets=(12, 108), repeats=2,
+                                                                               archs=archs))
+    with pytest.raises(SystemExit) as done:
+        main(["bench", "convert-nb101", str(source), str(tmp_path / "nb101.parquet"), "--no-progress"])
+    assert done.value.code == 0
+    (tmp_path / "spec.yaml").write_text("""
+space: {name: nb101}
+output: run
+evaluators:
+  nb101: {kind: nb101, path: nb101.parquet, metric: final_test_accuracy, epochs: 108}
+  nb101_12: {kind: nb101, path: nb101.parquet, metric: final_test_accuracy, epochs: 12}
+analyses:
+  - {kind: reduced_spaces, evaluator: nb101, vertices: [4, 5, 6, 7], strategies: [random, local], budget: 5, seeds: 3}
+  - {kind: fidelity, low: [nb101_12], final: nb101, top_ns: [5, 10]}
+""")
+    run_spec(load_spec(tmp_path / "spec.yaml"))
+    sizes = pd.read_csv(tmp_path / "run" / "00-reduced_spaces" / "sizes.csv")
+    assert sizes["exact_space_size"].tolist() == [91, 2532, 64542, 423624]
+    assert sizes["cells_in_table"].iloc[0] == 91 and sizes["cells_in_table"].is_monotonic_increasing
+    summary = pd.read_csv(tmp_path / "run" / "00-reduced_spaces" / "summary.csv")
+    assert set(summary["vertices"]) == {4} and (summary["best_rank"] >= 1).all()
+    assert "covers only" in (tmp_path / "run" / "00-reduced_spaces" / "section.json").read_text()
+    fidelity = pd.read_csv(tmp_path / "run" / "01-fidelity" / "fidelity.csv")
+    assert fidelity["subset"].tolist() == ["all", "top-5", "top-10"] and fidelity["n"].iloc[0] == len(set(archs))

@@ -20,12 +20,11 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from nasaudit.audit.spec import AuditSpec
+from nasaudit.audit.spec import AuditSpec, build_space
 from nasaudit.jobs.executors import Executor, make_executor
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
 from nasaudit.jobs.provenance import package_version, worker_name
 from nasaudit.jobs.store import ResultStore
-from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import SectionRecord, study_entry, write_result
 from nasaudit.studies._base import Scored, StudySpec
@@ -47,8 +46,7 @@ class Runner:
         self.out = spec.resolve(spec.output)
         self.out.mkdir(parents=True, exist_ok=True)
         self.store = ResultStore(spec.store or self.out / "results.sqlite")
-        space = get_space(spec.space.name)
-        self.space: SearchSpace = space.restrict(spec.space.ops) if spec.space.ops else space
+        self.space: SearchSpace = build_space(spec.space)
         self.memo: dict[tuple[Any, ...], Any] = {}
         self._scored: dict[str, Scored] = {}
         self._population: tuple[list[Any], dict[str, np.ndarray]] | None = None

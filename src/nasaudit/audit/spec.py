@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from nasaudit.audit.yaml_io import PathKey, load_yaml_with_locations, locate
 from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import STUDIES, load_studies
 from nasaudit.studies._base import StrictModel, StudySpec
 from nasaudit.studies.evaluators import EVALUATOR_KINDS, EvaluatorSpec, SurrogateEvaluatorSpec, resolve_path
@@ -33,10 +34,28 @@ else:  # the registered study specs, told apart by their ``kind``
 
 
 class SpaceSpec(StrictModel):
-    """A registered space, optionally restricted to the ops kept (op masking)."""
+    """A registered space, optionally restricted to the ops kept (op masking, single-path paper Sec. 4.1) and,
+    for NB101, to cells of at most ``max_vertices`` vertices (search-phase paper Sec. 4.3, Table 6)."""
 
     name: str = "nb201"
     ops: list[str] | None = Field(None, min_length=1)
+    max_vertices: int | None = Field(None, ge=2, le=7)
+
+
+def build_space(spec: SpaceSpec) -> SearchSpace:
+    """The space a spec names: registered, op-masked, reduced."""
+    from nasaudit.spaces import get_space
+    from nasaudit.spaces.nb101 import NB101Space
+
+    space = get_space(spec.name)
+    if spec.ops:
+        space = space.restrict(spec.ops)
+    if spec.max_vertices is not None:
+        if not isinstance(space, NB101Space):
+            raise ConfigError(f"max_vertices reduces NB101 spaces; space {spec.name!r} is not one")
+        space = NB101Space(ops=space.ops, max_vertices=spec.max_vertices, max_edges=space.max_edges,
+                           sampling=space.sampling, name=space.name)
+    return space
 
 
 class ExecutorSpec(StrictModel):
@@ -142,27 +161,28 @@ def _message(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _space_problems(data: dict[str, Any]) -> tuple[Any, list[tuple[PathKey, str]]]:
+def _space_problems(data: dict[str, Any]) -> tuple[SearchSpace | None, list[tuple[PathKey, str]]]:
     from nasaudit.spaces import get_space
 
-    space = data.get("space") or {}
-    if not isinstance(space, dict):
+    raw = data.get("space") or {}
+    if not isinstance(raw, dict):
         return None, []
-    name = space.get("name", "nb201")
+    name = raw.get("name", "nb201")
     try:
         base = get_space(name) if isinstance(name, str) else None
     except NasauditError as err:
         return None, [(("space", "name"), str(err))]
-    ops = space.get("ops")
-    if base is None or not isinstance(ops, list):
-        return base, []
-    bad = [op for op in ops if op not in base.ops]
-    if bad:
-        return None, [(("space", "ops"), f"unknown op(s) {bad} for space {name!r}; choose from {list(base.ops)}")]
+    ops = raw.get("ops")
+    if base is not None and isinstance(ops, list):
+        bad = [op for op in ops if op not in base.ops]
+        if bad:
+            return None, [(("space", "ops"), f"unknown op(s) {bad} for space {name!r}; choose from {list(base.ops)}")]
     try:
-        return base.restrict(ops), []
+        return build_space(SpaceSpec.model_validate(raw)), []
+    except ValidationError:
+        return None, []  # reported by the schema
     except NasauditError as err:
-        return None, [(("space", "ops"), str(err))]
+        return None, [(("space",), str(err))]
 
 
 def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, str]]:

@@ -7,10 +7,19 @@ through one dict lookup per architecture and one numpy take per metric.
 
 from __future__ import annotations
 
+import bz2
+import contextlib
+import csv
+import gzip
+import io
+import lzma
+import warnings
+import zipfile
+import zlib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,6 +45,8 @@ OFFICIAL_METRIC_KEYS: dict[str, str] = {
 _DATASET_SPELLINGS = {"imagenet": "imagenet16-120", "imagenet16": "imagenet16-120"}
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+#: a text column counts as a metric when more than this share of its present values are numbers
+MOSTLY_NUMERIC = 0.5
 
 
 class TabularBenchmark:
@@ -99,20 +110,7 @@ class TabularBenchmark:
 
     def column(self, metric: str, dataset: str | None = None) -> str:
         """The table column answering ``metric`` (a column name, or an alias such as ``test_acc``) on ``dataset``."""
-        if dataset is None:
-            if metric in self._values:
-                return metric
-            raise DataError(f"unknown metric {metric!r}; the table has {self.metrics} "
-                            "(or give an alias with a dataset, e.g. metric='test_acc', dataset='cifar10')")
-        name = _DATASET_SPELLINGS.get(dataset.lower(), dataset.lower())
-        wanted = f"{name}/{OFFICIAL_METRIC_KEYS.get(metric, metric)}"
-        for candidate in self.metrics:
-            if candidate.lower() == wanted:
-                return candidate
-        alias = NB201_COLUMN_ALIASES.get((metric, name))
-        if alias in self._values:
-            return alias
-        raise DataError(f"no column for metric {metric!r} on dataset {dataset!r}; the table has {self.metrics}")
+        return resolve_column(self.metrics, metric, dataset)
 
     def scores(self, metric: str, dataset: str | None = None) -> np.ndarray:
         """All values of a metric, aligned with ``archs()``."""
@@ -167,6 +165,15 @@ class TabularBenchmark:
         view._keys = self.canonical_keys()[first]
         return view
 
+    def restrict(self, space: SearchSpace) -> TabularBenchmark:
+        """The rows whose architectures lie in ``space`` (an op-masked or reduced version of the table's
+        space: single-path paper Sec. 4.1, search-phase paper Sec. 4.3), answered as ``space``."""
+        keep = [i for i, arch in enumerate(self._archs) if space.contains(arch)]
+        if not keep:
+            raise DataError(f"no architecture of the table lies in space {space.name!r} ({space.describe()})")
+        table = self.table.iloc[keep].reset_index(drop=True)
+        return TabularBenchmark(space, table, self.arch_column, self.metrics, [self._archs[i] for i in keep])
+
     def _resolve_missing(self, archs: list[Any], resolve: Resolve) -> np.ndarray:
         values = [self.space.coerce(a) for a in archs]  # invalid strings/archs raise ArchitectureError
         rows = [self._row_of_arch.get(v, -1) for v in values]
@@ -202,19 +209,126 @@ class TabularEvaluator:
         return self.benchmark.query(archs, self.metric, resolve=self.resolve)
 
 
+def resolve_column(columns: Sequence[str], metric: str, dataset: str | None = None) -> str:
+    """The column of ``columns`` answering ``metric`` on ``dataset``: a column name, an official-API column
+    ``<dataset>/<key>`` for an alias such as ``test_acc``, or the NB201 CSV export's column. Needs only the
+    header, so a spec can be checked before any table is loaded."""
+    if dataset is None:
+        if metric in columns:
+            return metric
+        raise DataError(f"unknown metric {metric!r}; the table has {list(columns)} "
+                        "(or give an alias with a dataset, e.g. metric='test_acc', dataset='cifar10')")
+    name = _DATASET_SPELLINGS.get(dataset.lower(), dataset.lower())
+    wanted = f"{name}/{OFFICIAL_METRIC_KEYS.get(metric, metric)}"
+    for candidate in columns:
+        if candidate.lower() == wanted:
+            return candidate
+    alias = NB201_COLUMN_ALIASES.get((metric, name))
+    if alias is not None and alias in columns:
+        return alias
+    raise DataError(f"no column for metric {metric!r} on dataset {dataset!r}; the table has {list(columns)}")
+
+
+def table_header(path: str | Path) -> list[str]:
+    """The column names of a CSV or parquet table, read without loading its rows; duplicates are an error."""
+    path = Path(path)
+    if path.name.lower().endswith(_PARQUET_SUFFIXES):
+        try:
+            return _parquet_header(path)
+        except DataError:
+            raise
+        except (OSError, ValueError) as err:
+            raise DataError(f"{path}: not a readable parquet table ({_one_line(err)})") from None
+    try:
+        return _csv_head(path)[0]
+    except DataError:
+        raise
+    except _READ_ERRORS as err:
+        raise DataError(f"{path}: not a readable CSV table ({type(err).__name__}: {_one_line(err)})") from None
+
+
+#: what reading a corrupt, truncated or garbage (compressed) table raises
+_READ_ERRORS: tuple[type[Exception], ...] = (ValueError, OSError, EOFError, UnicodeDecodeError, zlib.error,
+                                             lzma.LZMAError, zipfile.BadZipFile, csv.Error,
+                                             pd.errors.ParserError, pd.errors.EmptyDataError)
+
+
+#: the same, plus pandas' warning that a row's extra field would be dropped (raised as an error here)
+_READ_ERRORS_OR_WARNING: tuple[type[Exception], ...] = (*_READ_ERRORS, pd.errors.ParserWarning)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def _parquet_header(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return _unique_header([str(c) for c in pq.read_schema(path).names], path)
+
+
+def _open_text(path: Path, stack: contextlib.ExitStack) -> IO[str]:
+    """``path`` as UTF-8 text, decompressed as its suffix says (pandas' own inference: gz, bz2, xz, zip)."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return stack.enter_context(gzip.open(path, "rt", encoding="utf-8", newline=""))
+    if name.endswith(".bz2"):
+        return stack.enter_context(bz2.open(path, "rt", encoding="utf-8", newline=""))
+    if name.endswith(".xz"):
+        return stack.enter_context(lzma.open(path, "rt", encoding="utf-8", newline=""))
+    if name.endswith(".zip"):
+        archive = stack.enter_context(zipfile.ZipFile(path))
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            raise ValueError(f"a zipped table holds exactly one file, this archive holds {len(members)}")
+        return stack.enter_context(io.TextIOWrapper(archive.open(members[0]), encoding="utf-8", newline=""))
+    return stack.enter_context(path.open(encoding="utf-8", newline=""))
+
+
+def _csv_head(path: Path) -> tuple[list[str], list[str] | None]:
+    """The header of a CSV table (duplicates refused) and its first data record, parsed by ``csv``."""
+    with contextlib.ExitStack() as stack:
+        reader = csv.reader(_open_text(path, stack))
+        header = next(reader, None)
+        first = next(reader, None)
+    if not header:
+        raise pd.errors.EmptyDataError("the file has no header line")
+    return _unique_header(header, path), first
+
+
+def _unique_header(names: list[str], path: Path) -> list[str]:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(f"{path}: column {name!r} appears twice in the header (columns {seen[name]} and "
+                            f"{position}); column names must be unique")
+        seen[name] = position
+    return names
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"benchmark table not found: {path}")
     name = path.name.lower()
+    if not name.endswith(_PARQUET_SUFFIXES + _CSV_SUFFIXES):
+        raise DataError(f"benchmark table {path} must be CSV ({', '.join(_CSV_SUFFIXES)}) or parquet "
+                        f"({', '.join(_PARQUET_SUFFIXES)})")
     try:
         if name.endswith(_PARQUET_SUFFIXES):
+            _parquet_header(path)  # duplicate names first: pyarrow's own error about them is a page long
             return pd.read_parquet(path)
-        if name.endswith(_CSV_SUFFIXES):
-            return _check_last_row(pd.read_csv(path), path)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise DataError(f"cannot read benchmark table {path} (corrupt or truncated?): {err}") from None
-    raise DataError(f"benchmark table {path} must be CSV ({', '.join(_CSV_SUFFIXES)}) or parquet "
-                    f"({', '.join(_PARQUET_SUFFIXES)})")
+        header, first = _csv_head(path)
+        if first is not None and len(first) > len(header):
+            raise DataError(f"{path}: line 2 has {len(first)} fields but the header has {len(header)}; "
+                            "an extra field would shift the columns")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, index_col=False)
+        return _check_last_row(frame, path)
+    except DataError:
+        raise
+    except _READ_ERRORS_OR_WARNING as err:
+        raise DataError(f"cannot read benchmark table {path} (corrupt or truncated?): {_one_line(err)}") from None
 
 
 def _check_last_row(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -230,8 +344,7 @@ def _check_last_row(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 def _metric_columns(frame: pd.DataFrame, arch_column: str, metric_columns: Sequence[str] | None,
                     source: str) -> list[str]:
     if metric_columns is None:
-        chosen = [str(c) for c in frame.columns
-                  if c != arch_column and pd.api.types.is_numeric_dtype(frame[c])]
+        chosen = [str(c) for c in frame.columns if c != arch_column and _mostly_numeric(frame[c])]
         if not chosen:
             raise DataError(f"{source}: no numeric metric column besides {arch_column!r}; "
                             f"columns are {list(map(str, frame.columns))}")
@@ -243,6 +356,20 @@ def _metric_columns(frame: pd.DataFrame, arch_column: str, metric_columns: Seque
     if arch_column in chosen:
         raise DataError(f"{source}: the architecture column {arch_column!r} cannot be a metric column")
     return chosen
+
+
+def _mostly_numeric(values: pd.Series) -> bool:
+    """A numeric column, or text of which more than half the present values read as numbers.
+
+    A metric column with a few bad cells is still a metric column (``_numeric_column`` then names the bad
+    cell) instead of being skipped without a word.
+    """
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    present = values.dropna()
+    if present.empty or not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return False
+    return float(pd.to_numeric(present, errors="coerce").notna().mean()) > MOSTLY_NUMERIC
 
 
 def _numeric_column(values: pd.Series, metric: str, source: str) -> np.ndarray:

@@ -86,7 +86,7 @@ def build_network(arch: Any, space: SearchSpace | str, *, num_classes: int, in_c
     value = the_space.coerce(arch)
     if num_classes < 1 or in_channels < 1:
         raise ConfigError(f"num_classes and in_channels must be positive, got {num_classes}, {in_channels}")
-    return _BUILDERS[network_family(value)](value, num_classes, in_channels, **macro_kwargs)
+    return _BUILDERS[the_space.family](value, num_classes, in_channels, **macro_kwargs)
 
 
 def count_parameters(model: nn.Module, include_auxiliary: bool = False) -> int:

@@ -103,3 +103,18 @@ def plot_rank_disorder(disorder: pd.DataFrame, path: str | Path, top: int = 10, 
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def plot_fidelity(table: pd.DataFrame, path: str | Path) -> Path:
+    """Kendall tau of each low fidelity against the final one, over all architectures and within each top-N."""
+    if table.empty:
+        raise DataError("no fidelity correlations to plot")
+    figure = Figure(figsize=(6.4, 3.8))
+    axes = figure.subplots()
+    for low, rows in table.groupby("low", sort=False):
+        axes.plot(rows["subset"], rows["kendall_tau"], marker="o", label=str(low))
+    axes.axhline(0.0, color="grey", linewidth=0.8)
+    axes.set_xlabel("architectures")
+    axes.set_ylabel(f"Kendall tau vs {table['final'].iloc[0]}")
+    axes.legend(fontsize=8)
+    return save_figure(figure, path)

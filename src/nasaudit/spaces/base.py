@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import networkx as nx
 import numpy as np
@@ -20,6 +20,27 @@ GraphForm = Literal["edge", "node"]
 
 #: Above this many architectures ``enumerate`` refuses instead of running for hours.
 ENUMERATION_LIMIT = 5_000_000
+#: the longest architecture string a parser reads (published cells are a few hundred characters)
+MAX_ARCH_CHARS = 20_000
+#: the deepest bracket nesting a parser reads (a DARTS genotype or NB101 JSON needs 4)
+MAX_ARCH_NESTING = 16
+
+
+def check_arch_text(text: object, what: str) -> str:
+    """Refuse a non-string, an over-long string or over-deep brackets before any parsing (issue R2 2/7, item 6)."""
+    if not isinstance(text, str):
+        raise ArchitectureError(f"{what} must be a string, got {type(text).__name__}")
+    if len(text) > MAX_ARCH_CHARS:
+        raise ArchitectureError(f"{what} has {len(text)} characters; at most {MAX_ARCH_CHARS} are read")
+    depth = 0
+    for pos, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_ARCH_NESTING:
+                raise ArchitectureError(f"{what} nests brackets deeper than {MAX_ARCH_NESTING} (position {pos})")
+        elif ch in ")]}":
+            depth -= 1
+    return text
 
 
 class SearchSpace(ABC):
@@ -32,6 +53,9 @@ class SearchSpace(ABC):
 
     #: registry name, e.g. ``"nb201"``
     name: str
+    #: which family of cells (and so of networks, supernets, drawings and official formats) this space holds:
+    #: ``"nb201"``, ``"darts"`` or ``"nb101"``; restricted and reduced spaces keep their family
+    family: ClassVar[str]
     #: the primitive operations this space chooses from (after any restriction)
     ops: tuple[str, ...]
 

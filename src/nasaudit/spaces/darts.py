@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -21,8 +22,10 @@ from nasaudit.errors import ArchitectureError, SpaceError
 from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import (
     ENUMERATION_LIMIT,
+    MAX_ARCH_CHARS,
     GraphForm,
     SearchSpace,
+    check_arch_text,
     op_on_node_graph,
     position_error,
 )
@@ -95,15 +98,18 @@ def parse_genotype(text: str) -> DartsGenotype:
     Accepts the variants found in published code: any whitespace and newlines, positional fields,
     a module prefix (``genotypes.Genotype``), concat as a list, tuple or ``range(a, b)``.
     """
-    if not isinstance(text, str):
-        raise ArchitectureError(f"DARTS genotype must be a string, got {type(text).__name__}")
+    check_arch_text(text, "DARTS genotype")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # e.g. an invalid escape in a quoted op name is not the user's concern
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         raise ArchitectureError(
             f"DARTS genotype is not valid Genotype(...) text: {err.msg} at line {err.lineno}, "
             f"column {err.offset}"
         ) from None
+    except (MemoryError, RecursionError):  # e.g. thousands of unary minus signs overflow the parser's stack
+        raise ArchitectureError("DARTS genotype is too deeply nested an expression to parse") from None
     call = tree.body
     name = getattr(call, "func", None)
     func_name = getattr(name, "id", None) or getattr(name, "attr", None)
@@ -133,7 +139,7 @@ def _literal_edges(node: ast.expr, cell_type: str) -> tuple[tuple[str, int], ...
     where = f"line {node.lineno}, column {node.col_offset + 1}"
     try:
         value = ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         raise ArchitectureError(f"{cell_type} cell at {where} is not a literal list of (op, input)") from None
     if not isinstance(value, (list, tuple)):
         raise ArchitectureError(f"{cell_type} cell at {where} must be a list of (op, input) pairs")
@@ -156,13 +162,15 @@ def _literal_edges(node: ast.expr, cell_type: str) -> tuple[tuple[str, int], ...
 def _literal_concat(node: ast.expr, cell_type: str) -> tuple[int, ...]:
     if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "range":
         try:
-            bounds = [ast.literal_eval(a) for a in node.args]
-            return tuple(range(*bounds))
-        except (ValueError, TypeError):
+            span = range(*[ast.literal_eval(a) for a in node.args])
+        except (ValueError, TypeError, RecursionError):
             raise ArchitectureError(f"{cell_type}_concat range(...) must have integer bounds") from None
+        if abs(span.stop - span.start) > MAX_ARCH_CHARS:
+            raise ArchitectureError(f"{cell_type}_concat {span} is not a cell's few output nodes")
+        return tuple(span)
     try:
         value = ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         raise ArchitectureError(f"{cell_type}_concat must be a list of node indices or range(a, b)") from None
     if not isinstance(value, (list, tuple)) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -179,6 +187,8 @@ class DartsSpace(SearchSpace):
     edges from 0 and 1, node 3's from 0, 1, 2, ...), as the S1 space does. ``none`` may be a supernet
     candidate (S3) but is never selected into a discrete cell, as in DARTS's genotype derivation.
     """
+
+    family = "darts"
 
     def __init__(
         self,

@@ -155,6 +155,8 @@ class NB101Space(SearchSpace):
     isomorphism classes: one cell per NAS-Bench-101 hash.
     """
 
+    family = "nb101"
+
     def __init__(self, ops: Sequence[str] = NB101_OPS, max_vertices: int = NB101_MAX_VERTICES,
                  max_edges: int = NB101_MAX_EDGES, sampling: Sampling = "spec", name: str = "nb101") -> None:
         self.name = name

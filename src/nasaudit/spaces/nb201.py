@@ -16,7 +16,7 @@ import numpy as np
 
 from nasaudit.errors import ArchitectureError
 from nasaudit.seeding import SeedLike, as_generator
-from nasaudit.spaces.base import GraphForm, SearchSpace, op_on_node_graph, position_error
+from nasaudit.spaces.base import GraphForm, SearchSpace, check_arch_text, op_on_node_graph, position_error
 
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: edges (src, dst) in the order of the official string
@@ -45,8 +45,7 @@ class NB201Arch:
 
 def parse_nb201(text: str) -> NB201Arch:
     """Parse the official NB201 string exactly; every deviation raises ``ArchitectureError``."""
-    if not isinstance(text, str):
-        raise ArchitectureError(f"NB201 architecture must be a string, got {type(text).__name__}")
+    check_arch_text(text, "NB201 architecture")
     for pos, ch in enumerate(text):
         if ch.isspace():
             raise ArchitectureError(
@@ -93,6 +92,8 @@ def parse_nb201(text: str) -> NB201Arch:
 
 class NB201Space(SearchSpace):
     """All NB201 cells over an op set (the full five ops, or a restriction of them)."""
+
+    family = "nb201"
 
     def __init__(self, ops: Sequence[str] = NB201_OPS, name: str = "nb201") -> None:
         self.ops = tuple(ops)

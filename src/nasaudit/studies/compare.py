@@ -30,15 +30,20 @@ class CompareSpec(StudySpec):
 
     @field_validator("strategies")
     @classmethod
-    def _known_strategies(cls, names: list[str]) -> list[str]:
-        from nasaudit.search.registry import STRATEGIES
+    def _known(cls, names: list[str]) -> list[str]:
+        return known_strategies(names)
 
-        for name in names:
-            if name not in STRATEGIES:
-                raise ValueError(unknown_name_message("strategy", name, STRATEGIES.names()))
-        if len(set(names)) != len(names):
-            raise ValueError(f"strategies must be distinct, got {names}")
-        return names
+
+def known_strategies(names: list[str]) -> list[str]:
+    """``names`` if each is a registered strategy, once; else a ValueError naming the problem."""
+    from nasaudit.search.registry import STRATEGIES
+
+    for name in names:
+        if name not in STRATEGIES:
+            raise ValueError(unknown_name_message("strategy", name, STRATEGIES.names()))
+    if len(set(names)) != len(names):
+        raise ValueError(f"strategies must be distinct, got {names}")
+    return names
 
 
 @register_study("compare", CompareSpec, "search strategies vs random search at equal budget, many seeds")

@@ -65,8 +65,45 @@ class SupernetEvaluatorSpec(StrictModel):
     sampling: Literal["fair", "uniform"] = "fair"
 
 
-EvaluatorSpec = Annotated[TableEvaluatorSpec | SurrogateEvaluatorSpec | SupernetEvaluatorSpec,
-                          Field(discriminator="kind")]
+class NB101EvaluatorSpec(StrictModel):
+    """A NAS-Bench-101 table converted by ``nasaudit bench convert-nb101`` (one row per cell, budget and repeat),
+    scored by the mean over repeats of ``metric`` at ``epochs`` (search-phase paper Sec. 3.2, App. A.2)."""
+
+    kind: Literal["nb101"] = "nb101"
+    path: str
+    metric: Literal["final_test_accuracy", "final_validation_accuracy", "final_train_accuracy",
+                    "halfway_test_accuracy", "halfway_validation_accuracy"] = "final_test_accuracy"
+    epochs: Literal[4, 12, 36, 108] = 108
+    units: Literal["percent", "fraction"] = "fraction"
+
+
+class NatsEvaluatorSpec(StrictModel):
+    """An official NATS-Bench topology file (optional extra ``nb201``): ``metric: search_signal`` is the
+    ``signal`` accuracy (validation) a search may see, ``reported`` the held-out ``report`` accuracy, and
+    ``search_signal_last3`` the mean of the signal over the last 3 epochs (single-path paper Sec. 3)."""
+
+    kind: Literal["nats"] = "nats"
+    path: str
+    dataset: Literal["cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"] = "cifar10-valid"
+    hp: Literal["12", "200"] = "200"
+    signal: Literal["train", "valid", "test", "valtest"] = "valid"
+    report: Literal["train", "valid", "test", "valtest"] = "test"
+    metric: Literal["search_signal", "reported", "search_signal_last3"] = "search_signal"
+    units: Literal["percent", "fraction"] = "percent"
+
+
+class NB301ResultsEvaluatorSpec(StrictModel):
+    """The NAS-Bench-301 training set (the ``nb_301_v13_lc_iclr_final`` folder of ~50k JSON results), one row per
+    DARTS genotype (redundancy paper Sec. 3, top-5% analyses)."""
+
+    kind: Literal["nb301_results"] = "nb301_results"
+    path: str
+    metric: Literal["val_accuracy", "test_accuracy"] = "val_accuracy"
+    units: Literal["percent", "fraction"] = "percent"
+
+
+EvaluatorSpec = Annotated[TableEvaluatorSpec | SurrogateEvaluatorSpec | SupernetEvaluatorSpec | NB101EvaluatorSpec
+                          | NatsEvaluatorSpec | NB301ResultsEvaluatorSpec, Field(discriminator="kind")]
 
 
 @dataclass(frozen=True)
@@ -134,12 +171,73 @@ def _table_fingerprint(spec: TableEvaluatorSpec, base_dir: Path) -> dict[str, An
 
 def _build_table(context: StudyContext, name: str, spec: TableEvaluatorSpec) -> Scored:
     from nasaudit.benchmarks.tabular import TabularBenchmark
+    from nasaudit.spaces import get_space
 
     path = table_file(spec, Path(context.resolve(".")))
-    benchmark = TabularBenchmark.from_file(path, space=context.space, arch_column=spec.arch_column)
+    base = get_space(context.space.name)
+    benchmark = TabularBenchmark.from_file(path, space=base, arch_column=spec.arch_column)
+    if context.space.size != base.size:  # op-masked or reduced: the table's rows inside the space
+        benchmark = benchmark.restrict(context.space)
     column = benchmark.column(spec.metric, spec.dataset)
     return Scored(benchmark.evaluator(column, resolve="canonical"), f"table {path.name}, column {column}",
                   spec.units, benchmark, column)
+
+
+# ----------------------------------------------------------------------------------------- users' own files
+FileSpec = NB101EvaluatorSpec | NatsEvaluatorSpec | NB301ResultsEvaluatorSpec
+
+
+def _check_file(spec: FileSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    path = resolve_path(base_dir, spec.path)
+    problems: list[Problem] = []
+    if not path.exists():
+        problems.append((("path",), f"not found: {path}"))
+    if isinstance(spec, NatsEvaluatorSpec):
+        import importlib.util
+
+        from nasaudit.benchmarks.nats import INSTALL_HINT
+
+        if importlib.util.find_spec("nats_bench") is None:
+            problems.append((("kind",), f"reading NATS-Bench files needs the nats_bench package; {INSTALL_HINT}"))
+    family = {"nb101": "nb101", "nats": "nb201", "nb301_results": "darts"}[spec.kind]
+    if space is not None and space.family != family:
+        problems.append((("kind",), f"a {spec.kind} evaluator scores the {family} space, not {space.name!r}"))
+    return problems
+
+
+def _file_fingerprint(spec: FileSpec, base_dir: Path) -> dict[str, Any]:
+    path = resolve_path(base_dir, spec.path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256("".join(f"{p.relative_to(path.parent)}:{file_sha256(p)}" for p in files).encode())
+    return {**spec.model_dump(), "path": str(path), "sha256": digest.hexdigest()}
+
+
+def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
+    path = context.resolve(spec.path)
+    if isinstance(spec, NB101EvaluatorSpec):
+        from nasaudit.benchmarks.nb101_records import nb101_benchmark
+
+        benchmark = nb101_benchmark(path, metrics=(spec.metric,), epochs=(spec.epochs,))
+        column = f"{spec.metric}@{spec.epochs}"
+        what = f"NB101 {column}, mean over repeats"
+    elif isinstance(spec, NatsEvaluatorSpec):
+        from nasaudit.benchmarks.nats import load_nats
+
+        benchmark = load_nats(path, spec.dataset, hp=spec.hp, signal=spec.signal, report=spec.report)
+        column = spec.metric
+        source = {"search_signal": f"{spec.signal} accuracy (search signal)",
+                  "reported": f"{spec.report} accuracy (reported score)",
+                  "search_signal_last3": f"{spec.signal} accuracy, mean of the last 3 epochs (search signal)"}
+        what = f"NATS-Bench {spec.dataset} hp={spec.hp}, {source[spec.metric]}"
+    else:
+        from nasaudit.benchmarks.surrogate import nb301_benchmark
+
+        benchmark = nb301_benchmark(path, metrics=(spec.metric,))
+        column = spec.metric
+        what = f"NB301 training set, {spec.metric}"
+    if context.space.size != benchmark.space.size:
+        benchmark = benchmark.restrict(context.space)
+    return Scored(benchmark.evaluator(column, resolve="canonical"), what, spec.units, benchmark, column)
 
 
 # ----------------------------------------------------------------------------------------- surrogate
@@ -173,7 +271,7 @@ def _check_supernet(spec: SupernetEvaluatorSpec, base_dir: Path, space: SearchSp
         problems.append((("data_root",), f"dataset {spec.dataset!r} needs data_root: the folder holding its files"))
     elif spec.data_root is not None and not resolve_path(base_dir, spec.data_root).is_dir():
         problems.append((("data_root",), f"folder not found: {resolve_path(base_dir, spec.data_root)}"))
-    if space is not None and space.name not in ("nb201", "darts", "darts_s1", "darts_s2", "darts_s3", "darts_s4", "nb101"):
+    if space is not None and space.family not in ("nb201", "darts", "nb101"):
         problems.append((("kind",), f"no supernet is defined for space {space.name!r}"))
     return problems
 
@@ -216,6 +314,9 @@ EVALUATOR_KINDS.add("surrogate", EvaluatorKind(SurrogateEvaluatorSpec, _check_no
                                                _build_surrogate), "a surrogate model fit on another evaluator")
 EVALUATOR_KINDS.add("supernet", EvaluatorKind(SupernetEvaluatorSpec, _check_supernet, _plain_fingerprint,
                                               _build_supernet), "a weight-sharing SPOS supernet")
+for _spec in (NB101EvaluatorSpec, NatsEvaluatorSpec, NB301ResultsEvaluatorSpec):
+    EVALUATOR_KINDS.add(_spec.model_fields["kind"].default, EvaluatorKind(_spec, _check_file, _file_fingerprint,
+                                                                          _build_file), _spec.__doc__ or "")
 
 
 def definition(evaluators: dict[str, Any], name: str, base_dir: Path) -> dict[str, Any]:

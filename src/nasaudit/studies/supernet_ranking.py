@@ -85,7 +85,8 @@ def run(context: StudyContext, spec: SupernetRankingSpec) -> StudyResult:
     result.plots += [
         Plot("predictions.png", "Supernet vs ground truth",
              partial(plot_predictions, rset, predictions, truth_label=truth.column)),
-        Plot("top_n.png", "A_N and tau within the top-N (Fig. 4)", partial(plot_top_n_curves, {f"seeds {seeds}": report})),
+        Plot("top_n.png", "A_N and tau within the top-N (Fig. 4)",
+             partial(plot_top_n_curves, {f"seeds {seeds}": report})),
         Plot("rank_disorder.png", "Ground-truth rank vs supernet rank",
              partial(plot_rank_disorder, rank_disorder(rset.truth[rset.random], predictions[:, rset.random]))),
     ]

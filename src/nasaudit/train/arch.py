@@ -11,7 +11,7 @@ import torch
 
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
-from nasaudit.nn.networks import build_network, network_family
+from nasaudit.nn.networks import build_network
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.train.loop import train
@@ -36,7 +36,7 @@ def train_arch(space: SearchSpace | str, arch: Any, *, protocol: str | TrainProt
     proto = get_protocol(protocol)
     splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(
         dataset, data_root, val_fraction=val_fraction, seed=seed)
-    macro = {**proto.macro.get(network_family(value), {}), **macro_kwargs}
+    macro = {**proto.macro.get(the_space.family, {}), **macro_kwargs}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_network(value, the_space, num_classes=splits.num_classes, in_channels=splits.in_channels,
