@@ -53,3 +53,10 @@ def not_a_result(job: ExperimentJob) -> dict:
 def thread_cap(job: ExperimentJob) -> JobResult:
     """Reports the math-library thread cap its worker process runs under."""
     return JobResult(metrics={"omp_threads": os.environ.get("OMP_NUM_THREADS")})
+
+
+def record_pid(job: ExperimentJob) -> JobResult:
+    """Writes this worker's pid as a file into the folder named in the params, then sleeps the delay."""
+    Path(dict(job.params)["pids"], str(os.getpid())).touch()
+    time.sleep(float(dict(job.params).get("delay", 0.0)))
+    return JobResult(metrics={"pid": os.getpid()})

@@ -413,13 +413,15 @@ def test_neighbours_respect_restriction_and_edge_limit():
     assert len(moves) == 2 + 3
 
 
-def test_bad_position_and_dead_end_mutation_raise():
+def test_bad_position_raises_and_the_dead_end_cell_grows():
     space = NB101Space()
     arch = arch_of(FIRST_RECORD)
     with pytest.raises(ArchitectureError, match="no operation at position"):
         space.neighbours(arch, ("node", 0))
-    with pytest.raises(SpaceError, match="no neighbours"):
-        space.mutate(arch_of(SMALLEST), 0)
+    assert space.neighbours(arch_of(SMALLEST)) == []
+    assert len(space.mutate(arch_of(SMALLEST), 0).ops) == len(arch_of(SMALLEST).ops) + 1
+    with pytest.raises(SpaceError, match="cannot grow"):
+        NB101Space(max_vertices=2).mutate(arch_of(SMALLEST), 0)
     assert space.mutate(arch, 3) == space.mutate(arch, 3)
     assert space.mutate(arch, 3) in space.neighbours(arch)
 

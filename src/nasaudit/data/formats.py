@@ -39,12 +39,35 @@ def _folder(root: Path, name: str, layout: str) -> Path:
     raise DataError(f"dataset folder {name!r} not found at or under {root}; expected {layout}")
 
 
+#: the only globals a CIFAR / ImageNet16 "python" pickle needs: numpy array reconstruction (numpy 1 and 2
+#: module names, protocols 0-5), bytes from a protocol-2 Python 3 pickle, and plain builtin containers
+_PICKLE_GLOBALS = frozenset({
+    *((module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray") for name in ("_reconstruct",)),
+    *((module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    *((module, name) for module in ("builtins", "__builtin__")
+      for name in ("bytes", "bytearray", "str", "list", "tuple", "dict", "set", "frozenset")),
+})
+
+
+class _DatasetUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the globals in ``_PICKLE_GLOBALS``, so a crafted file cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise DataError(f"refusing to load global {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path, layout: str) -> dict[Any, Any]:
+    """Read one pickled batch with the restricted ``_DatasetUnpickler`` (never an arbitrary global)."""
     if not path.is_file():
         raise DataError(f"missing dataset file {path}; expected {layout}")
     try:
         with path.open("rb") as handle:
-            entry = pickle.load(handle, encoding="latin1")
+            entry = _DatasetUnpickler(handle, encoding="latin1").load()
+    except DataError as err:
+        raise DataError(f"{path} is not a plain dataset pickle ({err}); expected {layout}") from None
     except Exception as err:  # any unpickling failure means a corrupt file
         raise DataError(f"cannot read {path} ({type(err).__name__}: {err}); expected {layout}") from None
     if not isinstance(entry, dict):

@@ -5,15 +5,26 @@ where it stopped), keeps a few attempts in flight on an executor, writes every o
 soon as it arrives, retries failures a bounded number of times and reports the rest, with a progress
 bar (done / failed / remaining, ETA). Search-phase paper Sec. 3.2 and 4.2: ground truth comes from
 training every architecture of a reduced space with several seeds, which needs this to scale out.
+
+Hardening (issue R2 2/7, items 3 and 11): each job is claimed in the store with a renewed lease before it
+runs, so two drivers of the same build never train one job twice; local worker processes die with their
+driver (a parent-death signal on Linux, a watchdog on the parent's pid everywhere); an unreachable Ray
+address fails within ``RAY_CONNECT_TIMEOUT_S``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import socket
 import sys
+import threading
 import time
 import traceback
+import uuid
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -33,7 +44,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from nasaudit.errors import ConfigError
+from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs import EXECUTOR_KINDS
 from nasaudit.jobs.job import Job, JobResult, Outcome
 from nasaudit.jobs.provenance import worker_name
@@ -42,6 +53,11 @@ from nasaudit.jobs.store import ResultStore
 JobFunction = Callable[[Any], JobResult]
 ExecutorKind = Literal["sequential", "processes", "ray"]
 _ERROR_CHARS = 8000
+#: how long a driver's claim on a job lasts without renewal (renewed every quarter of it while running)
+LEASE_S = 120.0
+#: how long to wait for a Ray cluster address to accept a connection
+RAY_CONNECT_TIMEOUT_S = 15.0
+_PR_SET_PDEATHSIG = 1
 
 
 def execute(fn: JobFunction, job: Job, attempt: int) -> Outcome:
@@ -128,6 +144,28 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Make this process end when ``parent_pid`` does (worker initialiser): Linux's ``PR_SET_PDEATHSIG``
+    delivers SIGKILL at once; a daemon thread watching ``os.getppid()`` is the portable fallback."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # no prctl in this libc: the watchdog still applies
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nasaudit-parent-watchdog", daemon=True).start()
+
+
+def _init_worker(threads: int, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    limit_threads(threads)
+
+
 class ProcessExecutor(Executor):
     """Local worker processes (``spawn`` context, so each worker starts clean, torch included), each with
     ``threads_per_worker`` math-library threads: 1 by default, as Ray does, so that N workers use N cores
@@ -154,7 +192,7 @@ class ProcessExecutor(Executor):
 
     def start(self) -> None:
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=limit_threads, initargs=(self.threads_per_worker,))
+                                         initializer=_init_worker, initargs=(self.threads_per_worker, os.getpid()))
         self._generation += 1
 
     def stop(self) -> None:
@@ -228,6 +266,8 @@ class RayExecutor(Executor):
 
     def start(self) -> None:
         ray = self._ray
+        if self.address is not None and not ray.is_initialized():
+            check_reachable(self.address)
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if self.address is None and self.num_cpus is not None:
@@ -263,6 +303,23 @@ class RayExecutor(Executor):
         except self._ray.exceptions.RayError as error:
             return Outcome(job, "failed", attempt, submitted, time.time(), "ray worker",
                            error=f"{type(error).__name__}: {error}"[-_ERROR_CHARS:])
+
+
+def check_reachable(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Refuse a Ray ``host:port`` (or ``ray://host:port``) address that does not accept a TCP connection
+    within ``timeout_s``, instead of letting ``ray.init`` wait for many minutes; ``auto`` / ``local`` pass."""
+    if address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} must look like host:port or ray://host:port")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as err:
+        reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({reason} after at most "
+                          f"{timeout_s:.0f} s); is `ray start --head` running there?") from None
 
 
 def make_executor(kind: str = "sequential", workers: int = 2, address: str | None = None) -> Executor:
@@ -312,17 +369,82 @@ def _progress_bar(console: Console | None, enabled: bool) -> Progress:
     )
 
 
+class _LeaseKeeper:
+    """Renews the driver's leases on its claimed jobs from a daemon thread, every quarter of a lease."""
+
+    def __init__(self, store: ResultStore, driver: str, lease_s: float) -> None:
+        self.store, self.driver, self.lease_s = store, driver, lease_s
+        self.held: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="nasaudit-lease-keeper", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.store.release(self.driver)
+
+    def hold(self, job_id: str) -> None:
+        with self._lock:
+            self.held.add(job_id)
+
+    def drop(self, job_id: str) -> None:
+        with self._lock:
+            self.held.discard(job_id)
+        self.store.release(self.driver, [job_id])
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.lease_s / 4):
+            with self._lock:
+                ids = list(self.held)
+            if ids:
+                with contextlib.suppress(DataError):  # a hiccup: the next renewal comes well before the end
+                    self.store.renew(ids, self.driver, self.lease_s)
+
+
+def _dead_local_driver(holder: str) -> bool:
+    """Whether claim holder ``host:pid:token`` is a driver process of this host that no longer exists."""
+    host, pid, _token = [*holder.rsplit(":", 2), "", ""][:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
+def _claim(store: ResultStore, job_id: str, driver: str, lease_s: float) -> bool:
+    """Claim ``job_id``, taking it over from a dead driver of this host (e.g. a build killed with -9)."""
+    if store.claim(job_id, driver, lease_s):
+        return True
+    holder = store.claim_holder(job_id)
+    if holder is None or _dead_local_driver(holder[0]):
+        return store.claim(job_id, driver, lease_s, stale=None if holder is None else holder[0])
+    return False
+
+
 def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor: Executor | None = None, *,
              max_attempts: int = 2, progress: bool = True, description: str = "jobs",
-             console: Console | None = None) -> RunSummary:
+             console: Console | None = None, lease_s: float = LEASE_S) -> RunSummary:
     """Run every job of ``jobs`` not yet done in ``store``, writing each outcome to the store at once.
 
     Duplicate jobs (same id) run once. A failed attempt is retried (at the back of the queue) until
     ``max_attempts`` attempts; then it is reported in the summary and stays ``failed`` in the store,
-    and a later call tries it again.
+    and a later call tries it again. Each job is claimed in the store for ``lease_s`` seconds (renewed
+    while it runs) before it is submitted: a job another live driver holds is left to it and counted as
+    skipped once done there; if that driver's lease runs out (it died), this one takes the job over.
     """
     if max_attempts < 1:
         raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+    if not lease_s > 0:
+        raise ConfigError(f"lease_s must be positive, got {lease_s}")
     started = time.time()
     unique = {job.job_id: job for job in jobs}
     done_ids: set[str] = set()
@@ -332,15 +454,33 @@ def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor:
     summary = RunSummary(total=len(unique), skipped=len(unique) - len(pending))
     remaining = len(pending)
     attempts: dict[str, int] = {}
+    waiting: deque[Job] = deque()  # claimed by another live driver
+    driver = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
     executor = executor or SequentialExecutor()
-    with _progress_bar(console, progress) as bar, executor:
+    with _progress_bar(console, progress) as bar, executor, _LeaseKeeper(store, driver, lease_s) as keeper:
         task = bar.add_task(description, total=remaining, done=0, failed=0,
                             remaining=remaining)
-        while pending or executor.in_flight:
+        while pending or executor.in_flight or waiting:
             while pending and executor.in_flight < executor.capacity:
                 job = pending.popleft()
+                if not _claim(store, job.job_id, driver, lease_s):
+                    waiting.append(job)
+                    continue
+                keeper.hold(job.job_id)
+                if store.done_ids(job.table, [job.job_id]):  # another driver finished it meanwhile
+                    keeper.drop(job.job_id)
+                    summary.skipped += 1
+                    remaining -= 1
+                    bar.update(task, advance=1, remaining=remaining)
+                    continue
                 attempts[job.job_id] = attempts.get(job.job_id, 0) + 1
                 executor.submit(fn, job, attempts[job.job_id])
+            if not executor.in_flight:
+                if waiting:  # nothing of ours left: wait for the other driver, or for its lease to end
+                    time.sleep(min(2.0, lease_s / 4))
+                    pending.extend(waiting)
+                    waiting.clear()
+                continue
             outcome = executor.next_outcome()
             store.record(outcome)
             if outcome.ok:
@@ -353,6 +493,7 @@ def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor:
                 continue
             else:
                 summary.failed.append(outcome)
+            keeper.drop(outcome.job.job_id)
             remaining -= 1
             bar.update(task, advance=1, done=summary.done, failed=len(summary.failed), remaining=remaining)
     summary.elapsed_s = time.time() - started

@@ -4,10 +4,16 @@ SQLite file by default, any SQLAlchemy URL (e.g. ``postgresql+psycopg2://...``) 
 cluster. Each record is written in one transaction (an upsert keyed by the job's deterministic id), so a
 killed process loses at most the run in flight. SQLite runs in WAL mode with a busy timeout, and every
 write retries on lock contention, so many processes can write to one file at once.
+
+Both backends store and refuse the same values (hardening issue R2 2/7, item 5): non-finite floats in JSON
+are written as ``{"$float": "nan"}`` and read back as floats, NUL characters and names longer than their
+column are refused with ``DataError``. A job is *claimed* with a lease before it runs (item 11), so two
+runs of the same build never train the same job at once.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -18,15 +24,22 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from nasaudit.errors import DataError
+from nasaudit.jobs import DEFAULT_STORE
 from nasaudit.jobs.job import Outcome
 from nasaudit.jobs.provenance import git_commit, package_version
 
-from nasaudit.jobs import DEFAULT_STORE
 _BUSY_TIMEOUT_MS = 30_000
 _WRITE_RETRIES = 12
+#: how a non-finite float is written inside a JSON column (PostgreSQL's JSON cannot hold NaN or Infinity)
+FLOAT_TAG = "$float"
+#: ids per ``IN (...)`` list (SQLite caps the bound parameters of one statement)
+_CHUNK = 500
+#: error text of a database error that retrying cannot fix
+_PERMANENT = ("unable to open", "not a database", "no such table", "no such column", "readonly", "malformed",
+              "does not exist", "authentication failed")
 
 _T = TypeVar("_T")
 
@@ -74,6 +87,13 @@ experiment_results = sa.Table(
     *_record_columns(),
 )
 
+job_claims = sa.Table(
+    "job_claims", metadata,
+    sa.Column("job_id", sa.String(32), primary_key=True),
+    sa.Column("worker", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
 builds = sa.Table(
     "builds", metadata,
     sa.Column("name", sa.String(128), primary_key=True),
@@ -93,8 +113,48 @@ def store_url(location: str | Path) -> str:
     if "://" in text:
         return text
     path = Path(text).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the folder of results store {path}: {err.strerror}") from None
+    if path.is_dir():
+        raise DataError(f"results store {path} is a folder, not a database file")
     return f"sqlite:///{path}"
+
+
+def encode_json(value: Any, where: str) -> Any:
+    """``value`` ready for a JSON column on every backend: non-finite floats tagged, NUL refused."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {FLOAT_TAG: repr(float(value))}
+    if isinstance(value, str):
+        return _check_text(value, where)
+    if isinstance(value, dict):
+        return {_check_text(str(k), where): encode_json(v, where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_json(v, where) for v in value]
+    return value
+
+
+def decode_json(value: Any) -> Any:
+    """The inverse of ``encode_json``: tagged floats back to ``nan`` / ``inf`` / ``-inf``."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(FLOAT_TAG), str):
+            return float(value[FLOAT_TAG])
+        return {k: decode_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_json(v) for v in value]
+    return value
+
+
+def _check_text(value: str, where: str) -> str:
+    if "\x00" in value:
+        raise DataError(f"{where} contains a NUL character, which the results store refuses: {value[:60]!r}")
+    return value
+
+
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    items = list(dict.fromkeys(ids))
+    return (items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK))
 
 
 def _utc(seconds: float) -> datetime:
@@ -104,6 +164,8 @@ def _utc(seconds: float) -> datetime:
 def _is_transient(err: DBAPIError) -> bool:
     """Lock contention, a lost connection, or a concurrent schema creation: worth retrying."""
     text = str(err.orig).lower()
+    if any(word in text for word in _PERMANENT):
+        return False
     return isinstance(err, OperationalError) or any(
         word in text for word in ("locked", "busy", "already exists", "duplicate key", "deadlock")
     )
@@ -124,9 +186,13 @@ class ResultStore:
         except (sa.exc.ArgumentError, ImportError) as err:
             raise DataError(f"cannot open results store {location!s}: {err}") from None
         self._retry(lambda: metadata.create_all(self.engine))
+        self._check_schema(location)
 
     def __repr__(self) -> str:
-        return f"ResultStore({self.engine.url.render_as_string(hide_password=True)!r})"
+        return f"ResultStore({self._shown_url()!r})"
+
+    def _shown_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def __enter__(self) -> ResultStore:
         return self
@@ -156,6 +222,19 @@ class ResultStore:
 
         return engine
 
+    def _check_schema(self, location: str | Path) -> None:
+        """Refuse a database whose tables of our names lack our columns (another program's database)."""
+        def missing_columns() -> dict[str, list[str]]:
+            inspector = sa.inspect(self.engine)
+            return {t.name: sorted(set(t.c.keys()) - {c["name"] for c in inspector.get_columns(t.name)})
+                    for t in metadata.sorted_tables}
+
+        for table, missing in self._retry(missing_columns).items():
+            if missing:
+                self.close()
+                raise DataError(f"{location} is not a nasaudit results store: its table {table!r} lacks "
+                                f"column(s) {missing}")
+
     def _retry(self, action: Callable[[], _T]) -> _T:
         """Run ``action`` (one transaction), retrying transient database errors with backoff."""
         delay = 0.05
@@ -164,7 +243,8 @@ class ResultStore:
                 return action()
             except DBAPIError as err:
                 if not _is_transient(err) or attempt == _WRITE_RETRIES - 1:
-                    raise DataError(f"results store {self.url!r}: {err.orig}") from None
+                    reason = " ".join(str(err.orig).split())
+                    raise DataError(f"results store {self._shown_url()}: {reason}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
@@ -173,6 +253,7 @@ class ResultStore:
     def _upsert(self, table: sa.Table, row: dict[str, Any], *, keep_done: bool) -> None:
         """Insert ``row`` or replace the row with its key, in one transaction; ``keep_done`` never
         overwrites a finished row (a late failure report must not erase a success)."""
+        row = self._checked_row(table, row)
         key = [c.name for c in table.primary_key.columns]
         values = {k: v for k, v in row.items() if k not in key}
         dialect = self.engine.dialect.name
@@ -197,6 +278,26 @@ class ResultStore:
 
         self._retry(write)
 
+    @staticmethod
+    def _checked_row(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+        """The row as every backend will store it: JSON encoded, NUL and over-long names refused."""
+        out: dict[str, Any] = {}
+        for name, value in row.items():
+            column = table.c[name]
+            where = f"{table.name}.{name}"
+            if isinstance(column.type, sa.JSON):
+                value = encode_json(value, where)
+            elif isinstance(value, str):
+                if name == "error":  # free text from a traceback: keep it, visibly escaped
+                    value = value.replace("\x00", "\\x00")
+                _check_text(value, where)
+                limit = getattr(column.type, "length", None)
+                if limit is not None and len(value) > limit:
+                    raise DataError(f"{where} {value[:40]!r}... has {len(value)} characters; the results store "
+                                    f"holds at most {limit}")
+            out[name] = value
+        return out
+
     def record(self, outcome: Outcome) -> None:
         """Write one attempt of a job (its success or its failure) as the job's row."""
         table = self._table(outcome.job.table)
@@ -211,7 +312,7 @@ class ResultStore:
             "started_at": _utc(outcome.started_at),
             "finished_at": _utc(outcome.finished_at),
             "duration_s": outcome.finished_at - outcome.started_at,
-            "worker": outcome.worker,
+            "worker": outcome.worker[:128],
             "package_version": package_version(),
             "git_commit": git_commit(),
         }
@@ -225,6 +326,92 @@ class ResultStore:
                "git_commit": git_commit(), "created_at": datetime.now(timezone.utc)}
         self._upsert(builds, row, keep_done=False)
 
+    def delete_build(self, name: str, job_ids: Iterable[str] = ()) -> int:
+        """Delete build ``name`` and the training runs (and claims) among ``job_ids``, in one transaction.
+
+        The store does not know which runs a build owns: the caller passes them (the ids of the build's
+        jobs, less any another build shares). Returns how many training runs were deleted.
+        """
+        if name not in self.build_names():
+            raise DataError(f"no benchmark build named {name!r} in {self!r}; known: {self.build_names()}")
+
+        def delete() -> int:
+            deleted = 0
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(builds).where(builds.c.name == name))
+                for chunk in _chunks(job_ids):
+                    deleted += conn.execute(sa.delete(training_runs).where(training_runs.c.job_id.in_(chunk))
+                                            ).rowcount
+                    conn.execute(sa.delete(job_claims).where(job_claims.c.job_id.in_(chunk)))
+            return deleted
+
+        return self._retry(delete)
+
+    # ---------------------------------------------------------------- claims
+    def claim(self, job_id: str, worker: str, lease_s: float, *, stale: str | None = None) -> bool:
+        """Atomically claim ``job_id`` for ``worker`` for ``lease_s`` seconds; False when another worker
+        holds a live lease. A lease of ``worker`` itself is renewed; an expired one, or one held by
+        ``stale`` (a worker known to be dead), is taken over. Same semantics on SQLite and PostgreSQL:
+        a conditional ``UPDATE`` then an ``INSERT`` that the primary key makes fail for all but one."""
+        if lease_s <= 0 or not math.isfinite(lease_s):
+            raise DataError(f"a lease must last a positive number of seconds, got {lease_s}")
+        now = time.time()
+        row = self._checked_row(job_claims, {"job_id": job_id, "worker": worker, "expires_at": now + lease_s})
+        takeable = (job_claims.c.expires_at < now) | (job_claims.c.worker == worker)
+        if stale is not None:
+            takeable = takeable | (job_claims.c.worker == stale)
+
+        def take() -> bool:
+            with self.engine.begin() as conn:
+                updated = conn.execute(sa.update(job_claims).where(job_claims.c.job_id == job_id, takeable)
+                                       .values(worker=worker, expires_at=row["expires_at"])).rowcount
+            if updated:
+                return True
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(job_claims).values(**row))
+            except IntegrityError:  # another worker holds it (or took it between our two statements)
+                return False
+            return True
+
+        return self._retry(take)
+
+    def renew(self, job_ids: Iterable[str], worker: str, lease_s: float) -> int:
+        """Extend ``worker``'s leases on ``job_ids`` by ``lease_s`` from now; returns how many it holds."""
+        expires = time.time() + lease_s
+
+        def renew() -> int:
+            count = 0
+            with self.engine.begin() as conn:
+                for chunk in _chunks(job_ids):
+                    count += conn.execute(sa.update(job_claims).where(
+                        job_claims.c.worker == worker, job_claims.c.job_id.in_(chunk)).values(expires_at=expires)
+                    ).rowcount
+            return count
+
+        return self._retry(renew)
+
+    def release(self, worker: str, job_ids: Iterable[str] | None = None) -> None:
+        """Drop ``worker``'s claims on ``job_ids`` (all of its claims when None)."""
+
+        def release() -> None:
+            with self.engine.begin() as conn:
+                if job_ids is None:
+                    conn.execute(sa.delete(job_claims).where(job_claims.c.worker == worker))
+                    return
+                for chunk in _chunks(job_ids):
+                    conn.execute(sa.delete(job_claims).where(job_claims.c.worker == worker,
+                                                             job_claims.c.job_id.in_(chunk)))
+
+        self._retry(release)
+
+    def claim_holder(self, job_id: str) -> tuple[str, float] | None:
+        """``(worker, expires_at)`` of the claim on ``job_id``, or None when nobody claims it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(job_claims.c.worker, job_claims.c.expires_at)
+                               .where(job_claims.c.job_id == job_id)).first()
+        return None if row is None else (str(row[0]), float(row[1]))
+
     # ---------------------------------------------------------------- reading
     @staticmethod
     def _table(name: str) -> sa.Table:
@@ -233,11 +420,14 @@ class ResultStore:
         except KeyError:
             raise DataError(f"unknown results table {name!r}; known: {sorted(_TABLES)}") from None
 
-    def done_ids(self, table: str = "training_runs") -> set[str]:
-        """Ids of the jobs of ``table`` that finished successfully (skipped on restart)."""
+    def done_ids(self, table: str = "training_runs", job_ids: Iterable[str] | None = None) -> set[str]:
+        """Ids of the jobs of ``table`` (among ``job_ids`` when given) that finished successfully."""
         t = self._table(table)
+        query = sa.select(t.c.job_id).where(t.c.status == "done")
         with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(t.c.job_id).where(t.c.status == "done")).scalars())
+            if job_ids is None:
+                return set(conn.execute(query).scalars())
+            return {i for chunk in _chunks(job_ids) for i in conn.execute(query.where(t.c.job_id.in_(chunk))).scalars()}
 
     def load_build(self, name: str) -> dict[str, Any]:
         """The saved build ``name``: its spec, command, version, commit and creation time."""
@@ -245,7 +435,7 @@ class ResultStore:
             row = conn.execute(sa.select(builds).where(builds.c.name == name)).mappings().first()
         if row is None:
             raise DataError(f"no benchmark build named {name!r} in {self!r}; known: {self.build_names()}")
-        return dict(row)
+        return {k: decode_json(v) if k == "spec" else v for k, v in row.items()}
 
     def build_names(self) -> list[str]:
         """Names of the saved benchmark builds."""
@@ -279,4 +469,7 @@ class ResultStore:
     def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return pd.DataFrame(rows, columns=columns)
+        json_columns = {c.name for c in query.selected_columns if isinstance(c.type, sa.JSON)}
+        decoded = [[decode_json(v) if name in json_columns else v for name, v in zip(columns, row, strict=True)]
+                   for row in rows]
+        return pd.DataFrame(decoded, columns=columns)

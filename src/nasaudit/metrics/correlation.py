@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from nasaudit.errors import DataError
-from nasaudit.metrics._checks import as_pair, top_indices
+from nasaudit.metrics._checks import as_count, as_floats, as_pair, as_scores, top_indices
 
 #: the top-N sizes of the single-path paper (Sec. 3.2)
 PAPER_TOP_NS: tuple[int, ...] = (10, 25, 50, 150, 250, 500)
@@ -44,17 +44,16 @@ def top_n_average(truth: Scores, predicted: Scores | np.ndarray, ns: Sequence[in
 
     ``predicted`` is one score per architecture, or a ``(seeds, architectures)`` array.
     """
-    a = np.asarray(truth, dtype=np.float64)
-    p = np.atleast_2d(np.asarray(predicted, dtype=np.float64))
+    a = as_scores(truth, "ground-truth scores", 2)
+    p = np.atleast_2d(as_floats(predicted, "predicted scores"))
     if p.ndim != 2 or p.shape[1] != a.size:
         raise DataError(f"predicted scores must have shape (architectures,) or (seeds, architectures) "
                         f"with {a.size} architectures, got {np.shape(predicted)}")
-    as_pair(a, p[0])  # finiteness and size checks
-    if not np.all(np.isfinite(p)):
-        raise DataError("predicted scores contain NaN or infinite values")
-    order = top_indices(a, max(ns))
+    sizes = np.asarray([as_count(n, "top-N size", 1, a.size) for n in ns], dtype=np.int64)
+    if sizes.size == 0:
+        raise DataError("top_n_average needs at least one top-N size")
+    order = top_indices(a, int(sizes.max()))
     cumulative = np.cumsum(p[:, order], axis=1)
-    sizes = np.asarray(ns, dtype=np.int64)
     return (cumulative[:, sizes - 1] / sizes).mean(axis=0)
 
 

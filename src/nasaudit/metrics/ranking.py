@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from nasaudit.errors import DataError
-from nasaudit.metrics._checks import as_scores
+from nasaudit.metrics._checks import as_count, as_floats, as_scores
 
 
 def space_rank(found: float | Sequence[float] | np.ndarray,
@@ -19,7 +19,7 @@ def space_rank(found: float | Sequence[float] | np.ndarray,
     share the best rank of their group. A scalar gives an int, an array an int64 array.
     """
     ordered = np.sort(as_scores(space_scores, "space scores"))
-    values = np.asarray(found, dtype=np.float64)
+    values = as_floats(found, "found scores")
     ranks = (ordered.size - np.searchsorted(ordered, values, side="right") + 1).astype(np.int64)
     return int(ranks) if ranks.ndim == 0 else ranks
 
@@ -31,11 +31,15 @@ def p_surpass_random(rank: int | Sequence[int] | np.ndarray, space_size: int, n:
     paper's own Tables 3 and 4; ``(1 - r/r_max)^n`` does, for every row (e.g. NAO: r=19552,
     r_max=423624, n=10 runs -> 0.62; ENAS w/o WS: r=4610 -> 0.90). That is the probability that all
     ``n`` random draws rank below ``r``, which is the stated meaning, so it is what this returns.
+
+    It assumes the ``n`` random draws are made *with replacement* (independent uniform draws, so the same
+    architecture may come up twice). Random search without repeats does better than this when ``n`` is
+    not small against ``space_size``, so the value is then an overestimate of the chance to beat it.
     A scalar rank gives a float, an array of ranks an array.
     """
-    ranks = np.asarray(rank, dtype=np.float64)
-    if space_size < 1 or n < 1:
-        raise DataError(f"space_size and n must be positive, got space_size={space_size}, n={n}")
+    ranks = as_floats(rank, "ranks")
+    as_count(space_size, "space_size")
+    as_count(n, "n")
     if np.any((ranks < 1) | (ranks > space_size)):
         raise DataError(f"ranks must lie in 1..{space_size}, got {ranks[(ranks < 1) | (ranks > space_size)][:3]}")
     probability = (1.0 - ranks / space_size) ** n
@@ -50,8 +54,7 @@ def expected_best_of_n(space_scores: Sequence[float] | np.ndarray, n: int, repla
     """
     ordered = np.sort(as_scores(space_scores, "space scores"))
     size = ordered.size
-    if not 1 <= n <= size or (replace is False and n > size):
-        raise DataError(f"n must lie in 1..{size}, got {n}")
+    as_count(n, "n", 1, size)
     i = np.arange(size + 1, dtype=np.float64)
     if replace:
         cdf = (i / size) ** n

@@ -6,13 +6,16 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from nasaudit._atomic import atomic_open
+
 DPI = 120
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Lay out ``fig``, write it to ``path`` (folders created) as PNG, return the path."""
+    """Lay out ``fig``, write it to ``path`` (folders created) atomically as PNG (or the format its suffix
+    names), return the path."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
+    with atomic_open(out, "wb") as handle:
+        fig.savefig(handle, dpi=DPI, format=out.suffix.lstrip(".").lower() or "png")
     return out

@@ -90,6 +90,16 @@ def plot_importance_boxes(oi: pd.DataFrame, path: str | Path, threshold: float =
     return save_figure(fig, path)
 
 
+def _layered_layout(graph: nx.DiGraph) -> dict[str, np.ndarray]:
+    """Nodes left to right by topological generation, sorted by name within one: independent of hash order."""
+    pos: dict[str, np.ndarray] = {}
+    for layer, nodes in enumerate(nx.topological_generations(graph)):
+        ordered = sorted(nodes)
+        for i, node in enumerate(ordered):
+            pos[node] = np.array([float(layer), (len(ordered) - 1) / 2 - i])
+    return pos
+
+
 def plot_subgraphs(mined: pd.DataFrame, path: str | Path, top: int = 15) -> Path:
     """The ``top`` mined subgraphs drawn with their support and support ratio (redundancy paper Fig. 7)."""
     _require(mined, ["pattern", "support"], "frequent subgraphs")
@@ -100,10 +110,7 @@ def plot_subgraphs(mined: pd.DataFrame, path: str | Path, top: int = 15) -> Path
     for i, row in enumerate(shown.itertuples(index=False)):
         ax = fig.add_subplot(n_rows, n_cols, i + 1)
         graph = pattern_to_networkx(row.pattern)
-        for layer, nodes in enumerate(nx.topological_generations(graph)):
-            for node in nodes:
-                graph.nodes[node]["layer"] = layer
-        pos = nx.multipartite_layout(graph, subset_key="layer")
+        pos = _layered_layout(graph)
         nx.draw_networkx(graph, pos, ax=ax, node_color="#cfe3f7", node_size=700, font_size=7, arrowsize=12,
                          connectionstyle=_CURVED)
         nx.draw_networkx_edge_labels(graph, pos, ax=ax, font_size=7, connectionstyle=_CURVED,

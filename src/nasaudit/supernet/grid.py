@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs.executors import Executor, RunSummary, run_jobs
@@ -27,6 +26,7 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.metrics import welch_ttest
 from nasaudit.supernet.ranking import N_RANDOM, RankingReport, RankingSet, ranking_report
 from nasaudit.supernet.training import SupernetConfig
+from nasaudit.yamlio import read_yaml
 
 _RUN_KEYS = ("benchmark", "metric", "dataset", "data_root", "n_random", "ranking_seed", "bn_batches",
              "max_val_images", "device")
@@ -60,10 +60,7 @@ class GridSpec:
         source = Path(path)
         if not source.is_file():
             raise ConfigError(f"grid spec not found: {source}")
-        try:
-            data = yaml.safe_load(source.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{source}: not valid YAML ({err})") from None
+        data = read_yaml(source) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a grid spec is a mapping of {sorted(_SPEC_KEYS)}")
         data.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,142 @@
+"""Read YAML safely, keeping where each value sits, so spec errors can name their line and column.
+
+The reader is bounded before and while parsing (hardening issue R2 2/7, items 6 and 7): files over
+``MAX_YAML_BYTES`` are refused unread, the text must be UTF-8 (binary, Latin-1 and UTF-16 files are one-line
+errors), aliases are refused (a few hundred bytes of nested aliases expand to gigabytes), nesting deeper than
+``MAX_YAML_DEPTH`` is refused, and a key repeated in one mapping is an error naming both lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nasaudit.errors import ConfigError
+
+Location = tuple[int, int]  # 1-based line and column
+PathKey = tuple[str | int, ...]
+
+#: the largest YAML file read (specs are a few kilobytes)
+MAX_YAML_BYTES = 1 << 20
+#: the deepest nesting of mappings and lists accepted
+MAX_YAML_DEPTH = 64
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses aliases and nesting deeper than ``MAX_YAML_DEPTH`` while composing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ConfigError(f"YAML aliases (*name) are not supported (line {mark.line + 1}, "
+                              f"column {mark.column + 1})")
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            mark = self.peek_event().start_mark
+            raise ConfigError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels at line {mark.line + 1}")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: bounded in size, UTF-8 (a UTF-8 byte-order mark is dropped), not binary."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {size} bytes is over the {MAX_YAML_BYTES}-byte limit of a YAML file")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"spec file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a YAML file") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read spec file {path}: {err.strerror}") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
+        raise ConfigError(f"{path} is binary or UTF-16, not a UTF-8 YAML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line}); "
+                          "save it as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def _check_duplicates(node: yaml.Node) -> None:
+    """Refuse a scalar key that appears twice in one mapping, naming both lines."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key_node, value_node in current.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    line, key = key_node.start_mark.line + 1, (key_node.tag, key_node.value)
+                    if key in seen:
+                        raise ConfigError(f"duplicate key {key_node.value!r} at lines {seen[key]} and {line}")
+                    seen[key] = line
+                stack.extend((key_node, value_node))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def load_yaml_with_locations(path: Path) -> tuple[Any, dict[PathKey, Location]]:
+    """Parse a YAML file safely; return its data and the (line, column) of every mapping key and list item."""
+    path = Path(path)
+    loader = _BoundedLoader(_read_text(path))
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}
+        _check_duplicates(root)
+        data = loader.construct_document(root)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    except ConfigError as err:  # an alias, too deep, a duplicate key
+        raise ConfigError(f"{path}: {err}") from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as err:  # e.g. an unhashable mapping key
+        raise ConfigError(f"{path}: unreadable YAML value ({type(err).__name__}: {err})") from None
+    finally:
+        loader.dispose()
+    locations: dict[PathKey, Location] = {}
+    _walk(root, (), locations)
+    return data, locations
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The data of a YAML file read with the bounded, safe reader of ``load_yaml_with_locations``."""
+    return load_yaml_with_locations(Path(path))[0]
+
+
+def _walk(node: yaml.Node, prefix: PathKey, out: dict[PathKey, Location]) -> None:
+    out.setdefault(prefix, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*prefix, key_node.value)
+            out[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _walk(value_node, key, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*prefix, index), out)
+
+
+def locate(locations: dict[PathKey, Location], loc: Sequence[str | int]) -> Location | None:
+    """The location of ``loc`` or of its nearest ancestor present in the file."""
+    key = tuple(loc)
+    while key:
+        if key in locations:
+            return locations[key]
+        key = key[:-1]
+    return locations.get(())
