@@ -241,3 +241,32 @@ def test_a_single_seed_build_exports_with_its_sidecar(tmp_path: Path) -> None:
     meta = json.loads((tmp_path / "one.csv.meta.json").read_text())
     assert len(table) == 4 and meta["seed_agreement"] is None
     assert "unknown" in meta["seed_agreement_note"]
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    ({"options": {"epochs": -1}}, "epochs must be a whole number"),
+    ({"options": {"epochs": float("nan")}}, "finite number"),
+    ({"options": {"wings": 3}}, "unknown nb201 network option"),
+    ({"protocol": "nb2O1"}, "unknown training protocol"),
+    ({"dataset": "cifar10"}, "needs --data-root"),
+    ({"sample": 10**6}, "exceeds"),
+])
+def test_a_build_that_fails_validation_leaves_nothing_behind(tmp_path: Path, change: dict, fragment: str) -> None:
+    """Hardening (R2 2/7 item 4): it used to be recorded anyway, blocking its name for good."""
+    from nasaudit.errors import NasauditError
+
+    spec = BuildSpec(**{"ops": TWO_OPS, "sample": 2, "protocol": "cpu_small", **change})
+    with ResultStore(tmp_path / "s.db") as store:
+        with pytest.raises(NasauditError, match=fragment):
+            build_benchmark("bad", spec, store, fn=fake_train, progress=False)
+        assert store.build_names() == []
+
+
+def test_delete_keeps_runs_another_build_shares(tmp_path: Path) -> None:
+    from nasaudit.benchmarks.builder import delete_build
+
+    with ResultStore(tmp_path / "s.db") as store:
+        build_benchmark("a", BuildSpec(ops=TWO_OPS, sample=4, seeds=(0,)), store, fn=fake_train, progress=False)
+        build_benchmark("b", BuildSpec(ops=TWO_OPS, sample=6, seeds=(0,)), store, fn=fake_train, progress=False)
+        assert delete_build("a", store) == 0  # all four of a's runs are b's too
+        assert delete_build("b", store) == 6 and store.build_names() == []

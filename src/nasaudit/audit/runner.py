@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nasaudit.audit.spec import AuditSpec, build_space
+from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs.executors import Executor, make_executor
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
 from nasaudit.jobs.provenance import package_version, worker_name
@@ -44,7 +45,12 @@ class Runner:
         self.seed = spec.seed
         self.console = console or Console(stderr=True, soft_wrap=True)
         self.out = spec.resolve(spec.output)
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.out.exists() and not self.out.is_dir():
+            raise ConfigError(f"output {self.out} is a file, not a run folder")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise DataError(f"cannot create the run folder {self.out}: {err.strerror}") from None
         self.store = ResultStore(spec.store or self.out / "results.sqlite")
         self.space: SearchSpace = build_space(spec.space)
         self.memo: dict[tuple[Any, ...], Any] = {}

@@ -179,9 +179,43 @@ def build_benchmark(name: str, spec: BuildSpec, store: ResultStore, executor: Ex
 
     ``fn`` is the job function (default: ``train_job``, training from scratch with ``train_arch``).
     """
+    check_build(spec)
     register_build(name, spec, store, command)
     return run_jobs(build_jobs(spec), fn or train_job, store, executor, max_attempts=max_attempts,
                     progress=progress, description=f"build {name}")
+
+
+def check_build(spec: BuildSpec) -> None:
+    """Everything checkable before a build is recorded: protocol and its overrides, dataset and its folder, the
+    macro-network options (one network is built), the sample size. A build that fails leaves nothing behind."""
+    from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
+    from nasaudit.nn.networks import build_network
+    from nasaudit.registry import unknown_name_message
+    from nasaudit.train import TrainProtocol, get_protocol
+
+    options = dict(spec.options)
+    protocol_fields = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
+    for key in _TRAIN_ARCH_OPTIONS:
+        options.pop(key, None)
+    protocol = get_protocol(spec.protocol).with_overrides(**protocol_fields)
+    if spec.dataset not in DATASET_NAMES:
+        raise ConfigError(unknown_name_message("dataset", spec.dataset, list(DATASET_NAMES)))
+    data_root = dict(spec.runtime).get("data_root")
+    if spec.dataset not in WITHOUT_ROOT and (data_root is None or not Path(str(data_root)).is_dir()):
+        raise ConfigError(f"dataset {spec.dataset!r} needs --data-root, an existing folder (got {data_root!r})")
+    space = spec.make_space()
+    if spec.sample is not None and spec.sample > space.size:
+        raise ConfigError(f"sample {spec.sample} exceeds the {space.size:,} architectures of the space")
+    arch = space.sample(spec.sample_seed)
+    build_network(arch, space, num_classes=10, **{**protocol.macro.get(space.family, {}), **options})
+
+
+def delete_build(name: str, store: ResultStore) -> int:
+    """Delete build ``name`` and its runs that no other build of the store shares; how many runs went."""
+    spec = BuildSpec.from_dict(store.load_build(name)["spec"])
+    shared = {job.job_id for other in store.build_names() if other != name
+              for job in build_jobs(BuildSpec.from_dict(store.load_build(other)["spec"]))}
+    return store.delete_build(name, [job.job_id for job in build_jobs(spec) if job.job_id not in shared])
 
 
 def build_progress(name: str, store: ResultStore) -> dict[str, int]:

@@ -142,3 +142,14 @@ def convert_nb101_command(
     _out.print(f"read {summary.records:,} records of {summary.unique_cells:,} cells (budgets {summary.budgets}); "
                f"wrote {summary.rows:,} rows to {summary.path} in {summary.seconds:.1f} s; "
                f"{summary.hash_mismatches} module hashes differ from ours", highlight=False, markup=False)
+
+
+@app.command("delete")
+def delete_command(name: str = NameArgument, store: str = StoreOption) -> None:
+    """Delete a build and the runs only it owns (runs another build shares are kept)."""
+    from nasaudit.benchmarks.builder import delete_build
+    from nasaudit.jobs.store import ResultStore
+
+    with ResultStore(store) as results:
+        removed = delete_build(name, results)
+    _out.print(f"deleted build {name!r} and {removed:,} of its runs", highlight=False, markup=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from nasaudit.data.fashion import read_fashion, read_fashion_embedded, shrink
 from nasaudit.data.formats import RawDataset, read_cifar, read_embedded, read_imagenet16, read_svhn
 from nasaudit.data.splits import DatasetSplits, make_splits
 from nasaudit.errors import DataError
@@ -15,24 +16,37 @@ _READERS: dict[str, Callable[[Path], RawDataset]] = {
     "imagenet16-120": lambda root: read_imagenet16(root, 120),
     "svhn": read_svhn,
 }
-DATASET_NAMES: tuple[str, ...] = ("embedded", *_READERS)
+#: datasets with a subset shipped in the package (read without a root) whose full official files are read
+#: from a root when one is given: (full reader, shipped reader)
+_SHIPPED: dict[str, tuple[Callable[[Path], RawDataset], Callable[[], RawDataset]]] = {
+    "fashion": (read_fashion, read_fashion_embedded),
+    "fashion16": (lambda root: shrink(read_fashion(root), 16), lambda: shrink(read_fashion_embedded(), 16)),
+    "fashion8": (lambda root: shrink(read_fashion(root), 8), lambda: shrink(read_fashion_embedded(), 8)),
+}
+DATASET_NAMES: tuple[str, ...] = ("embedded", *_SHIPPED, *_READERS)
+#: datasets a fresh install can load without any folder of files
+WITHOUT_ROOT: tuple[str, ...] = ("embedded", *_SHIPPED)
 
 
 def load_dataset(name: str = "embedded", root: str | Path | None = None, *, val_fraction: float,
                  seed: int) -> DatasetSplits:
     """Load ``name`` from ``root`` and hold out a seeded validation split (architectures paper App. A.1
-    datasets; NB201 Sec. 2.3 ImageNet16-120). ``embedded`` needs no files (scikit-learn's digits).
+    datasets; NB201 Sec. 2.3 ImageNet16-120). ``embedded`` needs no files (scikit-learn's digits);
+    ``fashion`` (28 px), ``fashion16`` and ``fashion8`` (16 and 8 px) read the shipped Fashion-MNIST subset without ``root``, and
+    the full official idx files from ``root``.
     """
     key = name.lower()
     if key == "embedded":
         raw = read_embedded()
-    elif key in _READERS:
+    elif key in _SHIPPED and root is None:
+        raw = _SHIPPED[key][1]()
+    elif key in _READERS or key in _SHIPPED:
         if root is None:
             raise DataError(f"dataset {name!r} needs a data root folder (--data-root); none was given")
         folder = Path(root).expanduser()
         if not folder.is_dir():
             raise DataError(f"data root {folder} for dataset {name!r} is not a folder")
-        raw = _READERS[key](folder)
+        raw = _SHIPPED[key][0](folder) if key in _SHIPPED else _READERS[key](folder)
     else:
         raise DataError(f"unknown dataset {name!r}; choose from {list(DATASET_NAMES)}")
     return make_splits(key, raw.train_x, raw.train_y, raw.test_x, raw.test_y, raw.num_classes,

@@ -64,3 +64,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"table {path} of the run is missing; rerun the spec to regenerate it") from None
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"table {path} of the run is corrupt ({message}); rerun the spec to regenerate it") from None

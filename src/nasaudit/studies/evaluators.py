@@ -22,6 +22,7 @@ from nasaudit.registry import Registry
 from nasaudit.studies._base import Scored, StrictModel, StudyContext
 
 if TYPE_CHECKING:
+    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.supernet.evaluator import SupernetEvaluator
     from nasaudit.supernet.training import SupernetConfig
@@ -148,6 +149,19 @@ def file_sha256(path: Path) -> str:
 
 
 # ----------------------------------------------------------------------------------------- table
+@lru_cache(maxsize=8)
+def _load_table(path: str, sha256: str, family_space: str, arch_column: str) -> TabularBenchmark:
+    """A table read and validated once per content (the up-front check and the build share it)."""
+    from nasaudit.benchmarks.tabular import TabularBenchmark
+
+    return TabularBenchmark.from_file(path, space=family_space, arch_column=arch_column)
+
+
+def load_table(file: Path, space_name: str, arch_column: str) -> TabularBenchmark:
+    """The whole table at ``file`` over the registered space ``space_name``, every row checked."""
+    return _load_table(str(file), file_sha256(file), space_name, arch_column)
+
+
 def _check_table(spec: TableEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
     from nasaudit.benchmarks.tabular import resolve_column, table_header
 
@@ -161,6 +175,11 @@ def _check_table(spec: TableEvaluatorSpec, base_dir: Path, space: SearchSpace | 
         resolve_column([c for c in header if c != spec.arch_column], spec.metric, spec.dataset)
     except NasauditError as err:
         return [(("metric",), str(err))]
+    if space is not None:
+        try:  # every row: a corrupt or truncated table fails here, before anything runs
+            load_table(file, space.name, spec.arch_column)
+        except NasauditError as err:
+            return [(("path",), str(err))]
     return []
 
 
@@ -170,12 +189,11 @@ def _table_fingerprint(spec: TableEvaluatorSpec, base_dir: Path) -> dict[str, An
 
 
 def _build_table(context: StudyContext, name: str, spec: TableEvaluatorSpec) -> Scored:
-    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.spaces import get_space
 
     path = table_file(spec, Path(context.resolve(".")))
     base = get_space(context.space.name)
-    benchmark = TabularBenchmark.from_file(path, space=base, arch_column=spec.arch_column)
+    benchmark = load_table(path, base.name, spec.arch_column)
     if context.space.size != base.size:  # op-masked or reduced: the table's rows inside the space
         benchmark = benchmark.restrict(context.space)
     column = benchmark.column(spec.metric, spec.dataset)
@@ -261,13 +279,13 @@ def _build_surrogate(context: StudyContext, name: str, spec: SurrogateEvaluatorS
 
 # ----------------------------------------------------------------------------------------- supernet
 def _check_supernet(spec: SupernetEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
-    from nasaudit.data.loading import DATASET_NAMES
+    from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
     from nasaudit.registry import unknown_name_message
 
     problems: list[Problem] = []
     if spec.dataset not in DATASET_NAMES:
         problems.append((("dataset",), unknown_name_message("dataset", spec.dataset, list(DATASET_NAMES))))
-    elif spec.dataset != "embedded" and spec.data_root is None:
+    elif spec.dataset not in WITHOUT_ROOT and spec.data_root is None:
         problems.append((("data_root",), f"dataset {spec.dataset!r} needs data_root: the folder holding its files"))
     elif spec.data_root is not None and not resolve_path(base_dir, spec.data_root).is_dir():
         problems.append((("data_root",), f"folder not found: {resolve_path(base_dir, spec.data_root)}"))

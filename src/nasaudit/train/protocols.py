@@ -66,9 +66,31 @@ class TrainProtocol:
         unknown = sorted(set(changes) - set(self.__dataclass_fields__))
         if unknown:
             raise ConfigError(f"unknown protocol field(s) {unknown}")
-        if "epochs" in changes and int(changes["epochs"]) < 1:
-            raise ConfigError(f"epochs must be at least 1, got {changes['epochs']}")
-        return replace(self, **changes)
+        return replace(self, **{name: _checked_override(name, getattr(self, name), value)
+                                for name, value in changes.items()})
+
+
+#: protocol fields that count something and so must be at least 1
+_COUNTS = ("epochs", "batch_size", "eval_batch_size")
+
+
+def _checked_override(name: str, current: Any, value: Any) -> Any:
+    """``value`` for protocol field ``name`` if it has the field's type and a sensible range (a NaN, a negative
+    epoch count or text where a number belongs is a ConfigError naming the field)."""
+    if isinstance(current, bool) or current is None or not isinstance(current, (int, float)):
+        if isinstance(current, bool) and not isinstance(value, bool):
+            raise ConfigError(f"protocol field {name} must be true or false, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"protocol field {name} must be a finite number, got {value!r}")
+    if isinstance(current, int):
+        if value != int(value) or value < (1 if name in _COUNTS else 0):
+            raise ConfigError(f"protocol field {name} must be a whole number >= {1 if name in _COUNTS else 0}, "
+                              f"got {value!r}")
+        return int(value)
+    if value < 0:
+        raise ConfigError(f"protocol field {name} must be >= 0, got {value!r}")
+    return float(value)
 
 
 _DARTS_REGULARISED = Augmentation(crop_padding=4, flip=True, cutout=16, mixup_alpha=0.2)
@@ -192,7 +214,8 @@ def get_protocol(protocol: str | TrainProtocol) -> TrainProtocol:
     """The protocol named ``protocol`` (a ``TrainProtocol`` passes through)."""
     if isinstance(protocol, TrainProtocol):
         return protocol
-    try:
-        return PROTOCOLS[protocol]
-    except KeyError:
-        raise ConfigError(f"unknown training protocol {protocol!r}; choose from {sorted(PROTOCOLS)}") from None
+    if protocol not in PROTOCOLS:
+        from nasaudit.registry import unknown_name_message
+
+        raise ConfigError(unknown_name_message("training protocol", protocol, sorted(PROTOCOLS)))
+    return PROTOCOLS[protocol]
