@@ -1,4 +1,5 @@
-"""Files shipped inside the package: the embedded mini-benchmark and the default audit spec."""
+"""Files shipped inside the package: the embedded mini-benchmark, the published NB201 table, the Fashion-MNIST
+subset and its training benchmark, and the default audit spec."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from nasaudit.errors import DataError
 
 EMBEDDED_BENCHMARK = "nb201_digits_mini.csv"
 DEFAULT_SPEC = "default_audit.yaml"
+NB201_TABLE = "nb201_test_acc_200ep.csv.xz"
+FASHION_SUBSET = "fashion_mnist_subset.npz"
+FASHION_BENCHMARK = "nb201_fashion.csv"
 
 
 def _resource(name: str) -> Path:
@@ -21,6 +25,23 @@ def _resource(name: str) -> Path:
 def embedded_benchmark_path() -> Path:
     """The embedded mini-benchmark: NB201 cells trained on scikit-learn's digits (see its .meta.json)."""
     return _resource(EMBEDDED_BENCHMARK)
+
+
+def nb201_table_path() -> Path:
+    """The published NAS-Bench-201 table (all 15,625 cells, 200-epoch test accuracy on CIFAR-10, CIFAR-100 and
+    ImageNet16-120; search-phase paper Sec. 3.1 ground truth), xz-compressed CSV (see its .meta.json)."""
+    return _resource(NB201_TABLE)
+
+
+def fashion_subset_path() -> Path:
+    """The stratified Fashion-MNIST subset behind dataset ``fashion`` (see its .meta.json)."""
+    return _resource(FASHION_SUBSET)
+
+
+def fashion_benchmark_path() -> Path:
+    """The NB201 training benchmark on Fashion-MNIST at 8 px: equivalence classes of the full five-op space,
+    each trained from scratch with 3 seeds (search-phase paper Sec. 3.2; see its .meta.json)."""
+    return _resource(FASHION_BENCHMARK)
 
 
 def table_path(value: str | Path) -> Path:
