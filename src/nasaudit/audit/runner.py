@@ -103,12 +103,11 @@ class Runner:
     # ------------------------------------------------------------------ keys
     def study_key(self, study: StudySpec) -> dict[str, Any]:
         """Everything a study's result depends on (its job identity)."""
-        files = {}
+        files: dict[str, list[dict[str, str]]] = {}
         for field in type(study).file_fields:
             value = getattr(study, field)
-            if isinstance(value, str):
-                path = self._study_file(study, value)
-                files[field] = {"path": str(path), "sha256": file_sha256(path)}
+            paths = [self._study_file(v) for v in ([value] if isinstance(value, str) else value or [])]
+            files[field] = [{"path": str(path), "sha256": file_sha256(path)} for path in paths]
         return {
             "study": study.model_dump(mode="json", exclude={"reference"}),
             "space": self.spec.space.model_dump(mode="json"),
@@ -118,7 +117,7 @@ class Runner:
             "version": package_version(),
         }
 
-    def _study_file(self, study: StudySpec, value: str) -> Path:
+    def _study_file(self, value: str) -> Path:
         if value == "embedded":
             from nasaudit.studies.supernet_grid import EMBEDDED_GRID
 

@@ -213,6 +213,9 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
                                  f"no evaluator named {ref!r}; defined: {sorted(names) or 'none'}"))
         for field in study.file_fields:
             value = raw.get(field)
-            if isinstance(value, str) and value != "embedded" and not resolve_path(base_dir, value).is_file():
-                problems.append((("analyses", index, field), f"file not found: {resolve_path(base_dir, value)}"))
+            for position, item in enumerate([value] if isinstance(value, str) else value or []):
+                if isinstance(item, str) and item != "embedded" and not resolve_path(base_dir, item).is_file():
+                    where = ("analyses", index, field) if isinstance(value, str) else ("analyses", index, field,
+                                                                                       position)
+                    problems.append((where, f"file not found: {resolve_path(base_dir, item)}"))
     return problems

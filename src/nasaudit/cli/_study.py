@@ -36,7 +36,7 @@ def table_evaluators(table: str, metric: str, datasets: list[str | None] | list[
 
 def run_studies(name: str, studies: list[dict[str, Any]], *, out: Path, seed: int = 0, space: str = "nb201",
                 ops: str | None = None, evaluators: dict[str, Any] | None = None,
-                executor: dict[str, Any] | None = None) -> Path:
+                executor: dict[str, Any] | None = None, store: str | None = None) -> Path:
     """Validate and run a spec of ``studies``; print each section's title and the report's path."""
     from nasaudit.audit.runner import Runner
     from nasaudit.audit.spec import spec_from_data
@@ -47,6 +47,8 @@ def run_studies(name: str, studies: list[dict[str, Any]], *, out: Path, seed: in
                             "evaluators": evaluators or {}, "analyses": studies}
     if executor is not None:
         data["executor"] = executor
+    if store is not None:
+        data["store"] = store
     spec = spec_from_data(data, Path.cwd(), source=f"nasaudit {name}")
     runner = Runner(spec, Console(stderr=True, soft_wrap=True))
     sections = runner.run()

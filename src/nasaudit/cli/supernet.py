@@ -11,15 +11,23 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from nasaudit.jobs import DEFAULT_STORE, EXECUTOR_KINDS
+from nasaudit.cli._study import (
+    ArchColumnOption,
+    MetricOption,
+    OpsOption,
+    OutOption,
+    SeedOption,
+    SpaceOption,
+    TableOption,
+    run_studies,
+    split_names,
+    table_evaluators,
+)
+from nasaudit.jobs import EXECUTOR_KINDS
 
 app = typer.Typer(help="Weight-sharing supernets: SPOS training variants and how well they rank.",
                   no_args_is_help=True)
 _out = Console()
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 @app.command("train")
@@ -52,11 +60,11 @@ def train_command(
     from nasaudit.spaces import get_space
     from nasaudit.supernet.training import SupernetConfig, train_supernet
 
-    kept = _names(ops or "")
+    kept = tuple(split_names(ops) or ())
     mask = tuple(op for op in get_space(space).ops if op not in kept) if kept else ()
     config = SupernetConfig(space=space, mask=mask, size=size, channels=channels, depth=depth,
                             sampling=sampling, share_topology=not not_shared,
-                            linear_transformers=_names(linear_transformers), warmup_epochs=warmup,
+                            linear_transformers=tuple(split_names(linear_transformers) or ()), warmup_epochs=warmup,
                             grad_clip=grad_clip, regularized=regularized, protocol=protocol, epochs=epochs,
                             batch_size=batch_size, flip=False if no_flip else None, max_vertices=max_vertices)
     run = train_supernet(config, dataset, seed=seed, data_root=data_root, checkpoint_dir=checkpoint_dir,
@@ -70,111 +78,41 @@ def train_command(
 @app.command("rank")
 def rank_command(
     supernets: list[Path] = typer.Argument(..., help="Saved supernets (one per seed) of the same config."),
-    benchmark: Path = typer.Option(..., "--table", "-t", help="Ground-truth table (CSV or parquet)."),
-    metric: str = typer.Option(..., "--metric", "-m", help="Metric column, or an alias with --dataset."),
-    dataset: str | None = typer.Option(None, "--dataset", help="Dataset of a metric alias, e.g. cifar10."),
-    arch_column: str = typer.Option("ArchitectureString", "--arch-column", help="Column of architecture strings."),
-    n_random: int = typer.Option(100, "--n-random", min=2, help="Random architectures besides the top-N."),
-    ranking_seed: int = typer.Option(0, "--ranking-seed", min=0, help="Seed of the random sample."),
+    table: str = TableOption, metric: str = MetricOption,
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Dataset of a metric alias, e.g. cifar10."),
+    arch_column: str = ArchColumnOption,
+    n_random: int = typer.Option(1000, "--n-random", min=2, help="Random architectures besides the top-N."),
     bn_batches: int = typer.Option(0, "--bn-batches", min=0, help="BN recalibration batches per arch (0: off)."),
     max_images: int | None = typer.Option(None, "--max-images", min=1, help="Cap on validation images."),
-    strategies: str = typer.Option("", "--strategies", help="Also compare these strategies with vs without WS."),
+    strategies: str | None = typer.Option(None, "--strategies", help="Also search with vs without WS."),
     budget: int = typer.Option(50, "--budget", min=1, help="Queries per search run (with --strategies)."),
     search_seeds: int = typer.Option(10, "--search-seeds", min=1, help="Search runs per strategy."),
     sharing_base: str | None = typer.Option(None, "--sharing-base",
                                             help="NB201 cell for the amount-of-sharing experiment (App. D.1)."),
     data_root: Path | None = typer.Option(None, "--data-root", help="Folder of the supernets' dataset."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda."),
-    out: Path = typer.Option(Path("supernet-ranking"), "--out", "-o", help="Output directory."),
+    space: str = SpaceOption, ops: str | None = OpsOption, seed: int = SeedOption, out: Path = OutOption,
 ) -> None:
-    """Rank supernets against ground truth: the report of single-path paper Sec. 3.4, Figs. 2 and 4."""
-    import numpy as np
-    import pandas as pd
-
-    from nasaudit.benchmarks import TabularBenchmark
-    from nasaudit.errors import ConfigError
-    from nasaudit.report.figures_supernet import plot_predictions, plot_rank_disorder, plot_top_n_curves
-    from nasaudit.supernet.evaluator import SupernetEvaluator
-    from nasaudit.supernet.ranking import (
-        rank_disorder,
-        ranking_report,
-        select_ranking_set,
-        space_truth,
-        weight_sharing_comparison,
-    )
-    from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
-    from nasaudit.supernet.training import load_run
-    runs = [load_run(path, data_root=data_root, device=device) for path in supernets]
-    if len({run.config for run in runs}) != 1:
-        raise ConfigError("all supernets given to `rank` must share one config (they differ only in the seed)")
-    space = runs[0].supernet.space
-    table = TabularBenchmark.from_file(benchmark, runs[0].config.space, arch_column)
-    column = table.column(metric, dataset)
-    rset = select_ranking_set(table, column, space, n_random=n_random, seed=ranking_seed)
-    evaluators = [SupernetEvaluator(run.supernet, run.splits, bn_batches=bn_batches, max_images=max_images)
-                  for run in runs]
-    predictions = np.stack([e.evaluate(rset.archs) for e in evaluators])
-    seeds = [run.seed for run in runs]
-    report = ranking_report(rset, predictions, seeds)
-    out.mkdir(parents=True, exist_ok=True)
-    report.curve.to_csv(out / "curve.csv", index=False)
-    report.summary.to_csv(out / "summary.csv", index=False)
-    report.per_seed.to_csv(out / "per_seed.csv", index=False)
-    frame = pd.DataFrame({"arch": rset.strings(space), "truth": rset.truth,
-                          "random_sample": np.isin(np.arange(len(rset.archs)), rset.random)})
-    for seed, row in zip(seeds, predictions, strict=True):
-        frame[f"supernet_seed{seed}"] = row
-    frame.to_csv(out / "predictions.csv", index=False)
-    plot_predictions(rset, predictions, out / "fig2_predictions.png", truth_label=f"{column} (%)")
-    plot_top_n_curves({f"seeds {seeds}": report}, out / "fig4_top_n.png")
-    plot_rank_disorder(rank_disorder(rset.truth[rset.random], predictions[:, rset.random]), out / "rank_disorder.png")
-    if sharing_base is not None:
-        cells = sharing_archs(space, space.parse(sharing_base))
-        archs = list(cells["arch"])
-        predicted = np.stack([e.evaluate(archs) for e in evaluators])
-        sharing = amount_of_sharing(cells, table.query(archs, column, resolve="canonical"), predicted)
-        sharing.to_csv(out / "amount_of_sharing.csv", index=False)
-        _out.print(sharing.to_string(index=False))
-    if strategies:
-        truth = table.evaluator(column, resolve="canonical")
-        _, space_scores = space_truth(table, column, space)
-        comparison = weight_sharing_comparison(space, {"with WS": evaluators[0], "without WS": truth}, truth,
-                                               _names(strategies), budget, search_seeds, space_scores)
-        comparison.to_csv(out / "ws_comparison.csv", index=False)
-        _out.print(comparison.to_string(index=False))
-    _out.print(report.curve.to_string(index=False))
-    _out.print(report.summary.to_string(index=False))
-    _out.print(f"wrote {out}/curve.csv, summary.csv, per_seed.csv, predictions.csv and figures")
+    """Rank saved supernets against ground truth: the report of single-path paper Sec. 3.4, Figs. 2 and 4."""
+    evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
+    study = {"kind": "supernet_ranking", "truth": next(iter(evaluators)), "checkpoints": [str(p) for p in supernets],
+             "data_root": str(data_root) if data_root else None, "device": device, "n_random": n_random,
+             "bn_batches": bn_batches, "max_images": max_images, "sharing_base": sharing_base,
+             "strategies": split_names(strategies) or [], "budget": budget, "search_seeds": search_seeds}
+    run_studies("supernet-rank", [study], out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
 
 
 @app.command("grid")
 def grid_command(
-    spec: Path = typer.Argument(..., help="Grid spec (YAML)."),
-    store: str = typer.Option(DEFAULT_STORE, "--store", help="Results store (SQLite file or SQLAlchemy URL)."),
+    spec: str = typer.Argument("embedded", help="Grid spec (YAML), or 'embedded' for the shipped one."),
+    store: str | None = typer.Option(None, "--store", help="Results store (default: <out>/results.sqlite)."),
     executor: str = typer.Option("sequential", "--executor", help=f"One of {', '.join(EXECUTOR_KINDS)}."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes / Ray CPUs."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
-    data_root: str | None = typer.Option(None, "--data-root", help="Dataset folder (overrides the spec)."),
-    benchmark: str | None = typer.Option(None, "--table", help="Ground-truth table (overrides the spec)."),
-    out: Path = typer.Option(Path("supernet-grid"), "--out", "-o", help="Output directory of the report."),
+    data_root: str | None = typer.Option(None, "--data-root", help="Dataset folder (overrides the grid file)."),
+    table: str | None = typer.Option(None, "--table", help="Ground-truth table (overrides the grid file)."),
+    out: Path = OutOption,
 ) -> None:
     """Op masks x variants x seeds through the executors into the store, then the report (Figs. 4-6)."""
-    import pandas as pd
-
-    from nasaudit.jobs.executors import make_executor
-    from nasaudit.jobs.store import ResultStore
-    from nasaudit.report.figures_supernet import plot_top_n_curves
-    from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
-    grid = GridSpec.from_yaml(spec, data_root=data_root, benchmark=benchmark)
-    with ResultStore(store) as results:
-        summary = run_grid(grid, results, make_executor(executor, workers, address))
-        _out.print(str(summary))
-        reports = grid_reports(results, grid.experiment)
-    out.mkdir(parents=True, exist_ok=True)
-    table = grid_summary(reports)
-    table.to_csv(out / "grid_summary.csv", index=False)
-    pd.concat([r.curve.assign(key=k) for k, r in reports.items()]).to_csv(out / "grid_curves.csv", index=False)
-    for mask in dict.fromkeys(key.split("|mask=")[1] for key in reports):
-        chosen = {key.split("|")[0]: r for key, r in reports.items() if key.endswith(f"|mask={mask}")}
-        plot_top_n_curves(chosen, out / f"fig4_mask_{mask.replace('+', '_')}.png", title=f"mask={{{mask}}}")
-    _out.print(table.to_string(index=False))
+    run_studies("supernet-grid", [{"kind": "supernet_grid", "grid": spec, "data_root": data_root, "table": table}],
+                out=out, executor={"kind": executor, "workers": workers, "address": address}, store=store)

@@ -21,6 +21,9 @@ class SupernetGridSpec(StudySpec):
 
     kind: Literal["supernet_grid"] = "supernet_grid"
     grid: str = "embedded"
+    #: overrides of the grid file's dataset folder and ground-truth table
+    data_root: str | None = None
+    table: str | None = None
 
 
 def grid_file(context: StudyContext, spec: SupernetGridSpec) -> Path:
@@ -37,7 +40,8 @@ def run(context: StudyContext, spec: SupernetGridSpec) -> StudyResult:
     from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
 
     path = grid_file(context, spec)
-    grid = GridSpec.from_yaml(path)
+    grid = GridSpec.from_yaml(path, data_root=str(context.resolve(spec.data_root)) if spec.data_root else None,
+                              benchmark=str(context.resolve(spec.table)) if spec.table else None)
     summary = run_grid(grid, context.store, context.executor())
     if not summary.complete:
         raise ConfigError(f"supernet grid {grid.experiment!r}: {summary}")
