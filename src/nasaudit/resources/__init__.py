@@ -44,9 +44,15 @@ def fashion_benchmark_path() -> Path:
     return _resource(FASHION_BENCHMARK)
 
 
+#: tables shipped in the package, usable by name wherever a table path is accepted
+PACKAGED_TABLES = {"embedded": EMBEDDED_BENCHMARK, "nb201": NB201_TABLE, "fashion": FASHION_BENCHMARK}
+
+
 def table_path(value: str | Path) -> Path:
-    """A benchmark table given by path, or ``"embedded"`` for the shipped mini-benchmark."""
-    return embedded_benchmark_path() if str(value) == "embedded" else Path(value)
+    """A benchmark table given by path, or by the name of a shipped one: ``nb201`` (the published NAS-Bench-201
+    table), ``fashion`` (the NB201 training benchmark on Fashion-MNIST), ``embedded`` (the digits mini-benchmark)."""
+    name = str(value)
+    return _resource(PACKAGED_TABLES[name]) if name in PACKAGED_TABLES else Path(value)
 
 
 def default_spec_path() -> Path:

@@ -71,14 +71,14 @@ class VariantSetSpec(_BasedSetSpec):
     generator: Literal["variants"] = "variants"
     n: int = Field(10, ge=1, le=1000)
     variant_kind: Literal["connection", "operation"] = "connection"
-    cell_types: list[CellType] = Field(default_factory=lambda: ["normal"], min_length=1)
+    cell_types: list[CellType] = Field(["normal"], min_length=1)
 
 
 class ShapeSetSpec(_BasedSetSpec):
     """Each base, its widest-shallowest and its narrowest-deepest adaptation (architectures Sec. 5, Table 1)."""
 
     generator: Literal["shape"] = "shape"
-    cell_types: list[CellType] = Field(default_factory=lambda: ["normal", "reduce"], min_length=1)
+    cell_types: list[CellType] = Field(["normal", "reduce"], min_length=1)
 
 
 class CellSwapSetSpec(_BasedSetSpec):
@@ -104,7 +104,7 @@ class SwitchOffSetSpec(_SetSpec):
     archs: list[str] = Field(default_factory=list, max_length=1000)
     sample: int = Field(0, ge=0, le=1000)
     max_disabled: int | None = Field(None, ge=0)
-    orders: list[Literal["high", "low"]] = Field(default_factory=lambda: ["high", "low"], min_length=1)
+    orders: list[Literal["high", "low"]] = Field(["high", "low"], min_length=1)
 
     @model_validator(mode="after")
     def _some_arch(self) -> SwitchOffSetSpec:
@@ -118,8 +118,8 @@ class PrimSkipGroupSetSpec(_SetSpec):
 
     generator: Literal["primskip_groups"] = "primskip_groups"
     n_per_group: int = Field(5, ge=1, le=1000)
-    groups: list[Literal["random", "skip", "prim", "primskip"]] = Field(
-        default_factory=lambda: ["random", "skip", "prim", "primskip"], min_length=1)
+    groups: list[Literal["random", "skip", "prim", "primskip"]] = Field(["random", "skip", "prim", "primskip"],
+                                                                       min_length=1)
 
 
 class ArchListSetSpec(_SetSpec):
@@ -340,12 +340,11 @@ def train_set_job(job: TrainJob) -> JobResult:
     from nasaudit.train import train_arch
 
     space, arch, protocol, macro = job_setup(job)
-    runtime = dict(job.runtime)
+    runtime = {k: str(v) for k, v in job.runtime if v is not None}
     folder = runtime.get("checkpoint_dir")
     result = train_arch(space, arch, protocol=protocol, dataset=job.dataset, seed=job.seed,
                         data_root=runtime.get("data_root"), device=runtime.get("device"),
-                        checkpoint_dir=Path(str(folder)) if folder else None, progress=False, test_each_epoch=True,
-                        **macro)
+                        checkpoint_dir=Path(folder) if folder else None, progress=False, test_each_epoch=True, **macro)
     metrics = {"val_acc": result.final_val_acc, "test_acc": result.test_acc, "test_loss": result.test_loss,
                "params": result.params, "flops": result.flops, "train_seconds": result.wall_time_s}
     curves = {name: [getattr(record, name) for record in result.history]
@@ -405,22 +404,24 @@ def train_sets(context: StudyContext, spec: TrainedSetsSpec) -> TrainedSets:
     if not summary.complete:
         raise TrainingError(f"training the architecture sets: {summary}")
     done = context.store.runs(status="done", job_ids=[job.job_id for job in jobs], include_curves=True)
-    by_id = done.set_index("job_id")
+    metrics_of: dict[str, dict[str, Any]] = dict(zip(done["job_id"], done["metrics"], strict=True))
+    curves_of: dict[str, dict[str, list[float]]] = dict(zip(done["job_id"], done["curves"], strict=True))
     runs = pd.DataFrame(rows)
     runs["job_id"] = [job.job_id for job in jobs]
-    metrics = pd.DataFrame([by_id.loc[i, "metrics"] for i in runs["job_id"]])
+    metrics = pd.DataFrame([metrics_of[i] for i in runs["job_id"]])
     runs = pd.concat([runs, metrics[["test_acc", "test_loss", "params", "train_seconds"]]], axis=1)
-    history = _history(runs, by_id)
+    history = _history(runs, curves_of)
     return TrainedSets(sets, pd.DataFrame(members), runs, history)
 
 
-def _history(runs: pd.DataFrame, by_id: pd.DataFrame) -> pd.DataFrame:
+def _history(runs: pd.DataFrame, curves_of: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
     import pandas as pd
 
     frames = []
-    for run in runs.itertuples():
-        curves = pd.DataFrame(by_id.loc[run.job_id, "curves"])
-        frames.append(curves.assign(set=run.curve_set, arch=f"{run.set}/{run.label}", seed=run.seed, lr=run.lr))
+    for run in runs.to_dict("records"):
+        curves = pd.DataFrame(curves_of[run["job_id"]])
+        frames.append(curves.assign(set=run["curve_set"], arch=f"{run['set']}/{run['label']}", seed=run["seed"],
+                                    lr=run["lr"]))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -568,9 +569,10 @@ def run(context: StudyContext, spec: ArchSetsSpec) -> StudyResult:
     groups = table.groupby(["set", "group", "lr"], sort=False).agg(
         archs=("label", "nunique"), test_acc_mean=("test_acc_mean", "mean"),
         epochs_to_fraction=("epochs_to_fraction", "mean"), auc_mean=("auc_mean", "mean")).reset_index()
-    notes = [f"{r.set}: {r.group} vs {r.reference}: mean change {r.mean_diff:+.2f} points over {r.n_pairs} paired "
-             f"runs, p = {r.p_value:.3g}" + (" (significant at p <= 0.01)" if r.significant else "")
-             for r in tests.itertuples() if r.p_value == r.p_value]
+    notes = [f"{r['set']}: {r['group']} vs {r['reference']}: mean change {r['mean_diff']:+.2f} points over "
+             f"{r['n_pairs']} paired runs, p = {r['p_value']:.3g}"
+             + (" (significant at p <= 0.01)" if r["significant"] else "")
+             for r in tests.to_dict("records") if r["p_value"] == r["p_value"]]
     return StudyResult(
         title="Architecture sets: accuracy and convergence",
         summary=(f"{len(trained.members)} architectures in {len(trained.sets)} set(s), each trained from scratch "

@@ -114,16 +114,16 @@ def run(context: StudyContext, spec: DynamicsSpec) -> StudyResult:
     var_axis = np.linspace(-spec.radius, spec.radius, spec.variance_grid)
     rows, curves, plots = [], {}, []
     first_seed = spec.seeds[0]
-    for run in trained.runs.itertuples():
-        model = load_trained_model(run.job, splits.num_classes, splits.in_channels)
+    for run in trained.runs.to_dict("records"):
+        model = load_trained_model(run["job"], splits.num_classes, splits.in_channels)
         variance = gradient_variance(model, data, spec.variance_batch, context.seed)
         sharp = top_hessian_eigenvalue(model, data, context.seed, tol=spec.hessian_tol, max_iter=spec.hessian_iters)
-        row: dict[str, Any] = {"set": run.set, "label": run.label, "lr": run.lr, "seed": run.seed,
+        row: dict[str, Any] = {"set": run["set"], "label": run["label"], "lr": run["lr"], "seed": run["seed"],
                                "grad_variance": variance.variance, "grad_variance_total": variance.total,
                                "sharpness": sharp.eigenvalue, "sharpness_converged": sharp.converged,
                                "landscape_rise": np.nan}
-        if run.seed == first_seed:
-            name = f"{run.set}/{run.label}" + (f" lr={run.lr:g}" if spec.lrs and len(spec.lrs) > 1 else "")
+        if run['seed'] == first_seed:
+            name = f"{run['set']}/{run['label']}" + (f" lr={run['lr']:g}" if spec.lrs and len(spec.lrs) > 1 else "")
             surface = loss_surface_2d(model, data, alphas, alphas, context.seed)
             centre = spec.grid // 2
             row["landscape_rise"] = float(surface.loss.mean() - surface.loss[centre, centre])

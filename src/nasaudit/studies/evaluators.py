@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from nasaudit.supernet.evaluator import SupernetEvaluator
     from nasaudit.supernet.training import SupernetConfig
 
-#: tables shipped in the package, usable as ``path:`` by these names
-PACKAGED_TABLES = ("embedded",)
 #: the "tiny" supernet size: CPU-friendly (8 channels, one cell per stage)
 TINY = {"size": "S", "channels": 8, "depth": 1}
 
@@ -36,7 +34,8 @@ Problem = tuple[tuple[str | int, ...], str]
 
 
 class TableEvaluatorSpec(StrictModel):
-    """Ground truth from a benchmark table (CSV/parquet); ``path: embedded`` is the shipped training benchmark."""
+    """Ground truth from a benchmark table (CSV/parquet), or a shipped one by name: ``nb201`` (the published
+    NAS-Bench-201 table), ``fashion`` (NB201 cells trained on Fashion-MNIST), ``embedded`` (digits)."""
 
     kind: Literal["table"] = "table"
     path: str
@@ -128,7 +127,7 @@ def resolve_path(base_dir: Path, path: str) -> Path:
 
 def table_file(spec: TableEvaluatorSpec, base_dir: Path) -> Path:
     """The table a table evaluator reads: a packaged one by name, or a file relative to the spec."""
-    from nasaudit.resources import table_path
+    from nasaudit.resources import PACKAGED_TABLES, table_path
 
     return table_path(spec.path) if spec.path in PACKAGED_TABLES else resolve_path(base_dir, spec.path)
 

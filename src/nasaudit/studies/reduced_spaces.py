@@ -43,10 +43,13 @@ def run(context: StudyContext, spec: ReducedSpacesSpec) -> StudyResult:
     if scored.benchmark is None or not isinstance(scored.benchmark.space, NB101Space):
         raise ConfigError(f"reduced_spaces needs an NB101 table evaluator; {spec.evaluator!r} is not one")
     full = scored.benchmark
+    base = full.space
+    assert isinstance(base, NB101Space)
     seeds = list(range(context.seed, context.seed + spec.seeds))
-    sizes, summaries, notes = [], [], []
+    sizes: list[dict[str, float]] = []
+    summaries, notes = [], []
     for n in sorted(set(spec.vertices)):
-        space = NB101Space(ops=full.space.ops, max_vertices=n, max_edges=full.space.max_edges, name=f"nb101_v{n}")
+        space = NB101Space(ops=base.ops, max_vertices=n, max_edges=base.max_edges, name=f"nb101_v{n}")
         inside = sum(space.contains(a) for a in full.archs())
         if inside < space.size:
             sizes.append({"vertices": n, "cells_in_table": inside, "exact_space_size": space.size})

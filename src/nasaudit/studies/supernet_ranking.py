@@ -94,7 +94,7 @@ def _supernets(context: StudyContext, spec: SupernetRankingSpec) -> tuple[list[E
     if not isinstance(config, SupernetEvaluatorSpec):
         raise ConfigError(f"supernet_ranking needs a supernet evaluator; {spec.supernet!r} is a {config.kind}")
     seeds = list(range(context.seed, context.seed + spec.seeds))
-    trained = [train_supernet_evaluator(context, spec.supernet, config, s) for s in seeds]
+    trained: list[Evaluator] = [train_supernet_evaluator(context, spec.supernet, config, s) for s in seeds]
     return trained, seeds, (f"SPOS supernets ({config.size}, {config.sampling} sampling, {config.epochs} epochs on "
                             f"{config.dataset})")
 
@@ -159,8 +159,11 @@ def _sharing(space: SearchSpace, base: str, evaluators: list[Evaluator], truth: 
     """Cells sharing all but one op with ``base``: how far apart their predictions are (App. D.1)."""
     import numpy as np
 
+    from nasaudit.spaces.nb201 import NB201Space
     from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
 
+    if not isinstance(space, NB201Space):
+        raise ConfigError(f"the amount-of-sharing experiment is defined on NB201 cells, not {space.name!r}")
     cells = sharing_archs(space, space.parse(base))
     archs = list(cells["arch"])
     predicted = np.stack([e.evaluate(archs) for e in evaluators])
