@@ -587,6 +587,8 @@ def run(context: StudyContext, spec: ArchSetsSpec) -> StudyResult:
                 Table("archs.csv", "Per architecture: final test accuracy over seeds and convergence speed", table,
                       show=False),
                 Table("members.csv", "Members of each set and what defines them", trained.members, show=False),
+                Table("runs.csv", "Final metrics of every training run", trained.runs.drop(columns="job"),
+                      show=False),
                 Table("history.csv", "Per-epoch train/validation/test metrics of every run", trained.history,
                       show=False)],
         plots=[Plot("accuracy.png", "Final test accuracy per group (* significant vs the reference, p <= 0.01)",

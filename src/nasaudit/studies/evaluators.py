@@ -229,6 +229,14 @@ def _file_fingerprint(spec: FileSpec, base_dir: Path) -> dict[str, Any]:
     return {**spec.model_dump(), "path": str(path), "sha256": digest.hexdigest()}
 
 
+@lru_cache(maxsize=8)
+def _load_nats(path: str, dataset: str, hp: str, signal: str, report: str) -> TabularBenchmark:
+    """An official NATS-Bench file read once per setting (its signal and reported columns serve two evaluators)."""
+    from nasaudit.benchmarks.nats import load_nats
+
+    return load_nats(path, dataset, hp=hp, signal=signal, report=report)
+
+
 def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
     path = context.resolve(spec.path)
     if isinstance(spec, NB101EvaluatorSpec):
@@ -238,9 +246,7 @@ def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
         column = f"{spec.metric}@{spec.epochs}"
         what = f"NB101 {column}, mean over repeats"
     elif isinstance(spec, NatsEvaluatorSpec):
-        from nasaudit.benchmarks.nats import load_nats
-
-        benchmark = load_nats(path, spec.dataset, hp=spec.hp, signal=spec.signal, report=spec.report)
+        benchmark = _load_nats(str(path), spec.dataset, spec.hp, spec.signal, spec.report)
         column = spec.metric
         source = {"search_signal": f"{spec.signal} accuracy (search signal)",
                   "reported": f"{spec.report} accuracy (reported score)",
