@@ -44,8 +44,23 @@ def _supernet() -> Evaluator:
     return SupernetEvaluator(run.supernet, run.splits)
 
 
+def _trained() -> Evaluator:
+    import tempfile
+    from pathlib import Path
+
+    from nasaudit.benchmarks.builder import BuildSpec
+    from nasaudit.benchmarks.trained import TrainedEvaluator
+    from nasaudit.jobs.job import freeze_options
+    from nasaudit.jobs.store import ResultStore
+
+    build = BuildSpec(ops=tuple(SPACE.ops), seeds=(0,), options=freeze_options({"epochs": 1, "channels": 2,
+                                                                                 "cells_per_stage": 1}))
+    store = ResultStore(Path(tempfile.mkdtemp()) / "runs.db")
+    return TrainedEvaluator(SPACE, build, store)
+
+
 EVALUATORS: dict[str, Callable[[], Evaluator]] = {"table": _table, "surrogate": _surrogate,
-                                                  "supernet": _supernet}
+                                                  "supernet": _supernet, "trained": _trained}
 
 
 @pytest.fixture(scope="module", params=list(EVALUATORS))

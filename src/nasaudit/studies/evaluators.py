@@ -102,8 +102,23 @@ class NB301ResultsEvaluatorSpec(StrictModel):
     units: Literal["percent", "fraction"] = "percent"
 
 
+class TrainEvaluatorSpec(StrictModel):
+    """Ground truth on demand: each architecture trained from scratch with ``seeds`` under ``protocol`` on
+    ``dataset`` (``options`` override protocol fields or the macro network), runs kept in the audit's store.
+    Trained exactly like a ``bench build`` with the same settings, so its scores are that benchmark's."""
+
+    kind: Literal["train"] = "train"
+    protocol: str = "cpu_small"
+    dataset: str = "embedded"
+    data_root: str | None = None
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=100)
+    options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    metric: Literal["test_acc", "val_acc"] = "test_acc"
+
+
 EvaluatorSpec = Annotated[TableEvaluatorSpec | SurrogateEvaluatorSpec | SupernetEvaluatorSpec | NB101EvaluatorSpec
-                          | NatsEvaluatorSpec | NB301ResultsEvaluatorSpec, Field(discriminator="kind")]
+                          | NatsEvaluatorSpec | NB301ResultsEvaluatorSpec | TrainEvaluatorSpec,
+                          Field(discriminator="kind")]
 
 
 @dataclass(frozen=True)
@@ -263,6 +278,40 @@ def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
     return Scored(benchmark.evaluator(column, resolve="canonical"), what, spec.units, benchmark, column)
 
 
+# ----------------------------------------------------------------------------------------- training
+def _build_spec(spec: TrainEvaluatorSpec, space: SearchSpace, base_dir: Path) -> Any:
+    from nasaudit.benchmarks.builder import BuildSpec
+    from nasaudit.jobs.job import freeze_options
+    from nasaudit.spaces import get_space
+
+    masked = set(space.ops) != set(get_space(space.name).ops)
+    root = {"data_root": str(resolve_path(base_dir, spec.data_root))} if spec.data_root else None
+    return BuildSpec(space=space.name, ops=tuple(space.ops) if masked else None, protocol=spec.protocol,
+                     dataset=spec.dataset, seeds=tuple(spec.seeds), options=freeze_options(spec.options),
+                     runtime=freeze_options(root))
+
+
+def _check_train(spec: TrainEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    from nasaudit.benchmarks.builder import check_build
+
+    if space is None:
+        return []
+    try:
+        check_build(_build_spec(spec, space, base_dir))
+    except NasauditError as err:
+        return [(("kind",), str(err))]
+    return []
+
+
+def _build_train(context: StudyContext, name: str, spec: TrainEvaluatorSpec) -> Scored:
+    from nasaudit.benchmarks.trained import TrainedEvaluator
+
+    build = _build_spec(spec, context.space, Path(context.resolve(".")))
+    evaluator = TrainedEvaluator(context.space, build, context.store, context.executor(), metric=spec.metric)
+    return Scored(evaluator, f"trained from scratch ({spec.protocol} on {spec.dataset}, mean {spec.metric} over "
+                             f"seeds {spec.seeds})", "percent")
+
+
 # ----------------------------------------------------------------------------------------- surrogate
 def _check_nothing(spec: Any, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
     return []
@@ -337,6 +386,8 @@ EVALUATOR_KINDS.add("surrogate", EvaluatorKind(SurrogateEvaluatorSpec, _check_no
                                                _build_surrogate), "a surrogate model fit on another evaluator")
 EVALUATOR_KINDS.add("supernet", EvaluatorKind(SupernetEvaluatorSpec, _check_supernet, _plain_fingerprint,
                                               _build_supernet), "a weight-sharing SPOS supernet")
+EVALUATOR_KINDS.add("train", EvaluatorKind(TrainEvaluatorSpec, _check_train, _plain_fingerprint, _build_train),
+                    "ground truth on demand: trained from scratch with several seeds")
 for _spec in (NB101EvaluatorSpec, NatsEvaluatorSpec, NB301ResultsEvaluatorSpec):
     EVALUATOR_KINDS.add(_spec.model_fields["kind"].default, EvaluatorKind(_spec, _check_file, _file_fingerprint,
                                                                           _build_file), _spec.__doc__ or "")

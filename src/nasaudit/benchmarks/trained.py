@@ -1,0 +1,60 @@
+"""Ground truth on demand: score any architecture by training it from scratch with several seeds, as the
+benchmark builder does (search-phase paper Sec. 3.2), through the executors into the results store.
+
+The runs are the builder's own ``TrainJob``s, so a run trained once (by a build, a search or an earlier
+audit) is never trained again, and a killed audit loses at most the runs in flight. Use it where no table
+covers the architectures to score, e.g. the cells a differentiable search derives (selection paper Sec. 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nasaudit.benchmarks.builder import BuildSpec, TrainJob, check_build, train_job
+from nasaudit.errors import DataError
+from nasaudit.jobs.executors import Executor, run_jobs
+from nasaudit.jobs.store import ResultStore
+from nasaudit.spaces.base import SearchSpace
+
+
+class TrainedEvaluator:
+    """``evaluate(archs)``: the mean over ``build.seeds`` of ``metric`` after training each architecture under
+    ``build``'s protocol, dataset and options (runs resumed from and recorded in ``store``)."""
+
+    def __init__(self, space: SearchSpace, build: BuildSpec, store: ResultStore, executor: Executor | None = None,
+                 metric: str = "test_acc") -> None:
+        check_build(build)
+        self._space, self.build, self.store, self.executor, self.metric = space, build, store, executor, metric
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    def jobs(self, archs: Sequence[Any]) -> list[TrainJob]:
+        """One training job per (architecture, seed)."""
+        values = [self._space.coerce(a) for a in archs]
+        return [TrainJob(space=self.build.space, arch=self._space.format(a), canonical=self._space.canonical(a),
+                         protocol=self.build.protocol, dataset=self.build.dataset, seed=seed,
+                         options=self.build.options, runtime=self.build.runtime)
+                for a in dict.fromkeys(values) for seed in self.build.seeds]
+
+    def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
+        """Train what the store lacks; the mean over seeds of ``metric`` per architecture, in order."""
+        if len(archs) == 0:
+            return np.empty(0, dtype=np.float64)
+        jobs = self.jobs(archs)
+        summary = run_jobs(jobs, train_job, self.store, self.executor, progress=False,
+                           description="train to score")
+        if not summary.complete:
+            raise DataError(f"training to score architectures did not finish: {summary}")
+        runs = self.store.runs(job_ids=[job.job_id for job in jobs], status="done")
+        value = {job_id: float(metrics[self.metric]) for job_id, metrics in zip(runs["job_id"], runs["metrics"],
+                                                                                 strict=True)}
+        per_arch: dict[str, list[float]] = {}
+        for job in jobs:
+            per_arch.setdefault(job.arch, []).append(value[job.job_id])
+        return np.array([np.mean(per_arch[self._space.format(self._space.coerce(a))]) for a in archs],
+                        dtype=np.float64)
