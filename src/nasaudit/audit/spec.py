@@ -8,6 +8,7 @@ the space, evaluator references) and reports *every* mistake at once, each with 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
@@ -206,6 +207,9 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
         if not isinstance(raw, dict) or raw.get("kind") not in STUDIES:
             continue
         study: type[StudySpec] = STUDIES.get(raw["kind"]).spec
+        if space is not None:
+            with contextlib.suppress(ValidationError):  # a schema error is reported by the schema
+                problems += [(("analyses", index), message) for message in study.model_validate(raw).check(space)]
         for field in study.evaluator_fields:
             ref = raw.get(field)
             if ref is not None and ref not in names:

@@ -114,26 +114,30 @@ def run(context: StudyContext, spec: DynamicsSpec) -> StudyResult:
     var_axis = np.linspace(-spec.radius, spec.radius, spec.variance_grid)
     rows, curves, plots = [], {}, []
     first_seed = spec.seeds[0]
+    measures: dict[str, dict[str, Any]] = {}  # a run shared by several sets is measured once
     for run in trained.runs.to_dict("records"):
-        model = load_trained_model(run["job"], splits.num_classes, splits.in_channels)
-        variance = gradient_variance(model, data, spec.variance_batch, context.seed)
-        sharp = top_hessian_eigenvalue(model, data, context.seed, tol=spec.hessian_tol, max_iter=spec.hessian_iters)
-        row: dict[str, Any] = {"set": run["set"], "label": run["label"], "lr": run["lr"], "seed": run["seed"],
-                               "grad_variance": variance.variance, "grad_variance_total": variance.total,
-                               "sharpness": sharp.eigenvalue, "sharpness_converged": sharp.converged,
-                               "landscape_rise": np.nan}
-        if run['seed'] == first_seed:
-            name = f"{run['set']}/{run['label']}" + (f" lr={run['lr']:g}" if spec.lrs and len(spec.lrs) > 1 else "")
-            surface = loss_surface_2d(model, data, alphas, alphas, context.seed)
-            centre = spec.grid // 2
-            row["landscape_rise"] = float(surface.loss.mean() - surface.loss[centre, centre])
-            curves[name] = loss_surface_1d(model, data, line, context.seed)
-            variance_map = gradient_variance_surface(model, data, var_axis, var_axis, context.seed,
-                                                     batch_size=spec.variance_batch, partition_seed=context.seed)
-            slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            plots.append(Plot(f"dynamics_{slug}.png", f"{name}: loss contours (left) and gradient std (right)",
-                              partial(plot_arch_dynamics, surface, variance_map, title=name)))
-        rows.append(row)
+        job_id = run["job_id"]
+        if job_id not in measures:
+            model = load_trained_model(run["job"], splits.num_classes, splits.in_channels)
+            variance = gradient_variance(model, data, spec.variance_batch, context.seed)
+            sharp = top_hessian_eigenvalue(model, data, context.seed, tol=spec.hessian_tol,
+                                           max_iter=spec.hessian_iters)
+            found = {"grad_variance": variance.variance, "grad_variance_total": variance.total,
+                     "sharpness": sharp.eigenvalue, "sharpness_converged": sharp.converged, "landscape_rise": np.nan}
+            if run["seed"] == first_seed:
+                name = f"{run['set']}/{run['label']}" + (f" lr={run['lr']:g}" if spec.lrs and len(spec.lrs) > 1
+                                                         else "")
+                surface = loss_surface_2d(model, data, alphas, alphas, context.seed)
+                found["landscape_rise"] = float(surface.loss.mean() - surface.loss[spec.grid // 2, spec.grid // 2])
+                curves[name] = loss_surface_1d(model, data, line, context.seed)
+                variance_map = gradient_variance_surface(model, data, var_axis, var_axis, context.seed,
+                                                         batch_size=spec.variance_batch, partition_seed=context.seed)
+                slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+                plots.append(Plot(f"dynamics_{slug}.png", f"{name}: loss contours (left) and gradient std (right)",
+                                  partial(plot_arch_dynamics, surface, variance_map, title=name)))
+            measures[job_id] = found
+        rows.append({"set": run["set"], "label": run["label"], "lr": run["lr"], "seed": run["seed"],
+                     **measures[job_id]})
     measured = pd.DataFrame(rows)
     keys = ["set", "label", "lr"]
     per_arch = measured.groupby(keys, sort=False).agg(

@@ -3,13 +3,16 @@ of each reduced space and every strategy against random search inside it, ranked
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
 from nasaudit.errors import ConfigError
 from nasaudit.studies._base import StudyContext, StudyResult, StudySpec, Table, register_study
 from nasaudit.studies.compare import DEFAULT_STRATEGIES, known_strategies
+
+if TYPE_CHECKING:
+    from nasaudit.spaces.base import SearchSpace
 
 
 class ReducedSpacesSpec(StudySpec):
@@ -24,6 +27,9 @@ class ReducedSpacesSpec(StudySpec):
     strategies: list[str] = Field(default_factory=lambda: list(DEFAULT_STRATEGIES), min_length=1)
     budget: int = Field(50, gt=0, le=1_000_000)
     seeds: int = Field(10, gt=0, le=100_000)
+
+    def check(self, space: SearchSpace) -> list[str]:
+        return [] if space.family == "nb101" else [f"reduced spaces are NB101 spaces; the audit's is {space.name!r}"]
 
     @field_validator("strategies")
     @classmethod

@@ -1,0 +1,459 @@
+"""Bilevel differentiable search on a mixed-op supernet (DARTS, Liu et al., 2019, Sec. 2.3, Alg. 1) and
+the variants the selection paper builds on (Sec. 5, App. A.1):
+
+* ``darts``: alternate a first-order alpha step on a validation batch and an SGD weight step on a
+  training batch; ``darts2``: the second-order (unrolled) alpha step (``architect``);
+* ``sdarts_rs`` (Chen & Hsieh, 2020): alpha perturbed by U(-epsilon, epsilon) for every weight step;
+* ``sgas`` (Li et al., 2020, criterion 1): after a warm-up, every few epochs the undecided edge with the
+  best normalised importance x selection certainty is fixed to its strongest op (DARTS: a node with two
+  decided inputs drops its other inputs);
+* ``gdas`` (Dong & Yang, 2019): one path per step from hard Gumbel-softmax samples, temperature annealed;
+* ``fixed_alpha`` (selection paper Sec. 6.3): alpha = 0 (uniform), frozen; only the weights train.
+
+Epoch ``e`` draws all its randomness (batch orders, augmentation, perturbations, Gumbel noise) from
+``epoch_seeds(seed, e)``, so resuming from the checkpoint written after any epoch gives bit-identical
+results. A ``Snapshot`` (weights, alpha, decisions, epoch) can be saved and selected from later.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from nasaudit.data.augment import normalize
+from nasaudit.data.splits import DatasetSplits, Split
+from nasaudit.differentiable.alpha import ArchParameters, Projection
+from nasaudit.differentiable.architect import Architect
+from nasaudit.differentiable.config import SearchConfig
+from nasaudit.errors import ConfigError, DataError, TrainingError
+from nasaudit.supernet.modules import Supernet
+from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
+from nasaudit.train.loop import epoch_seeds, param_groups, resolve_device
+
+SNAPSHOT_NAME = "snapshot.pt"
+
+
+@dataclass(frozen=True)
+class SearchEpoch:
+    """One search epoch: LR at its start, GDAS temperature (NaN otherwise), mean training loss and
+    accuracy (%) of the weight steps, mean validation loss of the alpha steps (NaN without), the supernet's
+    validation loss and accuracy at the epoch's end, and alpha after it (per kind, per edge)."""
+
+    epoch: int
+    lr: float
+    tau: float
+    train_loss: float
+    train_acc: float
+    arch_loss: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+    alpha: dict[str, tuple[tuple[float, ...], ...]] = field(repr=False)
+
+
+def batch_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of consecutive batches of ``size``; a last batch of one image joins the one
+    before (batch norm in training mode cannot take it)."""
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+@contextmanager
+def batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Batch norm on batch statistics without touching its running statistics (training mode with
+    ``track_running_stats`` off), as DARTS-PT evaluates a perturbed supernet."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    tracked = [m.track_running_stats for m in norms]
+    was_training = model.training
+    model.train()
+    for m in norms:
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m, flag in zip(norms, tracked, strict=True):
+            m.track_running_stats = flag
+        model.train(was_training)
+
+
+class DeviceData:
+    """A dataset's splits on the device, with normalisation statistics."""
+
+    def __init__(self, splits: DatasetSplits, device: torch.device) -> None:
+        self.device = device
+        self.parts = {name: Split(part.x.to(device), part.y.to(device))
+                      for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
+        self.mean = torch.tensor(splits.mean, device=device)
+        self.std = torch.tensor(splits.std, device=device)
+
+    def fixed_batches(self, name: str, size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Split ``name`` normalised, in order, in batches of ``size`` (``batch_bounds``)."""
+        part = self.parts[name]
+        return [(normalize(part.x[a:b], self.mean, self.std), part.y[a:b]) for a, b in batch_bounds(len(part), size)]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, forward_arg: Any, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], *,
+             batch_stats: bool = False, noise_seed: int = 0) -> tuple[float, float]:
+    """(mean loss, accuracy %) of ``model(x, forward_arg)`` over ``batches``; eval mode, or batch-norm batch
+    statistics (``batch_statistics``). The global torch RNG is seeded with ``noise_seed`` first (the S4
+    ``noise`` op), so repeated evaluations see the same noise."""
+    torch.manual_seed(noise_seed)
+    loss_sum, correct, seen = 0.0, 0, 0
+    context = batch_statistics(model) if batch_stats else _eval_mode(model)
+    with context:
+        for x, y in batches:
+            logits = model(x, forward_arg)
+            loss_sum += float(nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+    if seen == 0:
+        return math.nan, math.nan
+    return loss_sum / seen, 100.0 * correct / seen
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+class WeightTrainer:
+    """SGD weight steps of a mixed supernet on the training split (DARTS: momentum, per-epoch cosine LR,
+    weight decay, gradient clipping), with the forward argument chosen per step by the caller."""
+
+    def __init__(self, config: SearchConfig, supernet: Supernet, data: DeviceData) -> None:
+        self.config, self.supernet, self.data = config, supernet, data
+        self.protocol = config.weight_protocol()
+        self.optimizer = torch.optim.SGD(param_groups(supernet, self.protocol), lr=config.lr,
+                                         momentum=config.momentum)
+        self.criterion = nn.CrossEntropyLoss()
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def augmented(self, name: str, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        part = self.data.parts[name]
+        return self.protocol.augmentation.apply(part.x[idx], self.data.mean, self.data.std, generator)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, forward_arg: Any) -> tuple[float, int]:
+        """One weight update; returns (loss, correct predictions)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.supernet(x, forward_arg)
+        loss = self.criterion(logits, y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.supernet.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        return float(loss.detach()), int((logits.detach().argmax(1) == y).sum())
+
+
+class _Searcher:
+    """Device-side state of one search run."""
+
+    def __init__(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters, data: DeviceData) -> None:
+        self.config, self.supernet, self.alphas, self.data = config, supernet, alphas, data
+        self.trainer = WeightTrainer(config, supernet, data)
+        self.architect = None if config.algorithm == "fixed_alpha" else Architect(
+            list(alphas.parameters()), self.trainer.optimizer, lr=config.arch_lr,
+            betas=(config.arch_betas[0], config.arch_betas[1]), weight_decay=config.arch_weight_decay,
+            second_order=config.algorithm == "darts2")
+        self.projection = Projection.empty(alphas)
+        self.tau = math.nan
+        self.val_batches = data.fixed_batches("val", config.batch_size)
+
+    # -- forward arguments of the three uses
+    def weight_arg(self) -> Any:
+        with torch.no_grad():
+            if self.config.algorithm == "gdas":
+                hard, index = self.alphas.gumbel(self.tau)
+                return self.alphas.forward_arg(hard, index)
+            offset = (self.alphas.uniform_noise(self.config.sdarts_epsilon) if self.config.algorithm == "sdarts_rs"
+                      else None)
+            return self.alphas.forward_arg(self.projection.project(self.alphas.weights(offset=offset)),
+                                           self.projection.single_paths())
+
+    def arch_arg(self) -> Any:
+        if self.config.algorithm == "gdas":
+            hard, index = self.alphas.gumbel(self.tau)
+            return self.alphas.forward_arg(hard, index)
+        return self.alphas.forward_arg(self.projection.project(self.alphas.weights()), self.projection.single_paths())
+
+    def arch_loss(self, x: torch.Tensor, y: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """The loss on ``(x, y)`` as a function of alpha (and the weights' current values)."""
+        return lambda: self.trainer.criterion(self.supernet(x, self.arch_arg()), y)
+
+    def eval_arg(self) -> Any:
+        with torch.no_grad():
+            if self.config.algorithm == "gdas":
+                hard, index = self.alphas.argmax_one_hot()
+                return self.alphas.forward_arg(hard, index)
+            return self.alphas.forward_arg(self.projection.project(self.alphas.weights()),
+                                           self.projection.single_paths())
+
+    def epoch(self, epoch: int, seed: int) -> SearchEpoch:
+        started = time.perf_counter()
+        c, net, trainer = self.config, self.supernet, self.trainer
+        torch_seed, data_seed = epoch_seeds(seed, epoch)
+        torch.manual_seed(torch_seed)
+        generator = torch.Generator(device=self.data.device).manual_seed(data_seed)
+        n_train, n_val = len(self.data.parts["train"]), len(self.data.parts["val"])
+        order = torch.randperm(n_train, generator=generator, device=self.data.device)
+        val_order = torch.randperm(n_val, generator=generator, device=self.data.device)
+        val_bounds = batch_bounds(n_val, c.batch_size)
+        lr = trainer.protocol.learning_rate(epoch)
+        trainer.set_lr(lr)
+        if c.algorithm == "gdas":
+            start, end = c.gdas_tau
+            self.tau = start - (start - end) * epoch / max(c.epochs - 1, 1)
+        net.train()
+        loss_sum, correct, seen, arch_sum, arch_steps = 0.0, 0, 0, 0.0, 0
+        for step, (a, b) in enumerate(batch_bounds(n_train, c.batch_size)):
+            idx = order[a:b]
+            x, y = trainer.augmented("train", idx, generator), self.data.parts["train"].y[idx]
+            if self.architect is not None:
+                va, vb = val_bounds[step % len(val_bounds)]
+                vidx = val_order[va:vb]
+                xv, yv = trainer.augmented("val", vidx, generator), self.data.parts["val"].y[vidx]
+                arch_sum += self.architect.step(self.arch_loss(xv, yv), self.arch_loss(x, y), lr)
+                arch_steps += 1
+            loss, hits = trainer.step(x, y, self.weight_arg())
+            loss_sum += loss * len(idx)
+            correct += hits
+            seen += len(idx)
+        mean_loss = loss_sum / max(seen, 1)
+        if not math.isfinite(mean_loss) or not all(torch.isfinite(a).all() for a in self.alphas.parameters()):
+            raise TrainingError(f"the {c.algorithm} search diverged in epoch {epoch + 1} (training loss {mean_loss}, "
+                                f"LR {lr:.3g}); lower the learning rates")
+        if c.algorithm == "sgas" and epoch >= c.sgas_warmup and (epoch - c.sgas_warmup) % c.sgas_interval == 0:
+            sgas_decide(self.alphas, self.projection)
+        val_loss, val_acc = evaluate(net, self.eval_arg(), self.val_batches, noise_seed=data_seed)
+        return SearchEpoch(epoch + 1, lr, self.tau, mean_loss, 100.0 * correct / max(seen, 1),
+                           arch_sum / arch_steps if arch_steps else math.nan, val_loss, val_acc,
+                           time.perf_counter() - started, self.alphas.snapshot())
+
+
+def _normalise(v: torch.Tensor) -> torch.Tensor:
+    span = v.max() - v.min()
+    return (v - v.min()) / span if span > 0 else torch.zeros_like(v)
+
+
+def node_of_edge(alphas: ArchParameters, edge: int) -> int:
+    """The destination node of edge ``edge`` (NB201 and DARTS numbering)."""
+    return alphas.edge_ends[edge][1]
+
+
+def close_full_nodes(alphas: ArchParameters, projection: Projection, kind: str) -> None:
+    """DARTS: a node with two decided inputs drops its other (undecided) inputs (SGAS ``check_edges``)."""
+    if alphas.family != "darts":
+        return
+    for node in {dst for _, dst in alphas.edge_ends}:
+        edges = [k for k, (_, dst) in enumerate(alphas.edge_ends) if dst == node]
+        decided = [k for k in edges if projection.chosen[kind][k] >= 0 and not projection.pruned[kind][k]]
+        if len(decided) >= 2:
+            for k in edges:
+                if k not in decided:
+                    projection.pruned[kind][k] = True
+
+
+def sgas_decide(alphas: ArchParameters, projection: Projection) -> None:
+    """One SGAS decision per cell kind (Li et al., 2020, criterion 1): edge importance (weight of the
+    non-``none`` ops) and selection certainty (1 - normalised entropy of their distribution), each
+    min-max normalised over the kind's edges; the best undecided edge gets its strongest op."""
+    weights = alphas.weights()
+    for kind in alphas.kinds:
+        open_edges = [k for k in range(alphas.n_edges(kind))
+                      if projection.chosen[kind][k] < 0 and not projection.pruned[kind][k]]
+        if not open_edges:
+            continue
+        importance, certainty, best = [], [], []
+        for k, ops in enumerate(alphas.candidates[kind]):
+            real = [i for i, op in enumerate(ops) if op != "none"]
+            w = weights[kind][k, real].detach()
+            total = w.sum()
+            p = w / total
+            entropy = -(p * p.clamp_min(1e-30).log()).sum()
+            importance.append(total)
+            certainty.append(1.0 - entropy / math.log(len(real)) if len(real) > 1 else torch.ones(()))
+            best.append(real[int(p.argmax())])
+        score = _normalise(torch.stack(importance)) * _normalise(torch.stack(certainty))
+        mask = torch.full_like(score, float("-inf"))
+        mask[open_edges] = 0.0
+        edge = int((score + mask).argmax())
+        projection.chosen[kind][edge] = best[edge]
+        close_full_nodes(alphas, projection, kind)
+
+
+@dataclass
+class Snapshot:
+    """A searched state (weights, alpha, decisions, epoch) to select an architecture from, now or later."""
+
+    config: SearchConfig
+    seed: int
+    epoch: int
+    dataset: str
+    supernet_state: dict[str, torch.Tensor]
+    alpha_state: dict[str, torch.Tensor]
+    projection: Projection
+
+    def save(self, path: str | Path) -> Path:
+        """Write the snapshot to one file (``load_snapshot`` reads it back)."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"config": self.config.to_dict(), "seed": self.seed, "epoch": self.epoch, "dataset": self.dataset,
+                    "supernet": self.supernet_state, "alpha": self.alpha_state,
+                    "projection": self.projection.state()}, out)
+        return out
+
+    def restore(self, splits: DatasetSplits, device: str | torch.device | None = None
+                ) -> tuple[Supernet, ArchParameters]:
+        """The supernet and alpha of this snapshot, on ``device``, for ``splits`` (the search's dataset)."""
+        if splits.name != self.dataset:
+            raise DataError(f"this snapshot was searched on {self.dataset!r}, not {splits.name!r}")
+        torch_device = resolve_device(device) if not isinstance(device, torch.device) else device
+        supernet = self.config.build_supernet(splits)
+        supernet.load_state_dict(self.supernet_state)
+        alphas = ArchParameters(supernet, init_scale=0.0)
+        alphas.load_state_dict(self.alpha_state)
+        return supernet.to(torch_device), alphas.to(torch_device)
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """A snapshot written by ``Snapshot.save`` / ``SearchRun.save``."""
+    source = Path(path)
+    if not source.is_file():
+        raise DataError(f"search snapshot not found: {source}")
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+        return Snapshot(SearchConfig.from_dict(state["config"]), int(state["seed"]), int(state["epoch"]),
+                        str(state["dataset"]), state["supernet"], state["alpha"],
+                        Projection.from_state(state["projection"]))
+    except (KeyError, RuntimeError, OSError, ValueError, TypeError) as err:
+        raise DataError(f"{source} is not a search snapshot ({type(err).__name__}: {err})") from None
+
+
+@dataclass
+class SearchRun:
+    """A finished search: the supernet, alpha and decisions, the data, the per-epoch records."""
+
+    config: SearchConfig
+    seed: int
+    splits: DatasetSplits
+    supernet: Supernet
+    alphas: ArchParameters
+    projection: Projection
+    history: tuple[SearchEpoch, ...]
+    device: str
+    wall_time_s: float
+    snapshot_paths: dict[int, Path] = field(default_factory=dict)
+
+    def snapshot(self) -> Snapshot:
+        """The final searched state (copied to the CPU)."""
+        return Snapshot(self.config, self.seed, len(self.history), self.splits.name,
+                        {k: v.detach().cpu().clone() for k, v in self.supernet.state_dict().items()},
+                        {k: v.detach().cpu().clone() for k, v in self.alphas.state_dict().items()},
+                        self.projection.copy())
+
+    def save(self, path: str | Path) -> Path:
+        return self.snapshot().save(path)
+
+    def history_frame(self) -> pd.DataFrame:
+        """One row per epoch (without alpha; ``alpha_frame`` has it)."""
+        return pd.DataFrame([{k: v for k, v in asdict(r).items() if k != "alpha"} for r in self.history])
+
+    def alpha_frame(self) -> pd.DataFrame:
+        """alpha and its softmax weight of every (epoch, cell kind, edge, op): Fig. 3-style trajectories."""
+        rows: list[dict[str, Any]] = []
+        for record in self.history:
+            for kind, per_edge in record.alpha.items():
+                for k, values in enumerate(per_edge):
+                    ops = self.alphas.candidates[kind][k]
+                    soft = np.exp(np.asarray(values) - max(values))
+                    soft /= soft.sum()
+                    src, dst = self.alphas.edge_ends[k]
+                    rows.extend({"epoch": record.epoch, "cell": kind, "edge": k, "src": src, "dst": dst, "op": op,
+                                 "alpha": a, "weight": float(w)} for op, a, w in zip(ops, values, soft, strict=True))
+        return pd.DataFrame(rows)
+
+
+def search(config: SearchConfig, splits: DatasetSplits, *, seed: int, checkpoint_dir: str | Path | None = None,
+           device: str | None = None, snapshot_epochs: Sequence[int] = ()) -> SearchRun:
+    """Run ``config``'s search on ``splits`` (weights on ``train``, alpha on ``val``; module doc).
+
+    ``checkpoint_dir`` gets a checkpoint after every epoch (a rerun resumes from it) and the final
+    snapshot (``snapshot.pt``); ``snapshot_epochs`` also keeps snapshots after those epochs
+    (``snapshot_<epoch>.pt``), e.g. for the selection paper's Fig. 4 trajectories.
+    """
+    if not isinstance(seed, int | np.integer):
+        raise ConfigError(f"seed must be an int, got {seed!r}")
+    if len(splits.train) < 2:
+        raise ConfigError(f"dataset {splits.name!r} has {len(splits.train)} training images; need at least 2")
+    if config.algorithm != "fixed_alpha" and len(splits.val) < 2:
+        raise ConfigError(f"{config.algorithm} trains alpha on the validation split, and {splits.name!r} has "
+                          f"{len(splits.val)} validation images; use a val_fraction > 0")
+    if snapshot_epochs and checkpoint_dir is None:
+        raise ConfigError("snapshot_epochs needs a checkpoint_dir to write the snapshots to")
+    bad = sorted(e for e in snapshot_epochs if not 1 <= e <= config.epochs)
+    if bad:
+        raise ConfigError(f"snapshot_epochs must lie in 1..{config.epochs}, got {bad}")
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    torch_device = resolve_device(device)
+    devices = [torch_device.index or 0] if torch_device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        supernet = config.build_supernet(splits).to(torch_device)
+        init = 0.0 if config.algorithm == "fixed_alpha" else config.alpha_init
+        alphas = ArchParameters(supernet, init_scale=init,
+                                generator=torch.Generator().manual_seed(int(seed))).to(torch_device)
+        alphas.requires_grad_(config.algorithm != "fixed_alpha")
+        searcher = _Searcher(config, supernet, alphas, DeviceData(splits, torch_device))
+        run_key = {"seed": int(seed), "config": repr(config), "dataset": splits.name,
+                   "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
+        history: list[SearchEpoch] = []
+        elapsed = 0.0
+        state = load_checkpoint(folder, run_key) if folder is not None else None
+        if state is not None:
+            supernet.load_state_dict(state["model"])
+            alphas.load_state_dict(state["alpha"])
+            searcher.trainer.optimizer.load_state_dict(state["optimizer"])
+            if searcher.architect is not None:
+                searcher.architect.optimizer.load_state_dict(state["arch_optimizer"])
+            searcher.projection = Projection.from_state(state["projection"])
+            history = [SearchEpoch(**r) for r in state["history"]]
+            elapsed = float(state["elapsed"])
+        run = SearchRun(config, int(seed), splits, supernet, alphas, searcher.projection, (), str(torch_device), 0.0)
+        for epoch in range(len(history), config.epochs):
+            record = searcher.epoch(epoch, int(seed))
+            history.append(record)
+            elapsed += record.seconds
+            if folder is not None:
+                save_checkpoint(folder, {
+                    "run": run_key, "model": supernet.state_dict(), "alpha": alphas.state_dict(),
+                    "optimizer": searcher.trainer.optimizer.state_dict(),
+                    "arch_optimizer": None if searcher.architect is None else searcher.architect.optimizer.state_dict(),
+                    "projection": searcher.projection.state(), "history": [asdict(r) for r in history],
+                    "elapsed": elapsed})
+                if epoch + 1 in snapshot_epochs:
+                    run.projection, run.history = searcher.projection, tuple(history)
+                    run.save(folder / f"snapshot_{epoch + 1}.pt")
+        run.projection, run.history, run.wall_time_s = searcher.projection, tuple(history), elapsed
+        if folder is not None:
+            run.snapshot_paths = {e: folder / f"snapshot_{e}.pt" for e in sorted(snapshot_epochs)}
+            run.snapshot_paths[config.epochs] = run.save(folder / SNAPSHOT_NAME)
+    return run

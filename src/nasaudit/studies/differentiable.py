@@ -1,0 +1,217 @@
+"""Differentiable NAS and architecture selection (selection paper, DARTS-PT): search with a DARTS-family
+algorithm over several seeds, derive architectures by alpha magnitude and by perturbation (PT), optionally with
+alpha fixed, score them by the ground truth, and the paper's analyses (Fig. 1-4, 9)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
+
+from nasaudit.errors import ConfigError
+from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nasaudit.data.splits import DatasetSplits
+    from nasaudit.differentiable.config import SearchConfig
+    from nasaudit.spaces.base import SearchSpace
+
+Algorithm = Literal["darts", "darts2", "sdarts_rs", "sgas", "gdas"]
+Method = Literal["alpha", "pt", "fixed_alpha_pt"]
+#: selection paper Sec. 5.1 / App. A.7: PT tunes the supernet 5 epochs between two decisions
+PAPER_TUNE_EPOCHS = 5
+
+
+class DifferentiableSpec(StudySpec):
+    """``search_seeds`` searches by ``algorithm`` on ``dataset`` (weights on one part of the training images,
+    alpha on the other, ``val_fraction``), each derived by every method of ``selections`` and scored by the
+    evaluator ``truth``. ``preset: paper`` is the selection paper's setting (GPU), ``tiny`` a CPU-sized one;
+    ``epochs``/``channels``/``depth``/``batch_size`` override the preset."""
+
+    evaluator_fields = ("truth",)
+
+    kind: Literal["differentiable"] = "differentiable"
+    algorithm: Algorithm = "darts"
+    preset: Literal["paper", "tiny"] = "tiny"
+    dataset: str = "embedded"
+    data_root: str | None = None
+    val_fraction: float = Field(0.5, gt=0, lt=1)
+    epochs: int | None = Field(None, ge=1, le=10_000)
+    channels: int | None = Field(None, ge=1, le=1024)
+    depth: int | None = Field(None, ge=1, le=64)
+    batch_size: int | None = Field(None, ge=1, le=65_536)
+    search_seeds: int = Field(4, ge=1, le=1000)
+    selections: list[Method] = Field(default_factory=lambda: ["alpha", "pt", "fixed_alpha_pt"], min_length=1)
+    tune_epochs: int = Field(PAPER_TUNE_EPOCHS, ge=0, le=1000)
+    #: PT with other numbers of tuning epochs between decisions (Fig. 9)
+    tune_sweep: list[int] = Field(default_factory=list, max_length=20)
+    #: re-select the snapshot after these search epochs with alpha and PT (Fig. 4)
+    snapshot_epochs: list[int] = Field(default_factory=list, max_length=200)
+    truth: str | None = None
+    device: str | None = None
+
+    def check(self, space: SearchSpace) -> list[str]:
+        from nasaudit.differentiable.selection import SELECTION_METHODS
+
+        methods = {"alpha" if m == "alpha" else "pt" for m in self.selections}
+        return [f"selection {method!r} is defined on {list(SELECTION_METHODS[method])} spaces, not {space.name!r}"
+                for method in sorted(methods) if space.family not in SELECTION_METHODS[method]]
+
+    @model_validator(mode="after")
+    def _epochs_in_range(self) -> DifferentiableSpec:
+        if self.epochs is not None and any(e < 1 or e > self.epochs for e in self.snapshot_epochs):
+            raise ValueError(f"snapshot_epochs must lie in 1..{self.epochs}, got {self.snapshot_epochs}")
+        if any(t < 0 for t in self.tune_sweep):
+            raise ValueError("tune_sweep holds numbers of tuning epochs (>= 0)")
+        return self
+
+
+def search_config(context: StudyContext, spec: DifferentiableSpec, algorithm: str) -> SearchConfig:
+    """The library config of a study: the audit's space (its masked ops), the preset, the overrides."""
+    from dataclasses import replace
+
+    from nasaudit.differentiable.config import SearchConfig
+    from nasaudit.spaces import get_space
+
+    mask = tuple(op for op in get_space(context.space.name).ops if op not in context.space.ops)
+    config = (SearchConfig.tiny(algorithm, context.space.name) if spec.preset == "tiny"
+              else SearchConfig(algorithm=algorithm, space=context.space.name))
+    changes: dict[str, Any] = {"mask": mask, **{k: getattr(spec, k) for k in ("epochs", "channels", "depth",
+                                                                           "batch_size") if getattr(spec, k)}}
+    if spec.dataset in ("embedded",):
+        changes["flip"] = False  # digits must not be mirrored
+    return replace(config, **changes)
+
+
+def _splits(context: StudyContext, spec: DifferentiableSpec, seed: int) -> DatasetSplits:
+    from nasaudit.data.loading import load_dataset
+
+    root = context.resolve(spec.data_root) if spec.data_root else None
+    return load_dataset(spec.dataset, root, val_fraction=spec.val_fraction, seed=seed)
+
+
+@register_study("differentiable", DifferentiableSpec, "DARTS-family search, alpha vs PT selection (selection paper)")
+def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
+    """Search, select, score; operation strength, skip domination, selection along the search, tuning sweep."""
+    import pandas as pd
+
+    from nasaudit.differentiable.search import load_snapshot, search
+    from nasaudit.differentiable.selection import SELECTION_METHODS, operation_strength, select
+    from nasaudit.report.figures_differentiable import (
+        plot_operation_strength,
+        plot_selection_along_search,
+        plot_skip_domination,
+        skip_domination,
+    )
+
+    if context.space.family not in SELECTION_METHODS["pt"]:
+        raise ConfigError(f"differentiable search is defined on NB201 and DARTS spaces, not {context.space.name!r}")
+    seeds = list(range(context.seed, context.seed + spec.search_seeds))
+    truth = context.scored(spec.truth) if spec.truth else None
+    rows: list[dict[str, Any]] = []
+    along: list[dict[str, Any]] = []
+    sweep: list[dict[str, Any]] = []
+    strength: pd.DataFrame | None = None
+    alpha_traj: pd.DataFrame | None = None
+    for seed in seeds:
+        splits = _splits(context, spec, seed)
+        runs = {}
+        for algorithm in dict.fromkeys("fixed_alpha" if m == "fixed_alpha_pt" else spec.algorithm
+                                       for m in spec.selections):
+            folder = context.work_dir("differentiable", f"{algorithm}-seed{seed}")
+            runs[algorithm] = search(search_config(context, spec, algorithm), splits, seed=seed,
+                                     checkpoint_dir=folder, device=spec.device,
+                                     snapshot_epochs=spec.snapshot_epochs if algorithm == spec.algorithm else ())
+        main = runs.get(spec.algorithm)
+        for method in spec.selections:
+            source = runs["fixed_alpha" if method == "fixed_alpha_pt" else spec.algorithm]
+            chosen = select(source, "alpha" if method == "alpha" else "pt", seed=seed,
+                            tune_epochs=spec.tune_epochs, device=spec.device)
+            rows.append({"seed": seed, "method": method, "arch": str(chosen.arch), "search_epochs":
+                         chosen.search_epoch, "select_seconds": chosen.seconds})
+        if main is None:
+            continue
+        if strength is None:
+            strength = operation_strength(main, seed=seed, device=spec.device).assign(seed=seed)
+            alpha_traj = main.alpha_frame()
+        for epoch, path in sorted(main.snapshot_paths.items()):
+            snapshot = load_snapshot(path)
+            for method in ("alpha", "pt"):
+                chosen = select(snapshot, method, seed=seed, splits=splits, tune_epochs=spec.tune_epochs,
+                                device=spec.device)
+                along.append({"seed": seed, "epoch": epoch, "method": method, "arch": str(chosen.arch)})
+        for tune in spec.tune_sweep:
+            chosen = select(main, "pt", seed=seed, tune_epochs=tune, device=spec.device)
+            sweep.append({"seed": seed, "tune_epochs": tune, "arch": str(chosen.arch)})
+    derived = pd.DataFrame(rows)
+    result = StudyResult(
+        title=f"Differentiable search ({spec.algorithm}) and architecture selection",
+        summary=(f"{spec.search_seeds} searches ({spec.algorithm}, preset {spec.preset}) on {spec.dataset} in "
+                 f"{context.space.name} (ops {', '.join(context.space.ops)}); each derived by "
+                 f"{', '.join(spec.selections)} (PT tunes {spec.tune_epochs} epochs between decisions)"
+                 + (f", scored by {truth.description}." if truth else ".")),
+        settings={"algorithm": spec.algorithm, "preset": spec.preset, "dataset": spec.dataset,
+                  "search_seeds": ", ".join(map(str, seeds)), "selections": ", ".join(spec.selections),
+                  "tune_epochs": spec.tune_epochs, "truth": spec.truth or "none"},
+    )
+    if truth is not None:
+        scores = dict(zip(derived["arch"], truth.evaluator.evaluate(list(derived["arch"])), strict=True))
+        derived["score"] = derived["arch"].map(scores)
+        result.tables.append(Table("methods.csv", "Derived architectures' ground truth per method (mean, std)",
+                                   _method_summary(derived)))
+        result.tables.append(Table("paired_tests.csv", "Paired Wilcoxon tests between methods over seeds",
+                                   _paired_tests(derived)))
+    result.tables.append(Table("derived.csv", "Every derived architecture", derived))
+    if strength is not None and not strength.empty:
+        result.tables.append(Table("operation_strength.csv", "alpha vs the supernet's accuracy without each op "
+                                   "(first seed; Fig. 1/7)", strength, show=False))
+        result.plots.append(Plot("operation_strength.png", "Does the largest alpha pick the op that matters most? "
+                                 "(Fig. 1/7)", partial(plot_operation_strength, strength)))
+    if alpha_traj is not None and not alpha_traj.empty and "skip_connect" in context.space.ops:
+        gap = skip_domination(alpha_traj)
+        result.tables.append(Table("skip_domination.csv", "weight(skip) - max weight(conv) per epoch (Fig. 2-3)",
+                                   gap))
+        result.plots.append(Plot("skip_domination.png", "Skip-connection domination over the search (Fig. 2-3)",
+                                 partial(plot_skip_domination, gap)))
+    if along:
+        frame = pd.DataFrame(along)
+        if truth is not None:
+            frame["score"] = truth.evaluator.evaluate(list(frame["arch"]))
+            result.plots.append(Plot("along_search.png", "Derived architecture's score along the search (Fig. 4)",
+                                     partial(plot_selection_along_search, frame, ylabel=truth.description)))
+        result.tables.append(Table("along_search.csv", "Selections from snapshots along the search (Fig. 4)",
+                                   frame))
+    if sweep:
+        frame = pd.DataFrame(sweep)
+        if truth is not None:
+            frame["score"] = truth.evaluator.evaluate(list(frame["arch"]))
+        result.tables.append(Table("tune_sweep.csv", "PT with other numbers of tuning epochs (Fig. 9)", frame))
+    return result
+
+
+def _method_summary(derived: pd.DataFrame) -> pd.DataFrame:
+    stats = derived.groupby("method", sort=False)["score"].agg(["count", "mean", "std", "max"]).reset_index()
+    return stats.rename(columns={"count": "seeds", "max": "best"})
+
+
+def _paired_tests(derived: pd.DataFrame) -> pd.DataFrame:
+    """Wilcoxon signed-rank test of every pair of methods on the seeds both have (redundancy paper's test)."""
+    import itertools
+
+    import pandas as pd
+
+    from nasaudit.metrics import wilcoxon_test
+
+    table = derived.pivot_table(index="seed", columns="method", values="score")
+    rows = []
+    for a, b in itertools.combinations(table.columns, 2):
+        pair = table[[a, b]].dropna()
+        differences = pair[a] - pair[b]
+        test = wilcoxon_test(pair[a], pair[b]) if len(pair) >= 2 and (differences != 0).any() else None
+        rows.append({"a": a, "b": b, "seeds": len(pair), "mean_difference": float(differences.mean()),
+                     "statistic": test.statistic if test else float("nan"),
+                     "p_value": test.pvalue if test else float("nan")})
+    return pd.DataFrame(rows)

@@ -1,0 +1,57 @@
+"""The differentiable study: DARTS then alpha, PT and fixed-alpha PT selections from one spec, scored by a table,
+with the selection paper's analyses; it resumes a finished search instead of searching again."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
+from nasaudit.errors import ConfigError
+from nasaudit.spaces import get_space
+
+SPEC = """
+output: run
+space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
+evaluators:
+  truth: {kind: table, path: embedded, metric: test_acc}
+analyses:
+  - kind: differentiable
+    algorithm: darts
+    search_seeds: 2
+    epochs: 2
+    snapshot_epochs: [1, 2]
+    tune_epochs: 0
+    tune_sweep: [1]
+    truth: truth
+"""
+
+
+def test_search_select_score_and_analyses(tmp_path) -> None:
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    run_spec(load_spec(tmp_path / "spec.yaml"))
+    folder = tmp_path / "run" / "00-differentiable"
+    derived = pd.read_csv(folder / "derived.csv")
+    assert set(derived["method"]) == {"alpha", "pt", "fixed_alpha_pt"} and len(derived) == 6
+    space = get_space("nb201").restrict(["skip_connect", "nor_conv_1x1", "nor_conv_3x3"])
+    assert all(space.contains(space.parse(a)) for a in derived["arch"])
+    assert derived["score"].between(50, 100).all()
+    methods = pd.read_csv(folder / "methods.csv")
+    assert methods["seeds"].tolist() == [2, 2, 2]
+    along = pd.read_csv(folder / "along_search.csv")
+    assert sorted(set(along["epoch"])) == [1, 2] and len(along) == 2 * 2 * 2
+    assert (folder / "operation_strength.png").is_file() and (folder / "skip_domination.png").is_file()
+    strength = pd.read_csv(folder / "operation_strength.csv")
+    assert strength["acc_without"].notna().all()
+    assert len(pd.read_csv(folder / "tune_sweep.csv")) == 2
+    section = json.loads((folder / "section.json").read_text())
+    assert "Paired Wilcoxon" in json.dumps(section["tables"])
+
+
+def test_selection_on_a_space_without_differentiable_search_is_refused_before_compute(tmp_path) -> None:
+    (tmp_path / "spec.yaml").write_text("space: {name: nb101}\nanalyses:\n  - {kind: differentiable, epochs: 1}\n")
+    with pytest.raises(ConfigError, match="selection 'alpha' is defined on"):
+        load_spec(tmp_path / "spec.yaml")
