@@ -26,6 +26,7 @@ analyses:
     snapshot_epochs: [1, 2]
     tune_epochs: 0
     tune_sweep: [1]
+    shuffle_repeats: 2
     truth: truth
 """
 
@@ -47,7 +48,10 @@ def test_search_select_score_and_analyses(tmp_path) -> None:
     strength = pd.read_csv(folder / "operation_strength.csv")
     assert strength["acc_without"].notna().all()
     assert len(pd.read_csv(folder / "tune_sweep.csv")) == 2
+    shuffle = pd.read_csv(folder / "shuffle.csv")
+    assert shuffle["mode"].tolist() == ["edges"] and shuffle["repeats"].iloc[0] == 2  # one cell per stage
     section = json.loads((folder / "section.json").read_text())
+    assert "No layers shuffle" in json.dumps(section["notes"])
     assert "Paired Wilcoxon" in json.dumps(section["tables"])
 
 

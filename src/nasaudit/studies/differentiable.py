@@ -51,6 +51,8 @@ class DifferentiableSpec(StudySpec):
     #: re-select the snapshot after these search epochs with alpha and PT (Fig. 4)
     snapshot_epochs: list[int] = Field(default_factory=list, max_length=200)
     truth: str | None = None
+    #: shuffle the edges and the layers of the searched supernet this many times (Table 1); 0: off
+    shuffle_repeats: int = Field(0, ge=0, le=1000)
     device: str | None = None
 
     def check(self, space: SearchSpace) -> list[str]:
@@ -116,6 +118,8 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
     sweep: list[dict[str, Any]] = []
     strength: pd.DataFrame | None = None
     alpha_traj: pd.DataFrame | None = None
+    shuffles: list[dict[str, Any]] = []
+    notes: list[str] = []
     for seed in seeds:
         splits = _splits(context, spec, seed)
         runs = {}
@@ -137,6 +141,8 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
         if strength is None:
             strength = operation_strength(main, seed=seed, device=spec.device).assign(seed=seed)
             alpha_traj = main.alpha_frame()
+            if spec.shuffle_repeats:
+                shuffles, notes = _shuffles(main, spec, seed)
         for epoch, path in sorted(main.snapshot_paths.items()):
             snapshot = load_snapshot(path)
             for method in ("alpha", "pt"):
@@ -184,12 +190,37 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
                                      partial(plot_selection_along_search, frame, ylabel=truth.description)))
         result.tables.append(Table("along_search.csv", "Selections from snapshots along the search (Fig. 4)",
                                    frame))
+    result.notes += notes
+    if shuffles:
+        result.tables.append(Table("shuffle.csv", "Supernet test accuracy before and after shuffling its edges or "
+                                   "layers (Table 1)", pd.DataFrame(shuffles)))
     if sweep:
         frame = pd.DataFrame(sweep)
         if truth is not None:
             frame["score"] = truth.evaluator.evaluate(list(frame["arch"]))
         result.tables.append(Table("tune_sweep.csv", "PT with other numbers of tuning epochs (Fig. 9)", frame))
     return result
+
+
+def _shuffles(run: Any, spec: DifferentiableSpec, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """Accuracy of the searched supernet (alpha-weighted) before and after shuffling its edges / layers."""
+    import torch
+
+    from nasaudit.differentiable.shuffle import shuffle_accuracy
+
+    with torch.no_grad():
+        forward_arg = run.alphas.forward_arg(run.alphas.weights())
+    rows, notes = [], []
+    for mode in ("edges", "layers"):
+        try:
+            shuffled = shuffle_accuracy(run.supernet, run.splits, seed=seed, mode=mode, repeats=spec.shuffle_repeats,
+                                        forward_arg=forward_arg, device=spec.device)
+        except ConfigError as err:
+            notes.append(f"No {mode} shuffle: {err}")
+            continue
+        rows.append({"mode": mode, "before": shuffled.before, "after_mean": shuffled.after_mean,
+                     "after_std": shuffled.after_std, "repeats": len(shuffled.after)})
+    return rows, notes
 
 
 def _method_summary(derived: pd.DataFrame) -> pd.DataFrame:

@@ -58,12 +58,12 @@ class DynamicsSpec(TrainedSetsSpec):
 
 
 def _width_notes(table: pd.DataFrame) -> list[str]:
-    """Spearman correlation of the normal-cell width with each measure, over the members (mean over seeds)."""
+    """Spearman correlation of the normal-cell width with each measure over the distinct cells (means over seeds)."""
     from nasaudit.metrics.correlation import spearman
 
     if "normal_width" not in table.columns:
         return []
-    data = table.dropna(subset=["normal_width"])
+    data = table.dropna(subset=["normal_width"]).drop_duplicates(["arch", "lr"])  # a cell in two sets counts once
     if data["normal_width"].nunique() < 2 or len(data) < 3:
         return []
     notes = []

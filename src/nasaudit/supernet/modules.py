@@ -31,7 +31,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -93,6 +93,14 @@ class ChoiceOp(nn.Module):
         return out if out is not None else self.candidates[0](x)  # an empty batch
 
 
+class SampledWeights(NamedTuple):
+    """Hard one-hot weights of an edge with one sampled candidate ``choice`` (GDAS, Dong & Yang, 2019, Sec. 3.2):
+    ``MixedOp`` runs only that candidate; the others add their (zero-valued) weight, which keeps their gradient."""
+
+    weights: torch.Tensor
+    choice: int
+
+
 class MixedOp(nn.Module):
     """A DARTS mixed edge: ``sum_i weights[i] * candidates[i](x)`` (Liu et al., 2019, eq. 1)."""
 
@@ -100,7 +108,10 @@ class MixedOp(nn.Module):
         super().__init__()
         self.candidates = nn.ModuleList(candidates)
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | SampledWeights) -> torch.Tensor:
+        if isinstance(weights, SampledWeights):
+            return sum(w * op(x) if i == weights.choice else w
+                       for i, (w, op) in enumerate(zip(weights.weights, self.candidates, strict=True)))
         return sum(w * op(x) for w, op in zip(weights, self.candidates, strict=True))
 
 
