@@ -59,3 +59,14 @@ def test_selection_on_a_space_without_differentiable_search_is_refused_before_co
     (tmp_path / "spec.yaml").write_text("space: {name: nb101}\nanalyses:\n  - {kind: differentiable, epochs: 1}\n")
     with pytest.raises(ConfigError, match="selection 'alpha' is defined on"):
         load_spec(tmp_path / "spec.yaml")
+
+
+def test_cli_search_is_a_one_study_spec(tmp_path) -> None:
+    from nasaudit.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["darts", "search", "--out", str(tmp_path / "o"), "--ops", "skip_connect,nor_conv_3x3", "--epochs", "1",
+              "--search-seeds", "1", "--selections", "alpha", "--table", "embedded"])
+    assert done.value.code == 0
+    derived = pd.read_csv(tmp_path / "o" / "00-differentiable" / "derived.csv")
+    assert derived["method"].tolist() == ["alpha"] and derived["score"].notna().all()

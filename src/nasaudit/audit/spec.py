@@ -209,7 +209,8 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
         study: type[StudySpec] = STUDIES.get(raw["kind"]).spec
         if space is not None:
             with contextlib.suppress(ValidationError):  # a schema error is reported by the schema
-                problems += [(("analyses", index), message) for message in study.model_validate(raw).check(space)]
+                checked = study.model_validate(raw).check(space, base_dir)
+                problems += [(("analyses", index), message) for message in checked]
         for field in study.evaluator_fields:
             ref = raw.get(field)
             if ref is not None and ref not in names:

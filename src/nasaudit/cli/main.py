@@ -14,6 +14,7 @@ import typer
 from nasaudit.cli import analyze as analyze_cli
 from nasaudit.cli import bench as bench_cli
 from nasaudit.cli import compare as compare_cli
+from nasaudit.cli import darts as darts_cli
 from nasaudit.cli import run as run_cli
 from nasaudit.cli import spaces as spaces_cli
 from nasaudit.cli import supernet as supernet_cli
@@ -35,6 +36,7 @@ app.command("compare")(compare_cli.compare_command)
 app.command("run")(run_cli.run_command)
 app.command("report")(run_cli.report_command)
 app.add_typer(supernet_cli.app, name="supernet")
+app.add_typer(darts_cli.app, name="darts")
 
 
 def error_line(err: BaseException) -> str:

@@ -54,9 +54,9 @@ class StudySpec(StrictModel):
         """The evaluator names this study reads (``None`` fields left out)."""
         return [value for name in self.evaluator_fields if (value := getattr(self, name)) is not None]
 
-    def check(self, space: SearchSpace) -> list[str]:
-        """Problems of this study in ``space`` found without compute (e.g. a method the space does not
-        support); checked with the whole spec before anything runs."""
+    def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
+        """Problems of this study in ``space`` found without compute (a method the space does not support, a
+        missing data folder; paths relative to ``base_dir``), checked with the whole spec before anything runs."""
         return []
 
 

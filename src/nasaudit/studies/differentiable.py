@@ -13,6 +13,8 @@ from nasaudit.errors import ConfigError
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from nasaudit.data.splits import DatasetSplits
@@ -55,12 +57,21 @@ class DifferentiableSpec(StudySpec):
     shuffle_repeats: int = Field(0, ge=0, le=1000)
     device: str | None = None
 
-    def check(self, space: SearchSpace) -> list[str]:
+    def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
+        from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
         from nasaudit.differentiable.selection import SELECTION_METHODS
+        from nasaudit.registry import unknown_name_message
+        from nasaudit.studies.evaluators import resolve_path
 
         methods = {"alpha" if m == "alpha" else "pt" for m in self.selections}
-        return [f"selection {method!r} is defined on {list(SELECTION_METHODS[method])} spaces, not {space.name!r}"
-                for method in sorted(methods) if space.family not in SELECTION_METHODS[method]]
+        problems = [f"selection {method!r} is defined on {list(SELECTION_METHODS[method])} spaces, not "
+                    f"{space.name!r}" for method in sorted(methods) if space.family not in SELECTION_METHODS[method]]
+        if self.dataset not in DATASET_NAMES:
+            problems.append(unknown_name_message("dataset", self.dataset, list(DATASET_NAMES)))
+        elif self.dataset not in WITHOUT_ROOT and (self.data_root is None
+                                                   or not resolve_path(base_dir, self.data_root).is_dir()):
+            problems.append(f"dataset {self.dataset!r} needs data_root, an existing folder (got {self.data_root!r})")
+        return problems
 
     @model_validator(mode="after")
     def _epochs_in_range(self) -> DifferentiableSpec:

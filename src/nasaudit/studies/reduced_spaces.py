@@ -12,6 +12,8 @@ from nasaudit.studies._base import StudyContext, StudyResult, StudySpec, Table, 
 from nasaudit.studies.compare import DEFAULT_STRATEGIES, known_strategies
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from nasaudit.spaces.base import SearchSpace
 
 
@@ -28,7 +30,7 @@ class ReducedSpacesSpec(StudySpec):
     budget: int = Field(50, gt=0, le=1_000_000)
     seeds: int = Field(10, gt=0, le=100_000)
 
-    def check(self, space: SearchSpace) -> list[str]:
+    def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
         return [] if space.family == "nb101" else [f"reduced spaces are NB101 spaces; the audit's is {space.name!r}"]
 
     @field_validator("strategies")
