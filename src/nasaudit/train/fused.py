@@ -1,0 +1,279 @@
+"""Fused training: M small networks trained at once as one model (horizontal fusion, HFTA, MLSys 2021).
+
+Each model is trained exactly as ``train`` (``train/loop.py``) would train it on its own: its own
+initialisation, its own batch order and augmentation drawn from ``epoch_seeds(seed, epoch)`` through its
+own generator, its own mixup coefficients, its own data split; the loss is the SUM over models of each
+model's mean loss, so every model's gradient is its separate gradient; SGD (momentum, Nesterov, weight
+decay) is elementwise and so fuses exactly; gradient clipping is applied per model
+(``FusedNetwork.clip_grad_norm_``). Results equal separate training up to float32 summation order.
+
+What fuses is what ``nasaudit.nn.fused`` fuses: NB201 networks of one macro shape, any cells (the
+search-space papers' tiny-network benchmarks, search-phase paper Sec. 3.2). Wall time is shared: each
+model's ``seconds`` and ``wall_time_s`` are the fused run's divided by M. On CUDA the loop uses the same
+mixed precision as ``train``; with float16 loss scaling a skipped step (an inf gradient) skips it for all M.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+
+from nasaudit.data.augment import mixup, normalize
+from nasaudit.data.loading import load_dataset
+from nasaudit.data.splits import DatasetSplits, Split
+from nasaudit.errors import ConfigError, TrainingError
+from nasaudit.nn.fused import FusedNetwork
+from nasaudit.nn.networks import build_network, count_flops, count_parameters, network_family
+from nasaudit.spaces import get_space
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.train.loop import Schedule, epoch_seeds, isolated_run, param_groups, resolve_device
+from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
+from nasaudit.train.result import EpochRecord, TrainResult
+
+
+def _check_splits(splits: Sequence[DatasetSplits]) -> None:
+    first = splits[0]
+    for other in splits[1:]:
+        shape = (other.num_classes, other.in_channels, other.image_size)
+        sizes = (len(other.train), len(other.val), len(other.test))
+        if shape != (first.num_classes, first.in_channels, first.image_size) or sizes != (
+                len(first.train), len(first.val), len(first.test)):
+            raise ConfigError(f"fused models need data splits of one shape and size; {first.name!r} and "
+                              f"{other.name!r} differ (classes, channels, size, train/val/test images)")
+    if len(first.train) < 2:
+        raise ConfigError(f"dataset {first.name!r} has {len(first.train)} training images; need at least 2")
+
+
+class _FusedRunner:
+    """Device-side state of one fused run: the fused model, each model's data, the optimiser."""
+
+    def __init__(self, models: Sequence[nn.Module], splits: Sequence[DatasetSplits], protocol: TrainProtocol,
+                 device: torch.device, schedule: Schedule) -> None:
+        first = splits[0]
+        self.protocol, self.device, self.models, self.schedule = protocol, device, len(models), schedule
+        self.cuda = device.type == "cuda"
+        # channels-last on CPU too: oneDNN's grouped convolutions with few channels per group run 1.5-2x
+        # faster in it (bench_fused.py), unlike the separate networks' plain convolutions
+        self.memory_format = torch.channels_last
+        self.amp_dtype = torch.bfloat16 if not self.cuda or torch.cuda.is_bf16_supported() else torch.float16
+        self.fused = FusedNetwork(models, (first.in_channels, first.image_size, first.image_size))
+        self.fused.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
+        distinct: dict[int, int] = {}
+        self.which = [distinct.setdefault(id(s), len(distinct)) for s in splits]
+        unique = {index: s for s, index in zip(splits, self.which, strict=True)}
+        self.data = [{name: Split(part.x.to(device), part.y.to(device))
+                      for name, part in (("train", s.train), ("val", s.val), ("test", s.test))}
+                     for _, s in sorted(unique.items())]
+        self.mean = [torch.tensor(s.mean, device=device) for s in splits]
+        self.std = [torch.tensor(s.std, device=device) for s in splits]
+        self.optimizer = make_optimizer(param_groups(self.fused, protocol), protocol)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and self.amp_dtype == torch.float16)
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.cuda)
+
+    def _set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def _fuse_inputs(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        """M batches of (B, C, H, W) as one (B, M*C, H, W) batch, model-major channels."""
+        return torch.stack(xs, 1).flatten(1, 2).contiguous(memory_format=self.memory_format)
+
+    def train_epoch(self, epoch: int, seeds: Sequence[int]) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """One pass of every model over its training split; (lr at start, M mean losses, M accuracies %)."""
+        p, device = self.protocol, self.device
+        n = len(self.data[0]["train"])
+        steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)  # as ``train``: no final batch of one
+        generators, orders, lams = [], [], []
+        for seed in seeds:
+            _, data_seed = epoch_seeds(seed, epoch)  # the torch seed drives drop path / noise ops: none here
+            generator = torch.Generator(device=device).manual_seed(data_seed)
+            generators.append(generator)
+            orders.append(torch.randperm(n, generator=generator, device=device))
+            lams.append(np.random.default_rng([seed, epoch]).beta(p.augmentation.mixup_alpha,
+                                                                  p.augmentation.mixup_alpha, size=steps)
+                        if p.augmentation.mixup_alpha > 0 else None)
+        self.fused.train()
+        loss_sum = torch.zeros(self.models, device=device)
+        correct = torch.zeros(self.models, device=device)
+        seen = 0
+        start_lr = self.schedule.learning_rate(epoch)
+        self._set_lr(start_lr)
+        for step in range(steps):
+            lr = self.schedule.step_rate(epoch, step, steps)
+            if lr is not None:
+                self._set_lr(lr)
+            xs, ys, mixed, step_lams = [], [], [], []
+            for m in range(self.models):
+                train = self.data[self.which[m]]["train"]
+                idx = orders[m][step * p.batch_size:(step + 1) * p.batch_size]
+                x = p.augmentation.apply(train.x[idx], self.mean[m], self.std[m], generators[m])
+                y = y_mix = train.y[idx]
+                lam = 1.0
+                if lams[m] is not None:
+                    lam = float(lams[m][step])  # type: ignore[index]
+                    x, y_mix = mixup(x, y, lam, generators[m])
+                xs.append(x)
+                ys.append(y)
+                mixed.append(y_mix)
+                step_lams.append(lam)
+            x = self._fuse_inputs(xs)
+            y, y_mix = torch.stack(ys, 1), torch.stack(mixed, 1)
+            lam_t = torch.tensor(step_lams, device=device)
+            with self._autocast():
+                logits = self.fused(x)  # (B, M, classes)
+                scores = logits.transpose(1, 2)
+                losses = nn.functional.cross_entropy(scores, y, reduction="none",
+                                                     label_smoothing=p.label_smoothing).mean(0)
+                if p.augmentation.mixup_alpha > 0:
+                    losses = lam_t * losses + (1.0 - lam_t) * nn.functional.cross_entropy(
+                        scores, y_mix, reduction="none", label_smoothing=p.label_smoothing).mean(0)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(losses.sum()).backward()
+            if p.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                self.fused.clip_grad_norm_(p.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.fused.restore_unused_()
+            pred = logits.detach().argmax(2)
+            batch = y.shape[0]
+            loss_sum += losses.detach().float() * batch
+            correct += lam_t * (pred == y).sum(0) + (1.0 - lam_t) * (pred == y_mix).sum(0)
+            seen += batch
+        mean_loss = loss_sum / max(seen, 1)
+        if not bool(torch.isfinite(mean_loss).all()):
+            bad = [m for m, value in enumerate(mean_loss.tolist()) if not math.isfinite(value)]
+            raise TrainingError(
+                f"training loss became non-finite for fused model(s) {bad} (seeds {[seeds[m] for m in bad]}) in "
+                f"epoch {epoch + 1} (learning rate {start_lr:.3g}); the run stopped. Lower the learning rate or "
+                "train those separately."
+            )
+        return start_lr, mean_loss.cpu(), (100.0 * correct / max(seen, 1)).cpu()
+
+    @torch.no_grad()
+    def evaluate(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-model (mean loss, accuracy %) on split ``name`` (each model its own); NaN for an empty split."""
+        size = len(self.data[0][name])
+        if size == 0:
+            nan = torch.full((self.models,), math.nan)
+            return nan, nan
+        self.fused.eval()
+        loss_sum = torch.zeros(self.models, device=self.device)
+        correct = torch.zeros(self.models, device=self.device)
+        step = self.protocol.eval_batch_size
+        for start in range(0, size, step):
+            parts = [self.data[self.which[m]][name] for m in range(self.models)]
+            x = self._fuse_inputs([normalize(part.x[start:start + step], self.mean[m], self.std[m])
+                                   for m, part in enumerate(parts)])
+            y = torch.stack([part.y[start:start + step] for part in parts], 1)
+            with self._autocast():
+                logits = self.fused(x)
+            loss_sum += nn.functional.cross_entropy(logits.float().transpose(1, 2), y, reduction="none").sum(0)
+            correct += (logits.argmax(2) == y).sum(0)
+        return (loss_sum / size).cpu(), (100.0 * correct / size).cpu()
+
+
+def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequence[DatasetSplits],
+                       protocol: str | TrainProtocol, *, seeds: Sequence[int], device: str | None = None,
+                       progress: bool = True, on_epoch_end: Callable[[int, EpochRecord], None] | None = None,
+                       threads: int = 1, test_each_epoch: bool = False, warmup_epochs: int = 0) -> list[TrainResult]:
+    """Train ``models[m]`` with ``seeds[m]`` on ``splits`` (one for all, or one per model) under ``protocol``,
+    all at once as one fused model (HFTA; module doc), as ``train`` would train each with the same
+    ``threads``, ``test_each_epoch`` and ``warmup_epochs``; the trained weights are written back into
+    ``models``. ``on_epoch_end(m, record)`` is called for every model after each epoch. Returns one
+    ``TrainResult`` per model, in order. There are no checkpoints: a fused run restarts from scratch.
+    """
+    proto = get_protocol(protocol)
+    parts = [splits] * len(models) if isinstance(splits, DatasetSplits) else list(splits)
+    if not models or len(parts) != len(models) or len(seeds) != len(models):
+        raise ConfigError(f"fused training needs one seed and one data split per model, got {len(models)} "
+                          f"model(s), {len(seeds)} seed(s) and {len(parts)} split(s)")
+    _check_splits(parts)
+    torch_device = resolve_device(device)
+    first = parts[0]
+    shape = (first.in_channels, first.image_size, first.image_size)
+    counted: dict[str, tuple[int, int]] = {}  # per network structure: seeds of one architecture count once
+    for model in models:
+        if repr(model) not in counted:
+            counted[repr(model)] = count_parameters(model), count_flops(model, shape)
+    params, flops = zip(*(counted[repr(model)] for model in models), strict=True)
+    share = 1.0 / len(models)
+    with isolated_run(torch_device, threads):
+        runner = _FusedRunner(models, parts, proto, torch_device, Schedule(proto, warmup_epochs))
+        histories: list[list[EpochRecord]] = [[] for _ in models]
+        elapsed = 0.0
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+        with Progress(*columns, disable=not progress, transient=False) as bar:
+            task = bar.add_task(f"train {len(models)} fused {proto.name}", total=proto.epochs, status="")
+            for epoch in range(proto.epochs):
+                started = time.perf_counter()
+                lr, train_loss, train_acc = runner.train_epoch(epoch, seeds)
+                val_loss, val_acc = runner.evaluate("val")
+                seconds = (time.perf_counter() - started) * share
+                tests = runner.evaluate("test") if test_each_epoch else None
+                elapsed += (time.perf_counter() - started) * share
+                for m, history in enumerate(histories):
+                    history.append(EpochRecord(
+                        epoch + 1, lr, float(train_loss[m]), float(train_acc[m]), float(val_loss[m]),
+                        float(val_acc[m]), seconds, None if tests is None else float(tests[0][m]),
+                        None if tests is None else float(tests[1][m])))
+                    if on_epoch_end is not None:
+                        on_epoch_end(m, history[-1])
+                bar.update(task, advance=1, status=f"mean loss {float(train_loss.mean()):.3f} "
+                                                   f"val {float(val_acc.mean()):.1f}%")
+        if tests is None:
+            started = time.perf_counter()
+            tests = runner.evaluate("test")
+            elapsed += (time.perf_counter() - started) * share
+        runner.fused.store_models(models)
+    return [TrainResult(protocol=proto.name, dataset=first.name, seed=seed, history=tuple(history),
+                        final_val_acc=history[-1].val_acc, test_loss=float(tests[0][m]), test_acc=float(tests[1][m]),
+                        params=params[m], flops=flops[m], wall_time_s=elapsed, device=str(torch_device))
+            for m, (seed, history) in enumerate(zip(seeds, histories, strict=True))]
+
+
+def train_fused(archs: Sequence[Any], seeds: Sequence[int], space: SearchSpace | str = "nb201", *,
+                protocol: str | TrainProtocol, dataset: str | DatasetSplits, data_root: str | Path | None = None,
+                device: str | None = None, val_fraction: float = 0.1, progress: bool = True,
+                on_epoch_end: Callable[[int, EpochRecord], None] | None = None, threads: int = 1,
+                test_each_epoch: bool = False, **macro_kwargs: Any) -> list[TrainResult]:
+    """Train ``archs[i]`` with ``seeds[i]`` for every ``i``, fused into one model, and return what
+    ``train_arch(space, archs[i], seed=seeds[i], ...)`` returns for each (same fields; search-phase paper
+    Sec. 3.2 benchmark building). Architectures may differ (NB201 cells fuse edge by edge); the macro
+    network must be one shape. A dataset name loads one split per distinct seed, as ``train_arch`` does.
+    ``on_epoch_end(i, record)``, ``threads`` and ``test_each_epoch`` are passed to ``train_models_fused``.
+    """
+    the_space = get_space(space) if isinstance(space, str) else space
+    if len(archs) != len(seeds) or not archs:
+        raise ConfigError(f"train_fused needs one seed per architecture, got {len(archs)} architecture(s) and "
+                          f"{len(seeds)} seed(s)")
+    values = [the_space.coerce(arch) for arch in archs]
+    proto = get_protocol(protocol)
+    loaded: dict[int, DatasetSplits] = {}
+    for seed in seeds:
+        if not isinstance(dataset, DatasetSplits) and seed not in loaded:
+            loaded[seed] = load_dataset(dataset, data_root, val_fraction=val_fraction, seed=seed)
+    splits = [dataset if isinstance(dataset, DatasetSplits) else loaded[seed] for seed in seeds]
+    macros = [{**proto.macro.get(network_family(value), {}), **macro_kwargs} for value in values]
+    models = []
+    with torch.random.fork_rng(devices=[]):
+        for value, seed, macro, part in zip(values, seeds, macros, splits, strict=True):
+            torch.manual_seed(seed)
+            models.append(build_network(value, the_space, num_classes=part.num_classes,
+                                        in_channels=part.in_channels, **macro))
+    results = train_models_fused(models, splits, proto, seeds=seeds, device=device, progress=progress,
+                                 on_epoch_end=on_epoch_end, threads=threads, test_each_epoch=test_each_epoch)
+    return [replace(result, arch=the_space.format(value), space=the_space.name, macro=macro)
+            for result, value, macro in zip(results, values, macros, strict=True)]
