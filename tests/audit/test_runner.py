@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from nasaudit.cli.main import main
 from nasaudit.audit.runner import run_spec
 from nasaudit.audit.spec import load_spec
+from nasaudit.cli.main import main
 from nasaudit.report.build import report_from_store
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nasaudit.errors import ConfigError
 from nasaudit.audit.spec import load_spec
+from nasaudit.errors import ConfigError
 from nasaudit.resources import default_spec_path
 
 BAD_SPEC = """\
@@ -80,7 +80,8 @@ def test_missing_spec_file(tmp_path):
 
 def test_the_default_spec_is_valid():
     spec = load_spec(default_spec_path())
-    assert spec.space.ops == ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]
+    assert spec.space.name == "nb201" and spec.space.ops is None
+    assert {e.path for e in spec.evaluators.values() if e.kind == "table"} == {"nb201", "fashion"}
     assert {a.kind for a in spec.analyses} >= {"compare", "supernet_ranking", "importance", "subgraphs", "primskip"}
 
 

@@ -58,5 +58,5 @@ def test_overrides_and_unknown_names():
         p.with_overrides(epoch=3)
     with pytest.raises(ConfigError, match="whole number >= 1"):
         p.with_overrides(epochs=0)
-    with pytest.raises(ConfigError, match="unknown training protocol .darts. .did you mean"):
+    with pytest.raises(ConfigError, match=r"unknown training protocol .darts. \(did you mean"):
         get_protocol("darts")

@@ -548,7 +548,8 @@ def convergence_plots(trained: TrainedSets) -> list[Plot]:
             plots.append(Plot(f"convergence_{set_name}{suffix}.png",
                               f"Convergence of set {set_name}" + (f" at learning rate {lr:g}" if len(lrs) > 1 else "")
                               + ": thin lines per run, thick per group mean",
-                              partial(plot_convergence, part, metrics=("train_loss", "test_loss", "test_acc"))))
+                              partial(plot_convergence, part, metrics=("train_loss", "test_loss", "test_acc"),
+                                      log_loss=True)))
     return plots
 
 

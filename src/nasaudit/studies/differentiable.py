@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 Algorithm = Literal["darts", "darts2", "sdarts_rs", "sgas", "gdas"]
 Method = Literal["alpha", "pt", "fixed_alpha_pt"]
+DEFAULT_SELECTIONS: tuple[Method, ...] = ("alpha", "pt", "fixed_alpha_pt")
 #: selection paper Sec. 5.1 / App. A.7: PT tunes the supernet 5 epochs between two decisions
 PAPER_TUNE_EPOCHS = 5
 
@@ -46,7 +47,7 @@ class DifferentiableSpec(StudySpec):
     depth: int | None = Field(None, ge=1, le=64)
     batch_size: int | None = Field(None, ge=1, le=65_536)
     search_seeds: int = Field(4, ge=1, le=1000)
-    selections: list[Method] = Field(default_factory=lambda: ["alpha", "pt", "fixed_alpha_pt"], min_length=1)
+    selections: list[Method] = Field(default_factory=lambda: list(DEFAULT_SELECTIONS), min_length=1)
     tune_epochs: int = Field(PAPER_TUNE_EPOCHS, ge=0, le=1000)
     #: PT with other numbers of tuning epochs between decisions (Fig. 9)
     tune_sweep: list[int] = Field(default_factory=list, max_length=20)

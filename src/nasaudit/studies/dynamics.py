@@ -20,6 +20,11 @@ from nasaudit.studies.arch_sets import TrainedSetsSpec
 
 if TYPE_CHECKING:
     import pandas as pd
+    from torch import nn
+
+    from nasaudit.dynamics.functional import EvalData
+    from nasaudit.dynamics.gradient_variance import GradientVarianceSurface
+    from nasaudit.dynamics.landscape import Surface1D, Surface2D
 
 #: the architectures paper's claim (Sec. 4, Sec. 6) shown next to what is measured
 PAPER_CLAIM = ("Architectures paper Sec. 4: cells that are wider and shallower converge faster and more stably, and "
@@ -87,57 +92,68 @@ def _group_notes(table: pd.DataFrame) -> list[str]:
             + "."]
 
 
+def _measure(model: nn.Module, data: EvalData, spec: DynamicsSpec, seed: int, maps: bool
+             ) -> tuple[dict[str, Any], tuple[Surface2D, Surface1D, GradientVarianceSurface] | None]:
+    """The scalars of one trained network and, with ``maps``, its 2-D and 1-D landscapes and its
+    gradient-variance map (the landscape rise is the 2-D grid's mean loss minus the loss at its centre)."""
+    import numpy as np
+
+    from nasaudit.dynamics.gradient_variance import gradient_variance, gradient_variance_surface
+    from nasaudit.dynamics.landscape import loss_surface_1d, loss_surface_2d
+    from nasaudit.dynamics.sharpness import top_hessian_eigenvalue
+
+    variance = gradient_variance(model, data, spec.variance_batch, seed)
+    sharp = top_hessian_eigenvalue(model, data, seed, tol=spec.hessian_tol, max_iter=spec.hessian_iters)
+    found = {"grad_variance": variance.variance, "grad_variance_total": variance.total,
+             "sharpness": sharp.eigenvalue, "sharpness_converged": sharp.converged, "landscape_rise": np.nan}
+    if not maps:
+        return found, None
+    plane = np.linspace(-spec.radius, spec.radius, spec.grid)
+    surface = loss_surface_2d(model, data, plane, plane, seed)
+    found["landscape_rise"] = float(surface.loss.mean() - surface.loss[spec.grid // 2, spec.grid // 2])
+    line = loss_surface_1d(model, data, np.linspace(-spec.radius, spec.radius, spec.grid_1d), seed)
+    axis = np.linspace(-spec.radius, spec.radius, spec.variance_grid)
+    variance_map = gradient_variance_surface(model, data, axis, axis, seed, batch_size=spec.variance_batch,
+                                             partition_seed=seed)
+    return found, (surface, line, variance_map)
+
+
 @register_study("dynamics", DynamicsSpec,
                 "convergence, loss landscape, gradient variance and sharpness of sets of architectures "
                 "(architectures Sec. 4)")
 def run(context: StudyContext, spec: DynamicsSpec) -> StudyResult:
     """Train the sets (resumably), then measure the dynamics of every run at its final weights."""
-    import numpy as np
     import pandas as pd
 
     from nasaudit.data.loading import load_dataset
     from nasaudit.dynamics.functional import eval_subset
-    from nasaudit.dynamics.gradient_variance import gradient_variance, gradient_variance_surface
-    from nasaudit.dynamics.landscape import loss_surface_1d, loss_surface_2d
-    from nasaudit.dynamics.sharpness import top_hessian_eigenvalue
     from nasaudit.report.figures_dynamics import plot_arch_dynamics, plot_landscape_1d
     from nasaudit.studies.arch_sets import convergence_plots, load_trained_model, per_arch_summary, training_settings
     from nasaudit.studies.arch_sets import train_sets as train
+    from nasaudit.train.loop import isolated_run, resolve_device
 
     trained = train(context, spec)
     root = str(context.resolve(spec.data_root)) if spec.data_root else None
     splits = load_dataset(spec.dataset, root, val_fraction=0.1, seed=context.seed)
     data = eval_subset(splits, min(spec.eval_images, len(getattr(splits, spec.eval_split))), context.seed,
                        spec.eval_split)
-    alphas = np.linspace(-spec.radius, spec.radius, spec.grid)
-    line = np.linspace(-spec.radius, spec.radius, spec.grid_1d)
-    var_axis = np.linspace(-spec.radius, spec.radius, spec.variance_grid)
     rows, curves, plots = [], {}, []
-    first_seed = spec.seeds[0]
     measures: dict[str, dict[str, Any]] = {}  # a run shared by several sets is measured once
-    for run in trained.runs.to_dict("records"):
-        job_id = run["job_id"]
-        if job_id not in measures:
-            model = load_trained_model(run["job"], splits.num_classes, splits.in_channels)
-            variance = gradient_variance(model, data, spec.variance_batch, context.seed)
-            sharp = top_hessian_eigenvalue(model, data, context.seed, tol=spec.hessian_tol,
-                                           max_iter=spec.hessian_iters)
-            found = {"grad_variance": variance.variance, "grad_variance_total": variance.total,
-                     "sharpness": sharp.eigenvalue, "sharpness_converged": sharp.converged, "landscape_rise": np.nan}
-            if run["seed"] == first_seed:
+    device = resolve_device(spec.device)
+    with isolated_run(device, 1):  # one torch thread, as training: the same numbers in any process
+        for run in trained.runs.to_dict("records"):
+            if run["job_id"] not in measures:
+                model = load_trained_model(run["job"], splits.num_classes, splits.in_channels).to(device)
                 name = f"{run['set']}/{run['label']}" + (f" lr={run['lr']:g}" if spec.lrs and len(spec.lrs) > 1
                                                          else "")
-                surface = loss_surface_2d(model, data, alphas, alphas, context.seed)
-                found["landscape_rise"] = float(surface.loss.mean() - surface.loss[spec.grid // 2, spec.grid // 2])
-                curves[name] = loss_surface_1d(model, data, line, context.seed)
-                variance_map = gradient_variance_surface(model, data, var_axis, var_axis, context.seed,
-                                                         batch_size=spec.variance_batch, partition_seed=context.seed)
-                slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-                plots.append(Plot(f"dynamics_{slug}.png", f"{name}: loss contours (left) and gradient std (right)",
-                                  partial(plot_arch_dynamics, surface, variance_map, title=name)))
-            measures[job_id] = found
-        rows.append({"set": run["set"], "label": run["label"], "lr": run["lr"], "seed": run["seed"],
-                     **measures[job_id]})
+                measures[run["job_id"]], maps = _measure(model, data, spec, context.seed, run["seed"] == spec.seeds[0])
+                if maps is not None:
+                    surface, curves[name], variance_map = maps
+                    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+                    plots.append(Plot(f"dynamics_{slug}.png", f"{name}: loss contours (left) and gradient std (right)",
+                                      partial(plot_arch_dynamics, surface, variance_map, title=name)))
+            rows.append({"set": run["set"], "label": run["label"], "lr": run["lr"], "seed": run["seed"],
+                         **measures[run["job_id"]]})
     measured = pd.DataFrame(rows)
     keys = ["set", "label", "lr"]
     per_arch = measured.groupby(keys, sort=False).agg(
@@ -156,7 +172,7 @@ def run(context: StudyContext, spec: DynamicsSpec) -> StudyResult:
         summary=(f"{len(trained.members)} architectures trained with {len(spec.seeds)} seed(s); at each run's final "
                  f"weights, on {len(data)} {spec.eval_split} images: the gradient variance over mini-batches of "
                  f"{spec.variance_batch} (Sec. 4.2.2), the top Hessian eigenvalue by power iteration (sharpness, "
-                 f"Sec. 4.2.1), and for seed {first_seed} the filter-normalised loss landscape on a {spec.grid}x"
+                 f"Sec. 4.2.1), and for seed {spec.seeds[0]} the filter-normalised loss landscape on a {spec.grid}x"
                  f"{spec.grid} grid over [-{spec.radius:g}, {spec.radius:g}]^2 with its gradient-variance map "
                  f"(Figs. 6-8); convergence speed is the epochs to {spec.fraction:.0%} of the final test accuracy."),
         settings={**training_settings(context, spec, trained), "eval images": len(data),
