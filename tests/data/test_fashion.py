@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasaudit.benchmarks.shipped import sha256
 from nasaudit.data import DATASET_NAMES, load_dataset
 from nasaudit.data.fashion import (
     FASHION_FILES,
@@ -22,7 +23,6 @@ from nasaudit.data.fashion import (
 from nasaudit.data.formats import RawDataset
 from nasaudit.errors import DataError
 from nasaudit.resources import fashion_subset_path
-from nasaudit.resources.make import sha256
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from nasaudit.benchmarks import TabularBenchmark
+from nasaudit.benchmarks.shipped import NB201_COLUMNS, sha256, write_nb201_table
 from nasaudit.errors import DataError
 from nasaudit.resources import nb201_table_path
-from nasaudit.resources.make import NB201_COLUMNS, sha256, write_nb201_table
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,8 @@ def load_dataset(name: str = "embedded", root: str | Path | None = None, *, val_
                  seed: int) -> DatasetSplits:
     """Load ``name`` from ``root`` and hold out a seeded validation split (architectures paper App. A.1
     datasets; NB201 Sec. 2.3 ImageNet16-120). ``embedded`` needs no files (scikit-learn's digits);
-    ``fashion`` (28 px), ``fashion16`` and ``fashion8`` (16 and 8 px) read the shipped Fashion-MNIST subset without ``root``, and
-    the full official idx files from ``root``.
+    ``fashion`` (28 px), ``fashion16`` and ``fashion8`` (16 and 8 px) read the shipped Fashion-MNIST subset
+    without ``root``, and the full official idx files from ``root``.
     """
     key = name.lower()
     if key == "embedded":

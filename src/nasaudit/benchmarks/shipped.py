@@ -1,0 +1,202 @@
+"""How the shipped data resources are made from their public sources (run once by the maintainers, e.g. through
+``tools/build_fashion_benchmark.py``).
+
+``write_nb201_table`` compresses the published NAS-Bench-201 test accuracies (search-phase paper Sec. 3.1
+uses such a table as ground truth); ``write_fashion_subset`` vendors a stratified Fashion-MNIST subset,
+the real data of the embedded training benchmark (search-phase paper Sec. 3.2), which
+``export_training_benchmark`` exports from a builder store. Each writes a ``.meta.json`` sidecar with the
+source (or build), the licence notice or seed agreement, and the sha256 of the written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import lzma
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasaudit.benchmarks.builder import export_benchmark, metadata_path, read_metadata
+from nasaudit.data.fashion import FASHION_FILES, fashion_subset, read_fashion
+from nasaudit.errors import DataError
+from nasaudit.jobs.provenance import git_commit, package_version
+from nasaudit.jobs.store import ResultStore
+from nasaudit.metrics.correlation import kendall_tau
+from nasaudit.resources import FASHION_SUBSET, fashion_subset_path
+from nasaudit.spaces.registry import get_space
+
+NB201_COLUMNS = ("ArchitectureString", "CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs",
+                 "ImageNetTestAccuracy200Epochs")
+NATS_BENCH_LICENCE = """MIT License
+
+Copyright (c) since 2020 Xuanyi Dong (GitHub: https://github.com/D-X-Y)
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""
+FASHION_LICENCE = """The MIT License (MIT) Copyright © [2017] Zalando SE, https://tech.zalando.com
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_meta(path: Path, meta: dict[str, Any]) -> None:
+    meta = {**meta, "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
+            "package_version": package_version(), "git_commit": git_commit()}
+    path.with_name(path.name + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def write_nb201_table(source: Path, out: Path) -> pd.DataFrame:
+    """Compress the NB201 CSV (``ArchitectureString`` and the three 200-epoch test accuracies, in source
+    order) to xz; the dropped ``UniqueString`` must equal ``space.canonical`` and every value must
+    read back bit-identical, else ``DataError``."""
+    frame = pd.read_csv(source)
+    missing = [c for c in (*NB201_COLUMNS, "UniqueString") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {missing}")
+    space = get_space("nb201")
+    keys = [space.canonical(space.parse(text)) for text in frame["ArchitectureString"]]
+    if keys != frame["UniqueString"].tolist():
+        raise DataError(f"{source}: its UniqueString column differs from nasaudit's NB201 canonical key")
+    table = frame[list(NB201_COLUMNS)]
+    text = table.to_csv(index=False)
+    back = pd.read_csv(io.StringIO(text))
+    for column in NB201_COLUMNS[1:]:
+        if not np.array_equal(back[column].to_numpy(), table[column].to_numpy()):
+            raise DataError(f"column {column} does not round-trip exactly through CSV text")
+    out.write_bytes(lzma.compress(text.encode(), preset=9 | lzma.PRESET_EXTREME))
+    _write_meta(out, {
+        "name": "nb201-test-acc-200ep",
+        "description": ("NAS-Bench-201 / NATS-Bench topology search space: all 15,625 architectures, test "
+                        "accuracy (%) after the 200-epoch protocol, mean over the benchmark's seeds, on "
+                        "CIFAR-10, CIFAR-100 and ImageNet16-120"),
+        "source": ("official NATS-Bench API (Dong et al., 2021; https://github.com/D-X-Y/NATS-Bench), extracted "
+                   "to nats_bench.csv by the public repository v-tao/nats-bench-landscape at commit b307ae5"),
+        "source_file": source.name,
+        "source_sha256": sha256(source),
+        "transformation": ("kept ArchitectureString and the three test-accuracy columns in source order, values "
+                           "written in Python's shortest round-trip float form (bit-identical on reading); "
+                           "dropped UniqueString, which equals nasaudit's NB201 canonical key for every row "
+                           "(6,466 classes); xz compression"),
+        "rows": len(table),
+        "columns": list(NB201_COLUMNS),
+        "classes": len(set(keys)),
+        "licence": "MIT (NATS-Bench)",
+        "licence_notice": NATS_BENCH_LICENCE,
+    })
+    return table
+
+
+def write_fashion_subset(root: Path, out: Path, *, train_per_class: int, test_per_class: int,
+                         seed: int) -> dict[str, np.ndarray]:
+    """Vendor a stratified, seeded Fashion-MNIST subset as a compressed npz of uint8 28x28 images, with
+    the indices taken from the official train and test files recorded in the sidecar."""
+    raw = read_fashion(root)
+    subset, train_idx, test_idx = fashion_subset(raw, train_per_class, test_per_class, seed)
+    arrays = {"train_x": subset.train_x, "train_y": subset.train_y.astype(np.uint8),
+              "test_x": subset.test_x, "test_y": subset.test_y.astype(np.uint8)}
+    with out.open("wb") as handle:
+        np.savez_compressed(handle, train_x=arrays["train_x"], train_y=arrays["train_y"],
+                            test_x=arrays["test_x"], test_y=arrays["test_y"])
+    sources = {}
+    for name in FASHION_FILES.values():
+        found = next(p for p in (root / name, root / f"{name}.gz") if p.is_file())
+        sources[found.name] = sha256(found)
+    _write_meta(out, {
+        "name": "fashion-mnist-subset",
+        "description": ("stratified seeded subset of Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): uint8 1x28x28 "
+                        f"images, {train_per_class} per class from the official training file and "
+                        f"{test_per_class} per class from the official test file"),
+        "source": ("Debian package dataset-fashion-mnist 0.0~git20200523.55506a9-1 (upstream "
+                   "https://github.com/zalandoresearch/fashion-mnist), /usr/share/datasets/fashion-mnist"),
+        "source_sha256": sources,
+        "selection": {"function": "nasaudit.data.fashion.fashion_subset", "train_per_class": train_per_class,
+                      "test_per_class": test_per_class, "seed": seed},
+        "train_indices": train_idx.tolist(),
+        "test_indices": test_idx.tolist(),
+        "licence": "MIT (Fashion-MNIST)",
+        "licence_notice": FASHION_LICENCE,
+    })
+    return arrays
+
+
+def seed_to_seed_tau(per_seed: np.ndarray, top_fraction: float = 1.0) -> float:
+    """Mean over seed pairs of Kendall tau-b between the seeds' scores (search-phase paper Sec. 4.2), over the
+    architectures whose seed-mean is in the best ``top_fraction`` (at least 3 of them); ``per_seed`` is
+    (architectures, seeds)."""
+    scores = np.asarray(per_seed, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise DataError(f"seed-to-seed tau needs an (architectures, seeds >= 2) array, got {scores.shape}")
+    n = max(3, round(top_fraction * scores.shape[0]))
+    top = np.argsort(-scores.mean(axis=1), kind="stable")[:n]
+    taus = [kendall_tau(scores[top, a], scores[top, b])
+            for a, b in itertools.combinations(range(scores.shape[1]), 2)]
+    return float(np.mean(taus))
+
+
+def export_training_benchmark(name: str, store: ResultStore, out: Path, *, probes: list[dict[str, Any]],
+                              settings: dict[str, Any], partial: bool = False) -> pd.DataFrame:
+    """Export build ``name`` with ``export_benchmark`` (search-phase paper Sec. 3.2 ground truth) and add to its
+    sidecar the seed-to-seed tau over the whole table and its top 10%, the probes that chose the recipe
+    (tau against CPU-seconds per run), the build ``settings``, the sha256 of the table and of its dataset."""
+    table = export_benchmark(name, store, out, partial=partial)
+    meta = read_metadata(out)
+    per_seed = table[[f"test_acc_seed{seed}" for seed in meta["seeds"]]].to_numpy(dtype=np.float64)
+    dataset = meta["spec"]["dataset"]
+    meta.update({
+        "seed_to_seed_tau": {
+            "metric": "test_acc", "whole": seed_to_seed_tau(per_seed), "top10": seed_to_seed_tau(per_seed, 0.1),
+            "definition": ("mean over seed pairs of Kendall tau-b between the seeds' test accuracies, over all "
+                           "architectures and over the best 10% by seed-mean (nasaudit.benchmarks.shipped."
+                           "seed_to_seed_tau)"),
+        },
+        "settings": settings,
+        "probes": probes,
+        "dataset_resource": ({"file": FASHION_SUBSET, "sha256": sha256(fashion_subset_path())}
+                             if dataset.startswith("fashion") else None),
+        "sha256": sha256(out),
+        "bytes": out.stat().st_size,
+    })
+    metadata_path(out).write_text(json.dumps(meta, indent=2) + "\n")
+    return table
