@@ -21,7 +21,7 @@ print("HEAVY=" + ",".join(m for m in {heavy!r} if m in sys.modules))
 
 @pytest.mark.parametrize("argv", [["--help"], ["space", "--help"], ["analyze", "--help"], ["bench", "--help"],
                                   ["supernet", "--help"], ["compare", "--help"], ["run", "--help"],
-                                  ["train", "--help"], ["darts", "--help"]])
+                                  ["train", "--help"], ["darts", "--help"], ["dynamics", "--help"]])
 def test_help_imports_no_heavy_library(argv: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)], capture_output=True,
                           text=True, timeout=120, check=True)

@@ -153,9 +153,10 @@ def _clean_loc(loc: tuple[Any, ...]) -> PathKey:
 
 def _message(error: Any) -> str:
     if error["type"] == "union_tag_invalid":
-        return f"unknown kind {error['input'].get('kind')!r}; expected one of {error['ctx']['expected_tags']}"
+        tag = error["ctx"].get("discriminator", "'kind'").strip("'")
+        return f"unknown {tag} {error['input'].get(tag)!r}; expected one of {error['ctx']['expected_tags']}"
     if error["type"] == "union_tag_not_found":
-        return "missing 'kind'"
+        return f"missing {error['ctx'].get('discriminator', 'kind')}"
     if error["type"] == "extra_forbidden":
         return "unknown setting (not part of the spec)"
     message = str(error["msg"])

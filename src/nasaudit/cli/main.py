@@ -15,6 +15,7 @@ from nasaudit.cli import analyze as analyze_cli
 from nasaudit.cli import bench as bench_cli
 from nasaudit.cli import compare as compare_cli
 from nasaudit.cli import darts as darts_cli
+from nasaudit.cli import dynamics as dynamics_cli
 from nasaudit.cli import run as run_cli
 from nasaudit.cli import spaces as spaces_cli
 from nasaudit.cli import supernet as supernet_cli
@@ -37,6 +38,7 @@ app.command("run")(run_cli.run_command)
 app.command("report")(run_cli.report_command)
 app.add_typer(supernet_cli.app, name="supernet")
 app.add_typer(darts_cli.app, name="darts")
+app.add_typer(dynamics_cli.app, name="dynamics")
 
 
 def error_line(err: BaseException) -> str:

@@ -99,9 +99,10 @@ def plot_gradient_variance(surfaces: Mapping[str, GradientVarianceSurface], path
 
 
 def plot_convergence(history: pd.DataFrame, path: str | Path,
-                     metrics: Sequence[str] = ("test_loss", "test_acc")) -> Path:
+                     metrics: Sequence[str] = ("test_loss", "test_acc"), log_loss: bool = False) -> Path:
     """Per-epoch curves overlaid per architecture set (Figs. 3-5): one panel per metric, one colour per
-    set, one thin line per (arch, seed) run and a thick line for the set's mean over its runs."""
+    set, one thin line per (arch, seed) run and a thick line for the set's mean over its runs; ``log_loss``
+    draws the loss panels on a log scale (a diverging run would otherwise flatten every other curve)."""
     if not metrics:
         raise DataError("cannot draw convergence curves: no metric given")
     for metric in metrics:
@@ -121,5 +122,63 @@ def plot_convergence(history: pd.DataFrame, path: str | Path,
             ax.plot(mean.index, mean.to_numpy(), color=colour, lw=2.0, label=set_name)
         ax.set_xlabel("epoch")
         ax.set_ylabel(_LABELS.get(metric, metric))
+        if log_loss and metric.endswith("_loss"):
+            ax.set_yscale("log")
         ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def plot_group_accuracy(runs: pd.DataFrame, tests: pd.DataFrame, path: str | Path) -> Path:
+    """Final test accuracy of every run, one box per group of each set (redundancy paper Figs. 5, 6, 10b);
+    a ``*`` marks a group whose Wilcoxon test against its set's reference group is significant.
+
+    ``runs`` has columns ``set, group, test_acc``; ``tests`` those of ``group_tests`` (``set, group,
+    significant``)."""
+    missing = [c for c in ("set", "group", "test_acc") if c not in runs.columns]
+    if missing or runs.empty:
+        raise DataError(f"cannot draw group accuracies: the runs table is empty or lacks column(s) {missing}")
+    starred = {(str(r.set), str(r.group)) for r in tests.itertuples() if bool(r.significant)}
+    sets = list(dict.fromkeys(runs["set"].astype(str)))
+    sizes = [runs.loc[runs["set"].astype(str) == s, "group"].nunique() for s in sets]
+    fig = Figure(figsize=(max(4.0, 0.7 * sum(sizes) + 1.6 * len(sets)), 3.8))
+    axes = fig.subplots(1, len(sets), squeeze=False, gridspec_kw={"width_ratios": sizes})[0]
+    for ax, set_name in zip(axes, sets, strict=True):
+        part = runs[runs["set"].astype(str) == set_name]
+        groups = list(dict.fromkeys(part["group"].astype(str)))
+        values = [part.loc[part["group"].astype(str) == g, "test_acc"].to_numpy(dtype=float) for g in groups]
+        ax.boxplot(values, widths=0.6)
+        for k, v in enumerate(values, start=1):
+            ax.plot(np.full(len(v), float(k)), v, ".", color="#2e6f9e", alpha=0.6, ms=4)
+        ax.set_xticks(range(1, len(groups) + 1))
+        ax.set_xticklabels([g + (" *" if (set_name, g) in starred else "") for g in groups], rotation=45,
+                           ha="right", fontsize=7)
+        ax.set_title(set_name, fontsize=9)
+    axes[0].set_ylabel("final test accuracy (%)")
+    return save_figure(fig, path)
+
+
+def plot_arch_dynamics(surface: Surface2D, variance: GradientVarianceSurface, path: str | Path,
+                       title: str | None = None, levels: int = 20) -> Path:
+    """One architecture's loss contours ``log s(alpha, beta)`` (Fig. 6) beside its gradient standard
+    deviation ``sqrt(g(alpha, beta))`` on a log colour scale (Fig. 7)."""
+    z = np.log(np.maximum(surface.loss, 1e-12))
+    lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
+    fig = Figure(figsize=(8.4, 3.6))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    steps = np.linspace(lo, hi if hi > lo else lo + 1.0, levels)
+    filled = left.contourf(surface.alphas, surface.betas, z.T, levels=steps, cmap="viridis")
+    left.contour(surface.alphas, surface.betas, z.T, levels=steps, colors="white", linewidths=0.4)
+    left.plot([0.0], [0.0], marker="*", color="#d1495b", markersize=9)
+    fig.colorbar(filled, ax=left, label="log loss")
+    std = np.sqrt(variance.variance)
+    s_lo, s_hi = max(float(np.nanmin(std)), 1e-12), max(float(np.nanmax(std)), 1e-12)
+    mesh = right.pcolormesh(variance.alphas, variance.betas, std.T, shading="nearest", cmap="viridis",
+                            norm=LogNorm(s_lo, max(s_hi, s_lo) * (1 + 1e-9)))
+    fig.colorbar(mesh, ax=right, label="gradient std sqrt(g)")
+    for ax, name in ((left, "loss landscape"), (right, "gradient variance")):
+        ax.set_xlabel("alpha")
+        ax.set_ylabel("beta")
+        ax.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
