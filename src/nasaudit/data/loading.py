@@ -9,6 +9,7 @@ from nasaudit.data.fashion import read_fashion, read_fashion_embedded, shrink
 from nasaudit.data.formats import RawDataset, read_cifar, read_embedded, read_imagenet16, read_svhn
 from nasaudit.data.splits import DatasetSplits, make_splits
 from nasaudit.errors import DataError
+from nasaudit.registry import unknown_name_message
 
 _READERS: dict[str, Callable[[Path], RawDataset]] = {
     "cifar10": lambda root: read_cifar(root, 10),
@@ -48,6 +49,6 @@ def load_dataset(name: str = "embedded", root: str | Path | None = None, *, val_
             raise DataError(f"data root {folder} for dataset {name!r} is not a folder")
         raw = _SHIPPED[key][0](folder) if key in _SHIPPED else _READERS[key](folder)
     else:
-        raise DataError(f"unknown dataset {name!r}; choose from {list(DATASET_NAMES)}")
+        raise DataError(unknown_name_message("dataset", name, list(DATASET_NAMES)))
     return make_splits(key, raw.train_x, raw.train_y, raw.test_x, raw.test_y, raw.num_classes,
                        val_fraction=val_fraction, seed=seed)

@@ -27,7 +27,6 @@ from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, SpaceError
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
-from nasaudit.spaces.nb201 import NB201Space
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import Supernet, build_supernet
 from nasaudit.train.protocols import TrainProtocol
@@ -114,10 +113,8 @@ class SearchConfig:
             base = get_space(self.space)
         except SpaceError as err:
             raise ConfigError(str(err)) from None
-        if isinstance(base, NB201Space):
-            return "nb201"
-        if isinstance(base, DartsSpace):
-            return "darts"
+        if base.family in ("nb201", "darts"):
+            return base.family
         raise ConfigError(f"differentiable search needs an NB201 or DARTS-like space, not {self.space!r}")
 
     def make_space(self) -> SearchSpace:

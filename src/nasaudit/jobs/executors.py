@@ -49,6 +49,7 @@ from nasaudit.jobs import EXECUTOR_KINDS
 from nasaudit.jobs.job import Job, JobResult, Outcome
 from nasaudit.jobs.provenance import worker_name
 from nasaudit.jobs.store import ResultStore
+from nasaudit.registry import unknown_name_message
 
 JobFunction = Callable[[Any], JobResult]
 ExecutorKind = Literal["sequential", "processes", "ray"]
@@ -331,7 +332,7 @@ def make_executor(kind: str = "sequential", workers: int = 2, address: str | Non
         return ProcessExecutor(workers)
     if kind == "ray":
         return RayExecutor(address, num_cpus=None if address else workers)
-    raise ConfigError(f"unknown executor {kind!r}; choose from {list(EXECUTOR_KINDS)}")
+    raise ConfigError(unknown_name_message("executor", kind, list(EXECUTOR_KINDS)))
 
 
 @dataclass

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from nasaudit.errors import ArchitectureError
+from nasaudit.registry import Registry
 
 OpFactory = Callable[[int, int, int, bool], nn.Module]
 
@@ -181,6 +182,10 @@ _FACTORIES: dict[str, OpFactory] = {
     "maxpool3x3": _pool("max"),
 }
 
+#: the primitive registry (an unknown name is an ArchitectureError with a suggestion)
+OPS: Registry[Callable[[int, int, int, bool], nn.Module]] = Registry("operation", ArchitectureError)
+for _name, _factory in _FACTORIES.items():
+    OPS.add(_name, _factory)
 #: every registered primitive name
 OP_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
@@ -191,10 +196,7 @@ def get_op(name: str, c_in: int, c_out: int, stride: int, affine: bool = True) -
     Definitions: NB201 paper Sec. 2.1, DARTS Sec. 3.1, selection paper App. A.2 (``noise``),
     single-path paper Sec. 4.2 (``linear_transformer``), NB101 (search-phase paper Sec. 3.2).
     """
-    try:
-        factory = _FACTORIES[name]
-    except KeyError:
-        raise ArchitectureError(f"unknown operation {name!r}; known operations: {list(OP_NAMES)}") from None
+    factory = OPS.get(name)
     if c_in < 1 or c_out < 1 or stride < 1:
         raise ArchitectureError(
             f"operation {name!r} needs positive channels and stride, got c_in={c_in}, c_out={c_out}, "

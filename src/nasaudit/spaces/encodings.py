@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 
 from nasaudit.errors import SpaceError
+from nasaudit.registry import Registry
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
 
@@ -156,15 +157,12 @@ class PathEncoding(Encoding):
         return vector
 
 
-ENCODINGS: dict[str, Callable[[SearchSpace], Encoding]] = {
-    "onehot": OneHotEncoding,
-    "adjacency": AdjacencyEncoding,
-    "path": PathEncoding,
-}
+ENCODINGS: Registry[Callable[[SearchSpace], Encoding]] = Registry("encoding", SpaceError)
+ENCODINGS.add("onehot", OneHotEncoding, "one-hot of the op at every position")
+ENCODINGS.add("adjacency", AdjacencyEncoding, "adjacency matrix plus op one-hots (BANANAS)")
+ENCODINGS.add("path", PathEncoding, "input-to-output paths (BANANAS path encoding)")
 
 
 def get_encoding(name: str, space: SearchSpace) -> Encoding:
     """The encoding ``name`` (``onehot``, ``adjacency`` or ``path``) for ``space``."""
-    if name not in ENCODINGS:
-        raise SpaceError(f"unknown encoding {name!r}; known: {sorted(ENCODINGS)}")
-    return ENCODINGS[name](space)
+    return ENCODINGS.get(name)(space)

@@ -384,12 +384,14 @@ class NB101Supernet(Supernet):
         return out
 
 
+#: the supernet class of each space family
+SUPERNETS: dict[str, type[Supernet]] = {"nb201": NB201Supernet, "darts": DartsSupernet, "nb101": NB101Supernet}
+
+
 def build_supernet(space: SearchSpace, *, num_classes: int, in_channels: int = 3, mode: Mode = "single",
                    linear_transformers: Sequence[str] = (), **macro: Any) -> Supernet:
     """The supernet of ``space`` (NB201, DARTS-like or NB101; module doc); ``macro`` sets its width and depth."""
-    targets: dict[type, type[Supernet]] = {NB201Space: NB201Supernet, DartsSpace: DartsSupernet,
-                                           NB101Space: NB101Supernet}
-    target = next((t for kind, t in targets.items() if isinstance(space, kind)), None)
+    target = SUPERNETS.get(getattr(space, "family", ""))
     if target is None:
         raise ArchitectureError(f"no supernet is known for space {getattr(space, 'name', space)!r}; "
                                 "supported: NB201, DARTS-like and NB101 spaces")

@@ -27,11 +27,9 @@ from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, DataError, SpaceError
 from nasaudit.jobs.job import Options, OptionValue, freeze_options
 from nasaudit.spaces.base import SearchSpace
-from nasaudit.spaces.darts import DartsSpace
 from nasaudit.spaces.nb101 import NB101Space
-from nasaudit.spaces.nb201 import NB201Space
 from nasaudit.spaces.registry import get_space
-from nasaudit.supernet.modules import LT_PLACES, Supernet, build_supernet
+from nasaudit.supernet.modules import LT_PLACES, SUPERNETS, Supernet, build_supernet
 from nasaudit.supernet.sampling import SAMPLINGS, PathSampler
 from nasaudit.train.loop import Batch, Schedule, StepContext, TrainLoop, TrainStep, isolated_run, resolve_device
 from nasaudit.train.protocols import TrainProtocol, get_protocol
@@ -104,13 +102,9 @@ class SupernetConfig:
     @property
     def family(self) -> str:
         """``"nb201"``, ``"darts"`` or ``"nb101"``: which supernet this config builds."""
-        base = get_space(self.space)
-        if isinstance(base, NB201Space):
-            return "nb201"
-        if isinstance(base, DartsSpace):
-            return "darts"
-        if isinstance(base, NB101Space):
-            return "nb101"
+        family = get_space(self.space).family
+        if family in SUPERNETS:
+            return family
         raise ConfigError(f"no supernet for space {self.space!r}; supernets exist for NB201, DARTS-like and "
                           "NB101 spaces")
 
