@@ -110,3 +110,28 @@ def test_changing_an_evaluator_metric_or_file_content_reruns_the_study(tmp_path)
     run_spec(_small_spec(tmp_path, table, "b"))
     assert summary.stat().st_mtime_ns == before
     assert json.loads((tmp_path / "run" / "spec.json").read_text())["evaluators"]["truth"]["metric"] == "b"
+
+
+def test_every_artefact_is_byte_identical_for_the_same_seed(tmp_path):
+    """Hardening (R2 2/7 item 10): two runs of one spec write the same bytes, report included."""
+    import hashlib
+
+    spec = """
+seed: 1
+output: {out}
+evaluators:
+  t: {{kind: table, path: embedded, metric: test_acc}}
+space: {{name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}}
+analyses:
+  - {{kind: compare, evaluator: t, strategies: [random, evolution], budget: 10, seeds: 3}}
+  - {{kind: importance, evaluator: t}}
+  - {{kind: subgraphs, evaluator: t}}
+  - {{kind: primskip, evaluator: t, samples: 5}}
+"""
+    digests = []
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(spec.format(out=name))
+        run_spec(load_spec(tmp_path / f"{name}.yaml"))
+        files = sorted(p for p in (tmp_path / name).rglob("*") if p.is_file() and p.suffix in (".csv", ".png", ".html"))
+        digests.append({str(p.relative_to(tmp_path / name)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
+    assert digests[0] == digests[1] and any(k.endswith("report.html") for k in digests[0])
