@@ -145,6 +145,17 @@ class SearchSpace(ABC):
     def restrict(self, ops: Sequence[str]) -> SearchSpace:
         """The sub-space using only ``ops`` (op masking, single-path paper Sec. 3.2)."""
 
+    def without(self, mask: Sequence[str]) -> SearchSpace:
+        """The space with the ops of ``mask`` removed (op masking, single-path paper Sec. 4.1); an op the space
+        lacks, or a mask that leaves nothing to choose, is a SpaceError naming it."""
+        if not mask:
+            return self
+        unknown = sorted(set(mask) - set(self.ops))
+        if unknown:
+            raise SpaceError(f"mask names op(s) {unknown} that space {self.name!r} lacks; its ops are "
+                             f"{list(self.ops)}")
+        return self.restrict([op for op in self.ops if op not in mask])
+
     @abstractmethod
     def one_hot(self, arch: Any) -> np.ndarray:
         """Fixed-length 0/1 vector of the op choices (and wiring), for predictors and distances."""

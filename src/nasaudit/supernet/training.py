@@ -117,13 +117,10 @@ class SupernetConfig:
                                    sampling=space.sampling, name=space.name)
             except SpaceError as err:
                 raise ConfigError(str(err)) from None
-        if not self.mask:
-            return space
-        unknown = sorted(set(self.mask) - set(space.ops))
-        if unknown:
-            raise ConfigError(f"mask names op(s) {unknown} that space {self.space!r} lacks; its ops are "
-                              f"{list(space.ops)}")
-        return space.restrict([op for op in space.ops if op not in self.mask])
+        try:
+            return space.without(self.mask)
+        except SpaceError as err:
+            raise ConfigError(str(err)) from None
 
     def macro(self) -> dict[str, int]:
         """Width and depth of the supernet: the size's, overridden by ``channels``/``depth``."""
