@@ -270,3 +270,21 @@ def test_delete_keeps_runs_another_build_shares(tmp_path: Path) -> None:
         build_benchmark("b", BuildSpec(ops=TWO_OPS, sample=6, seeds=(0,)), store, fn=fake_train, progress=False)
         assert delete_build("a", store) == 0  # all four of a's runs are b's too
         assert delete_build("b", store) == 6 and store.build_names() == []
+
+
+def test_export_writes_the_official_format_back(tmp_path: Path) -> None:
+    """R2 7/7: `bench export --official` writes the benchmark's own string format, which loads back."""
+    from nasaudit.benchmarks.tabular import TabularBenchmark
+    from nasaudit.cli.main import main
+
+    with ResultStore(tmp_path / "s.db") as store:
+        build_benchmark("b", BuildSpec(ops=TWO_OPS, sample=5, seeds=(0, 1)), store, fn=fake_train, progress=False)
+    with pytest.raises(SystemExit) as done:
+        main(["bench", "export", "b", "--store", str(tmp_path / "s.db"), "--out", str(tmp_path / "b.csv"),
+              "--official", str(tmp_path / "official.csv")])
+    assert done.value.code == 0
+    official = pd.read_csv(tmp_path / "official.csv")
+    ours = pd.read_csv(tmp_path / "b.csv")
+    assert official["arch"].tolist() == ours["ArchitectureString"].tolist()
+    again = TabularBenchmark.from_file(tmp_path / "official.csv", arch_column="arch")
+    np.testing.assert_allclose(again.scores("test_acc"), ours["test_acc"])

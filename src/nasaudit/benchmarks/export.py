@@ -45,6 +45,16 @@ def export_nb301(benchmark: TabularBenchmark, path: str | Path, arch_column: str
     return _write_frame(_with_strings(benchmark, arch_column), Path(path))
 
 
+def export_official(benchmark: TabularBenchmark, path: str | Path) -> Path:
+    """The table in its space family's own string format (NB201 arch strings, DARTS/NB301 genotypes)."""
+    if benchmark.space.family == "nb201":
+        return export_nb201(benchmark, path)
+    if benchmark.space.family == "darts":
+        return export_nb301(benchmark, path)
+    raise ConfigError(f"no official string format for {benchmark.space.name!r}; NB101 tables converted from "
+                      "the official records go back with export_nb101_records")
+
+
 def export_nb101_records(table: str | Path | pd.DataFrame, path: str | Path) -> int:
     """Write a converted NB101 table (one row per cell, budget and repeat) as an official TFRecord file.
 

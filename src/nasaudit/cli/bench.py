@@ -93,13 +93,21 @@ def export_command(
     out: Path = typer.Option(..., "--out", "-o", help="Table to write: .csv or .parquet (+ .meta.json)."),
     store: str = StoreOption,
     partial: bool = typer.Option(False, help="Leave out architectures that lack some seeds."),
+    official: Path | None = typer.Option(None, "--official", help="Also write the benchmark's own format here: "
+                                         "NB201 arch strings or DARTS/NB301 genotype strings with the metrics."),
 ) -> None:
     """Export a build as a table TabularBenchmark.from_file reads, with a metadata sidecar."""
-    from nasaudit.benchmarks.builder import export_benchmark, metadata_path
+    from nasaudit.benchmarks.builder import BuildSpec, export_benchmark, metadata_path
+    from nasaudit.benchmarks.export import export_official
+    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.jobs.store import ResultStore
 
     with ResultStore(store) as results:
         table = export_benchmark(name, results, out, partial=partial)
+        space = BuildSpec.from_dict(results.load_build(name)["spec"]).make_space()
+    if official is not None:
+        written = export_official(TabularBenchmark.from_frame(table, space), official)
+        _out.print(f"wrote the official format to {written}", highlight=False, markup=False)
     agreement = json.loads(metadata_path(out).read_text())["seed_agreement"]
     _out.print(f"wrote {len(table):,} architectures to {out} (metadata {metadata_path(out)})", highlight=False)
     if agreement:
