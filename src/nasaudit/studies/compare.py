@@ -89,5 +89,5 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
                       Table("trajectories.csv", "Every query of every run", comparison.trajectories(), show=False)]
     result.plots.append(Plot("best_so_far.png", "Best score so far vs queries (mean ± std over seeds)",
                              partial(plot_best_so_far, comparison.curves(),
-                                     ylabel=f"best so far ({search.description})")))
+                                     ylabel=f"best so far ({search.column or spec.evaluator})")))
     return result
