@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, field_validator
 
-from nasaudit.audit.yaml_io import PathKey, load_yaml_with_locations, locate
 from nasaudit.errors import ConfigError, NasauditError
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import STUDIES, load_studies
 from nasaudit.studies._base import StrictModel, StudySpec
 from nasaudit.studies.evaluators import EVALUATOR_KINDS, EvaluatorSpec, SurrogateEvaluatorSpec, resolve_path
+from nasaudit.yamlio import PathKey, load_yaml_with_locations, locate
 
 load_studies()
 
