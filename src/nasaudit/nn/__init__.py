@@ -4,7 +4,7 @@ from nasaudit.nn.cells import DartsCellModule, Edge, EdgeFactory, NB201CellModul
 from nasaudit.nn.darts_net import DartsNetworkCIFAR, DartsNetworkImageNet
 from nasaudit.nn.nb101_net import NB101Network
 from nasaudit.nn.nb201_net import NB201Network
-from nasaudit.nn.networks import build_network, count_flops, count_parameters, network_family
+from nasaudit.nn.networks import build_network, count_flops, count_parameters
 from nasaudit.nn.ops import OP_NAMES, get_op
 
 __all__ = [
@@ -21,6 +21,5 @@ __all__ = [
     "count_flops",
     "count_parameters",
     "get_op",
-    "network_family",
     "primitive_edges",
 ]

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from nasaudit.errors import ArchitectureError, ConfigError
+from nasaudit.errors import ConfigError
 from nasaudit.nn.cells import DartsCellModule, NB201CellModule, primitive_edges
 from nasaudit.nn.darts_net import DartsNetworkCIFAR, DartsNetworkImageNet
 from nasaudit.nn.nb101_net import NB101Network
@@ -25,17 +25,6 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import DartsGenotype
 from nasaudit.spaces.nb101 import NB101Arch
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch
-
-
-def network_family(arch: Any) -> str:
-    """``"nb201"``, ``"darts"`` or ``"nb101"``: which macro network an architecture goes into."""
-    if isinstance(arch, NB201Arch):
-        return "nb201"
-    if isinstance(arch, DartsGenotype):
-        return "darts"
-    if isinstance(arch, NB101Arch):
-        return "nb101"
-    raise ArchitectureError(f"no network is known for architecture type {type(arch).__name__}")
 
 
 def _check_kwargs(family: str, kwargs: dict[str, Any], *targets: Any) -> None:

@@ -32,7 +32,7 @@ from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.errors import ConfigError, TrainingError
 from nasaudit.nn.fused import FusedNetwork
-from nasaudit.nn.networks import build_network, count_flops, count_parameters, network_family
+from nasaudit.nn.networks import build_network, count_flops, count_parameters
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.train.loop import Schedule, epoch_seeds, isolated_run, param_groups, resolve_device
@@ -266,7 +266,7 @@ def train_fused(archs: Sequence[Any], seeds: Sequence[int], space: SearchSpace |
         if not isinstance(dataset, DatasetSplits) and seed not in loaded:
             loaded[seed] = load_dataset(dataset, data_root, val_fraction=val_fraction, seed=seed)
     splits = [dataset if isinstance(dataset, DatasetSplits) else loaded[seed] for seed in seeds]
-    macros = [{**proto.macro.get(network_family(value), {}), **macro_kwargs} for value in values]
+    macros = [{**proto.macro.get(the_space.family, {}), **macro_kwargs} for value in values]
     models = []
     with torch.random.fork_rng(devices=[]):
         for value, seed, macro, part in zip(values, seeds, macros, splits, strict=True):
