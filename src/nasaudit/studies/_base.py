@@ -151,16 +151,6 @@ class StudyContext(Protocol):
         ...
 
 
-class Study(Protocol):
-    """A registered study kind."""
-
-    Spec: type[StudySpec]
-
-    def run(self, context: StudyContext, spec: Any) -> StudyResult:
-        """Compute the study; pure apart from the store and checkpoints it may use through ``context``."""
-        ...
-
-
 @dataclass(frozen=True)
 class StudyEntry:
     """A study kind's registration: its spec class and its run function."""
