@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks.shipped import sha256
 from nasaudit.data import DATASET_NAMES, load_dataset
 from nasaudit.data.fashion import (
     FASHION_FILES,
@@ -22,6 +21,7 @@ from nasaudit.data.fashion import (
 )
 from nasaudit.data.formats import RawDataset
 from nasaudit.errors import DataError
+from nasaudit.jobs.provenance import file_sha256
 from nasaudit.resources import fashion_subset_path
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -110,7 +110,7 @@ def test_shipped_subset_is_stratified_and_recorded() -> None:
     assert len(set(train_counts)) == 1 and len(set(test_counts)) == 1 and len(train_counts) == 10
     path = fashion_subset_path()
     meta = json.loads(path.with_name(path.name + ".meta.json").read_text())
-    assert meta["sha256"] == sha256(path)
+    assert meta["sha256"] == file_sha256(path)
     assert len(meta["train_indices"]) == len(raw.train_y) and len(meta["test_indices"]) == len(raw.test_y)
     assert "Zalando SE" in meta["licence_notice"]
     assert {"fashion", "fashion16", "fashion8"} <= set(DATASET_NAMES)

@@ -12,8 +12,9 @@ import pytest
 
 from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.benchmarks.builder import seed_agreement
-from nasaudit.benchmarks.shipped import seed_to_seed_tau, sha256
+from nasaudit.benchmarks.shipped import seed_to_seed_tau
 from nasaudit.errors import DataError
+from nasaudit.jobs.provenance import file_sha256
 from nasaudit.resources import fashion_benchmark_path, fashion_subset_path
 
 
@@ -33,13 +34,13 @@ def test_loads_as_a_benchmark_with_three_seeds_per_arch() -> None:
     # one architecture per equivalence class of the full five-op space
     assert len(set(bench.canonical_keys())) == len(bench)
     assert {op for a in bench.archs() for op in a.ops} >= {"none", "avg_pool_3x3", "nor_conv_3x3"}
-    assert meta["spec"]["dataset"] == "fashion8" and meta["dataset_resource"]["sha256"] == sha256(fashion_subset_path())
+    assert meta["spec"]["dataset"] == "fashion8" and meta["dataset_resource"]["sha256"] == file_sha256(fashion_subset_path())
 
 
 def test_recorded_seed_to_seed_tau_is_recomputed_from_the_per_seed_columns() -> None:
     path = fashion_benchmark_path()
     meta = _meta(path)
-    assert meta["sha256"] == sha256(path)
+    assert meta["sha256"] == file_sha256(path)
     table = pd.read_csv(path)
     per_seed = table[[f"test_acc_seed{s}" for s in meta["seeds"]]].to_numpy()
     recorded = meta["seed_to_seed_tau"]

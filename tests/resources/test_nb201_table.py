@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from nasaudit.benchmarks import TabularBenchmark
-from nasaudit.benchmarks.shipped import NB201_COLUMNS, sha256, write_nb201_table
+from nasaudit.benchmarks.shipped import NB201_COLUMNS, write_nb201_table
 from nasaudit.errors import DataError
+from nasaudit.jobs.provenance import file_sha256
 from nasaudit.resources import nb201_table_path
 
 
@@ -34,7 +35,7 @@ def test_small_and_sidecar_matches_file() -> None:
     path = nb201_table_path()
     assert path.stat().st_size < 2**20
     meta = json.loads(path.with_name(path.name + ".meta.json").read_text())
-    assert meta["sha256"] == sha256(path) and meta["bytes"] == path.stat().st_size
+    assert meta["sha256"] == file_sha256(path) and meta["bytes"] == path.stat().st_size
     assert meta["rows"] == 15_625 and meta["classes"] == 6_466 and meta["columns"] == list(NB201_COLUMNS)
     assert "Copyright (c) since 2020 Xuanyi Dong" in meta["licence_notice"]
     assert "MIT License" in meta["licence_notice"]
@@ -49,7 +50,7 @@ def test_identical_to_source_csv(nb201_csv: Path, bench: TabularBenchmark) -> No
     # the dropped UniqueString is exactly our canonical key
     assert bench.canonical_keys().tolist() == source["UniqueString"].tolist()
     meta = json.loads(nb201_table_path().with_name(nb201_table_path().name + ".meta.json").read_text())
-    assert meta["source_sha256"] == sha256(nb201_csv)
+    assert meta["source_sha256"] == file_sha256(nb201_csv)
 
 
 def test_writer_refuses_a_wrong_canonical_key(nb201_csv: Path, tmp_path: Path) -> None:

@@ -24,12 +24,12 @@ from nasaudit.audit.spec import AuditSpec, build_space
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs.executors import Executor, make_executor
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
-from nasaudit.jobs.provenance import package_version, worker_name
+from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
 from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import SectionRecord, study_entry, write_result
 from nasaudit.studies._base import Scored, StudySpec
-from nasaudit.studies.evaluators import EVALUATOR_KINDS, definition, file_sha256
+from nasaudit.studies.evaluators import EVALUATOR_KINDS, definition
 
 #: spaces up to this size are scored exhaustively where a study needs "the whole space"
 EXHAUSTIVE_LIMIT = 100_000

@@ -10,7 +10,6 @@ source (or build), the licence notice or seed agreement, and the sha256 of the w
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import json
@@ -24,7 +23,7 @@ import pandas as pd
 from nasaudit.benchmarks.builder import export_benchmark, metadata_path, read_metadata
 from nasaudit.data.fashion import FASHION_FILES, fashion_subset, read_fashion
 from nasaudit.errors import DataError
-from nasaudit.jobs.provenance import git_commit, package_version
+from nasaudit.jobs.provenance import file_sha256, git_commit, package_version
 from nasaudit.jobs.store import ResultStore
 from nasaudit.metrics.correlation import kendall_tau
 from nasaudit.resources import FASHION_SUBSET, fashion_subset_path
@@ -76,13 +75,8 @@ SOFTWARE.
 """
 
 
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-    meta = {**meta, "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
+    meta = {**meta, "file": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size,
             "package_version": package_version(), "git_commit": git_commit()}
     path.with_name(path.name + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -114,7 +108,7 @@ def write_nb201_table(source: Path, out: Path) -> pd.DataFrame:
         "source": ("official NATS-Bench API (Dong et al., 2021; https://github.com/D-X-Y/NATS-Bench), extracted "
                    "to nats_bench.csv by the public repository v-tao/nats-bench-landscape at commit b307ae5"),
         "source_file": source.name,
-        "source_sha256": sha256(source),
+        "source_sha256": file_sha256(source),
         "transformation": ("kept ArchitectureString and the three test-accuracy columns in source order, values "
                            "written in Python's shortest round-trip float form (bit-identical on reading); "
                            "dropped UniqueString, which equals nasaudit's NB201 canonical key for every row "
@@ -142,7 +136,7 @@ def write_fashion_subset(root: Path, out: Path, *, train_per_class: int, test_pe
     sources = {}
     for name in FASHION_FILES.values():
         found = next(p for p in (root / name, root / f"{name}.gz") if p.is_file())
-        sources[found.name] = sha256(found)
+        sources[found.name] = file_sha256(found)
     _write_meta(out, {
         "name": "fashion-mnist-subset",
         "description": ("stratified seeded subset of Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): uint8 1x28x28 "
@@ -193,9 +187,9 @@ def export_training_benchmark(name: str, store: ResultStore, out: Path, *, probe
         },
         "settings": settings,
         "probes": probes,
-        "dataset_resource": ({"file": FASHION_SUBSET, "sha256": sha256(fashion_subset_path())}
+        "dataset_resource": ({"file": FASHION_SUBSET, "sha256": file_sha256(fashion_subset_path())}
                              if dataset.startswith("fashion") else None),
-        "sha256": sha256(out),
+        "sha256": file_sha256(out),
         "bytes": out.stat().st_size,
     })
     metadata_path(out).write_text(json.dumps(meta, indent=2) + "\n")

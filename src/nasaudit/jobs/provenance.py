@@ -1,7 +1,9 @@
-"""Provenance of a result: package version, git commit and the command line that produced it."""
+"""Provenance of a result: package version, git commit, the command line that produced it, and the content hash
+of the files it read."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import socket
@@ -45,3 +47,18 @@ def command_line() -> str:
 def worker_name() -> str:
     """``host:pid`` of the process running a job."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in blocks (cached per path, size and modification time)."""
+    stat = Path(path).stat()
+    return _file_digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)

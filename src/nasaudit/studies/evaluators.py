@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.jobs.provenance import file_sha256
 from nasaudit.registry import Registry
 from nasaudit.studies._base import Scored, StrictModel, StudyContext
 
@@ -145,21 +146,6 @@ def table_file(spec: TableEvaluatorSpec, base_dir: Path) -> Path:
     from nasaudit.resources import PACKAGED_TABLES, table_path
 
     return table_path(spec.path) if spec.path in PACKAGED_TABLES else resolve_path(base_dir, spec.path)
-
-
-@lru_cache(maxsize=64)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash of a file (cached per path, size and modification time)."""
-    stat = path.stat()
-    return _file_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 # ----------------------------------------------------------------------------------------- table
