@@ -42,6 +42,7 @@ from nasaudit.differentiable.search import (
     load_snapshot,
 )
 from nasaudit.errors import ConfigError, DataError
+from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.nb201 import NB201Arch
 from nasaudit.train.loop import epoch_seeds, resolve_device
@@ -140,9 +141,36 @@ def _rows(alphas: ArchParameters, weights: dict[str, torch.Tensor], phase: str, 
              "selected": i in selected} for i, acc in zip(options, acc_without, strict=True)]
 
 
-def _alpha_select(sel: _Selector) -> tuple[NB201Arch | DartsGenotype, list[dict[str, Any]]]:
+def _members_ops(alphas: ArchParameters, within: SearchSpace) -> np.ndarray:
+    """The candidate index of every edge of every member of the reduced NB201 space ``within``."""
+    if alphas.family != "nb201" or within.family != "nb201":
+        raise ConfigError(f"selection within a reduced space is defined for NB201 cells, not {within.name!r}")
+    index = [{op: i for i, op in enumerate(ops)} for ops in alphas.candidates["cell"]]
+    try:
+        return np.array([[index[k][op] for k, op in enumerate(m.ops)] for m in within.enumerate()], dtype=np.int64)
+    except KeyError as err:
+        raise ConfigError(f"the reduced space uses op {err} that the searched supernet lacks") from None
+
+
+def _consistent(members: np.ndarray, proj: Projection, edge: int) -> list[int]:
+    """The candidates of ``edge`` that some member completes, given the edges decided so far."""
+    chosen = np.asarray(proj.chosen["cell"])
+    decided = chosen >= 0
+    fits = (members[:, decided] == chosen[decided]).all(axis=1)
+    return sorted({int(i) for i in members[fits, edge]})
+
+
+def _alpha_select(sel: _Selector, within: SearchSpace | None = None
+                  ) -> tuple[NB201Arch | DartsGenotype, list[dict[str, Any]]]:
     alphas = sel.load()
     weights, proj = sel.weights(), sel.projection
+    if within is not None:  # the member with the largest joint weight: the argmax restricted to the reduced space
+        members = _members_ops(alphas, within)
+        chosen = np.asarray(proj.chosen["cell"])
+        fits = members[(members[:, chosen >= 0] == chosen[chosen >= 0]).all(axis=1)]
+        log_w = torch.log(proj.project(weights)["cell"].clamp_min(1e-30)).cpu().numpy()
+        best = fits[int(np.argmax(log_w[np.arange(members.shape[1]), fits].sum(axis=1)))]
+        proj.chosen["cell"] = [int(i) for i in best]
     rows: list[dict[str, Any]] = []
     strength: dict[tuple[str, int], float] = {}
     for kind in alphas.kinds:
@@ -166,9 +194,11 @@ def _alpha_select(sel: _Selector) -> tuple[NB201Arch | DartsGenotype, list[dict[
     return build_arch(alphas, proj, sel.space), rows
 
 
-def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | None
+def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | None,
+               within: SearchSpace | None = None
                ) -> tuple[NB201Arch | DartsGenotype, list[dict[str, Any]], list[float]]:
     alphas = sel.load()
+    members = None if within is None else _members_ops(alphas, within)
     weights, proj, config = sel.weights(), sel.projection, sel.config
     assert sel.splits is not None
     data = DeviceData(sel.splits, sel.device)
@@ -212,7 +242,7 @@ def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | 
         for kind in alphas.kinds:
             if r < n_op_rounds and r < len(op_queues[kind]):  # operation selection phase
                 k = op_queues[kind][r]
-                options = _selectable(alphas, kind, k)
+                options = _selectable(alphas, kind, k) if members is None else _consistent(members, proj, k)
                 accs = [accuracy(remove_op=(kind, k, i)) for i in options]
                 proj.chosen[kind][k] = options[int(np.argmin(accs))]
                 rows += _rows(alphas, weights, "op", r, kind, k, options, base, accs, {proj.chosen[kind][k]})
@@ -251,21 +281,26 @@ def _check(method: str, sel: _Selector, seed: int, tune_epochs: int) -> None:
 
 
 def select(source: Source, method: str = "pt", *, seed: int, splits: DatasetSplits | None = None,
-           tune_epochs: int = PAPER_TUNE_EPOCHS, tune_lr: float | None = None, device: str | None = None
-           ) -> Selection:
+           tune_epochs: int = PAPER_TUNE_EPOCHS, tune_lr: float | None = None, device: str | None = None,
+           within: SearchSpace | None = None) -> Selection:
     """Derive an architecture from a searched ``source`` (run, snapshot or snapshot file) by ``method``
     (module doc). ``splits`` (needed for a snapshot) must be the search's data; PT tunes between decisions
-    for ``tune_epochs`` epochs at ``tune_lr`` (default: the search's final LR) and orders edges by ``seed``."""
+    for ``tune_epochs`` epochs at ``tune_lr`` (default: the search's final LR) and orders edges by ``seed``.
+
+    ``within`` (NB201 only) restricts the choice to a reduced space's members (search-phase paper Sec. 3.2):
+    ``alpha`` takes the member with the largest product of its ops' weights, ``pt`` offers on each edge only
+    the candidates some member completes given the decisions so far."""
     started = time.perf_counter()
     sel = _Selector(source, splits, device)
     _check(method, sel, seed, tune_epochs)
     devices = [sel.device.index or 0] if sel.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         if method == "alpha":
-            arch, rows = _alpha_select(sel)
+            arch, rows = _alpha_select(sel, within)
             trajectory: list[float] = []
         else:
-            arch, rows, trajectory = _pt_select(sel, seed=int(seed), tune_epochs=tune_epochs, tune_lr=tune_lr)
+            arch, rows, trajectory = _pt_select(sel, seed=int(seed), tune_epochs=tune_epochs, tune_lr=tune_lr,
+                                                within=within)
     return Selection(arch, method, sel.space.name, int(seed), sel.snapshot.epoch,
                      tune_epochs if method == "pt" else 0, pd.DataFrame(rows), tuple(trajectory),
                      time.perf_counter() - started)

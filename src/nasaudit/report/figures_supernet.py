@@ -118,3 +118,56 @@ def plot_fidelity(table: pd.DataFrame, path: str | Path) -> Path:
     axes.set_ylabel(f"Kendall tau vs {table['final'].iloc[0]}")
     axes.legend(fontsize=8)
     return save_figure(figure, path)
+
+
+def plot_rank_disorder_panels(panels: Mapping[str, Sequence[tuple[str, np.ndarray, np.ndarray]]],
+                              path: str | Path) -> Path:
+    """Search-phase paper Fig. 4 for several methods: one row per method, one panel per chosen seed (best,
+    median, worst by Kendall tau), ground-truth rank (x) vs the method's shared-weight rank (y) of every
+    ranked architecture; the diagonal is a perfect ranking."""
+    if not panels:
+        raise DataError("plot_rank_disorder_panels needs at least one method")
+    columns = max(len(row) for row in panels.values())
+    fig = Figure(figsize=(3.2 * columns, 3.0 * len(panels)))
+    for r, (method, row) in enumerate(panels.items()):
+        for c, (label, truth, predicted) in enumerate(row):
+            ax = fig.add_subplot(len(panels), columns, r * columns + c + 1)
+            truth_rank = pd.Series(-np.asarray(truth)).rank(method="min").to_numpy()
+            ws_rank = pd.Series(-np.asarray(predicted)).rank(method="min").to_numpy()
+            ax.scatter(truth_rank, ws_rank, s=8, alpha=0.7)
+            ax.plot([1, len(truth_rank)], [1, len(truth_rank)], color="grey", lw=0.7, ls="--")
+            tau = kendall_tau(truth, predicted) if len(truth_rank) > 1 else float("nan")
+            ax.set_title(f"{method}: {label} (τ {tau:.2f})", fontsize=8)
+            ax.set_xlabel("ground-truth rank", fontsize=7)
+            ax.set_ylabel("weight-sharing rank", fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_rank_over_epochs(epochs: pd.DataFrame, trajectories: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Search-phase paper App. D.2 (Fig. 7): (left) Kendall tau of each method's supernet against the truth
+    after each ranked epoch, mean ± std over seeds; (right, one panel per method) the shared-weight rank of
+    the ground truth's best architectures over the epochs of one seed (``trajectories[method]``: columns
+    ``epoch``, ``arch``, ``rank``)."""
+    if epochs.empty:
+        raise DataError("plot_rank_over_epochs needs at least one ranked epoch")
+    fig = Figure(figsize=(4.0 + 3.2 * len(trajectories), 3.4))
+    ax = fig.add_subplot(1, 1 + len(trajectories), 1)
+    for method, group in epochs.groupby("method", sort=False):
+        stats = group.groupby("epoch")["kendall_tau"].agg(["mean", "std"]).fillna(0.0)
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", ms=3, capsize=2, label=str(method))
+    ax.axhline(0.0, color="grey", lw=0.6)
+    ax.set_xlabel("supernet epoch")
+    ax.set_ylabel("Kendall τ vs ground truth")
+    ax.legend(fontsize=7)
+    for i, (method, frame) in enumerate(trajectories.items()):
+        panel = fig.add_subplot(1, 1 + len(trajectories), i + 2)
+        for _, line in frame.groupby("arch", sort=False):
+            panel.plot(line["epoch"], line["rank"], marker=".", lw=0.8)
+        panel.invert_yaxis()
+        panel.set_title(f"{method}: ranks of the true top {frame['arch'].nunique()}", fontsize=8)
+        panel.set_xlabel("supernet epoch", fontsize=7)
+        panel.set_ylabel("weight-sharing rank", fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, path)

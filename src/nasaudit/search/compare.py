@@ -7,7 +7,7 @@ space, the probability to surpass random search (App. A.2) and Welch's t-test ag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,15 @@ def run_comparison(space: SearchSpace, evaluator: Evaluator, strategies: Sequenc
 
 def summarise(comparison: Comparison, truth: Evaluator, space_scores: Sequence[float] | np.ndarray,
               reference: str = "random") -> pd.DataFrame:
-    """One row per strategy, scored by ground truth (search-phase paper Tables 3 and 4).
+    """One row per strategy of ``comparison``, scored by ground truth (``summarise_finals``)."""
+    finals = {name: comparison.final_archs(name) for name in comparison.runs}
+    return summarise_finals(finals, comparison.budget, truth, space_scores, reference)
+
+
+def summarise_finals(finals: Mapping[str, Sequence[Any]], budget: int, truth: Evaluator,
+                     space_scores: Sequence[float] | np.ndarray, reference: str = "random") -> pd.DataFrame:
+    """One row per strategy from its final architectures (one per seed), scored by ground truth
+    (search-phase paper Tables 3 and 4).
 
     ``truth`` gives the ground-truth score of each final architecture and ``space_scores`` the
     ground truth of every architecture (or one per equivalence class, for a de-isomorphised rank).
@@ -77,18 +85,17 @@ def summarise(comparison: Comparison, truth: Evaluator, space_scores: Sequence[f
     of ``reference`` (two-sided); they are NaN for the reference itself or when it was not run.
     """
     scores = np.asarray(space_scores, dtype=np.float64)
-    finals = {name: np.asarray(truth.evaluate(comparison.final_archs(name)), dtype=np.float64)
-              for name in comparison.runs}
+    values_of = {name: np.asarray(truth.evaluate(list(archs)), dtype=np.float64) for name, archs in finals.items()}
     rows = []
-    for name, values in finals.items():
+    for name, values in values_of.items():
         ranks = np.atleast_1d(space_rank(values, scores))
         mean, std = mean_std(values)
-        test = (welch_ttest(values, finals[reference]) if reference in finals and name != reference
-                and min(values.size, finals[reference].size) > 1 else None)
+        test = (welch_ttest(values, values_of[reference]) if reference in values_of and name != reference
+                and min(values.size, values_of[reference].size) > 1 else None)
         rows.append({
-            "strategy": name, "seeds": values.size, "budget": comparison.budget, "mean": mean, "std": std,
+            "strategy": name, "seeds": values.size, "budget": budget, "mean": mean, "std": std,
             "best": float(values.max()), "best_rank": int(ranks.min()), "median_rank": float(np.median(ranks)),
-            "p_gt_random_per_run": float(np.mean(p_surpass_random(ranks, scores.size, comparison.budget))),
+            "p_gt_random_per_run": float(np.mean(p_surpass_random(ranks, scores.size, budget))),
             "p_gt_random_best_of_runs": float(p_surpass_random(int(ranks.min()), scores.size, values.size)),
             "welch_t": test.statistic if test else float("nan"),
             "welch_p": test.pvalue if test else float("nan"),

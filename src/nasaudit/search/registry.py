@@ -8,6 +8,7 @@ from nasaudit.errors import ConfigError
 from nasaudit.registry import Registry
 from nasaudit.search.bananas import Bananas
 from nasaudit.search.base import Strategy
+from nasaudit.search.controller import ReinforceSearch
 from nasaudit.search.evolution import RegularizedEvolution
 from nasaudit.search.local_search import LocalSearch
 from nasaudit.search.random_search import RandomSearch
@@ -17,6 +18,8 @@ STRATEGIES.add("random", RandomSearch, "uniform random sampling without replacem
 STRATEGIES.add("evolution", RegularizedEvolution, "regularised (aging) evolution, Real et al. 2019")
 STRATEGIES.add("local", LocalSearch, "local search over one-op neighbours, White et al. 2021")
 STRATEGIES.add("bananas", Bananas, "BANANAS: path-encoded neural ensemble predictor, White et al. 2021")
+STRATEGIES.add("reinforce", ReinforceSearch, "ENAS controller by REINFORCE on the scores (search without WS), "
+               "Pham et al. 2018")
 
 
 def get_strategy(name: str, **params: Any) -> Strategy:

@@ -1,21 +1,35 @@
-"""Fair comparison of search strategies with random search (search-phase paper Sec. 3.1, Fig. 1c, App. A.2)."""
+"""Fair comparison of search strategies with random search (search-phase paper Sec. 3.1, Fig. 1c, App. A.2):
+query-based strategies and weight-sharing methods side by side, final architectures scored by the truth."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
 from nasaudit.registry import unknown_name_message
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 from nasaudit.studies._common import metric_notes
+from nasaudit.studies._ws_compare import WeightSharingSettings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nasaudit.spaces.base import SearchSpace
 
 DEFAULT_STRATEGIES = ("random", "evolution", "local", "bananas")
 
 
 class CompareSpec(StudySpec):
-    """Strategies x seeds at one query budget against ``evaluator``, final archs scored by ``truth``."""
+    """Strategies x seeds at one query budget against ``evaluator``, final archs scored by ``truth``.
+
+    ``strategies`` may name query-based strategies (``random``, ``evolution``, ``local``, ``bananas``,
+    ``reinforce``) and weight-sharing methods (``darts_alpha``, ``darts_pt``, ``gdas``, ``spos_evolution``,
+    ``enas``), which train supernets as ``weight_sharing`` says. ``within_truth`` searches only the
+    architectures the truth table holds (with their isomorphic twins): a reduced space in which every final
+    architecture has a ground truth (search-phase paper Sec. 3.2).
+    """
 
     evaluator_fields = ("evaluator", "truth")
 
@@ -27,67 +41,160 @@ class CompareSpec(StudySpec):
     seeds: int = Field(20, gt=0, le=100_000)
     #: rank final architectures among one representative per equivalence class (search-phase paper Sec. 4.1)
     deisomorphise: bool = False
+    within_truth: bool = False
+    weight_sharing: WeightSharingSettings = Field(default_factory=WeightSharingSettings)
 
     @field_validator("strategies")
     @classmethod
     def _known(cls, names: list[str]) -> list[str]:
-        return known_strategies(names)
+        return known_strategies(names, weight_sharing=True)
+
+    def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
+        from nasaudit.studies._ws_compare import check_methods
+        from nasaudit.weight_sharing.setup import WS_METHODS
+
+        problems = ([f"reinforce samples NB201 cells, not {space.name!r} cells"]
+                    if "reinforce" in self.strategies and space.family != "nb201" else [])
+        methods = [s for s in self.strategies if s in WS_METHODS]
+        return problems + check_methods(methods, space, self.weight_sharing, self.within_truth, base_dir)
 
 
-def known_strategies(names: list[str]) -> list[str]:
-    """``names`` if each is a registered strategy, once; else a ValueError naming the problem."""
+def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[str]:
+    """``names`` if each is a registered strategy (or, with ``weight_sharing``, a weight-sharing method), once;
+    else a ValueError naming the problem."""
     from nasaudit.search.registry import STRATEGIES
+    from nasaudit.weight_sharing.setup import WS_METHODS
 
+    known = STRATEGIES.names() + (WS_METHODS.names() if weight_sharing else [])
     for name in names:
-        if name not in STRATEGIES:
-            raise ValueError(unknown_name_message("strategy", name, STRATEGIES.names()))
+        if name not in known:
+            raise ValueError(unknown_name_message("strategy", name, known))
     if len(set(names)) != len(names):
         raise ValueError(f"strategies must be distinct, got {names}")
     return names
 
 
-@register_study("compare", CompareSpec, "search strategies vs random search at equal budget, many seeds")
+@register_study("compare", CompareSpec, "search strategies and weight-sharing methods vs random search, many seeds")
 def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     """Run every strategy once per seed and summarise against the ground truth of the whole space."""
+    import numpy as np
+
     from nasaudit.metrics import expected_best_of_n
     from nasaudit.report.figures_search import plot_best_so_far
-    from nasaudit.search.compare import run_comparison, summarise
+    from nasaudit.search.compare import run_comparison, summarise_finals
+    from nasaudit.search.registry import STRATEGIES
+    from nasaudit.studies import _ws_compare as ws
+    from nasaudit.weight_sharing.setup import WS_METHODS, describe_cost
 
     truth_name = spec.truth or spec.evaluator
     search = context.scored(spec.evaluator)
     truth = context.scored(truth_name)
-    archs, space_scores = context.population(truth_name)
+    space = context.space
+    if spec.within_truth:
+        space = ws.check_within(context, truth_name)
+        archs = list(space.enumerate())
+        space_scores = np.asarray(truth.evaluator.evaluate(archs), dtype=np.float64)
+    else:
+        archs, space_scores = context.population(truth_name)
+    ranked_scores = space_scores
     if spec.deisomorphise:
-        import numpy as np
-
         keys = [context.space.canonical(a) for a in archs]
         first = sorted({key: i for i, key in reversed(list(enumerate(keys)))}.values())
-        space_scores = space_scores[np.asarray(first)]
+        ranked_scores = space_scores[np.asarray(first)]
     seeds = list(range(context.seed, context.seed + spec.seeds))
-    comparison = run_comparison(context.space, search.evaluator, spec.strategies, spec.budget, seeds)
-    summary = summarise(comparison, truth.evaluator, space_scores)
-    title = f"Search vs random search ({spec.evaluator}"
-    title += ")" if truth_name == spec.evaluator else f" as evaluator, scored by {truth_name})"
+    queried = [s for s in spec.strategies if s in STRATEGIES]
+    shared = [s for s in spec.strategies if s not in STRATEGIES]
+    finals: dict[str, list[Any]] = {}
+    comparison = None
+    if queried:
+        comparison = run_comparison(space, search.evaluator, queried, spec.budget, seeds)
+        finals.update({name: comparison.final_archs(name) for name in queried})
     result = StudyResult(
-        title=title,
-        summary=(f"Each strategy ran {spec.seeds} seeds at {spec.budget} queries against {search.description}; the "
-                 f"final architectures are scored by {truth.description}. p_gt_random_per_run is the mean over seeds "
-                 f"of (1 - rank/|space|)^budget, the chance that one run beats random search with the same budget; "
-                 f"p_gt_random_best_of_runs is (1 - best rank/|space|)^runs, the form of the paper's Tables 3-4."),
-        settings={"seed": context.seed, "space": context.space.name, "space_size": context.space.size,
+        title=f"Search vs random search ({spec.evaluator}"
+              + (")" if truth_name == spec.evaluator else f" as evaluator, scored by {truth_name})"),
+        summary="",
+        settings={"seed": context.seed, "space": context.space.name, "space_size": space.size,
                   "strategies": ", ".join(spec.strategies), "budget": spec.budget,
                   "seeds": f"{seeds[0]}..{seeds[-1]}", "search_evaluator": spec.evaluator, "truth": truth_name,
-                  "ranked_among": f"{len(space_scores)} " + ("classes" if spec.deisomorphise else "architectures")},
+                  "ranked_among": f"{len(ranked_scores)} " + ("classes" if spec.deisomorphise else "architectures")},
         notes=[f"Expected best of {spec.budget} uniform random draws from the space: "
-               f"{expected_best_of_n(space_scores, spec.budget):.3f}.", *metric_notes(context, truth_name)],
+               f"{expected_best_of_n(ranked_scores, spec.budget):.3f}.", *metric_notes(context, truth_name)],
     )
-    if spec.budget * 20 > len(space_scores):
-        result.notes.append(f"The budget ({spec.budget}) is more than 5% of the {len(space_scores)} scored "
+    costs = {name: f"{spec.budget} queries of {spec.evaluator}" for name in queried}
+    results = None
+    if shared:
+        ranked, ranked_truth = ws.ranked_architectures(context, space, truth_name, spec.weight_sharing.rank_set)
+        within = [context.space.format(a) for a in truth.benchmark.archs()] if (
+            spec.within_truth and truth.benchmark is not None) else []
+        setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
+        results = ws.run_methods(context, shared, setup, seeds)
+        finals.update(ws.finals_of(results, shared))
+        seconds = results.groupby("training")["seconds"].mean()
+        costs.update({name: f"{describe_cost(setup, name)}; {seconds[WS_METHODS.get(name).training]:.0f} s per seed"
+                      for name in shared})
+        result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
+                                "ws_epochs": spec.weight_sharing.epochs, "ws_ranked_archs": len(ranked)})
+    summary = summarise_finals(finals, spec.budget, truth.evaluator, ranked_scores)
+    summary.insert(1, "weight_sharing", [name in shared for name in summary["strategy"]])
+    summary["cost"] = [costs[name] for name in summary["strategy"]]
+    result.summary = (
+        f"Each strategy ran {spec.seeds} seeds; query-based strategies spent {spec.budget} queries of "
+        f"{search.description}"
+        + (f", weight-sharing methods {spec.weight_sharing.epochs} supernet epochs each on "
+           f"{spec.weight_sharing.dataset} (their cost column states every query and second they spent)"
+           if shared else "")
+        + f". The final architectures are scored by {truth.description}"
+        + (f", inside the reduced space of the {space.size} architectures whose classes the truth table holds"
+           if spec.within_truth else "")
+        + f". Random search is the baseline at {spec.budget} truth queries: p_gt_random_per_run is the mean over "
+          f"seeds of (1 - rank/|space|)^{spec.budget}, the chance that one run beats it; p_gt_random_best_of_runs "
+          f"is (1 - best rank/|space|)^runs, the form of the paper's Tables 3-4.")
+    if spec.budget * 20 > len(ranked_scores):
+        result.notes.append(f"The budget ({spec.budget}) is more than 5% of the {len(ranked_scores)} scored "
                             "architectures: p(>random) assumes random draws with replacement, which then "
                             "understates what random search without replacement achieves.")
-    result.tables += [Table("summary.csv", "Strategies scored by ground truth", summary),
-                      Table("trajectories.csv", "Every query of every run", comparison.trajectories(), show=False)]
-    result.plots.append(Plot("best_so_far.png", "Best score so far vs queries (mean ± std over seeds)",
-                             partial(plot_best_so_far, comparison.curves(),
-                                     ylabel=f"best so far ({search.column or spec.evaluator})")))
+    result.tables.append(Table("summary.csv", "Strategies scored by ground truth", summary))
+    if comparison is not None:
+        result.tables.append(Table("trajectories.csv", "Every query of every run", comparison.trajectories(),
+                                   show=False))
+        result.plots.append(Plot("best_so_far.png", "Best score so far vs queries (mean ± std over seeds)",
+                                 partial(plot_best_so_far, comparison.curves(),
+                                         ylabel=f"best so far ({search.column or spec.evaluator})")))
+    if results is not None:
+        _weight_sharing_sections(context, spec, result, results, summary, finals, truth_name, ranked, ranked_truth)
     return result
+
+
+def _weight_sharing_sections(context: StudyContext, spec: CompareSpec, result: StudyResult, results: Any,
+                             summary: Any, finals: dict[str, list[Any]], truth_name: str, ranked: list[Any],
+                             ranked_truth: Any) -> None:
+    """Each method's own ranking vs the truth, its ceiling, the finals and the with/without-WS rows."""
+    import numpy as np
+    import pandas as pd
+
+    from nasaudit.studies import _ws_compare as ws
+    from nasaudit.studies.supernet_ranking import truth_ceiling
+
+    truth = context.scored(truth_name)
+    epochs, taus, plots = ws.ranking_tables(results, [context.space.format(a) for a in ranked], ranked_truth)
+    result.tables.append(Table("ws_ranking.csv", "Each method's supernet ranking of the ranked set at its last "
+                               "epoch: Kendall tau vs the truth over seeds", taus))
+    result.tables.append(Table("ws_epochs.csv", "Kendall tau and Spearman rho after each ranked epoch",
+                               epochs, show=False))
+    result.plots += plots
+    if truth.benchmark is not None and truth.column is not None:
+        ceiling = truth_ceiling(truth.benchmark, truth.column, ranked)
+        if ceiling is not None:
+            result.notes.append(
+                f"Ceiling: the truth's own seed-to-seed Kendall tau on the {len(ranked)} ranked architectures is "
+                f"{ceiling['kendall_tau'].mean():.3f}; no supernet can be expected to rank them better.")
+    rows = [{"strategy": name, "seed": context.seed + i, "arch": str(arch)}
+            for name, archs in finals.items() for i, arch in enumerate(archs)]
+    frame = pd.DataFrame(rows)
+    frame["truth"] = np.asarray(truth.evaluator.evaluate(list(frame["arch"])), dtype=np.float64)
+    result.tables.append(Table("finals.csv", "The final architecture of every seed, scored by the truth", frame,
+                               show=False))
+    scores = {name: frame.loc[frame["strategy"] == name, "truth"].to_numpy() for name in finals}
+    paired = ws.with_without(summary, scores)
+    if paired is not None:
+        result.tables.append(paired)

@@ -15,12 +15,20 @@ by the space's own ``sample`` (``uniform``).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from nasaudit.errors import ConfigError
 from nasaudit.supernet.modules import DartsSupernet, NB101Supernet, Supernet
 
 SAMPLINGS: tuple[str, ...] = ("uniform", "fair")
+
+
+class StepSampler(Protocol):
+    """What a single-path training step needs: the paths of one step, shape ``(paths, n_cells, n_edges)``."""
+
+    def step(self, rng: np.random.Generator) -> np.ndarray: ...
 
 
 class PathSampler:

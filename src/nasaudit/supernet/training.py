@@ -30,7 +30,7 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.nb101 import NB101Space
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import LT_PLACES, SUPERNETS, Supernet, build_supernet
-from nasaudit.supernet.sampling import SAMPLINGS, PathSampler
+from nasaudit.supernet.sampling import SAMPLINGS, PathSampler, StepSampler
 from nasaudit.train.loop import Batch, Schedule, StepContext, TrainLoop, TrainStep, isolated_run, resolve_device
 from nasaudit.train.protocols import TrainProtocol, get_protocol
 from nasaudit.train.result import EpochRecord
@@ -248,7 +248,7 @@ class PathStep(TrainStep):
     epoch's generator with ``sampler``, then forward and backward each, accumulating the gradients of all
     of them (strict fairness: ``|O|`` paths) into one update."""
 
-    def __init__(self, supernet: Supernet, sampler: PathSampler) -> None:
+    def __init__(self, supernet: Supernet, sampler: StepSampler) -> None:
         self.supernet, self.sampler = supernet, sampler
 
     def train_step(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
@@ -263,14 +263,16 @@ class PathStep(TrainStep):
 def train_supernet(config: SupernetConfig, dataset: str | DatasetSplits = "embedded", *, seed: int,
                    data_root: str | Path | None = None, val_fraction: float = 0.1,
                    checkpoint_dir: Path | None = None, device: str | None = None, threads: int = 1,
-                   progress: bool = False, on_epoch_end: Callable[[SupernetEpoch], None] | None = None) -> SupernetRun:
+                   progress: bool = False, on_epoch_end: Callable[[SupernetEpoch], None] | None = None,
+                   sampler: Callable[[Supernet], StepSampler] | None = None) -> SupernetRun:
     """Train a single-path supernet under ``config`` (single-path paper Sec. 3.3, App. A Table 1).
 
     Weights are initialised from ``seed``, which also draws the validation split (``val_fraction``, the
     paper's 5,000 of 50,000 CIFAR-10 images) and every path and batch. ``checkpoint_dir`` gets a
     checkpoint after every epoch and a rerun resumes from it; ``on_epoch_end`` is called after each
     epoch's checkpoint. The run uses ``threads`` torch threads whatever the caller's setting (the
-    numbers depend on it). Training is ``nasaudit.train.loop.TrainLoop`` with a ``PathStep``.
+    numbers depend on it). Training is ``nasaudit.train.loop.TrainLoop`` with a ``PathStep``; ``sampler``
+    replaces the config's path sampling by another policy built for the new supernet (ENAS's controller).
     """
     protocol = config.make_protocol()
     splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(
@@ -284,7 +286,9 @@ def train_supernet(config: SupernetConfig, dataset: str | DatasetSplits = "embed
     with isolated_run(torch_device, threads):
         torch.manual_seed(seed)
         supernet = config.build(splits)
-        step = PathStep(supernet, PathSampler(supernet, config.sampling, config.share_topology))
+        paths = (sampler(supernet) if sampler is not None
+                 else PathSampler(supernet, config.sampling, config.share_topology))
+        step = PathStep(supernet, paths)
         loop = TrainLoop(supernet, step, splits, protocol, torch_device, config.schedule(protocol))
         callback = None if on_epoch_end is None else (lambda record: on_epoch_end(_supernet_epoch(record)))
         history, elapsed = loop.run(seed=seed, run_key=run_key, checkpoint_dir=checkpoint_dir, evaluate=(),

@@ -1,0 +1,221 @@
+"""The weight-sharing half of the fair comparison (search-phase paper Sec. 3.1, 4.2-4.3, Fig. 4, Table 4,
+App. D.2): settings, one resumable job per (training, seed), and the tables and figures of each method's
+own ranking against the truth."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from nasaudit.errors import ConfigError, TrainingError
+from nasaudit.studies._base import Plot, StrictModel, StudyContext, Table
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from nasaudit.spaces.base import SearchSpace
+    from nasaudit.weight_sharing.setup import WSSetup
+
+
+class WeightSharingSettings(StrictModel):
+    """How every weight-sharing method of a comparison trains (the same for all, so their budgets match):
+    ``epochs`` supernet epochs on ``dataset`` (``preset`` ``tiny``: CPU-sized supernets; ``paper``: the
+    papers' search networks), weights on ``1 - val_fraction`` of the training images. Each supernet ranks
+    ``rank_set`` architectures of the space (scored by the truth) after every ranked epoch, on
+    ``rank_images`` validation images."""
+
+    dataset: str = "embedded"
+    data_root: str | None = None
+    preset: Literal["tiny", "paper"] = "tiny"
+    epochs: int = Field(10, ge=1, le=10_000)
+    channels: int | None = Field(None, ge=1, le=1024)
+    depth: int | None = Field(None, ge=1, le=64)
+    batch_size: int | None = Field(None, ge=1, le=65_536)
+    val_fraction: float = Field(0.5, gt=0, lt=1)
+    device: str | None = None
+    rank_set: int = Field(100, ge=2, le=100_000)
+    rank_images: int = Field(1000, ge=1)
+    evolution_budget: int = Field(100, ge=1, le=1_000_000)
+    controller_steps: int = Field(10, ge=1, le=100_000)
+    controller_batch: int = Field(5, ge=1, le=10_000)
+    derive_samples: int = Field(100, ge=1, le=1_000_000)
+    tune_epochs: int = Field(1, ge=0, le=1000)
+
+
+def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingSettings, within: bool,
+                  base_dir: Path) -> list[str]:
+    """What keeps the weight-sharing methods ``names`` from running in ``space``, found without compute."""
+    from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
+    from nasaudit.registry import unknown_name_message
+    from nasaudit.studies.evaluators import resolve_path
+    from nasaudit.weight_sharing.setup import WS_METHODS
+
+    problems = [f"{name} is defined on {list(WS_METHODS.get(name).families)} spaces, not {space.name!r}"
+                for name in names if space.family not in WS_METHODS.get(name).families]
+    if within and space.family != "nb201" and any(WS_METHODS.get(n).training != "spos" for n in names):
+        problems.append(f"weight-sharing search within the truth's architectures is defined on NB201 spaces, not "
+                        f"{space.name!r}")
+    if names and settings.dataset not in DATASET_NAMES:
+        problems.append(unknown_name_message("dataset", settings.dataset, list(DATASET_NAMES)))
+    elif names and settings.dataset not in WITHOUT_ROOT and (
+            settings.data_root is None or not resolve_path(base_dir, settings.data_root).is_dir()):
+        problems.append(f"dataset {settings.dataset!r} needs weight_sharing.data_root, an existing folder "
+                        f"(got {settings.data_root!r})")
+    return problems
+
+
+def ranked_architectures(context: StudyContext, space: SearchSpace, truth_name: str, size: int
+                         ) -> tuple[list[Any], np.ndarray]:
+    """The architectures every supernet ranks, with their truth: one per equivalence class of ``space`` (the
+    truth table's own row where it has one), at most ``size`` of them (a seeded sample)."""
+    import numpy as np
+
+    truth = context.scored(truth_name)
+    pool = ([a for a in truth.benchmark.archs() if space.contains(a)] if truth.benchmark is not None
+            else list(context.population(truth_name)[0]))
+    first: dict[str, Any] = {}
+    for arch in pool:
+        first.setdefault(space.canonical(arch), arch)
+    archs = list(first.values())
+    if len(archs) > size:
+        rows = np.sort(np.random.default_rng(context.seed).choice(len(archs), size, replace=False))
+        archs = [archs[i] for i in rows]
+    return archs, np.asarray(truth.evaluator.evaluate(archs), dtype=np.float64)
+
+
+def make_setup(context: StudyContext, settings: WeightSharingSettings, within: list[str], ranked: list[str]
+               ) -> WSSetup:
+    """The job setup of a comparison: the audit's space and mask, the settings, the reduced space, the ranked set."""
+    from nasaudit.spaces import get_space
+    from nasaudit.weight_sharing.setup import WSSetup, encode_list
+
+    mask = ",".join(op for op in get_space(context.space.name).ops if op not in context.space.ops)
+    data_root = str(context.resolve(settings.data_root)) if settings.data_root else None
+    values = settings.model_dump(exclude={"rank_set", "data_root"})
+    return WSSetup(space=context.space.name, mask=mask, within=encode_list(within), data_root=data_root,
+                   rank_archs=encode_list(ranked), **values)
+
+
+def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: list[int]) -> pd.DataFrame:
+    """Every (training, seed) job not yet done in the store, on the audit's executor; all finished results."""
+    from nasaudit.jobs.executors import run_jobs
+    from nasaudit.weight_sharing.jobs import job_results, make_jobs, ws_job
+    from nasaudit.weight_sharing.setup import training_rows
+
+    jobs = make_jobs("compare-weight-sharing", training_rows(names), setup, seeds,
+                     context.work_dir("weight_sharing"))
+    summary = run_jobs(jobs, ws_job, context.store, context.executor(), progress=False,
+                       description="weight-sharing seeds", console=context.console)
+    if not summary.complete:
+        first = (summary.failed[0].error or "").strip().splitlines() if summary.failed else []
+        raise TrainingError(f"{len(summary.failed)} weight-sharing seed(s) failed (a rerun retries them): "
+                            f"{first[-1] if first else 'see the results store'}")
+    return job_results(context.store, jobs)
+
+
+def finals_of(results: pd.DataFrame, names: list[str]) -> dict[str, list[str]]:
+    """The final architecture of every seed of each method, in seed order."""
+    from nasaudit.weight_sharing.setup import WS_METHODS
+
+    out: dict[str, list[str]] = {}
+    for name in names:
+        rows = results[results["training"] == WS_METHODS.get(name).training].sort_values("seed")
+        out[name] = [finals[name] for finals in rows["finals"]]
+    return out
+
+
+def ranking_tables(results: pd.DataFrame, ranked: list[str], truth: np.ndarray, top: int = 10
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[Plot]]:
+    """Per (training, seed, ranked epoch): Kendall tau and Spearman rho against the truth and tau against the
+    previous ranked epoch; per training: the final-epoch tau over seeds; the rank-disorder (Fig. 4) and
+    rank-over-epochs (App. D.2, Fig. 7) figures."""
+    import numpy as np
+    import pandas as pd
+
+    from nasaudit.metrics import kendall_tau, spearman
+    from nasaudit.report.figures_supernet import plot_rank_disorder_panels, plot_rank_over_epochs
+
+    rows: list[dict[str, Any]] = []
+    panels: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
+    trajectories: dict[str, pd.DataFrame] = {}
+    best = np.argsort(-truth, kind="stable")[:top]
+    for training, group in results.groupby("training", sort=False):
+        finals: list[tuple[float, int, np.ndarray]] = []
+        for _, run in group.sort_values("seed").iterrows():
+            previous = None
+            for epoch, scores in zip(run["rank_epochs"], run["rank_scores"], strict=True):
+                values = np.asarray(scores, dtype=np.float64)
+                rows.append({"method": training, "seed": run["seed"], "epoch": epoch,
+                             "kendall_tau": kendall_tau(truth, values), "spearman_rho": spearman(truth, values),
+                             "tau_vs_previous_epoch": kendall_tau(previous, values) if previous is not None
+                             else float("nan")})
+                previous = values
+            if run["rank_scores"]:
+                last = np.asarray(run["rank_scores"][-1], dtype=np.float64)
+                finals.append((kendall_tau(truth, last), int(run["seed"]), last))
+        if not finals:
+            continue
+        finals.sort(key=lambda item: item[0])
+        picks = {"best seed": finals[-1], "median seed": finals[len(finals) // 2], "worst seed": finals[0]}
+        panels[str(training)] = [(f"{label} {seed}", truth, values) for label, (_, seed, values) in picks.items()]
+        first = group.sort_values("seed").iloc[0]
+        lines = []
+        for epoch, scores in zip(first["rank_epochs"], first["rank_scores"], strict=True):
+            ranks = pd.Series(-np.asarray(scores, dtype=np.float64)).rank(method="min").to_numpy()
+            lines += [{"epoch": epoch, "arch": ranked[i], "rank": float(ranks[i])} for i in best]
+        trajectories[str(training)] = pd.DataFrame(lines)
+    epochs = pd.DataFrame(rows, columns=["method", "seed", "epoch", "kendall_tau", "spearman_rho",
+                                         "tau_vs_previous_epoch"])
+    last = epochs.sort_values("epoch").groupby(["method", "seed"], sort=False).tail(1)
+    summary = last.groupby("method", sort=False)["kendall_tau"].agg(["count", "mean", "std", "min", "max"])
+    summary = summary.rename(columns={"count": "seeds", "mean": "tau_mean", "std": "tau_std", "min": "tau_worst",
+                                      "max": "tau_best"}).reset_index()
+    plots: list[Plot] = []
+    if panels:
+        plots.append(Plot("rank_disorder.png", "Rank disorder of each method's supernet: best, median and worst "
+                          "seed (search-phase paper Fig. 4)", partial(plot_rank_disorder_panels, panels)))
+        plots.append(Plot("rank_over_epochs.png", "Ranking quality and the true top architectures' ranks over "
+                          "supernet training (App. D.2, Fig. 7)", partial(plot_rank_over_epochs, epochs, trajectories)))
+    return epochs, summary, plots
+
+
+def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> Table | None:
+    """The same search policy with the supernet and with the truth as evaluator (search-phase paper Table 4)."""
+    import pandas as pd
+
+    from nasaudit.metrics import welch_ttest
+    from nasaudit.weight_sharing.setup import WITHOUT_SHARING
+
+    by_name = summary.set_index("strategy")
+    rows = []
+    for with_ws, without_ws in WITHOUT_SHARING.items():
+        if with_ws not in by_name.index or without_ws not in by_name.index:
+            continue
+        a, b = truth_scores[with_ws], truth_scores[without_ws]
+        test = welch_ttest(a, b) if min(a.size, b.size) > 1 else None
+        rows.append({"policy": without_ws, "with_ws": with_ws, "with_ws_mean": by_name.at[with_ws, "mean"],
+                     "with_ws_median_rank": by_name.at[with_ws, "median_rank"],
+                     "without_ws_mean": by_name.at[without_ws, "mean"],
+                     "without_ws_median_rank": by_name.at[without_ws, "median_rank"],
+                     "welch_p": test.pvalue if test else float("nan")})
+    if not rows:
+        return None
+    return Table("with_without_ws.csv", "The same search policy with and without weight sharing (Table 4)",
+                 pd.DataFrame(rows))
+
+
+def check_within(context: StudyContext, truth_name: str) -> SearchSpace:
+    """The reduced space of the truth table's architectures (their classes) inside the audit's space."""
+    from nasaudit.spaces.subset import classes_space
+
+    truth = context.scored(truth_name)
+    if truth.benchmark is None:
+        raise ConfigError(f"within_truth needs a table evaluator as truth; {truth_name!r} is not one")
+    inside = [a for a in truth.benchmark.archs() if context.space.contains(a)]
+    if not inside:
+        raise ConfigError(f"the truth table {truth_name!r} holds no architecture of space {context.space.name!r}")
+    return classes_space(context.space, inside)

@@ -1,0 +1,79 @@
+"""One seed of a weight-sharing training as a job of the results store: it runs on any executor, and a
+rerun of a killed comparison trains only the seeds not yet done (search-phase paper Sec. 3.1, many seeds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from nasaudit.jobs.job import JobResult, Options, digest, freeze_options
+from nasaudit.jobs.store import ResultStore
+from nasaudit.weight_sharing.setup import WSSetup
+
+
+@dataclass(frozen=True)
+class WSJob:
+    """Train seed ``seed`` of ``training`` under ``setup`` and derive the final cells of ``methods``.
+
+    ``work_root`` says where checkpoints go (a folder per job id); it is left out of the identity, so a
+    moved run folder still finds its finished seeds.
+    """
+
+    table: ClassVar[str] = "experiment_results"
+
+    experiment: str
+    training: str
+    methods: tuple[str, ...]
+    seed: int
+    setup: Options
+    work_root: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.training}:{','.join(self.methods)}"
+
+    @property
+    def job_id(self) -> str:
+        return digest(self.table, {"experiment": self.experiment, "key": self.key, "seed": self.seed,
+                                    "params": self.setup})
+
+    def columns(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "key": self.key, "seed": self.seed, "params": dict(self.setup)}
+
+
+def make_jobs(experiment: str, trainings: dict[str, list[str]], setup: WSSetup, seeds: list[int],
+              work_root: Path | None) -> list[WSJob]:
+    """One job per (training, seed), trainings in the order given."""
+    options = freeze_options(dict(setup.to_options()))
+    root = None if work_root is None else str(work_root)
+    return [WSJob(experiment, training, tuple(methods), seed, options, root)
+            for training, methods in trainings.items() for seed in seeds]
+
+
+def ws_job(job: WSJob) -> JobResult:
+    """Run one job (in a worker): one torch thread, so the numbers do not depend on the executor."""
+    from nasaudit.train.loop import isolated_run, resolve_device  # torch loads in the workers only
+    from nasaudit.weight_sharing.training import run_training
+
+    setup = WSSetup.from_options(dict(job.setup))
+    folder = None if job.work_root is None else Path(job.work_root) / job.job_id[:16]
+    with isolated_run(resolve_device(setup.device), 1):
+        outcome = run_training(job.training, job.methods, setup, job.seed, folder)
+    return JobResult(metrics={"finals": outcome.finals, "rank_epochs": outcome.rank_epochs,
+                              "rank_scores": outcome.rank_scores, "seconds": outcome.seconds})
+
+
+def job_results(store: ResultStore, jobs: list[WSJob]) -> pd.DataFrame:
+    """The finished jobs' results: training, seed, finals, rank epochs and scores, seconds (one row per job)."""
+    frame = store.experiment_results(jobs[0].experiment, status="done") if jobs else pd.DataFrame()
+    by_id = {job.job_id: job for job in jobs}
+    rows = []
+    for _, row in frame.iterrows():
+        job = by_id.get(row["job_id"])
+        if job is not None:
+            metrics = row["metrics"]
+            rows.append({"training": job.training, "seed": job.seed, **metrics})
+    return pd.DataFrame(rows, columns=["training", "seed", "finals", "rank_epochs", "rank_scores", "seconds"])

@@ -1,0 +1,138 @@
+"""The weight-sharing methods of the fair comparison and the settings one seed of them runs with
+(search-phase paper Sec. 3.1, 4.1-4.3, Tables 3-4).
+
+Each method trains a supernet and derives one final architecture from it; methods that share a
+training (DARTS with alpha and with PT selection) are one job per seed that derives both. A setup is
+plain JSON values so that it is the identity of a resumable job in the results store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from nasaudit.errors import ConfigError
+from nasaudit.jobs.job import Options, OptionValue, freeze_options
+from nasaudit.registry import Registry
+
+Training = Literal["darts", "gdas", "spos", "enas"]
+
+
+@dataclass(frozen=True)
+class WSMethod:
+    """A weight-sharing method: the supernet ``training`` it runs and how it derives its final architecture."""
+
+    name: str
+    training: Training
+    #: the families of spaces it is defined on
+    families: tuple[str, ...]
+    description: str
+
+
+WS_METHODS: Registry[WSMethod] = Registry("weight-sharing method")
+for _method in (
+    WSMethod("darts_alpha", "darts", ("nb201", "darts"), "DARTS (first order), final cell by alpha magnitude "
+             "(Liu et al. 2019)"),
+    WSMethod("darts_pt", "darts", ("nb201", "darts"), "DARTS (first order), final cell by perturbation-based "
+             "selection (DARTS-PT, Wang et al. 2021)"),
+    WSMethod("gdas", "gdas", ("nb201", "darts"), "GDAS: Gumbel-softmax sampled paths, final cell by alpha "
+             "(Dong & Yang 2019)"),
+    WSMethod("spos_evolution", "spos", ("nb201", "darts", "nb101"), "single-path one-shot supernet, then "
+             "regularised evolution scored by the shared weights (Guo et al. 2020)"),
+    WSMethod("enas", "enas", ("nb201",), "ENAS: LSTM controller by REINFORCE over shared weights "
+             "(Pham et al. 2018)"),
+):
+    WS_METHODS.add(_method.name, _method, _method.description)
+
+#: the query-based strategy that runs the same search policy on the truth (search-phase paper Table 4)
+WITHOUT_SHARING: dict[str, str] = {"spos_evolution": "evolution", "enas": "reinforce"}
+
+
+@dataclass(frozen=True)
+class WSSetup:
+    """Everything one seed of a weight-sharing training depends on (JSON values; the job's identity).
+
+    ``space``/``mask``: the registered space and the ops removed from it; ``within``: a JSON list of
+    architecture strings whose equivalence classes form the reduced space searched (empty: the whole
+    space). ``epochs``/``channels``/``depth``/``batch_size`` size every method's supernet training the same
+    way (``preset`` ``tiny``: CPU-sized defaults; ``paper``: the papers' networks). ``rank_archs``: a JSON
+    list of the architectures each supernet ranks after every epoch, on ``rank_images`` validation images.
+    """
+
+    space: str
+    mask: str = ""
+    within: str = "[]"
+    dataset: str = "embedded"
+    data_root: str | None = None
+    val_fraction: float = 0.5
+    preset: Literal["tiny", "paper"] = "tiny"
+    epochs: int = 10
+    channels: int | None = None
+    depth: int | None = None
+    batch_size: int | None = None
+    device: str | None = None
+    rank_archs: str = "[]"
+    rank_images: int = 1000
+    #: SPOS: supernet queries of the evolution that picks the final cell
+    evolution_budget: int = 100
+    #: ENAS: controller updates after each epoch, samples per update, samples that derive the final cell
+    controller_steps: int = 10
+    controller_batch: int = 5
+    derive_samples: int = 100
+    #: DARTS-PT: tuning epochs between two decisions (selection paper Sec. 5.1: 5)
+    tune_epochs: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "rank_images", "evolution_budget", "controller_steps", "controller_batch",
+                     "derive_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"weight-sharing {name} must be a positive integer, got {getattr(self, name)}")
+        if self.tune_epochs < 0 or not 0 < self.val_fraction < 1:
+            raise ConfigError(f"tune_epochs must be >= 0 and val_fraction in (0, 1), got {self.tune_epochs}, "
+                              f"{self.val_fraction}")
+
+    @property
+    def masked(self) -> tuple[str, ...]:
+        return tuple(op for op in self.mask.split(",") if op)
+
+    @property
+    def within_archs(self) -> list[str]:
+        return list(json.loads(self.within))
+
+    @property
+    def ranked(self) -> list[str]:
+        return list(json.loads(self.rank_archs))
+
+    def to_options(self) -> Options:
+        return freeze_options(asdict(self))
+
+    @classmethod
+    def from_options(cls, options: dict[str, OptionValue]) -> WSSetup:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in options.items() if k in names})  # type: ignore[arg-type]
+
+
+def encode_list(values: list[str]) -> str:
+    """A list of strings as the compact JSON a setup holds."""
+    return json.dumps(values, separators=(",", ":"))
+
+
+def training_rows(methods: list[str]) -> dict[str, list[str]]:
+    """The requested methods grouped by the training they share, in the order first requested."""
+    grouped: dict[str, list[str]] = {}
+    for name in methods:
+        grouped.setdefault(WS_METHODS.get(name).training, []).append(name)
+    return grouped
+
+
+def describe_cost(setup: WSSetup, method: str) -> str:
+    """The budget a method spends, in its own units (search-phase paper Sec. 3.1: stated, so comparisons are fair)."""
+    training = WS_METHODS.get(method).training
+    extra: dict[str, Any] = {
+        "darts": "" if method == "darts_alpha" else f" + PT with {setup.tune_epochs} tuning epoch(s) per decision",
+        "gdas": "", "spos": f" + {setup.evolution_budget} supernet queries",
+        "enas": f" + {setup.controller_steps * setup.controller_batch} controller samples per epoch and "
+                f"{setup.derive_samples} to derive",
+    }
+    return f"{setup.epochs} supernet epochs{extra[training]}"

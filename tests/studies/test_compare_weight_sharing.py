@@ -1,0 +1,72 @@
+"""The fair comparison with weight-sharing methods beside query-based strategies (search-phase paper Sec. 3.1,
+4.2-4.3): one joint table, the rank-disorder figures, the with/without-WS rows, and a rerun after a failure
+trains only the seeds that had not finished."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
+from nasaudit.errors import ConfigError, TrainingError
+from nasaudit.weight_sharing import training
+
+SPEC = """
+output: run
+space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
+evaluators:
+  truth: {kind: table, path: embedded, metric: test_acc}
+analyses:
+  - kind: compare
+    evaluator: truth
+    strategies: [random, evolution, reinforce, spos_evolution, enas, gdas]
+    budget: 5
+    seeds: 2
+    within_truth: true
+    weight_sharing: {epochs: 1, rank_set: 10, rank_images: 100, evolution_budget: 5, controller_steps: 1,
+                     controller_batch: 2, derive_samples: 4}
+"""
+
+
+def test_joint_table_figures_and_rerun_of_failed_seeds(tmp_path, monkeypatch) -> None:
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    real = training.run_training
+    calls: list[tuple[str, int]] = []
+
+    def failing_seed_1(name: str, methods: list[str], setup: object, seed: int, work_dir: object = None) -> object:
+        calls.append((name, seed))
+        if seed == 1 and name == "enas":
+            raise RuntimeError("killed")
+        return real(name, methods, setup, seed, work_dir)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "run_training", failing_seed_1)
+    with pytest.raises(TrainingError, match="1 weight-sharing seed"):
+        run_spec(load_spec(tmp_path / "spec.yaml"))
+    first = set(calls)
+    assert ("enas", 1) in first and len(first) == 6
+    calls.clear()
+    monkeypatch.setattr(training, "run_training", lambda *a, **k: (calls.append((a[0], a[3])), real(*a, **k))[1])
+    run_spec(load_spec(tmp_path / "spec.yaml"))
+    assert calls == [("enas", 1)]  # only the seed that had not finished trains again
+    folder = tmp_path / "run" / "00-compare"
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary["strategy"].tolist() == ["random", "evolution", "reinforce", "spos_evolution", "enas", "gdas"]
+    assert summary["weight_sharing"].tolist() == [False] * 3 + [True] * 3
+    assert (summary["seeds"] == 2).all() and summary["cost"].str.contains("supernet epochs").sum() == 3
+    assert summary["mean"].between(50, 100).all()
+    ranking = pd.read_csv(folder / "ws_ranking.csv")
+    assert set(ranking["method"]) == {"spos", "enas", "gdas"} and ranking["tau_mean"].between(-1, 1).all()
+    paired = pd.read_csv(folder / "with_without_ws.csv")
+    assert paired["policy"].tolist() == ["evolution", "reinforce"]
+    assert (folder / "rank_disorder.png").is_file() and (folder / "rank_over_epochs.png").is_file()
+    finals = pd.read_csv(folder / "finals.csv")
+    assert len(finals) == 12 and finals["truth"].notna().all()
+
+
+def test_methods_a_space_cannot_run_are_refused_before_compute(tmp_path) -> None:
+    (tmp_path / "spec.yaml").write_text("space: {name: nb101}\nevaluators:\n  t: {kind: table, path: embedded, "
+                                        "metric: test_acc}\nanalyses:\n  - {kind: compare, evaluator: t, "
+                                        "strategies: [random, enas, darts_pt]}\n")
+    with pytest.raises(ConfigError, match="enas is defined on"):
+        load_spec(tmp_path / "spec.yaml")
