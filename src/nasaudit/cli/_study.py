@@ -20,6 +20,9 @@ MetricOption = typer.Option("test_acc", "--metric", "-m", help="Metric column, o
 DatasetsOption = typer.Option(None, "--dataset", "-d",
                               help="Dataset of the metric alias (repeatable: one study per dataset).")
 SeedOption = typer.Option(0, "--seed", min=0, help="Seed of every random choice.")
+ExecutorOption = typer.Option("sequential", "--executor", help="sequential, processes or ray.")
+WorkersOption = typer.Option(2, "--workers", min=1, help="Worker processes / Ray CPUs.")
+AddressOption = typer.Option(None, "--address", help="Ray cluster address.")
 
 
 def split_names(text: str | None) -> list[str] | None:

@@ -8,12 +8,15 @@ from pathlib import Path
 import typer
 
 from nasaudit.cli._study import (
+    AddressOption,
     ArchColumnOption,
+    ExecutorOption,
     OpsOption,
     OutOption,
     SeedOption,
     SpaceOption,
     TableOption,
+    WorkersOption,
     run_studies,
     split_names,
     table_evaluators,
@@ -25,17 +28,33 @@ def compare_command(
     metric: str = typer.Option(..., "--metric", "-m", help="Metric column to maximise, or an alias with --dataset."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Dataset of a metric alias, e.g. cifar10."),
     arch_column: str = ArchColumnOption,
-    strategies: str = typer.Option("random,evolution,local,bananas", "--strategies", "-s",
-                                   help="Comma-separated strategy names."),
+    strategies: str = typer.Option(
+        "random,evolution,local,bananas", "--strategies", "-s",
+        help="Comma-separated names: query-based (random, evolution, local, bananas, reinforce) and weight-sharing "
+             "methods (darts_alpha, darts_pt, gdas, spos_evolution, enas)."),
     budget: int = typer.Option(100, "--budget", min=1, help="Queries per run."),
     seeds: int = typer.Option(100, "--seeds", min=1, help="Runs per strategy, seeds --seed .. --seed+N-1."),
     seed: int = SeedOption,
     deisomorphise: bool = typer.Option(False, "--deisomorphise",
                                        help="Rank final architectures among one representative per class."),
+    within_truth: bool = typer.Option(False, "--within-truth",
+                                      help="Search only the table's architectures (and their isomorphic twins)."),
+    ws_dataset: str = typer.Option("embedded", "--ws-dataset", help="Dataset the weight-sharing supernets train on."),
+    ws_data_root: str | None = typer.Option(None, "--ws-data-root", help="Folder of --ws-dataset's files."),
+    ws_preset: str = typer.Option("tiny", "--ws-preset", help="tiny (CPU-sized supernets) or paper."),
+    ws_epochs: int = typer.Option(10, "--ws-epochs", min=1, help="Supernet epochs of every weight-sharing method."),
+    ws_device: str | None = typer.Option(None, "--ws-device", help="Device of the supernets (default: cuda if any)."),
+    executor: str = ExecutorOption, workers: int = WorkersOption, address: str | None = AddressOption,
 ) -> None:
-    """Run strategies for many seeds at one budget; summary, trajectories, best-so-far figure and report."""
+    """Run strategies and weight-sharing methods for many seeds; joint summary, trajectories, rank disorder and
+    the with/without weight-sharing rows in the report. Weight-sharing seeds run as resumable jobs on the
+    executor: a rerun trains only the seeds not yet finished."""
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
     name = next(iter(evaluators))
+    settings = {"dataset": ws_dataset, "data_root": ws_data_root, "preset": ws_preset, "epochs": ws_epochs,
+                "device": ws_device}
     run_studies("compare", [{"kind": "compare", "evaluator": name, "strategies": split_names(strategies),
-                             "budget": budget, "seeds": seeds, "deisomorphise": deisomorphise}],
-                out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+                             "budget": budget, "seeds": seeds, "deisomorphise": deisomorphise,
+                             "within_truth": within_truth, "weight_sharing": settings}],
+                out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                executor={"kind": executor, "workers": workers, "address": address})

@@ -13,10 +13,12 @@ import typer
 
 from nasaudit.cli._study import (
     ArchColumnOption,
+    ExecutorOption,
     MetricOption,
     OpsOption,
     OutOption,
     SeedOption,
+    WorkersOption,
     run_studies,
     split_names,
     table_evaluators,
@@ -59,8 +61,6 @@ TopOption = typer.Option(0.05, "--top", min=0.0, max=1.0, help="Top fraction who
                                                                "(switch_off --sample).")
 FractionOption = typer.Option(0.9, "--fraction", min=0.0, max=1.0,
                               help="Convergence speed: epochs to this fraction of the final test accuracy.")
-ExecutorOption = typer.Option("sequential", "--executor", help="sequential, processes or ray.")
-WorkersOption = typer.Option(2, "--workers", min=1, help="Worker processes / Ray CPUs.")
 
 
 def scalar(text: str) -> bool | int | float | str:

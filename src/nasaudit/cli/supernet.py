@@ -12,18 +12,20 @@ import typer
 from rich.console import Console
 
 from nasaudit.cli._study import (
+    AddressOption,
     ArchColumnOption,
+    ExecutorOption,
     MetricOption,
     OpsOption,
     OutOption,
     SeedOption,
     SpaceOption,
     TableOption,
+    WorkersOption,
     run_studies,
     split_names,
     table_evaluators,
 )
-from nasaudit.jobs import EXECUTOR_KINDS
 
 app = typer.Typer(help="Weight-sharing supernets: SPOS training variants and how well they rank.",
                   no_args_is_help=True)
@@ -106,9 +108,7 @@ def rank_command(
 def grid_command(
     spec: str = typer.Argument("embedded", help="Grid spec (YAML), or 'embedded' for the shipped one."),
     store: str | None = typer.Option(None, "--store", help="Results store (default: <out>/results.sqlite)."),
-    executor: str = typer.Option("sequential", "--executor", help=f"One of {', '.join(EXECUTOR_KINDS)}."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Worker processes / Ray CPUs."),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
+    executor: str = ExecutorOption, workers: int = WorkersOption, address: str | None = AddressOption,
     data_root: str | None = typer.Option(None, "--data-root", help="Dataset folder (overrides the grid file)."),
     table: str | None = typer.Option(None, "--table", help="Ground-truth table (overrides the grid file)."),
     out: Path = OutOption,

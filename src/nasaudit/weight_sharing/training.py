@@ -147,11 +147,12 @@ def _differentiable(training: str, methods: Sequence[str], setup: WSSetup, space
         chosen = select(run, method, seed=seed, tune_epochs=setup.tune_epochs, device=setup.device, within=within)
         finals[name] = space.format(chosen.arch)
     outcome = WSOutcome(finals)
-    ranked = [space.parse(a) for a in setup.ranked]
+    ranked: list[Any] = [space.parse(a) for a in setup.ranked]
     if not ranked:
         return outcome
     device = resolve_device(setup.device)
     batches = _val_batches(splits, device, setup.rank_images, config.batch_size)
+    searched = config.make_space()
     sources: dict[int, Any] = {config.epochs: run}
     if folder is not None:
         sources.update({e: folder / f"snapshot_{e}.pt" for e in epochs[:-1]})
@@ -167,7 +168,7 @@ def _differentiable(training: str, methods: Sequence[str], setup: WSSetup, space
         weights = {k: w.detach() for k, w in alphas.weights().items()}
         scores = []
         for arch in ranked:
-            projection = arch_projection(alphas, arch, config.make_space())
+            projection = arch_projection(alphas, arch, searched)
             arg = alphas.forward_arg(projection.project(weights), projection.single_paths())
             scores.append(evaluate(net, arg, batches, batch_stats=True, noise_seed=seed)[1])
         outcome.rank_epochs.append(epoch)
