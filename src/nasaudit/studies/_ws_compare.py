@@ -96,8 +96,11 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
     mask = ",".join(op for op in get_space(context.space.name).ops if op not in context.space.ops)
     data_root = str(context.resolve(settings.data_root)) if settings.data_root else None
     values = settings.model_dump(exclude={"rank_set", "data_root"})
-    return WSSetup(space=context.space.name, mask=mask, within=encode_list(within), data_root=data_root,
-                   rank_archs=encode_list(ranked), **values)
+    max_vertices = getattr(context.space, "max_vertices", None) if context.space.family == "nb101" else None
+    if max_vertices is not None and max_vertices == getattr(get_space(context.space.name), "max_vertices", None):
+        max_vertices = None  # the full space: keep the setup (and its jobs' ids) as for an unreduced spec
+    return WSSetup(space=context.space.name, mask=mask, max_vertices=max_vertices, within=encode_list(within),
+                   data_root=data_root, rank_archs=encode_list(ranked), **values)
 
 
 def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: list[int]) -> pd.DataFrame:

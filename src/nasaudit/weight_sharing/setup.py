@@ -53,7 +53,8 @@ WITHOUT_SHARING: dict[str, str] = {"spos_evolution": "evolution", "enas": "reinf
 class WSSetup:
     """Everything one seed of a weight-sharing training depends on (JSON values; the job's identity).
 
-    ``space``/``mask``: the registered space and the ops removed from it; ``within``: a JSON list of
+    ``space``/``mask``/``max_vertices``: the registered space, the ops removed from it and (NB101) its vertex
+    limit; ``within``: a JSON list of
     architecture strings whose equivalence classes form the reduced space searched (empty: the whole
     space). ``epochs``/``channels``/``depth``/``batch_size`` size every method's supernet training the same
     way (``preset`` ``tiny``: CPU-sized defaults; ``paper``: the papers' networks). ``rank_archs``: a JSON
@@ -62,6 +63,8 @@ class WSSetup:
 
     space: str
     mask: str = ""
+    #: NB101 only: cells of at most this many vertices (search-phase paper Sec. 4.3, reduced spaces)
+    max_vertices: int | None = None
     within: str = "[]"
     dataset: str = "embedded"
     data_root: str | None = None

@@ -63,8 +63,9 @@ class WSOutcome:
 
 
 def search_space(setup: WSSetup) -> SearchSpace:
-    """The space searched: the registered space without ``mask``, reduced to ``within``'s classes if given."""
-    base = get_space(setup.space).without(setup.masked)
+    """The space searched: the registered space without ``mask`` (NB101: at most ``max_vertices`` vertices),
+    reduced to ``within``'s classes if given."""
+    base = spos_config(setup, get_space(setup.space)).make_space()
     within = setup.within_archs
     return classes_space(base, within) if within else base
 
@@ -178,11 +179,14 @@ def _differentiable(training: str, methods: Sequence[str], setup: WSSetup, space
 
 # ----------------------------------------------------------------------------------------- SPOS and ENAS
 def spos_config(setup: WSSetup, space: SearchSpace) -> SupernetConfig:
-    """The single-path supernet of a setup (``tiny``: 8 channels, one cell per stage, batch 64)."""
-    sizes: dict[str, Any] = dict(_TINY_SPOS) if setup.preset == "tiny" else {"size": "S"}
+    """The single-path supernet of a setup (``tiny``: 8 channels, one cell per stage, batch 64; ``paper``: the
+    single-path paper's size S, and for NB101 size M, NB101's three cells per stack)."""
+    paper = {"size": "M" if space.family == "nb101" else "S"}
+    sizes: dict[str, Any] = dict(_TINY_SPOS) if setup.preset == "tiny" else paper
     sizes.update({k: getattr(setup, k) for k in ("channels", "depth", "batch_size") if getattr(setup, k)})
     sampling = "fair" if space.family == "nb201" else "uniform"
-    return SupernetConfig(space=setup.space, mask=setup.masked, sampling=sampling, epochs=setup.epochs, **sizes)
+    return SupernetConfig(space=setup.space, mask=setup.masked, sampling=sampling, epochs=setup.epochs,
+                          max_vertices=setup.max_vertices, **sizes)
 
 
 class _Tracker:
