@@ -124,7 +124,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     results = None
     if shared:
         ranked, ranked_truth = ws.ranked_architectures(context, space, truth_name, spec.weight_sharing.rank_set)
-        within = [context.space.format(a) for a in truth.benchmark.archs()] if (
+        within = [context.space.format(a) for a in truth.benchmark.archs() if context.space.contains(a)] if (
             spec.within_truth and truth.benchmark is not None) else []
         setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
         results = ws.run_methods(context, shared, setup, seeds)
@@ -161,11 +161,11 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
                                  partial(plot_best_so_far, comparison.curves(),
                                          ylabel=f"best so far ({search.column or spec.evaluator})")))
     if results is not None:
-        _weight_sharing_sections(context, spec, result, results, summary, finals, truth_name, ranked, ranked_truth)
+        _weight_sharing_sections(context, result, results, summary, finals, truth_name, ranked, ranked_truth)
     return result
 
 
-def _weight_sharing_sections(context: StudyContext, spec: CompareSpec, result: StudyResult, results: Any,
+def _weight_sharing_sections(context: StudyContext, result: StudyResult, results: Any,
                              summary: Any, finals: dict[str, list[Any]], truth_name: str, ranked: list[Any],
                              ranked_truth: Any) -> None:
     """Each method's own ranking vs the truth, its ceiling, the finals and the with/without-WS rows."""
