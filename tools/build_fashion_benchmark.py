@@ -5,8 +5,10 @@ Usage:
   python tools/build_fashion_benchmark.py export --store runs/fashion.db --probes runs/probe/results.jsonl
 
 The build trains 100 equivalence classes of the full five-op NB201 space with seeds 0-2 (``cpu_small``, 6 epochs,
-batch 128) on ``fashion8`` on 2 worker processes; a killed build resumes. The export writes the table and its
-sidecar (settings, probes of ``benchmarks/bench_benchmark_signal.py``, seed-to-seed tau) into the package.
+batch 128) on ``fashion8`` on 2 worker processes, the 3 seeds of each architecture trained fused (the builder's
+default ``fuse``; equal to separate runs up to float summation order); a killed build resumes. The export
+writes the table and its sidecar (settings, probes of ``benchmarks/bench_benchmark_signal.py``, seed-to-seed tau)
+into the package.
 """
 
 from __future__ import annotations

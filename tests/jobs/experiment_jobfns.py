@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from nasaudit.jobs.job import ExperimentJob, JobResult
@@ -60,3 +61,38 @@ def record_pid(job: ExperimentJob) -> JobResult:
     Path(dict(job.params)["pids"], str(os.getpid())).touch()
     time.sleep(float(dict(job.params).get("delay", 0.0)))
     return JobResult(metrics={"pid": os.getpid()})
+
+
+def _log_group(jobs: Sequence[ExperimentJob]) -> None:
+    """Append the group's seeds to the log file named in its params (one line per group call)."""
+    log = dict(jobs[0].params).get("groups")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(" ".join(str(job.seed) for job in jobs) + "\n")
+
+
+def squares_together(jobs: Sequence[ExperimentJob]) -> list[JobResult]:
+    """A group function: ``square`` of every job, in one call (logged to the params' ``groups`` file)."""
+    _log_group(jobs)
+    return [square(job) for job in jobs]
+
+
+def fail_with_seed_three(jobs: Sequence[ExperimentJob]) -> list[JobResult]:
+    """A group function that fails for any group holding seed 3."""
+    _log_group(jobs)
+    if any(job.seed == 3 for job in jobs):
+        raise RuntimeError("a group with seed 3 fails")
+    return [square(job) for job in jobs]
+
+
+def square_unless_three(job: ExperimentJob) -> JobResult:
+    """``square``, except that seed 3 always fails."""
+    if job.seed == 3:
+        raise ValueError("seed 3 is broken")
+    return square(job)
+
+
+def one_result_short(jobs: Sequence[ExperimentJob]) -> list[JobResult]:
+    """A group function that forgets its last job."""
+    _log_group(jobs)
+    return [square(job) for job in jobs[:-1]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 from scipy.stats import kendalltau
 
 from nasaudit.errors import ConfigError, DataError
-from nasaudit.jobs.executors import Executor, JobFunction, RunSummary, run_jobs
+from nasaudit.jobs.executors import Executor, GroupFunction, JobFunction, RunSummary, run_jobs
 from nasaudit.jobs.job import JobResult, Options, OptionValue, digest, freeze_options
 from nasaudit.jobs.provenance import command_line, git_commit, package_version
 from nasaudit.jobs.store import ResultStore
@@ -37,6 +38,8 @@ CANONICAL_COLUMN = "canonical"
 ARCH_CONSTANT_METRICS = ("params", "flops")
 #: draws allowed per requested architecture before a seeded sample gives up
 _DRAWS_PER_SAMPLE = 200
+#: how many seeds of one architecture the builder trains at once by default (``build_benchmark``'s ``fuse``)
+DEFAULT_FUSE = 8
 
 
 @dataclass(frozen=True)
@@ -173,16 +176,26 @@ def register_build(name: str, spec: BuildSpec, store: ResultStore, command: str 
 
 
 def build_benchmark(name: str, spec: BuildSpec, store: ResultStore, executor: Executor | None = None, *,
-                    fn: JobFunction | None = None, max_attempts: int = 2, progress: bool = True,
-                    command: str | None = None) -> RunSummary:
+                    fn: JobFunction | None = None, group_fn: GroupFunction | None = None, fuse: int = DEFAULT_FUSE,
+                    max_attempts: int = 2, progress: bool = True, command: str | None = None) -> RunSummary:
     """Train every (architecture, seed) of ``spec`` not yet done in ``store`` (search-phase paper Sec. 3.2).
 
-    ``fn`` is the job function (default: ``train_job``, training from scratch with ``train_arch``).
+    ``fn`` trains one job (default: ``train_job``, from scratch with ``train_arch``). The pending seeds of
+    one architecture are trained ``fuse`` at a time by ``group_fn`` (default with the default ``fn``:
+    ``train_jobs_fused``; none with a custom ``fn``), and recorded as their own runs: ``fuse`` says how to
+    train, not what, so the job ids, and a build resumed with another ``fuse``, stay the same. ``fuse=1``
+    trains every run on its own.
     """
+    if fuse < 1:
+        raise ConfigError(f"fuse must be at least 1 network per training call, got {fuse}")
     check_build(spec)
     register_build(name, spec, store, command)
+    if group_fn is None and fn is None:
+        group_fn = train_jobs_fused
+    grouped = group_fn is not None and fuse > 1
     return run_jobs(build_jobs(spec), fn or train_job, store, executor, max_attempts=max_attempts,
-                    progress=progress, description=f"build {name}")
+                    progress=progress, description=f"build {name}", group_fn=group_fn if grouped else None,
+                    group_key=fusion_key if grouped else None, group_size=fuse)
 
 
 def check_build(spec: BuildSpec) -> None:
@@ -382,6 +395,27 @@ def seed_agreement(table: pd.DataFrame, metric: str = "test_acc") -> SeedAgreeme
 _TRAIN_ARCH_OPTIONS = ("val_fraction",)
 
 
+def _trainer_arguments(job: TrainJob) -> tuple[Any, dict[str, Any]]:
+    """The protocol of ``job`` (with its overrides) and the other keyword arguments of its trainer."""
+    from nasaudit.train import TrainProtocol, get_protocol
+
+    options, runtime = dict(job.options), dict(job.runtime)
+    protocol_fields = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
+    protocol = get_protocol(job.protocol)
+    return (protocol.with_overrides(**protocol_fields) if protocol_fields else protocol,
+            {"dataset": job.dataset, "data_root": runtime.get("data_root"), "device": runtime.get("device"),
+             "progress": False, **options})
+
+
+def _job_result(result: Any) -> JobResult:
+    """A ``TrainResult``'s final metrics and per-epoch curves, as the builder records them."""
+    metrics = {"val_acc": result.final_val_acc, "test_acc": result.test_acc, "test_loss": result.test_loss,
+               "params": result.params, "flops": result.flops, "train_seconds": result.wall_time_s}
+    curves = {name: [getattr(record, name) for record in result.history]
+              for name in ("lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")}
+    return JobResult(metrics=metrics, curves=curves)
+
+
 def train_job(job: TrainJob) -> JobResult:
     """Train ``job.arch`` from scratch with ``nasaudit.train.train_arch`` (search-phase paper Sec. 3.2: one
     individually trained run per architecture and seed); keep its final metrics and per-epoch curves.
@@ -389,19 +423,30 @@ def train_job(job: TrainJob) -> JobResult:
     Options named like a ``TrainProtocol`` field (e.g. ``epochs``) override the protocol, ``val_fraction``
     goes to ``train_arch``, and any other option to the macro network (e.g. ``channels``).
     """
-    from nasaudit.train import TrainProtocol, get_protocol, train_arch  # torch loads in the workers only
+    from nasaudit.train import train_arch  # torch loads in the workers only
 
     space = get_space(job.space)
-    options, runtime = dict(job.options), dict(job.runtime)
-    protocol_fields = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
-    arch_kwargs = {k: options.pop(k) for k in list(options) if k in _TRAIN_ARCH_OPTIONS}
-    protocol = get_protocol(job.protocol)
-    result = train_arch(space, space.parse(job.arch),
-                        protocol=protocol.with_overrides(**protocol_fields) if protocol_fields else protocol,
-                        dataset=job.dataset, seed=job.seed, data_root=runtime.get("data_root"),
-                        device=runtime.get("device"), progress=False, **arch_kwargs, **options)
-    metrics = {"val_acc": result.final_val_acc, "test_acc": result.test_acc, "test_loss": result.test_loss,
-               "params": result.params, "flops": result.flops, "train_seconds": result.wall_time_s}
-    curves = {name: [getattr(record, name) for record in result.history]
-              for name in ("lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")}
-    return JobResult(metrics=metrics, curves=curves)
+    protocol, kwargs = _trainer_arguments(job)
+    return _job_result(train_arch(space, space.parse(job.arch), protocol=protocol, seed=job.seed, **kwargs))
+
+
+def fusion_key(job: TrainJob) -> tuple[Any, ...]:
+    """What the jobs trained together by ``train_jobs_fused`` share: everything but the seed."""
+    return (job.space, job.arch, job.protocol, job.dataset, job.options, job.runtime)
+
+
+def train_jobs_fused(jobs: Sequence[TrainJob]) -> list[JobResult]:
+    """Train the seeds of one architecture at once (horizontal fusion, ``nasaudit.train.fused.train_fused``),
+    each as ``train_job`` would train it alone, up to float summation order; one ``JobResult`` per job, in
+    order, with exactly ``train_job``'s metrics and curves (wall time shared evenly). Search-phase paper
+    Sec. 3.2: the S individually trained seeds of each architecture."""
+    from nasaudit.train.fused import train_fused  # torch loads in the workers only
+
+    first = jobs[0]
+    if any(fusion_key(job) != fusion_key(first) for job in jobs):
+        raise ConfigError("train_jobs_fused trains the seeds of one setting: the jobs differ in more than the seed")
+    space = get_space(first.space)
+    protocol, kwargs = _trainer_arguments(first)
+    results = train_fused([space.parse(first.arch)] * len(jobs), [job.seed for job in jobs], space,
+                          protocol=protocol, **kwargs)
+    return [_job_result(result) for result in results]

@@ -57,6 +57,8 @@ def build_command(
     workers: int = typer.Option(2, min=1, help="Local worker processes (or local Ray CPUs)."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address; a local instance when omitted."),
     max_attempts: int = typer.Option(2, min=1, help="Attempts per run before it is reported failed."),
+    fuse: int = typer.Option(8, min=1, help="Train up to this many seeds of one architecture at once (fused, "
+                             "equal to separate runs); 1 trains each run on its own."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Export the table here when the build completes."),
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
@@ -77,7 +79,7 @@ def build_command(
                      runtime=freeze_options({"data_root": str(data_root)} if data_root else None))
     with ResultStore(store) as results:
         summary = build_benchmark(name, spec, results, make_executor(executor, workers, ray_address),
-                                  max_attempts=max_attempts, progress=progress)
+                                  max_attempts=max_attempts, progress=progress, fuse=fuse)
         _out.print(str(summary), highlight=False)
         if not summary.complete:
             raise typer.Exit(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nasaudit.data.fashion import read_fashion, read_fashion_embedded, shrink
@@ -36,6 +36,13 @@ def load_dataset(name: str = "embedded", root: str | Path | None = None, *, val_
     ``fashion`` (28 px), ``fashion16`` and ``fashion8`` (16 and 8 px) read the shipped Fashion-MNIST subset
     without ``root``, and the full official idx files from ``root``.
     """
+    return load_dataset_seeds(name, root, val_fraction=val_fraction, seeds=[seed])[seed]
+
+
+def load_dataset_seeds(name: str = "embedded", root: str | Path | None = None, *, val_fraction: float,
+                       seeds: Sequence[int]) -> dict[int, DatasetSplits]:
+    """``load_dataset(name, root, val_fraction=..., seed=s)`` for every ``s`` of ``seeds``, reading the files
+    once (fused training of several seeds, ``nasaudit.train.fused``)."""
     key = name.lower()
     if key == "embedded":
         raw = read_embedded()
@@ -50,5 +57,5 @@ def load_dataset(name: str = "embedded", root: str | Path | None = None, *, val_
         raw = _SHIPPED[key][0](folder) if key in _SHIPPED else _READERS[key](folder)
     else:
         raise DataError(unknown_name_message("dataset", name, list(DATASET_NAMES)))
-    return make_splits(key, raw.train_x, raw.train_y, raw.test_x, raw.test_y, raw.num_classes,
-                       val_fraction=val_fraction, seed=seed)
+    return {seed: make_splits(key, raw.train_x, raw.train_y, raw.test_x, raw.test_y, raw.num_classes,
+                              val_fraction=val_fraction, seed=seed) for seed in dict.fromkeys(seeds)}

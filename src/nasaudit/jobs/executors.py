@@ -10,12 +10,18 @@ Hardening (issue R2 2/7, items 3 and 11): each job is claimed in the store with 
 runs, so two drivers of the same build never train one job twice; local worker processes die with their
 driver (a parent-death signal on Linux, a watchdog on the parent's pid everywhere); an unreachable Ray
 address fails within ``RAY_CONNECT_TIMEOUT_S``.
+
+Grouping (issue #14): jobs that one call can compute together (e.g. the seeds of one network, trained fused)
+run as a ``JobGroup`` through a group function; each member is claimed, recorded and resumed as its own job,
+so the store's rows do not depend on the grouping. A group that fails is split: its members are retried one
+by one with the plain job function, where the usual bounded retries apply.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import multiprocessing
 import os
 import signal
@@ -27,12 +33,12 @@ import traceback
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.console import Console
 from rich.progress import (
@@ -52,6 +58,10 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.registry import unknown_name_message
 
 JobFunction = Callable[[Any], JobResult]
+#: computes several jobs at once: one ``JobResult`` per member, in the members' order
+GroupFunction = Callable[[Sequence[Any]], Sequence[JobResult]]
+#: which jobs may share a group call (equal keys)
+GroupKey = Callable[[Any], Hashable]
 ExecutorKind = Literal["sequential", "processes", "ray"]
 _ERROR_CHARS = 8000
 #: how long a driver's claim on a job lasts without renewal (renewed every quarter of it while running)
@@ -72,6 +82,78 @@ def execute(fn: JobFunction, job: Job, attempt: int) -> Outcome:
         return Outcome(job, "failed", attempt, started, time.time(), worker_name(),
                        error=traceback.format_exc()[-_ERROR_CHARS:])
     return Outcome(job, "done", attempt, started, time.time(), worker_name(), result=result)
+
+
+@dataclass(frozen=True)
+class JobGroup:
+    """Several jobs computed by one call of a group function. Executors run it like a job; ``run_jobs``
+    never stores it: each member's outcome becomes the member's own row."""
+
+    #: not a store table: a group is never recorded, its members are
+    table: ClassVar[str] = "job_groups"
+
+    members: tuple[Job, ...]
+
+    @property
+    def job_id(self) -> str:
+        return "+".join(member.job_id for member in self.members)
+
+    def columns(self) -> dict[str, Any]:
+        return {"members": len(self.members)}
+
+
+@dataclass(frozen=True)
+class GroupResult(JobResult):
+    """What a group call hands back through ``execute``: one ``JobResult`` per member, in order."""
+
+    members: tuple[JobResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupCall:
+    """A group function as the job function of ``JobGroup``s (picklable when ``fn`` is)."""
+
+    fn: GroupFunction
+
+    def __call__(self, group: JobGroup) -> GroupResult:
+        results = tuple(self.fn(group.members))
+        if len(results) != len(group.members) or not all(isinstance(r, JobResult) for r in results):
+            raise TypeError(f"group function {self.fn!r} returned {len(results)} item(s) for {len(group.members)} "
+                            "job(s); expected one JobResult per job")
+        return GroupResult(metrics={}, members=results)
+
+
+def group_units(jobs: Sequence[Job], key: GroupKey | None, size: int) -> list[tuple[Job, ...]]:
+    """``jobs`` cut into units of at most ``size`` jobs of one ``key``, in order of first appearance; a key's
+    jobs are split into as few units as possible, of balanced sizes (10 jobs at size 8: 5 and 5)."""
+    if key is None or size <= 1:
+        return [(job,) for job in jobs]
+    by_key: dict[Hashable, list[Job]] = {}
+    for job in jobs:
+        by_key.setdefault(key(job), []).append(job)
+    units: list[tuple[Job, ...]] = []
+    for members in by_key.values():
+        count = -(-len(members) // size)
+        bounds = [len(members) * i // count for i in range(count + 1)]
+        units += [tuple(members[a:b]) for a, b in itertools.pairwise(bounds)]
+    return units
+
+
+def fan_out(outcome: Outcome, attempts: dict[str, int]) -> list[Outcome]:
+    """The per-member outcomes of a ``JobGroup`` attempt (a plain job's outcome as it is). The group's time
+    is split evenly and consecutively among its members, so that their durations add up to its cost. A
+    failed group's members are not charged the attempt: the cause may be any one of them."""
+    group = outcome.job
+    if not isinstance(group, JobGroup):
+        return [outcome]
+    count = len(group.members)
+    results: tuple[JobResult | None, ...] = (
+        outcome.result.members if isinstance(outcome.result, GroupResult) else (None,) * count)
+    share = (outcome.finished_at - outcome.started_at) / count
+    return [replace(outcome, job=member, result=result, attempts=attempts.get(member.job_id, outcome.attempts),
+                    started_at=outcome.started_at + i * share, finished_at=outcome.started_at + (i + 1) * share,
+                    charged=outcome.ok)
+            for i, (member, result) in enumerate(zip(group.members, results, strict=True))]
 
 
 class Executor(ABC):
@@ -433,7 +515,8 @@ def _claim(store: ResultStore, job_id: str, driver: str, lease_s: float) -> bool
 
 def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor: Executor | None = None, *,
              max_attempts: int = 2, progress: bool = True, description: str = "jobs",
-             console: Console | None = None, lease_s: float = LEASE_S) -> RunSummary:
+             console: Console | None = None, lease_s: float = LEASE_S, group_fn: GroupFunction | None = None,
+             group_key: GroupKey | None = None, group_size: int = 1) -> RunSummary:
     """Run every job of ``jobs`` not yet done in ``store``, writing each outcome to the store at once.
 
     Duplicate jobs (same id) run once. A failed attempt is retried (at the back of the queue) until
@@ -441,21 +524,31 @@ def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor:
     and a later call tries it again. Each job is claimed in the store for ``lease_s`` seconds (renewed
     while it runs) before it is submitted: a job another live driver holds is left to it and counted as
     skipped once done there; if that driver's lease runs out (it died), this one takes the job over.
+
+    With ``group_fn`` and ``group_key``, pending jobs of equal key run up to ``group_size`` at a time as one
+    ``group_fn`` call (``group_units``); a unit of one job, and every member of a group that failed, runs
+    with ``fn``. Each member is claimed and recorded as its own job (``fan_out``), so the store does not
+    depend on the grouping and a killed run loses at most the groups in flight.
     """
     if max_attempts < 1:
         raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
     if not lease_s > 0:
         raise ConfigError(f"lease_s must be positive, got {lease_s}")
+    if group_size < 1:
+        raise ConfigError(f"group_size must be at least 1 job, got {group_size}")
+    if (group_fn is None) != (group_key is None):
+        raise ConfigError("run_jobs needs both group_fn and group_key to group jobs, or neither")
     started = time.time()
     unique = {job.job_id: job for job in jobs}
     done_ids: set[str] = set()
     for table in {job.table for job in unique.values()}:
         done_ids |= store.done_ids(table)
-    pending = deque(job for job_id, job in unique.items() if job_id not in done_ids)
-    summary = RunSummary(total=len(unique), skipped=len(unique) - len(pending))
-    remaining = len(pending)
+    pending_jobs = [job for job_id, job in unique.items() if job_id not in done_ids]
+    pending = deque(group_units(pending_jobs, group_key, group_size))
+    summary = RunSummary(total=len(unique), skipped=len(unique) - len(pending_jobs))
+    remaining = len(pending_jobs)
     attempts: dict[str, int] = {}
-    waiting: deque[Job] = deque()  # claimed by another live driver
+    waiting: deque[tuple[Job, ...]] = deque()  # claimed by another live driver
     driver = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
     executor = executor or SequentialExecutor()
     with _progress_bar(console, progress) as bar, executor, _LeaseKeeper(store, driver, lease_s) as keeper:
@@ -463,39 +556,47 @@ def run_jobs(jobs: Sequence[Job], fn: JobFunction, store: ResultStore, executor:
                             remaining=remaining)
         while pending or executor.in_flight or waiting:
             while pending and executor.in_flight < executor.capacity:
-                job = pending.popleft()
-                if not _claim(store, job.job_id, driver, lease_s):
-                    waiting.append(job)
-                    continue
-                keeper.hold(job.job_id)
-                if store.done_ids(job.table, [job.job_id]):  # another driver finished it meanwhile
-                    keeper.drop(job.job_id)
-                    summary.skipped += 1
-                    remaining -= 1
-                    bar.update(task, advance=1, remaining=remaining)
-                    continue
-                attempts[job.job_id] = attempts.get(job.job_id, 0) + 1
-                executor.submit(fn, job, attempts[job.job_id])
+                unit = pending.popleft()
+                claimed = [job for job in unit if _claim(store, job.job_id, driver, lease_s)]
+                if len(claimed) < len(unit):
+                    waiting.append(tuple(job for job in unit if job not in claimed))
+                for job in claimed:
+                    keeper.hold(job.job_id)
+                finished = store.done_ids(unit[0].table, [job.job_id for job in claimed]) if claimed else set()
+                for job in claimed:
+                    if job.job_id in finished:  # another driver finished it meanwhile
+                        keeper.drop(job.job_id)
+                        summary.skipped += 1
+                        remaining -= 1
+                        bar.update(task, advance=1, remaining=remaining)
+                ready = [job for job in claimed if job.job_id not in finished]
+                for job in ready:
+                    attempts[job.job_id] = attempts.get(job.job_id, 0) + 1
+                if len(ready) > 1 and group_fn is not None:
+                    executor.submit(GroupCall(group_fn), JobGroup(tuple(ready)),
+                                    max(attempts[job.job_id] for job in ready))
+                elif ready:
+                    executor.submit(fn, ready[0], attempts[ready[0].job_id])
             if not executor.in_flight:
                 if waiting:  # nothing of ours left: wait for the other driver, or for its lease to end
                     time.sleep(min(2.0, lease_s / 4))
                     pending.extend(waiting)
                     waiting.clear()
                 continue
-            outcome = executor.next_outcome()
-            store.record(outcome)
-            if outcome.ok:
-                summary.done += 1
-            elif not outcome.charged or outcome.attempts < max_attempts:
-                if not outcome.charged:
-                    attempts[outcome.job.job_id] -= 1
-                summary.retries += 1
-                pending.append(outcome.job)
-                continue
-            else:
-                summary.failed.append(outcome)
-            keeper.drop(outcome.job.job_id)
-            remaining -= 1
-            bar.update(task, advance=1, done=summary.done, failed=len(summary.failed), remaining=remaining)
+            for outcome in fan_out(executor.next_outcome(), attempts):
+                store.record(outcome)
+                if outcome.ok:
+                    summary.done += 1
+                elif not outcome.charged or outcome.attempts < max_attempts:
+                    if not outcome.charged:
+                        attempts[outcome.job.job_id] -= 1
+                    summary.retries += 1
+                    pending.append((outcome.job,))
+                    continue
+                else:
+                    summary.failed.append(outcome)
+                keeper.drop(outcome.job.job_id)
+                remaining -= 1
+                bar.update(task, advance=1, done=summary.done, failed=len(summary.failed), remaining=remaining)
     summary.elapsed_s = time.time() - started
     return summary

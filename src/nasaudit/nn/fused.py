@@ -219,7 +219,10 @@ def fuse_modules(modules: Sequence[nn.Module], owners: tuple[int, ...]) -> tuple
         children = [dict(m.named_children()) for m in modules]
         if any(child.keys() != children[0].keys() for child in children):
             raise ArchitectureError(f"cannot fuse {type(first).__name__} modules with different children")
-        container = copy.deepcopy(first)
+        if any(m._parameters or m._buffers for m in modules):
+            raise ArchitectureError(f"cannot fuse {type(first).__name__} modules that hold tensors of their own")
+        container = copy.copy(first)  # its children are replaced below: copying them deeply is wasted work
+        container._modules = {}
         links: list[Link] = []
         for name in children[0]:
             child, child_links = fuse_modules([c[name] for c in children], owners)
@@ -236,7 +239,7 @@ def fuse_modules(modules: Sequence[nn.Module], owners: tuple[int, ...]) -> tuple
 def copy_in(fused: nn.Module, modules: Sequence[nn.Module] | Mapping[int, nn.Module], links: Sequence[Link]) -> None:
     """Copy the separate modules' tensors into ``fused`` (model ``m`` is ``modules[m]``); scalars (BN's
     batch counter) are taken from the first owner."""
-    states = {owner: modules[owner].state_dict() for link in links for owner in link.owners}
+    states = {owner: modules[owner].state_dict() for owner in {o for link in links for o in link.owners}}
     target = fused.state_dict()
     with torch.no_grad():
         for link in links:
@@ -248,7 +251,7 @@ def copy_in(fused: nn.Module, modules: Sequence[nn.Module] | Mapping[int, nn.Mod
 def copy_out(fused: nn.Module, modules: Sequence[nn.Module] | Mapping[int, nn.Module], links: Sequence[Link]) -> None:
     """Write each model's slice of ``fused``'s tensors back into the separate ``modules`` (model ``m`` is
     ``modules[m]``)."""
-    states = {owner: modules[owner].state_dict() for link in links for owner in link.owners}
+    states = {owner: modules[owner].state_dict() for owner in {o for link in links for o in link.owners}}
     source = fused.state_dict()
     with torch.no_grad():
         for link in links:

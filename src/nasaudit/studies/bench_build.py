@@ -26,6 +26,8 @@ class BenchBuildSpec(StudySpec):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=1000)
     options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     max_attempts: int = Field(2, ge=1, le=100)
+    #: seeds of one architecture trained at once (fused, equal to separate runs); how, not what: not in the runs' ids
+    fuse: int = Field(8, ge=1, le=64)
 
 
 @register_study("bench_build", BenchBuildSpec, "build a tabular benchmark by training (search-phase Sec. 3.2)")
@@ -43,7 +45,7 @@ def run(context: StudyContext, spec: BenchBuildSpec) -> StudyResult:
                       runtime=freeze_options({"data_root": str(context.resolve(spec.data_root))}
                                              if spec.data_root else None))
     summary = build_benchmark(spec.name, build, context.store, context.executor(), max_attempts=spec.max_attempts,
-                              progress=False, command=f"nasaudit run (bench_build {spec.name})")
+                              fuse=spec.fuse, progress=False, command=f"nasaudit run (bench_build {spec.name})")
     if not summary.complete:
         raise ConfigError(f"build {spec.name!r} is incomplete: {summary}; rerun to retry the failed runs")
     table = benchmark_table(spec.name, context.store)

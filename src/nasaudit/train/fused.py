@@ -28,7 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from torch import nn
 
 from nasaudit.data.augment import mixup, normalize
-from nasaudit.data.loading import load_dataset
+from nasaudit.data.loading import load_dataset_seeds
 from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.errors import ConfigError, TrainingError
 from nasaudit.nn.fused import FusedNetwork
@@ -261,10 +261,8 @@ def train_fused(archs: Sequence[Any], seeds: Sequence[int], space: SearchSpace |
                           f"{len(seeds)} seed(s)")
     values = [the_space.coerce(arch) for arch in archs]
     proto = get_protocol(protocol)
-    loaded: dict[int, DatasetSplits] = {}
-    for seed in seeds:
-        if not isinstance(dataset, DatasetSplits) and seed not in loaded:
-            loaded[seed] = load_dataset(dataset, data_root, val_fraction=val_fraction, seed=seed)
+    loaded = {} if isinstance(dataset, DatasetSplits) else load_dataset_seeds(
+        dataset, data_root, val_fraction=val_fraction, seeds=seeds)  # the files are read once
     splits = [dataset if isinstance(dataset, DatasetSplits) else loaded[seed] for seed in seeds]
     macros = [{**proto.macro.get(the_space.family, {}), **macro_kwargs} for value in values]
     models = []
