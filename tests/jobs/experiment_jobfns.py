@@ -96,3 +96,24 @@ def one_result_short(jobs: Sequence[ExperimentJob]) -> list[JobResult]:
     """A group function that forgets its last job."""
     _log_group(jobs)
     return [square(job) for job in jobs[:-1]]
+
+
+def kill_driver_when_done(script: str, db: str, count: int, timeout_s: float = 60.0) -> int:
+    """Run ``script`` (a driver writing to store ``db``) in its own session, SIGKILL its whole group once
+    ``count`` jobs are done (or it ended), and return how many jobs the store holds as done."""
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+
+    from nasaudit.jobs.store import ResultStore
+
+    driver = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    store = ResultStore(db)
+    deadline = time.time() + timeout_s
+    while len(store.done_ids("experiment_results")) < count and time.time() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):  # the group is gone if the driver already ended
+        os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    return len(store.done_ids("experiment_results"))

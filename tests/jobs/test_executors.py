@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import experiment_jobfns as fns
@@ -117,16 +112,8 @@ run_jobs(jobs, fns.square, ResultStore({db!r}), progress=False)
 
 def test_killed_driver_loses_nothing_finished_and_rerun_completes_only_the_missing(tmp_path: Path) -> None:
     db, log = str(tmp_path / "runs.db"), str(tmp_path / "executions.log")
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(here=str(HERE), log=log, db=db)],
-                              start_new_session=True)
+    finished = fns.kill_driver_when_done(DRIVER.format(here=str(HERE), log=log, db=db), db, 3)
     store = ResultStore(db)
-    deadline = time.time() + 60
-    while len(store.done_ids("experiment_results")) < 3 and time.time() < deadline and driver.poll() is None:
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):  # the group is gone if the driver already ended
-        os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    finished = len(store.done_ids("experiment_results"))
     assert 3 <= finished < 12
     summary = run_jobs([ExperimentJob("toy", "square", s, params=(("delay", 0.2), ("log", log)))
                         for s in range(12)], fns.square, store, progress=False)

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import experiment_jobfns as fns
@@ -155,16 +149,8 @@ run_jobs(jobs, fns.square, ResultStore({db!r}), progress=False, group_fn=fns.squ
 
 def test_a_killed_grouped_run_loses_at_most_the_group_in_flight(tmp_path: Path) -> None:
     db, log = str(tmp_path / "runs.db"), str(tmp_path / "executions.log")
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(here=str(HERE), log=log, db=db)],
-                              start_new_session=True)
+    finished = fns.kill_driver_when_done(DRIVER.format(here=str(HERE), log=log, db=db), db, 3)
     store = ResultStore(db)
-    deadline = time.time() + 60
-    while len(store.done_ids("experiment_results")) < 3 and time.time() < deadline and driver.poll() is None:
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):  # the group is gone if the driver already ended
-        os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    finished = len(store.done_ids("experiment_results"))
     assert 3 <= finished < 12 and finished % 3 == 0  # whole groups are recorded at once
     summary = run_jobs([ExperimentJob("toy", str(s // 6), s, params=(("delay", 0.2), ("log", log)))
                         for s in range(12)], fns.square, store, progress=False, group_fn=fns.squares_together,
