@@ -211,6 +211,40 @@ def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> 
                  pd.DataFrame(rows))
 
 
+def equal_time_queries(truth: Any, seconds: dict[str, float]) -> dict[str, int]:
+    """Per method, the stand-alone trainings of the truth's recipe that its seconds per seed pay for (the truth
+    table's mean ``train_seconds`` per run); empty when the table does not record training time."""
+    import numpy as np
+
+    benchmark = truth.benchmark
+    if benchmark is None or "train_seconds" not in benchmark.metrics:
+        return {}
+    per_run = float(np.nanmean(benchmark.table["train_seconds"].to_numpy(dtype=np.float64)))
+    if not per_run > 0:
+        return {}
+    return {name: max(1, round(value / per_run)) for name, value in seconds.items()}
+
+
+def add_equal_time_columns(summary: pd.DataFrame, finals: dict[str, list[Any]], truth: Any,
+                           space_scores: np.ndarray, queries: dict[str, int]) -> None:
+    """``equal_time_queries`` and ``p_gt_random_at_equal_time`` (App. A.2 at the method's cost) per method row."""
+    import numpy as np
+
+    from nasaudit.metrics import p_surpass_random, space_rank
+
+    counts, chances = [], []
+    for name in summary["strategy"]:
+        if name not in queries:
+            counts.append(np.nan)
+            chances.append(np.nan)
+            continue
+        ranks = np.atleast_1d(space_rank(np.asarray(truth.evaluate(finals[name]), dtype=np.float64), space_scores))
+        counts.append(queries[name])
+        chances.append(float(np.mean(p_surpass_random(ranks, len(space_scores), queries[name]))))
+    summary["equal_time_queries"] = counts
+    summary["p_gt_random_at_equal_time"] = chances
+
+
 def check_within(context: StudyContext, truth_name: str) -> SearchSpace:
     """The reduced space of the truth table's architectures (their classes) inside the audit's space."""
     from nasaudit.spaces.subset import classes_space

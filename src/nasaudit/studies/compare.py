@@ -132,11 +132,19 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         seconds = results.groupby("training")["seconds"].mean()
         costs.update({name: f"{describe_cost(setup, name)}; {seconds[WS_METHODS.get(name).training]:.0f} s per seed"
                       for name in shared})
+        equal_time = ws.equal_time_queries(truth, {n: float(seconds[WS_METHODS.get(n).training]) for n in shared})
         result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
                                 "ws_epochs": spec.weight_sharing.epochs, "ws_ranked_archs": len(ranked)})
     summary = summarise_finals(finals, spec.budget, truth.evaluator, ranked_scores)
     summary.insert(1, "weight_sharing", [name in shared for name in summary["strategy"]])
     summary["cost"] = [costs[name] for name in summary["strategy"]]
+    if shared and equal_time:
+        ws.add_equal_time_columns(summary, finals, truth.evaluator, ranked_scores, equal_time)
+        result.notes.append(
+            "equal_time_queries: how many architectures the truth's own recipe trains in the time one seed of the "
+            "method took (the table's mean train_seconds per run, measured when the table was built, perhaps on "
+            "another machine or load, so the count is indicative); p_gt_random_at_equal_time is p_gt_random_per_run "
+            "against random search with that many queries: the search-phase paper's comparison at equal cost.")
     result.summary = (
         f"Each strategy ran {spec.seeds} seeds; query-based strategies spent {spec.budget} queries of "
         f"{search.description}"
