@@ -39,6 +39,11 @@ SETTINGS: dict[str, Any] = {
     "protocol": "cpu_small (SGD Nesterov 0.9, LR 0.1 cosine to 0 per step, weight decay 5e-4, random crop) with "
                 "batch_size=128 and the epochs of the build; NB201 macro network with 8 channels, 1 cell per stage",
     "seeds": [0, 1, 2],
+    "tau_vs_cpu_hours_note": ("cpu_hours sums the runs' job seconds (one torch thread per worker process, so wall "
+                              "time of one core; a fused group's time is shared by its runs). The 6-epoch build "
+                              "trained one run per job while other work loaded the machine; later builds fused the "
+                              "3 seeds of each architecture, so their hours are not comparable one for one: the "
+                              "curve's point is tau against epochs, at the cost each build measured."),
     "chosen_because": ("of the probed recipes at similar CPU cost (~6 CPU-s per run, 30 classes x 3 seeds) it had "
                        "the highest seed-to-seed tau (0.535 vs 0.472 at 16 px / 300 per class / 4 epochs); the test "
                        "set was enlarged from 200 to 500 images per class to cut evaluation noise"),

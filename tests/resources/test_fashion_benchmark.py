@@ -51,6 +51,16 @@ def test_recorded_seed_to_seed_tau_is_recomputed_from_the_per_seed_columns() -> 
     assert all({"tau", "tau_top10", "cpu_s_per_run"} <= set(probe) for probe in meta["probes"])
 
 
+def test_the_shipped_build_is_the_best_point_of_its_measured_tradeoff_curve() -> None:
+    meta = _meta(fashion_benchmark_path())
+    curve = meta["settings"]["tau_vs_cpu_hours"]
+    assert len(curve) >= 2 and all(point["cpu_hours"] > 0 for point in curve)
+    shipped = [point for point in curve if point["build"] == meta["name"]]
+    assert len(shipped) == 1 and shipped[0]["tau"] == pytest.approx(meta["seed_to_seed_tau"]["whole"], abs=1e-12)
+    assert shipped[0]["tau"] == max(point["tau"] for point in curve)
+    assert shipped[0]["epochs"] == meta["spec"]["options"]["epochs"]
+
+
 def test_seed_to_seed_tau_against_a_pair_loop() -> None:
     rng = np.random.default_rng(3)
     scores = rng.normal(size=(40, 3)) + np.linspace(0, 3, 40)[:, None]
