@@ -42,6 +42,7 @@ from nasaudit.spaces.registry import get_space
 from nasaudit.spaces.subset import classes_space
 from nasaudit.supernet.evaluator import SupernetEvaluator
 from nasaudit.supernet.modules import Supernet
+from nasaudit.supernet.sampling import PathSampler
 from nasaudit.supernet.training import SupernetConfig, SupernetEpoch, train_supernet
 from nasaudit.train.loop import resolve_device
 from nasaudit.weight_sharing.setup import WS_METHODS, WSSetup
@@ -219,7 +220,6 @@ class _Tracker:
 def _spos(setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int, work_dir: Path | None) -> WSOutcome:
     config = spos_config(setup, space)
     tracker = _Tracker(setup, splits, ranked_epochs(setup.epochs), work_dir)
-    from nasaudit.supernet.sampling import PathSampler
 
     def sampler(supernet: Supernet) -> PathSampler:
         tracker.supernet = supernet
