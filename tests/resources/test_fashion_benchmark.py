@@ -47,7 +47,7 @@ def test_recorded_seed_to_seed_tau_is_recomputed_from_the_per_seed_columns() -> 
     assert recorded["whole"] == pytest.approx(seed_to_seed_tau(per_seed), abs=1e-12)
     assert recorded["top10"] == pytest.approx(seed_to_seed_tau(per_seed, 0.1), abs=1e-12)
     assert recorded["whole"] == pytest.approx(seed_agreement(table, "test_acc").mean_tau, abs=1e-12)
-    assert recorded["whole"] > 0.3  # the digits mini-benchmark: 0.086
+    assert recorded["whole"] >= 0.5  # the goal (the digits mini-benchmark: 0.086)
     assert all({"tau", "tau_top10", "cpu_s_per_run"} <= set(probe) for probe in meta["probes"])
 
 
