@@ -1,8 +1,8 @@
 """Build and export the shipped NB201 training benchmark on Fashion-MNIST (``nb201_fashion.csv``), resumably.
 
 Usage:
-  python tools/build_fashion_benchmark.py build  --store runs/fashion.db --epochs 12
-  python tools/build_fashion_benchmark.py export --store runs/fashion.db --epochs 12 --probes runs/probe/results.jsonl
+  python tools/build_fashion_benchmark.py build  --store runs/fashion.db --epochs 24
+  python tools/build_fashion_benchmark.py export --store runs/fashion.db --epochs 24 --probes runs/probe/results.jsonl
 
 The build trains 100 equivalence classes of the full five-op NB201 space with seeds 0-2 (``cpu_small``, ``--epochs``
 epochs, batch 128) on ``fashion8`` on 2 worker processes, the 3 seeds of each architecture trained fused (the
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--probes", type=Path)
     parser.add_argument("--partial", action="store_true")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=24)
     args = parser.parse_args()
     name = build_name(args.epochs)
     with ResultStore(args.store) as store:
