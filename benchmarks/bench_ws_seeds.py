@@ -51,9 +51,10 @@ def main() -> None:
             summary = run_jobs(jobs, ws_job, store, executor, progress=False)
             times[label] = time.perf_counter() - started
             assert summary.complete, summary
-            outcomes[label] = job_results(store, jobs).sort_values("seed")[["finals", "rank_scores"]]
+            frame = job_results(store, jobs).sort_values("seed")
+            outcomes[label] = (frame["finals"].tolist(), frame["rank_scores"].tolist())
     sequential, parallel = times.values()
-    same = outcomes["sequential"].to_json() == outcomes[f"{args.workers} processes"].to_json()
+    same = outcomes["sequential"] == outcomes[f"{args.workers} processes"]
     print(f"{args.training}: {args.seeds} seeds x {args.epochs} epochs on {args.dataset}")
     print(f"  sequential       {sequential:8.1f} s")
     print(f"  {args.workers} processes      {parallel:8.1f} s   speed-up x{sequential / parallel:.2f}")
