@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from nasaudit.benchmarks.builder import BuildSpec, TrainJob, check_build, train_job
+from nasaudit.benchmarks.builder import (
+    DEFAULT_FUSE,
+    BuildSpec,
+    TrainJob,
+    check_build,
+    fusion_key,
+    train_job,
+    train_jobs_fused,
+)
 from nasaudit.errors import DataError
 from nasaudit.jobs.executors import Executor, run_jobs
 from nasaudit.jobs.store import ResultStore
@@ -46,8 +54,8 @@ class TrainedEvaluator:
         if len(archs) == 0:
             return np.empty(0, dtype=np.float64)
         jobs = self.jobs(archs)
-        summary = run_jobs(jobs, train_job, self.store, self.executor, progress=False,
-                           description="train to score")
+        summary = run_jobs(jobs, train_job, self.store, self.executor, progress=False, description="train to score",
+                           group_fn=train_jobs_fused, group_key=fusion_key, group_size=DEFAULT_FUSE)
         if not summary.complete:
             raise DataError(f"training to score architectures did not finish: {summary}")
         runs = self.store.runs(job_ids=[job.job_id for job in jobs], status="done")
