@@ -60,6 +60,7 @@ def test_joint_table_figures_and_rerun_of_failed_seeds(tmp_path, monkeypatch) ->
     assert summary["p_gt_random_at_equal_time"].dropna().between(0, 1).all()
     ranking = pd.read_csv(folder / "ws_ranking.csv")
     assert set(ranking["method"]) == {"spos", "enas", "gdas"} and ranking["tau_mean"].between(-1, 1).all()
+    assert ranking["truth_seed_to_seed_tau"].nunique() == 1  # the embedded table's ceiling beside every method
     paired = pd.read_csv(folder / "with_without_ws.csv")
     assert paired["policy"].tolist() == ["evolution", "reinforce"]
     assert (folder / "rank_disorder.png").is_file() and (folder / "rank_over_epochs.png").is_file()

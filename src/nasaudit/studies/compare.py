@@ -185,17 +185,19 @@ def _weight_sharing_sections(context: StudyContext, result: StudyResult, results
 
     truth = context.scored(truth_name)
     epochs, taus, plots = ws.ranking_tables(results, [context.space.format(a) for a in ranked], ranked_truth)
+    ceiling = (truth_ceiling(truth.benchmark, truth.column, ranked)
+               if truth.benchmark is not None and truth.column is not None else None)
+    if ceiling is not None:
+        taus["truth_seed_to_seed_tau"] = float(ceiling["kendall_tau"].mean())
+        result.notes.append(
+            f"Ceiling: the truth's own seed-to-seed Kendall tau on the {len(ranked)} ranked architectures is "
+            f"{ceiling['kendall_tau'].mean():.3f}; no supernet can be expected to rank them better.")
     result.tables.append(Table("ws_ranking.csv", "Each method's supernet ranking of the ranked set at its last "
-                               "epoch: Kendall tau vs the truth over seeds", taus))
+                               "epoch: Kendall tau vs the truth over seeds, beside the truth's own seed-to-seed tau",
+                               taus))
     result.tables.append(Table("ws_epochs.csv", "Kendall tau and Spearman rho after each ranked epoch",
                                epochs, show=False))
     result.plots += plots
-    if truth.benchmark is not None and truth.column is not None:
-        ceiling = truth_ceiling(truth.benchmark, truth.column, ranked)
-        if ceiling is not None:
-            result.notes.append(
-                f"Ceiling: the truth's own seed-to-seed Kendall tau on the {len(ranked)} ranked architectures is "
-                f"{ceiling['kendall_tau'].mean():.3f}; no supernet can be expected to rank them better.")
     rows = [{"strategy": name, "seed": context.seed + i, "arch": str(arch)}
             for name, archs in finals.items() for i, arch in enumerate(archs)]
     frame = pd.DataFrame(rows)
