@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -97,7 +97,7 @@ def select_architectures(spec: BuildSpec) -> list[Any]:
     space = spec.make_space()
     if spec.sample is None:
         archs = list(space.enumerate())
-        return _first_per_class(space, archs) if spec.unique else archs
+        return first_per_class(space, archs) if spec.unique else archs
     if spec.sample > space.size:
         raise ConfigError(f"cannot sample {spec.sample:,} distinct architectures from {space.name!r} "
                           f"({space.size:,} in all)")
@@ -112,7 +112,8 @@ def select_architectures(spec: BuildSpec) -> list[Any]:
                       f"of {space.name!r} in {_DRAWS_PER_SAMPLE * spec.sample:,} draws; ask for fewer")
 
 
-def _first_per_class(space: SearchSpace, archs: list[Any]) -> list[Any]:
+def first_per_class(space: SearchSpace, archs: Iterable[Any]) -> list[Any]:
+    """The first architecture of each equivalence class of ``space``, in the order given."""
     first: dict[str, Any] = {}
     for arch in archs:
         first.setdefault(space.canonical(arch), arch)

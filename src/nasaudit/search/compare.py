@@ -64,17 +64,18 @@ def run_comparison(space: SearchSpace, evaluator: Evaluator, strategies: Sequenc
 
 def summarise(comparison: Comparison, truth: Evaluator, space_scores: Sequence[float] | np.ndarray,
               reference: str = "random") -> pd.DataFrame:
-    """One row per strategy of ``comparison``, scored by ground truth (``summarise_finals``)."""
-    finals = {name: comparison.final_archs(name) for name in comparison.runs}
-    return summarise_finals(finals, comparison.budget, truth, space_scores, reference)
+    """One row per strategy of ``comparison``, its final architectures scored by ``truth`` (``summarise_scores``)."""
+    finals = {name: np.asarray(truth.evaluate(comparison.final_archs(name)), dtype=np.float64)
+              for name in comparison.runs}
+    return summarise_scores(finals, comparison.budget, space_scores, reference)
 
 
-def summarise_finals(finals: Mapping[str, Sequence[Any]], budget: int, truth: Evaluator,
-                     space_scores: Sequence[float] | np.ndarray, reference: str = "random") -> pd.DataFrame:
-    """One row per strategy from its final architectures (one per seed), scored by ground truth
-    (search-phase paper Tables 3 and 4).
+def summarise_scores(finals: Mapping[str, np.ndarray], budget: int, space_scores: Sequence[float] | np.ndarray,
+                     reference: str = "random") -> pd.DataFrame:
+    """One row per strategy from the ground truth of its final architectures (one per seed; search-phase paper
+    Tables 3 and 4).
 
-    ``truth`` gives the ground-truth score of each final architecture and ``space_scores`` the
+    ``finals`` holds the ground-truth score of each strategy's final architectures and ``space_scores`` the
     ground truth of every architecture (or one per equivalence class, for a de-isomorphised rank).
     Two forms of the probability to surpass random search (App. A.2), named for what they are:
     ``p_gt_random_per_run`` is the mean over seeds of ``(1 - rank / |space|) ** budget``, the chance that
@@ -85,7 +86,7 @@ def summarise_finals(finals: Mapping[str, Sequence[Any]], budget: int, truth: Ev
     of ``reference`` (two-sided); they are NaN for the reference itself or when it was not run.
     """
     scores = np.asarray(space_scores, dtype=np.float64)
-    values_of = {name: np.asarray(truth.evaluate(list(archs)), dtype=np.float64) for name, archs in finals.items()}
+    values_of = {name: np.asarray(values, dtype=np.float64) for name, values in finals.items()}
     rows = []
     for name, values in values_of.items():
         ranks = np.atleast_1d(space_rank(values, scores))

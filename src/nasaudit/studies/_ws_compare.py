@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, TrainingError
-from nasaudit.studies._base import Plot, StrictModel, StudyContext, Table
+from nasaudit.studies._base import Plot, Scored, StrictModel, StudyContext, Table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,21 +68,17 @@ def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingS
     return problems
 
 
-def ranked_architectures(context: StudyContext, space: SearchSpace, truth_name: str, size: int
+def ranked_architectures(pool: list[Any], space: SearchSpace, truth: Scored, size: int, seed: int
                          ) -> tuple[list[Any], np.ndarray]:
-    """The architectures every supernet ranks, with their truth: one per equivalence class of ``space`` (the
-    truth table's own row where it has one), at most ``size`` of them (a seeded sample)."""
+    """The architectures every supernet ranks, with their truth: the first of ``pool`` in each equivalence class
+    of ``space``, at most ``size`` of them (a sample drawn with ``seed``)."""
     import numpy as np
 
-    truth = context.scored(truth_name)
-    pool = ([a for a in truth.benchmark.archs() if space.contains(a)] if truth.benchmark is not None
-            else list(context.population(truth_name)[0]))
-    first: dict[str, Any] = {}
-    for arch in pool:
-        first.setdefault(space.canonical(arch), arch)
-    archs = list(first.values())
+    from nasaudit.benchmarks.builder import first_per_class
+
+    archs = first_per_class(space, pool)
     if len(archs) > size:
-        rows = np.sort(np.random.default_rng(context.seed).choice(len(archs), size, replace=False))
+        rows = np.sort(np.random.default_rng(seed).choice(len(archs), size, replace=False))
         archs = [archs[i] for i in rows]
     return archs, np.asarray(truth.evaluator.evaluate(archs), dtype=np.float64)
 
@@ -211,7 +207,7 @@ def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> 
                  pd.DataFrame(rows))
 
 
-def equal_time_queries(truth: Any, seconds: dict[str, float]) -> dict[str, int]:
+def equal_time_queries(truth: Scored, seconds: dict[str, float]) -> dict[str, int]:
     """Per method, the stand-alone trainings of the truth's recipe that its seconds per seed pay for (the truth
     table's mean ``train_seconds`` per run); empty when the table does not record training time."""
     import numpy as np
@@ -225,9 +221,10 @@ def equal_time_queries(truth: Any, seconds: dict[str, float]) -> dict[str, int]:
     return {name: max(1, round(value / per_run)) for name, value in seconds.items()}
 
 
-def add_equal_time_columns(summary: pd.DataFrame, finals: dict[str, list[Any]], truth: Any,
-                           space_scores: np.ndarray, queries: dict[str, int]) -> None:
-    """``equal_time_queries`` and ``p_gt_random_at_equal_time`` (App. A.2 at the method's cost) per method row."""
+def add_equal_time_columns(summary: pd.DataFrame, finals: dict[str, np.ndarray], space_scores: np.ndarray,
+                           queries: dict[str, int]) -> None:
+    """``equal_time_queries`` and ``p_gt_random_at_equal_time`` (App. A.2 at the method's cost) per method row;
+    ``finals`` holds the ground truth of each method's final architectures."""
     import numpy as np
 
     from nasaudit.metrics import p_surpass_random, space_rank
@@ -238,21 +235,19 @@ def add_equal_time_columns(summary: pd.DataFrame, finals: dict[str, list[Any]], 
             counts.append(np.nan)
             chances.append(np.nan)
             continue
-        ranks = np.atleast_1d(space_rank(np.asarray(truth.evaluate(finals[name]), dtype=np.float64), space_scores))
+        ranks = np.atleast_1d(space_rank(finals[name], space_scores))
         counts.append(queries[name])
         chances.append(float(np.mean(p_surpass_random(ranks, len(space_scores), queries[name]))))
     summary["equal_time_queries"] = counts
     summary["p_gt_random_at_equal_time"] = chances
 
 
-def check_within(context: StudyContext, truth_name: str) -> SearchSpace:
-    """The reduced space of the truth table's architectures (their classes) inside the audit's space."""
+def reduced_space(space: SearchSpace, truth_name: str, inside: list[Any] | None) -> SearchSpace:
+    """The reduced space of the truth table's architectures ``inside`` the audit's ``space`` (their classes)."""
     from nasaudit.spaces.subset import classes_space
 
-    truth = context.scored(truth_name)
-    if truth.benchmark is None:
+    if inside is None:
         raise ConfigError(f"within_truth needs a table evaluator as truth; {truth_name!r} is not one")
-    inside = [a for a in truth.benchmark.archs() if context.space.contains(a)]
     if not inside:
-        raise ConfigError(f"the truth table {truth_name!r} holds no architecture of space {context.space.name!r}")
-    return classes_space(context.space, inside)
+        raise ConfigError(f"the truth table {truth_name!r} holds no architecture of space {space.name!r}")
+    return classes_space(space, inside)

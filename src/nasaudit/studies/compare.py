@@ -81,7 +81,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
 
     from nasaudit.metrics import expected_best_of_n
     from nasaudit.report.figures_search import plot_best_so_far
-    from nasaudit.search.compare import run_comparison, summarise_finals
+    from nasaudit.search.compare import run_comparison, summarise_scores
     from nasaudit.search.registry import STRATEGIES
     from nasaudit.studies import _ws_compare as ws
     from nasaudit.weight_sharing.setup import WS_METHODS, describe_cost
@@ -90,8 +90,13 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     search = context.scored(spec.evaluator)
     truth = context.scored(truth_name)
     space = context.space
+    queried = [s for s in spec.strategies if s in STRATEGIES]
+    shared = [s for s in spec.strategies if s not in STRATEGIES]
+    # the truth table's architectures in the audit's space: the reduced space and the set supernets rank
+    inside = ([a for a in truth.benchmark.archs() if space.contains(a)]
+              if truth.benchmark is not None and (spec.within_truth or shared) else None)
     if spec.within_truth:
-        space = ws.check_within(context, truth_name)
+        space = ws.reduced_space(context.space, truth_name, inside)
         archs = list(space.enumerate())
         space_scores = np.asarray(truth.evaluator.evaluate(archs), dtype=np.float64)
     else:
@@ -102,8 +107,6 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         first = sorted({key: i for i, key in reversed(list(enumerate(keys)))}.values())
         ranked_scores = space_scores[np.asarray(first)]
     seeds = list(range(context.seed, context.seed + spec.seeds))
-    queried = [s for s in spec.strategies if s in STRATEGIES]
-    shared = [s for s in spec.strategies if s not in STRATEGIES]
     finals: dict[str, list[Any]] = {}
     comparison = None
     if queried:
@@ -123,9 +126,9 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     costs = {name: f"{spec.budget} queries of {spec.evaluator}" for name in queried}
     results = None
     if shared:
-        ranked, ranked_truth = ws.ranked_architectures(context, space, truth_name, spec.weight_sharing.rank_set)
-        within = [context.space.format(a) for a in truth.benchmark.archs() if context.space.contains(a)] if (
-            spec.within_truth and truth.benchmark is not None) else []
+        ranked, ranked_truth = ws.ranked_architectures(archs if inside is None else inside, space, truth,
+                                                       spec.weight_sharing.rank_set, context.seed)
+        within = [context.space.format(a) for a in inside or []] if spec.within_truth else []
         setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
         results = ws.run_methods(context, shared, setup, seeds)
         finals.update(ws.finals_of(results, shared))
@@ -135,11 +138,13 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         equal_time = ws.equal_time_queries(truth, {n: float(seconds[WS_METHODS.get(n).training]) for n in shared})
         result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
                                 "ws_epochs": spec.weight_sharing.epochs, "ws_ranked_archs": len(ranked)})
-    summary = summarise_finals(finals, spec.budget, truth.evaluator, ranked_scores)
+    final_scores = {name: np.asarray(truth.evaluator.evaluate(list(found)), dtype=np.float64)
+                    for name, found in finals.items()}
+    summary = summarise_scores(final_scores, spec.budget, ranked_scores)
     summary.insert(1, "weight_sharing", [name in shared for name in summary["strategy"]])
     summary["cost"] = [costs[name] for name in summary["strategy"]]
     if shared and equal_time:
-        ws.add_equal_time_columns(summary, finals, truth.evaluator, ranked_scores, equal_time)
+        ws.add_equal_time_columns(summary, final_scores, ranked_scores, equal_time)
         result.notes.append(
             "equal_time_queries: how many architectures the truth's own recipe trains in the time one seed of the "
             "method took (the table's mean train_seconds per run, measured when the table was built, perhaps on "
@@ -169,15 +174,15 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
                                  partial(plot_best_so_far, comparison.curves(),
                                          ylabel=f"best so far ({search.column or spec.evaluator})")))
     if results is not None:
-        _weight_sharing_sections(context, result, results, summary, finals, truth_name, ranked, ranked_truth)
+        _weight_sharing_sections(context, result, results, summary, finals, final_scores, truth_name, ranked,
+                                 ranked_truth)
     return result
 
 
-def _weight_sharing_sections(context: StudyContext, result: StudyResult, results: Any,
-                             summary: Any, finals: dict[str, list[Any]], truth_name: str, ranked: list[Any],
-                             ranked_truth: Any) -> None:
+def _weight_sharing_sections(context: StudyContext, result: StudyResult, results: Any, summary: Any,
+                             finals: dict[str, list[Any]], final_scores: dict[str, Any], truth_name: str,
+                             ranked: list[Any], ranked_truth: Any) -> None:
     """Each method's own ranking vs the truth, its ceiling, the finals and the with/without-WS rows."""
-    import numpy as np
     import pandas as pd
 
     from nasaudit.studies import _ws_compare as ws
@@ -198,13 +203,11 @@ def _weight_sharing_sections(context: StudyContext, result: StudyResult, results
     result.tables.append(Table("ws_epochs.csv", "Kendall tau and Spearman rho after each ranked epoch",
                                epochs, show=False))
     result.plots += plots
-    rows = [{"strategy": name, "seed": context.seed + i, "arch": str(arch)}
-            for name, archs in finals.items() for i, arch in enumerate(archs)]
-    frame = pd.DataFrame(rows)
-    frame["truth"] = np.asarray(truth.evaluator.evaluate(list(frame["arch"])), dtype=np.float64)
-    result.tables.append(Table("finals.csv", "The final architecture of every seed, scored by the truth", frame,
-                               show=False))
-    scores = {name: frame.loc[frame["strategy"] == name, "truth"].to_numpy() for name in finals}
-    paired = ws.with_without(summary, scores)
+    rows = [{"strategy": name, "seed": context.seed + i, "arch": str(arch), "truth": float(score)}
+            for name, archs in finals.items() for i, (arch, score) in enumerate(zip(archs, final_scores[name],
+                                                                                       strict=True))]
+    result.tables.append(Table("finals.csv", "The final architecture of every seed, scored by the truth",
+                               pd.DataFrame(rows), show=False))
+    paired = ws.with_without(summary, final_scores)
     if paired is not None:
         result.tables.append(paired)
