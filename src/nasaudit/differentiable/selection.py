@@ -152,12 +152,16 @@ def _members_ops(alphas: ArchParameters, within: SearchSpace) -> np.ndarray:
         raise ConfigError(f"the reduced space uses op {err} that the searched supernet lacks") from None
 
 
-def _consistent(members: np.ndarray, proj: Projection, edge: int) -> list[int]:
-    """The candidates of ``edge`` that some member completes, given the edges decided so far."""
+def _fitting(members: np.ndarray, proj: Projection) -> np.ndarray:
+    """The members that agree with every edge decided so far."""
     chosen = np.asarray(proj.chosen["cell"])
     decided = chosen >= 0
-    fits = (members[:, decided] == chosen[decided]).all(axis=1)
-    return sorted({int(i) for i in members[fits, edge]})
+    return members[(members[:, decided] == chosen[decided]).all(axis=1)]
+
+
+def _consistent(members: np.ndarray, proj: Projection, edge: int) -> list[int]:
+    """The candidates of ``edge`` that some member completes, given the edges decided so far."""
+    return sorted({int(i) for i in _fitting(members, proj)[:, edge]})
 
 
 def _alpha_select(sel: _Selector, within: SearchSpace | None = None
@@ -166,8 +170,7 @@ def _alpha_select(sel: _Selector, within: SearchSpace | None = None
     weights, proj = sel.weights(), sel.projection
     if within is not None:  # the member with the largest joint weight: the argmax restricted to the reduced space
         members = _members_ops(alphas, within)
-        chosen = np.asarray(proj.chosen["cell"])
-        fits = members[(members[:, chosen >= 0] == chosen[chosen >= 0]).all(axis=1)]
+        fits = _fitting(members, proj)
         log_w = torch.log(proj.project(weights)["cell"].clamp_min(1e-30)).cpu().numpy()
         best = fits[int(np.argmax(log_w[np.arange(members.shape[1]), fits].sum(axis=1)))]
         proj.chosen["cell"] = [int(i) for i in best]

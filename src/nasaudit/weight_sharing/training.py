@@ -39,7 +39,7 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsGenotype, DartsSpace
 from nasaudit.spaces.nb201 import NB201Arch
 from nasaudit.spaces.registry import get_space
-from nasaudit.spaces.subset import classes_space
+from nasaudit.spaces.subset import SubsetSpace, classes_space
 from nasaudit.supernet.evaluator import SupernetEvaluator
 from nasaudit.supernet.modules import Supernet
 from nasaudit.supernet.sampling import PathSampler
@@ -142,7 +142,7 @@ def _differentiable(training: str, methods: Sequence[str], setup: WSSetup, space
     folder = work_dir
     run = search(config, splits, seed=seed, checkpoint_dir=folder, device=setup.device,
                  snapshot_epochs=epochs[:-1] if folder is not None else ())
-    within = space if space.size < config.make_space().size else None
+    within = space if isinstance(space, SubsetSpace) else None
     finals: dict[str, str] = {}
     for name in methods:
         method = "pt" if name == "darts_pt" else "alpha"
