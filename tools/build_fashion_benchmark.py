@@ -67,19 +67,23 @@ def tradeoff_curve(store: ResultStore) -> list[dict[str, Any]]:
     from nasaudit.benchmarks.shipped import seed_to_seed_tau
 
     points = []
-    for epochs in range(1, 101):
-        name = build_name(epochs)
-        if name not in store.build_names() or build_progress(name, store).get("missing", 1):
-            continue
+    for name in store.build_names():
+        spec = BuildSpec.from_dict(store.load_build(name)["spec"])
+        epochs = dict(spec.options).get("epochs")
+        if not isinstance(epochs, int) or spec != build_spec(epochs):
+            continue  # another recipe
+        progress = build_progress(name, store)
+        if progress["missing"] or progress["failed"]:
+            continue  # not finished
         table = benchmark_table(name, store)
-        per_seed = table[[f"test_acc_seed{s}" for s in (0, 1, 2)]].to_numpy(dtype=np.float64)
-        runs = store.runs(dataset="fashion8", job_ids=[job.job_id for job in build_jobs(build_spec(epochs))])
+        per_seed = table[[f"test_acc_seed{s}" for s in spec.seeds]].to_numpy(dtype=np.float64)
+        runs = store.runs(dataset=spec.dataset, job_ids=[job.job_id for job in build_jobs(spec)])
         points.append({"epochs": epochs, "build": name, "tau": seed_to_seed_tau(per_seed),
                        "tau_top10": seed_to_seed_tau(per_seed, 0.1),
                        # one torch thread per worker: a job's wall time is its CPU time (a fused group's is
                        # shared evenly by its runs)
                        "cpu_hours": float(runs["duration_s"].sum() / 3600.0)})
-    return points
+    return sorted(points, key=lambda point: point["epochs"])
 
 
 def probes(path: Path) -> list[dict[str, Any]]:
