@@ -14,9 +14,16 @@ TEST_AS_VALIDATION = ("The table's test accuracy stands in where the papers use 
 
 
 def metric_notes(context: StudyContext, name: str) -> list[str]:
-    """Notes about the metric of evaluator ``name`` (test accuracy standing in for validation)."""
+    """Notes about the metric of evaluator ``name``: test accuracy standing in for a validation column
+    the table lacks, or naming the validation columns it has when the spec chose a test column."""
     scored = context.scored(name)
-    return [TEST_AS_VALIDATION] if scored.column is not None and "test" in scored.column.lower() else []
+    if scored.column is None or "test" not in scored.column.lower():
+        return []
+    validation = [m for m in scored.benchmark.metrics if "val" in m.lower()] if scored.benchmark else []
+    if not validation:
+        return [TEST_AS_VALIDATION]
+    return [f"Scored by the table's {scored.column}, as the spec asks; the table also has validation columns "
+            f"({', '.join(validation[:3])}{', ...' if len(validation) > 3 else ''})."]
 
 
 def top_operation_importance(context: StudyContext, name: str, top: float, threshold: float) -> pd.DataFrame:
