@@ -26,3 +26,12 @@ def test_report_inlines_figures_and_escapes_text(tmp_path):
     assert "&lt;evolution&gt;" in text and "Audit &lt;1&gt;" in text
     assert "seeds" in text and "test accuracy used" in text
     assert "http://" not in text and "https://" not in text
+
+
+def test_wide_tables_scroll_inside_their_box(tmp_path):
+    wide = pd.DataFrame({f"column_{i}": [float(i)] for i in range(40)})
+    out = render_report("wide", [Section("wide", "Wide", "A wide table.", tables=[("wide", wide)])],
+                        tmp_path / "report.html")
+    text = out.read_text()
+    assert '<div class="table-scroll"><table' in text
+    assert ".table-scroll { overflow-x: auto" in text

@@ -20,6 +20,7 @@ nav ol { columns: 2; }
 dl.settings { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; font-size: .9rem;
               background: #f5f7fb; padding: .6rem .9rem; border-radius: 6px; }
 dl.settings dt { font-weight: 600; } dl.settings dd { margin: 0; font-family: ui-monospace, monospace; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: .85rem; margin: .8rem 0; }
 th, td { border: 1px solid #d5dae4; padding: .25rem .5rem; text-align: right; }
 th { background: #eef1f7; } td:first-child, th:first-child { text-align: left; }
@@ -96,7 +97,9 @@ def _render_section(section: Section, max_table_rows: int) -> str:
         if len(table) > len(shown):
             more = f" (first {max_table_rows} of {len(table)} rows; full table in the CSV)"
         parts.append(f"<h4>{html.escape(caption)}{html.escape(more)}</h4>")
-        parts.append(shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True, na_rep=""))
+        parts.append('<div class="table-scroll">'
+                     + shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True, na_rep="")
+                     + "</div>")
     if section.downloads:
         links = "".join(f'<li><a href="{html.escape(path)}">{html.escape(caption)}</a> ({html.escape(path)})</li>'
                         for caption, path in section.downloads)
