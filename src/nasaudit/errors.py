@@ -25,3 +25,8 @@ class ConfigError(NasauditError, ValueError):
 
 class TrainingError(NasauditError, RuntimeError):
     """A training run that cannot continue, e.g. a NaN or infinite loss."""
+
+
+class ResultWarning(UserWarning):
+    """A result that stands but deserves a caveat (e.g. a test on nearly identical samples); the audit's
+    runner turns each one into a note of the section it arose in."""

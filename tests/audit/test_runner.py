@@ -135,3 +135,29 @@ analyses:
         files = sorted(p for p in (tmp_path / name).rglob("*") if p.is_file() and p.suffix in (".csv", ".png", ".html"))
         digests.append({str(p.relative_to(tmp_path / name)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
     assert digests[0] == digests[1] and any(k.endswith("report.html") for k in digests[0])
+
+
+def test_result_warnings_become_notes_of_their_section(tmp_path, monkeypatch):
+    import warnings
+
+    from nasaudit.errors import ResultWarning
+    from nasaudit.studies import study_entry
+
+    entry = study_entry("cell_shape")
+    original = entry.run
+
+    def run_with_caveat(context, spec):
+        for _ in range(2):
+            warnings.warn("the samples are nearly identical", ResultWarning, stacklevel=1)
+        return original(context, spec)
+
+    import dataclasses
+
+    monkeypatch.setattr("nasaudit.audit.runner.study_entry",
+                        lambda kind: dataclasses.replace(entry, run=run_with_caveat))
+    path = tmp_path / "audit.yaml"
+    path.write_text("name: caveat\noutput: run\nanalyses:\n  - {kind: cell_shape}\n")
+    run_spec(load_spec(path))
+    section = json.loads((tmp_path / "run" / "00-cell_shape" / "section.json").read_text())
+    assert "Caveat: the samples are nearly identical (2 times)" in section["notes"]
+    assert "Caveat: the samples are nearly identical" in (tmp_path / "run" / "report.html").read_text()

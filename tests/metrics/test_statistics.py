@@ -56,3 +56,15 @@ def test_mean_std_and_errors() -> None:
         wilcoxon_test([1.0, 2.0], [1.0, 2.0])
     with pytest.raises(DataError, match="alternative"):
         welch_ttest([1.0, 2.0], [3.0, 4.0], "bigger")  # type: ignore[arg-type]
+
+
+def test_welch_on_nearly_identical_samples_warns_in_our_words() -> None:
+    import warnings
+
+    from nasaudit.errors import ResultWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        welch_ttest([79.0, 79.0 + 1e-13, 79.0], [80.0, 80.0, 80.0 + 1e-13])
+    assert [w.category for w in caught] == [ResultWarning]
+    assert "nearly identical" in str(caught[0].message)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nasaudit.audit.spec import AuditSpec, build_space
-from nasaudit.errors import ConfigError, DataError
+from nasaudit.errors import ConfigError, DataError, ResultWarning
 from nasaudit.jobs.executors import Executor, make_executor
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
 from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
@@ -145,7 +146,10 @@ class Runner:
             shutil.rmtree(folder, ignore_errors=True)  # no stale figures of an earlier key
             started = time.time()
             try:
-                result = study_entry(study.kind).run(self, study)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", ResultWarning)
+                    result = study_entry(study.kind).run(self, study)
+                result.notes.extend(_caveats(caught))
                 result.settings = {"seed": self.seed, **result.settings}
                 if study.reference:
                     result.notes.insert(0, f"Paper reports: {study.reference}")
@@ -158,6 +162,18 @@ class Runner:
             self.console.print(f"[green]{key}[/]: done in {time.time() - started:.1f} s", highlight=False)
             sections.append(section)
         return sections
+
+
+def _caveats(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The distinct ``ResultWarning``s a study raised, as report notes (with how often each arose);
+    other warnings go on to the user as usual."""
+    counts: dict[str, int] = {}
+    for caveat in caught:
+        if issubclass(caveat.category, ResultWarning):
+            counts[str(caveat.message)] = counts.get(str(caveat.message), 0) + 1
+        else:
+            warnings.warn_explicit(caveat.message, caveat.category, caveat.filename, caveat.lineno)
+    return [f"Caveat: {text}" + (f" ({n} times)" if n > 1 else "") for text, n in counts.items()]
 
 
 def run_spec(spec: AuditSpec, console: Console | None = None) -> Path:

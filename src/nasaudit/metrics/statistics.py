@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -9,7 +10,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from nasaudit.errors import DataError
+from nasaudit.errors import DataError, ResultWarning
 from nasaudit.metrics._checks import as_pair, as_scores
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -34,13 +35,23 @@ def welch_ttest(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
                 alternative: Alternative = "two-sided") -> SignificanceResult:
     """Welch's unequal-variance t-test of mean(a) against mean(b) (search-phase paper Sec. 3.1: vs random).
 
-    NaN statistic and p-value when neither sample varies.
+    NaN statistic and p-value when neither sample varies. When scipy loses precision (samples nearly
+    identical) the result stands with a ``ResultWarning`` saying so, which the audit turns into a note.
     """
     x, y = as_scores(a, "first sample", 2), as_scores(b, "second sample", 2)
     _check_alternative(alternative)
     if np.ptp(x) == 0 and np.ptp(y) == 0:  # no variance on either side: the test is undefined
         return SignificanceResult(float("nan"), float("nan"))
-    result = stats.ttest_ind(x, y, equal_var=False, alternative=alternative)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        result = stats.ttest_ind(x, y, equal_var=False, alternative=alternative)
+    lost = [caveat for caveat in caught if "precision loss" in str(caveat.message).lower()]
+    for caveat in caught:
+        if caveat not in lost:
+            warnings.warn(caveat.message, caveat.category, stacklevel=2)
+    if lost:
+        warnings.warn(f"Welch's t-test on nearly identical samples (means {x.mean():.6g} and {y.mean():.6g}): "
+                      "scipy lost precision, so its p-value is unreliable.", ResultWarning, stacklevel=2)
     return SignificanceResult(float(result.statistic), float(result.pvalue))
 
 
