@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -7,8 +9,9 @@ from torch import nn
 
 from nasaudit.errors import ArchitectureError, ConfigError
 from nasaudit.nn.networks import build_network
+from nasaudit.nn.ops import get_op
 from nasaudit.spaces import get_space
-from nasaudit.supernet.modules import ChoiceOp, DartsSupernet, NB201Supernet, build_supernet
+from nasaudit.supernet.modules import ChoiceOp, DartsSupernet, MixedOp, NB201Supernet, build_supernet
 
 
 def _standalone_into_supernet(net: nn.Module, supernet: NB201Supernet, path_row: np.ndarray) -> None:
@@ -115,3 +118,77 @@ def test_one_path_per_sample_equals_separate_forwards(space_name) -> None:
         together = supernet(x.repeat(3, 1, 1, 1), np.repeat(paths, 4, axis=0))
         separate = torch.cat([supernet(x, p) for p in paths])
     assert torch.allclose(together, separate, atol=1e-5)
+
+
+# -- DARTS search network: a non-affine batch norm after every pooling candidate (issue #22, item 1)
+class _ReferenceMixedOp(nn.Module):
+    """The search ``MixedOp`` of quark0/darts@8876e793 (cnn/model_search.py), written out here: every
+    primitive built non-affine, a pool followed by ``BatchNorm2d(C, affine=False)``, weighted sum."""
+
+    def __init__(self, c: int, stride: int, primitives: tuple[str, ...]) -> None:
+        super().__init__()
+        self._ops = nn.ModuleList()
+        for primitive in primitives:
+            op = get_op(primitive, c, c, stride, False)
+            if "pool" in primitive:
+                op = nn.Sequential(op, nn.BatchNorm2d(c, affine=False))
+            self._ops.append(op)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return sum(w * op(x) for w, op in zip(weights, self._ops, strict=True))
+
+
+def _pool_candidates(supernet: DartsSupernet) -> list[tuple[int, nn.Module]]:
+    """(edge width, candidate module) of every pooling candidate of every cell."""
+    found = []
+    for cell in supernet.network.cells:
+        names = supernet.candidates["reduce" if cell.reduction else "normal"]
+        for edge, edge_op in zip(names, cell.ops, strict=True):
+            found.extend((cell.preprocess1[1].out_channels, op)
+                         for name, op in zip(edge, edge_op.candidates, strict=True) if "pool" in name)
+    return found
+
+
+@pytest.mark.parametrize("space_name", ["darts", "darts_s1"])
+def test_darts_mixed_supernet_normalises_every_pool(space_name: str) -> None:
+    space = get_space(space_name)
+    mixed = build_supernet(space, num_classes=10, in_channels=1, channels=4, layers=3, mode="mixed", affine=True)
+    pools = _pool_candidates(mixed)
+    assert len(pools) >= 14
+    for width, op in pools:
+        assert isinstance(op, nn.Sequential) and len(op) == 2 and isinstance(op[0], nn.AvgPool2d | nn.MaxPool2d)
+        assert isinstance(op[1], nn.BatchNorm2d) and not op[1].affine and op[1].num_features == width
+    # the single-path supernet is the stand-alone network: its pools stay bare
+    single = build_supernet(space, num_classes=10, in_channels=1, channels=4, layers=3)
+    assert all(isinstance(op, nn.AvgPool2d | nn.MaxPool2d) for _, op in _pool_candidates(single))
+
+
+def test_nb201_mixed_supernet_keeps_bare_pools_as_autodl() -> None:
+    supernet = build_supernet(get_space("nb201"), num_classes=10, in_channels=1, channels=4, cells_per_stage=1,
+                              mode="mixed")
+    pools = [m for m in supernet.modules() if isinstance(m, MixedOp)]
+    index = get_space("nb201").ops.index("avg_pool_3x3")
+    assert pools and all(isinstance(m.candidates[index], nn.AvgPool2d) for m in pools)
+
+
+def test_darts_mixed_supernet_equals_the_reference_mixed_op() -> None:
+    space = get_space("darts")
+    torch.manual_seed(0)
+    ours = build_supernet(space, num_classes=10, in_channels=3, channels=4, layers=3, mode="mixed", affine=False)
+    reference = copy.deepcopy(ours)
+    for cell in reference.network.cells:
+        c = cell.preprocess1[1].out_channels
+        for k, (src, _) in enumerate(cell.edges):
+            stride = 2 if cell.reduction and src < 2 else 1
+            names = ours.candidates["reduce" if cell.reduction else "normal"][k]
+            replacement = _ReferenceMixedOp(c, stride, names)
+            state = {key.replace("candidates.", "_ops.", 1): v for key, v in cell.ops[k].state_dict().items()}
+            replacement.load_state_dict(state)  # strict: the same modules, the same weights
+            cell.ops[k] = replacement
+    alphas = {kind: torch.randn(14, len(ours.candidates[kind][0])) for kind in ("normal", "reduce")}
+    weights = {kind: list(torch.softmax(a, -1)) for kind, a in alphas.items()}
+    x = torch.randn(6, 3, 8, 8)
+    ours.train(), reference.train()
+    torch.testing.assert_close(ours(x, weights), reference(x, weights), rtol=0, atol=1e-6)
+    ours.eval(), reference.eval()
+    torch.testing.assert_close(ours(x, weights), reference(x, weights), rtol=0, atol=1e-6)

@@ -55,12 +55,23 @@ LT_PLACES: tuple[str, ...] = ("skip", "pool")
 _POOLS = ("avg_pool_3x3", "max_pool_3x3", "maxpool3x3")
 
 
-def candidate_op(name: str, edge: Edge, linear_transformers: Sequence[str] = (), affine: bool = True) -> nn.Module:
+def candidate_op(name: str, edge: Edge, linear_transformers: Sequence[str] = (), affine: bool = True,
+                 pool_norm: bool = False) -> nn.Module:
     """One candidate of an edge: ``get_op(name)``, with a linear transformer on skip / pooling if asked
-    (single-path paper Sec. 4.2)."""
+    (single-path paper Sec. 4.2).
+
+    ``pool_norm`` puts ``BatchNorm2d(C, affine=False)`` after a pooling candidate, as the DARTS search
+    network's ``MixedOp`` does (quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5, cnn/model_search.py;
+    the same in ruocwang/darts-pt@4ec3149dea0d77efd8e4c118f578b454dad5e0ac, sota/cnn/model_search.py, and
+    xiangning-chen/SmoothDARTS@d3dbfed06643d5fd4056edd90891ec9109634ada, sota/cnn/model_search.py): without
+    it a parameter-free pool's output scale differs from the batch-normalised convolutions it is mixed with.
+    The normalisation is non-affine whatever ``affine`` says, as there.
+    """
     if "skip" in linear_transformers and name == "skip_connect":
         return get_op("linear_transformer", edge.c_in, edge.c_out, edge.stride, affine)
     op = get_op(name, edge.c_in, edge.c_out, edge.stride, affine)
+    if pool_norm and name in _POOLS:
+        op = nn.Sequential(op, nn.BatchNorm2d(edge.c_out, affine=False))
     if "pool" in linear_transformers and name in _POOLS:
         return nn.Sequential(op, get_op("linear_transformer", edge.c_out, edge.c_out, 1, affine))
     return op
@@ -142,8 +153,8 @@ class Supernet(nn.Module, ABC):
 
 
 def _edge_module(mode: Mode, names: Sequence[str], edge: Edge, cell_index: int,
-                 linear_transformers: Sequence[str], affine: bool) -> nn.Module:
-    candidates = [candidate_op(n, edge, linear_transformers, affine) for n in names]
+                 linear_transformers: Sequence[str], affine: bool, pool_norm: bool = False) -> nn.Module:
+    candidates = [candidate_op(n, edge, linear_transformers, affine, pool_norm) for n in names]
     return ChoiceOp(candidates, cell_index) if mode == "single" else MixedOp(candidates)
 
 
@@ -203,7 +214,16 @@ def darts_edges(n_nodes: int) -> list[tuple[int, int]]:
 
 class DartsSupernet(Supernet):
     """The DARTS search network (``DartsNetworkCIFAR``, no auxiliary head) with every candidate edge of
-    every cell (Liu et al., 2019, Sec. 2.1-2.2; defaults: 16 channels, 8 cells as in the DARTS search)."""
+    every cell (Liu et al., 2019, Sec. 2.1-2.2; defaults: 16 channels, 8 cells as in the DARTS search).
+
+    Mixed mode is the search network of quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5
+    (cnn/model_search.py) and DARTS-PT (ruocwang/darts-pt@4ec3149dea0d77efd8e4c118f578b454dad5e0ac,
+    sota/cnn/model_search.py): every pooling candidate is followed by a non-affine batch norm
+    (``candidate_op``'s ``pool_norm``). Single mode leaves it out on purpose: a single path is the
+    stand-alone network (``DartsNetworkCIFAR`` of the genotype), whose pools have none. (The NB201
+    supernet has no such norm in either mode, as AutoDL's NB201 search cell,
+    D-X-Y/AutoDL-Projects@f46486e21b71ae6459a700be720d7648b5429569, xautodl/models/cell_searchs/search_cells.py.)
+    """
 
     def __init__(self, space: DartsSpace, *, num_classes: int, in_channels: int = 3, channels: int = 16,
                  layers: int = 8, mode: Mode = "single", linear_transformers: Sequence[str] = (),
@@ -225,7 +245,8 @@ class DartsSupernet(Supernet):
             self.cell_types.append(cell_type)
             names = self.candidates[cell_type]
             return DartsCellModule(edges, space.concat, space.n_nodes, c_pp, c_p, c, reduction, reduction_prev,
-                                   lambda e: _edge_module(mode, names[e.index], e, index, lts, affine), affine)
+                                   lambda e: _edge_module(mode, names[e.index], e, index, lts, affine,
+                                                          pool_norm=mode == "mixed"), affine)
 
         self.network = DartsNetworkCIFAR(cell, num_classes=num_classes, in_channels=in_channels,
                                          channels=channels, layers=layers, auxiliary=False)
