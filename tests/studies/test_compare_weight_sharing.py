@@ -55,9 +55,9 @@ def test_joint_table_figures_and_rerun_of_failed_seeds(tmp_path, monkeypatch) ->
     assert summary["weight_sharing"].tolist() == [False] * 3 + [True] * 3
     assert (summary["seeds"] == 2).all() and summary["cost"].str.contains("supernet epochs").sum() == 3
     assert summary["mean"].between(50, 100).all()
-    assert summary["equal_time_queries"].isna().tolist() == [True] * 3 + [False] * 3  # the table records train time
-    assert (summary["equal_time_queries"].dropna() >= 1).all()
-    assert summary["p_gt_random_at_equal_time"].dropna().between(0, 1).all()
+    assert summary["equal_cost_queries"].isna().tolist() == [True] * 3 + [False] * 3  # the embedded table records its recipe and flops
+    assert (summary["equal_cost_queries"].dropna() >= 1).all()
+    assert summary["p_gt_random_at_equal_cost"].dropna().between(0, 1).all()
     ranking = pd.read_csv(folder / "ws_ranking.csv")
     assert set(ranking["method"]) == {"spos", "enas", "gdas"} and ranking["tau_mean"].between(-1, 1).all()
     assert ranking["truth_seed_to_seed_tau"].nunique() == 1  # the embedded table's ceiling beside every method

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from nasaudit.errors import ConfigError, TrainingError
+from nasaudit.errors import ConfigError, NasauditError, TrainingError
+from nasaudit.limits import MAX_BATCH, MAX_CHANNELS, MAX_DEPTH, MAX_EPOCHS, MAX_IMAGES
+from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, Scored, StrictModel, StudyContext, Table
 
 if TYPE_CHECKING:
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from nasaudit.spaces.base import SearchSpace
+    from nasaudit.weight_sharing.cost import StandAlone
     from nasaudit.weight_sharing.setup import WSSetup
 
 
@@ -31,14 +34,14 @@ class WeightSharingSettings(StrictModel):
     dataset: str = "embedded"
     data_root: str | None = None
     preset: Literal["tiny", "paper"] = "tiny"
-    epochs: int = Field(10, ge=1, le=10_000)
-    channels: int | None = Field(None, ge=1, le=1024)
-    depth: int | None = Field(None, ge=1, le=64)
-    batch_size: int | None = Field(None, ge=1, le=65_536)
+    epochs: int = Field(10, ge=1, le=MAX_EPOCHS)
+    channels: int | None = Field(None, ge=1, le=MAX_CHANNELS)
+    depth: int | None = Field(None, ge=1, le=MAX_DEPTH)
+    batch_size: int | None = Field(None, ge=1, le=MAX_BATCH)
     val_fraction: float = Field(0.5, gt=0, lt=1)
     device: str | None = None
     rank_set: int = Field(100, ge=2, le=100_000)
-    rank_images: int = Field(1000, ge=1)
+    rank_images: int = Field(1000, ge=1, le=MAX_IMAGES)
     evolution_budget: int = Field(100, ge=1, le=1_000_000)
     controller_steps: int = Field(10, ge=1, le=100_000)
     controller_batch: int = Field(5, ge=1, le=10_000)
@@ -68,18 +71,20 @@ def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingS
     return problems
 
 
-def ranked_architectures(pool: list[Any], space: SearchSpace, truth: Scored, size: int, seed: int
+def ranked_architectures(context: StudyContext, pool: list[Any], space: SearchSpace, truth_name: str, size: int
                          ) -> tuple[list[Any], np.ndarray]:
     """The architectures every supernet ranks, with their truth: the first of ``pool`` in each equivalence class
-    of ``space``, at most ``size`` of them (a sample drawn with ``seed``)."""
+    of ``space``, at most ``size`` of them (a sample drawn with the audit's seed)."""
     import numpy as np
 
     from nasaudit.benchmarks.builder import first_per_class
 
+    truth = context.scored(truth_name)
     archs = first_per_class(space, pool)
     if len(archs) > size:
-        rows = np.sort(np.random.default_rng(seed).choice(len(archs), size, replace=False))
+        rows = np.sort(np.random.default_rng(context.seed).choice(len(archs), size, replace=False))
         archs = [archs[i] for i in rows]
+    announce_training(context, truth_name, truth, archs, "the set the supernets rank")
     return archs, np.asarray(truth.evaluator.evaluate(archs), dtype=np.float64)
 
 
@@ -207,23 +212,58 @@ def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> 
                  pd.DataFrame(rows))
 
 
-def equal_time_queries(truth: Scored, seconds: dict[str, float]) -> dict[str, int]:
-    """Per method, the stand-alone trainings of the truth's recipe that its seconds per seed pay for (the truth
-    table's mean ``train_seconds`` per run); empty when the table does not record training time."""
+def standalone_training(context: StudyContext, truth_name: str, truth: Scored, ranked: list[Any]
+                        ) -> tuple[StandAlone | None, str]:
+    """One stand-alone training of the truth's recipe, the unit of equal-cost budgets, or why there is none.
+
+    The recipe is the build spec of the truth: the ``train`` evaluator's own, or the one a built table's sidecar
+    records (``nasaudit bench export``, e.g. the shipped ``embedded`` and ``fashion`` tables); its forward
+    multiply-adds per image are the mean over the ranked architectures of the ``flops`` the trainings recorded."""
     import numpy as np
 
-    benchmark = truth.benchmark
-    if benchmark is None or "train_seconds" not in benchmark.metrics:
-        return {}
-    per_run = float(np.nanmean(benchmark.table["train_seconds"].to_numpy(dtype=np.float64)))
-    if not per_run > 0:
-        return {}
-    return {name: max(1, round(value / per_run)) for name, value in seconds.items()}
+    from nasaudit.benchmarks.builder import BuildSpec, read_metadata
+    from nasaudit.benchmarks.trained import TrainedEvaluator
+    from nasaudit.studies.evaluators import TableEvaluatorSpec, table_file
+    from nasaudit.weight_sharing.cost import standalone
+
+    spec = context.evaluator_spec(truth_name)
+    build: BuildSpec | None = None
+    if isinstance(truth.evaluator, TrainedEvaluator):
+        build = truth.evaluator.build
+        jobs = truth.evaluator.jobs(ranked)
+        runs = context.store.runs(job_ids=[job.job_id for job in jobs], status="done")
+        flops = [float(m["flops"]) for m in runs["metrics"] if "flops" in m]
+    elif isinstance(spec, TableEvaluatorSpec) and truth.benchmark is not None:
+        path = table_file(spec, Path(context.resolve(".")))
+        try:
+            recorded = read_metadata(path).get("spec")
+            build = BuildSpec.from_dict(recorded) if isinstance(recorded, dict) else None
+        except (NasauditError, TypeError, ValueError):
+            build = None
+        if build is None:
+            return None, f"the truth table {path.name} records no training recipe (a nasaudit build sidecar)"
+        if "flops" not in truth.benchmark.metrics:
+            return None, f"the truth table {path.name} has no flops column"
+        flops = truth.benchmark.evaluator("flops", resolve="canonical").evaluate(ranked).tolist()
+    else:
+        return None, f"the truth {truth_name!r} ({spec.kind}) states no stand-alone training recipe"
+    if not flops or build is None:
+        return None, f"no recorded flops of the truth {truth_name!r}'s trainings"
+    try:
+        return standalone(build, float(np.mean(flops))), ""
+    except NasauditError as err:
+        return None, f"the truth's recipe cannot be sized here ({err})"
 
 
-def add_equal_time_columns(summary: pd.DataFrame, finals: dict[str, np.ndarray], space_scores: np.ndarray,
+def equal_cost_queries(work: dict[str, float], one: StandAlone) -> dict[str, int]:
+    """Per method, the stand-alone trainings of the truth's recipe its counted work per seed pays for (at least
+    one)."""
+    return {name: max(1, round(value / one.work)) for name, value in work.items()}
+
+
+def add_equal_cost_columns(summary: pd.DataFrame, finals: dict[str, np.ndarray], space_scores: np.ndarray,
                            queries: dict[str, int]) -> None:
-    """``equal_time_queries`` and ``p_gt_random_at_equal_time`` (App. A.2 at the method's cost) per method row;
+    """``equal_cost_queries`` and ``p_gt_random_at_equal_cost`` (App. A.2 at the method's cost) per method row;
     ``finals`` holds the ground truth of each method's final architectures."""
     import numpy as np
 
@@ -238,8 +278,16 @@ def add_equal_time_columns(summary: pd.DataFrame, finals: dict[str, np.ndarray],
         ranks = np.atleast_1d(space_rank(finals[name], space_scores))
         counts.append(queries[name])
         chances.append(float(np.mean(p_surpass_random(ranks, len(space_scores), queries[name]))))
-    summary["equal_time_queries"] = counts
-    summary["p_gt_random_at_equal_time"] = chances
+    summary["equal_cost_queries"] = counts
+    summary["p_gt_random_at_equal_cost"] = chances
+
+
+def timing_table(results: pd.DataFrame) -> Table:
+    """The measured seconds of every (training, seed): depend on the machine and its load, so kept apart from the
+    deterministic tables."""
+    frame = results[["training", "seed", "seconds"]].sort_values(["training", "seed"]).reset_index(drop=True)
+    return Table("timing.csv", "Measured seconds of every weight-sharing seed (machine-dependent: the only file of "
+                 "this section that differs between runs)", frame, show=False)
 
 
 def reduced_space(space: SearchSpace, truth_name: str, inside: list[Any] | None) -> SearchSpace:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from nasaudit.registry import unknown_name_message
+from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 from nasaudit.studies._common import metric_notes
 from nasaudit.studies._ws_compare import WeightSharingSettings
@@ -84,7 +85,8 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     from nasaudit.search.compare import run_comparison, summarise_scores
     from nasaudit.search.registry import STRATEGIES
     from nasaudit.studies import _ws_compare as ws
-    from nasaudit.weight_sharing.setup import WS_METHODS, describe_cost
+    from nasaudit.weight_sharing.cost import method_work
+    from nasaudit.weight_sharing.setup import describe_cost
 
     truth_name = spec.truth or spec.evaluator
     search = context.scored(spec.evaluator)
@@ -125,36 +127,49 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     )
     costs = {name: f"{spec.budget} queries of {spec.evaluator}" for name in queried}
     results = None
+    one, missing, equal_cost = None, "", {}
     if shared:
-        ranked, ranked_truth = ws.ranked_architectures(archs if inside is None else inside, space, truth,
-                                                       spec.weight_sharing.rank_set, context.seed)
+        ranked, ranked_truth = ws.ranked_architectures(context, archs if inside is None else inside, space,
+                                                       truth_name, spec.weight_sharing.rank_set)
         within = [context.space.format(a) for a in inside or []] if spec.within_truth else []
         setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
         results = ws.run_methods(context, shared, setup, seeds)
         finals.update(ws.finals_of(results, shared))
-        seconds = results.groupby("training")["seconds"].mean()
-        costs.update({name: f"{describe_cost(setup, name)}; {seconds[WS_METHODS.get(name).training]:.0f} s per seed"
+        work = {name: method_work(setup, name) for name in shared}
+        costs.update({name: f"{describe_cost(setup, name, space.family)}; {work[name]:.4g} multiply-adds per seed"
                       for name in shared})
-        equal_time = ws.equal_time_queries(truth, {n: float(seconds[WS_METHODS.get(n).training]) for n in shared})
+        one, missing = ws.standalone_training(context, truth_name, truth, ranked)
+        equal_cost = ws.equal_cost_queries(work, one) if one is not None else {}
         result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
-                                "ws_epochs": spec.weight_sharing.epochs, "ws_ranked_archs": len(ranked)})
+                                "ws_epochs": spec.weight_sharing.epochs,
+                                "ws_supernet": f"{setup.describe_sizes(space.family)} (every method)",
+                                "ws_ranked_archs": len(ranked)})
+    announce_training(context, truth_name, truth, [a for found in finals.values() for a in found],
+                         "the final architectures")
     final_scores = {name: np.asarray(truth.evaluator.evaluate(list(found)), dtype=np.float64)
                     for name, found in finals.items()}
     summary = summarise_scores(final_scores, spec.budget, ranked_scores)
     summary.insert(1, "weight_sharing", [name in shared for name in summary["strategy"]])
     summary["cost"] = [costs[name] for name in summary["strategy"]]
-    if shared and equal_time:
-        ws.add_equal_time_columns(summary, final_scores, ranked_scores, equal_time)
+    if shared and equal_cost and one is not None:
+        ws.add_equal_cost_columns(summary, final_scores, ranked_scores, equal_cost)
         result.notes.append(
-            "equal_time_queries: how many architectures the truth's own recipe trains in the time one seed of the "
-            "method took (the table's mean train_seconds per run, measured when the table was built, perhaps on "
-            "another machine or load, so the count is indicative); p_gt_random_at_equal_time is p_gt_random_per_run "
-            "against random search with that many queries: the search-phase paper's comparison at equal cost.")
+            "equal_cost_queries: how many stand-alone trainings of the truth's recipe the counted work of one seed "
+            f"of the method pays for (one training: {one.describe()} multiply-adds, the mean over the ranked "
+            "architectures; a method's work: forward multiply-adds x images of its supernet steps, a step counted "
+            "as 3 forward passes, and of its selection queries; nasaudit.weight_sharing.cost); "
+            "p_gt_random_at_equal_cost is p_gt_random_per_run against random search with that many queries: the "
+            "search-phase paper's comparison at equal cost. Counted, not timed, so the same spec gives the same "
+            "numbers anywhere; the measured seconds are in timing.csv, the one file that differs between runs.")
+    elif shared:
+        result.notes.append(f"No equal-cost comparison: {missing}. The measured seconds of every seed are in "
+                            "timing.csv (machine-dependent).")
     result.summary = (
         f"Each strategy ran {spec.seeds} seeds; query-based strategies spent {spec.budget} queries of "
         f"{search.description}"
         + (f", weight-sharing methods {spec.weight_sharing.epochs} supernet epochs each on "
-           f"{spec.weight_sharing.dataset} (their cost column states every query and second they spent)"
+           f"{spec.weight_sharing.dataset} with one supernet size for all (their cost column states the size, every "
+           "query and the multiply-adds they spent)"
            if shared else "")
         + f". The final architectures are scored by {truth.description}"
         + (f", inside the reduced space of the {space.size} architectures whose classes the truth table holds"
@@ -176,6 +191,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     if results is not None:
         _weight_sharing_sections(context, result, results, summary, finals, final_scores, truth_name, ranked,
                                  ranked_truth)
+        result.tables.append(ws.timing_table(results))
     return result
 
 

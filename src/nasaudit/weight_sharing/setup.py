@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from nasaudit.errors import ConfigError
 from nasaudit.jobs.job import Options, OptionValue, freeze_options
 from nasaudit.registry import Registry
+
+if TYPE_CHECKING:
+    from nasaudit.benchmarks.builder import BuildSpec
 
 Training = Literal["darts", "gdas", "spos", "enas"]
 
@@ -48,6 +51,22 @@ for _method in (
 #: the query-based strategy that runs the same search policy on the truth (search-phase paper Table 4)
 WITHOUT_SHARING: dict[str, str] = {"spos_evolution": "evolution", "enas": "reinforce"}
 
+#: the supernet every method of one comparison trains, per preset and space family: width, depth (NB201: cells
+#: per stage; DARTS: cells; NB101: cells per stack) and batch size. ``paper`` is the search network NAS-Bench-201
+#: trains all its weight-sharing baselines with (Dong & Yang 2020, Sec. 5: 16 channels, 5 cells per stage, batch
+#: 64; D-X-Y/AutoDL-Projects exps/NAS-Bench-201-algos) and, for DARTS spaces, the DARTS search network (Liu et al.
+#: 2019, Sec. 3.1.1: 16 channels, 8 cells, batch 64); NB101 (SPOS only) keeps the supernet size M. ``tiny``: CPU
+#: sized. One size for every method, so that their budgets compare (search-phase paper Sec. 3.1).
+SUPERNET_SIZES: dict[str, dict[str, dict[str, int]]] = {
+    "tiny": {"nb201": {"channels": 8, "depth": 1, "batch_size": 64},
+             "darts": {"channels": 8, "depth": 3, "batch_size": 64},
+             "nb101": {"channels": 8, "depth": 1, "batch_size": 64}},
+    "paper": {"nb201": {"channels": 16, "depth": 5, "batch_size": 64},
+              "darts": {"channels": 16, "depth": 8, "batch_size": 64},
+              "nb101": {"channels": 32, "depth": 3, "batch_size": 64}},
+}
+_DEPTH_UNIT = {"nb201": "cell(s) per stage", "darts": "cell(s)", "nb101": "cell(s) per stack"}
+
 
 @dataclass(frozen=True)
 class WSSetup:
@@ -57,8 +76,9 @@ class WSSetup:
     limit; ``within``: a JSON list of
     architecture strings whose equivalence classes form the reduced space searched (empty: the whole
     space). ``epochs``/``channels``/``depth``/``batch_size`` size every method's supernet training the same
-    way (``preset`` ``tiny``: CPU-sized defaults; ``paper``: the papers' networks). ``rank_archs``: a JSON
-    list of the architectures each supernet ranks after every epoch, on ``rank_images`` validation images.
+    way (``preset``: the defaults of ``SUPERNET_SIZES``, overridden by the values given; ``sizes``).
+    ``rank_archs``: a JSON list of the architectures each supernet ranks after every epoch, on ``rank_images``
+    validation images.
     """
 
     space: str
@@ -95,6 +115,18 @@ class WSSetup:
             raise ConfigError(f"tune_epochs must be >= 0 and val_fraction in (0, 1), got {self.tune_epochs}, "
                               f"{self.val_fraction}")
 
+    def sizes(self, family: str) -> dict[str, int]:
+        """Width (``channels``), ``depth`` and ``batch_size`` of every method's supernet in a space of ``family``:
+        the preset's, overridden by the values the setup gives."""
+        sizes = dict(SUPERNET_SIZES[self.preset][family])
+        sizes.update({k: getattr(self, k) for k in ("channels", "depth", "batch_size") if getattr(self, k)})
+        return sizes
+
+    def describe_sizes(self, family: str) -> str:
+        """The supernet size in words, e.g. ``8 channels, 1 cell(s) per stage, batch 64``."""
+        sizes = self.sizes(family)
+        return f"{sizes['channels']} channels, {sizes['depth']} {_DEPTH_UNIT[family]}, batch {sizes['batch_size']}"
+
     @property
     def masked(self) -> tuple[str, ...]:
         return tuple(op for op in self.mask.split(",") if op)
@@ -129,8 +161,9 @@ def training_rows(methods: list[str]) -> dict[str, list[str]]:
     return grouped
 
 
-def describe_cost(setup: WSSetup, method: str) -> str:
-    """The budget a method spends, in its own units (search-phase paper Sec. 3.1: stated, so comparisons are fair)."""
+def describe_cost(setup: WSSetup, method: str, family: str) -> str:
+    """The budget a method spends, in its own units, and the size of its supernet (search-phase paper Sec. 3.1:
+    stated, so comparisons are fair)."""
     training = WS_METHODS.get(method).training
     extra: dict[str, Any] = {
         "darts": "" if method == "darts_alpha" else f" + PT with {setup.tune_epochs} tuning epoch(s) per decision",
@@ -138,4 +171,14 @@ def describe_cost(setup: WSSetup, method: str) -> str:
         "enas": f" + {setup.controller_steps * setup.controller_batch} controller samples per epoch and "
                 f"{setup.derive_samples} to derive",
     }
-    return f"{setup.epochs} supernet epochs{extra[training]}"
+    return f"{setup.epochs} supernet epochs ({setup.describe_sizes(family)}){extra[training]}"
+
+
+def build_epochs(build: BuildSpec) -> int:
+    """Epochs of one stand-alone training of ``build`` (a truth's recipe): its protocol's, or the options' override,
+    as ``benchmarks.builder.train_job`` trains."""
+    from nasaudit.train.protocols import TrainProtocol, get_protocol
+
+    overrides = {k: v for k, v in dict(build.options).items() if k in TrainProtocol.__dataclass_fields__}
+    protocol = get_protocol(build.protocol)
+    return (protocol.with_overrides(**overrides) if overrides else protocol).epochs

@@ -47,8 +47,6 @@ from nasaudit.supernet.training import SupernetConfig, SupernetEpoch, train_supe
 from nasaudit.train.loop import resolve_device
 from nasaudit.weight_sharing.setup import WS_METHODS, WSSetup
 
-#: the CPU-sized single-path supernet of the ``tiny`` preset (as the supernet evaluator's ``tiny`` size)
-_TINY_SPOS = {"size": "S", "channels": 8, "depth": 1, "batch_size": 64}
 _RANKING_FILE = "ranking.json"
 
 
@@ -99,9 +97,10 @@ def run_training(training: str, methods: Sequence[str], setup: WSSetup, seed: in
 
 # ----------------------------------------------------------------------------------------- DARTS and GDAS
 def search_config(setup: WSSetup, algorithm: str) -> SearchConfig:
-    """The differentiable search of a setup: its preset, space, mask and sizes."""
-    changes: dict[str, Any] = {"mask": setup.masked, "epochs": setup.epochs}
-    changes.update({k: getattr(setup, k) for k in ("channels", "depth", "batch_size") if getattr(setup, k)})
+    """The differentiable search of a setup: its preset, space, mask and the supernet size every method shares
+    (``WSSetup.sizes``)."""
+    changes: dict[str, Any] = {"mask": setup.masked, "epochs": setup.epochs,
+                               **setup.sizes(get_space(setup.space).family)}
     if setup.preset == "tiny":
         return SearchConfig.tiny(algorithm, setup.space, **changes)
     return replace(SearchConfig(algorithm=algorithm, space=setup.space), **changes)
@@ -180,11 +179,9 @@ def _differentiable(training: str, methods: Sequence[str], setup: WSSetup, space
 
 # ----------------------------------------------------------------------------------------- SPOS and ENAS
 def spos_config(setup: WSSetup, space: SearchSpace) -> SupernetConfig:
-    """The single-path supernet of a setup (``tiny``: 8 channels, one cell per stage, batch 64; ``paper``: the
-    single-path paper's size S, and for NB101 size M, NB101's three cells per stack)."""
-    paper = {"size": "M" if space.family == "nb101" else "S"}
-    sizes: dict[str, Any] = dict(_TINY_SPOS) if setup.preset == "tiny" else paper
-    sizes.update({k: getattr(setup, k) for k in ("channels", "depth", "batch_size") if getattr(setup, k)})
+    """The single-path supernet of a setup, of the size every method shares (``WSSetup.sizes``: the width and
+    depth override the supernet size's own)."""
+    sizes: dict[str, Any] = setup.sizes(space.family)
     sampling = "fair" if space.family == "nb201" else "uniform"
     return SupernetConfig(space=setup.space, mask=setup.masked, sampling=sampling, epochs=setup.epochs,
                           max_vertices=setup.max_vertices, **sizes)

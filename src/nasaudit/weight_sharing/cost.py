@@ -1,0 +1,194 @@
+"""Counted work of a weight-sharing method and of one stand-alone training, for comparisons at equal cost
+(search-phase paper Sec. 3.1 and App. A.2: a method's final architecture against random search given as many
+queries as the method's cost pays for).
+
+Work is counted, not timed, so that the same spec gives the same numbers on any machine, load and executor:
+multiply-adds of the forward passes (``nasaudit.nn.count_flops``, the papers' "FLOPs") times the images they
+see, a training step counted as forward + backward = 3 forward passes (the backward pass costs about twice the
+forward). Per seed of a method:
+
+* ``darts`` (first order, Liu et al. 2019, Alg. 1; quark0/darts ``cnn/architect.py`` at ``f276dd3``): every
+  step a weight step on a training batch and an alpha step on a validation batch, both through the mixed
+  supernet (every candidate of every edge), and the supernet's validation pass after each epoch;
+* ``darts_pt`` adds perturbation-based selection (ruocwang/darts-pt ``nasbench201/projection.py``): one
+  validation pass per candidate looked at and per decision, and ``tune_epochs`` epochs of search steps between
+  two decisions (counted as search epochs; an upper bound where decided edges already run one op);
+* ``gdas`` (Dong & Yang 2019; D-X-Y/AutoDL-Projects ``GDAS.py``): the same steps through one sampled candidate
+  per edge (the mean over ``PATH_SAMPLES`` seeded draws);
+* ``spos_evolution`` (Guo et al. 2020): single-path weight steps (the mean path over ``PATH_SAMPLES`` seeded
+  architectures), then one forward pass over the ranking images per architecture the evolution queries;
+* ``enas`` (Pham et al. 2018): the same single-path steps, plus the controller's samples scored by the supernet
+  after each epoch and the samples that derive the final cell (the LSTM controller itself is negligible and
+  not counted).
+
+Scoring the fixed rank set after each ranked epoch is the audit's measurement, not the method's cost, and is
+not counted. One stand-alone training of a recipe: 3 x forward multiply-adds x training images x epochs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nasaudit.benchmarks.builder import BuildSpec
+from nasaudit.data.loading import load_dataset
+from nasaudit.data.splits import DatasetSplits
+from nasaudit.differentiable.alpha import ArchParameters
+from nasaudit.differentiable.search import batch_bounds
+from nasaudit.nn.networks import count_flops
+from nasaudit.spaces.registry import get_space
+from nasaudit.supernet.modules import Supernet
+from nasaudit.weight_sharing.setup import WS_METHODS, WSSetup, build_epochs
+
+#: a training step's forward + backward, in forward passes
+FORWARD_BACKWARD = 3
+#: seeded paths whose mean forward cost stands for a single-path step
+PATH_SAMPLES = 16
+
+
+class _Bound(nn.Module):
+    """A supernet with its forward argument fixed, so that ``count_flops`` can run it on images alone."""
+
+    def __init__(self, supernet: Supernet, arg: Any) -> None:
+        super().__init__()
+        self.supernet, self.arg = supernet, arg
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.supernet(x, self.arg)
+
+
+def _macs(supernet: Supernet, arg: Any, splits: DatasetSplits) -> int:
+    return count_flops(_Bound(supernet, arg), (splits.in_channels, splits.image_size, splits.image_size))
+
+
+def _splits(setup: WSSetup) -> DatasetSplits:
+    """The data of a setup (the split sizes do not depend on the seed)."""
+    return load_dataset(setup.dataset, setup.data_root, val_fraction=setup.val_fraction, seed=0)
+
+
+def _alpha_steps_images(n_train: int, n_val: int, batch: int) -> int:
+    """Validation images the alpha steps of one search epoch see (one validation batch per training batch,
+    cycling through the validation batches, as ``differentiable.search`` steps)."""
+    val = batch_bounds(n_val, batch)
+    return sum(val[step % len(val)][1] - val[step % len(val)][0] for step in range(len(batch_bounds(n_train, batch))))
+
+
+def _pt_counts(alphas: ArchParameters, tune_epochs: int) -> tuple[int, int]:
+    """Validation passes and tuning epochs of perturbation-based selection on ``alphas``' supernet: per decided edge
+    each selectable candidate removed once and the result once; per DARTS node with more than two inputs each
+    input removed once and the result once; the supernet once at the start and after every tuning."""
+    passes, op_rounds, node_rounds = 1, 0, 0
+    for kind in alphas.kinds:
+        edges = alphas.candidates[kind]
+        passes += sum(sum(1 for op in ops if alphas.family == "nb201" or op != "none") + 1 for ops in edges)
+        op_rounds = max(op_rounds, len(edges))
+        if alphas.family == "darts":
+            inputs = [sum(1 for _, dst in alphas.edge_ends if dst == node) for node in {d for _, d in alphas.edge_ends}]
+            passes += sum(n + 1 for n in inputs if n > 2)
+            node_rounds = max(node_rounds, sum(1 for n in inputs if n > 2))
+    tunings = op_rounds + node_rounds - 1 if tune_epochs > 0 else 0
+    return passes + tunings, tunings * tune_epochs
+
+
+def _differentiable(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
+    from nasaudit.weight_sharing.training import search_config
+
+    config = search_config(setup, training)
+    splits = _splits(setup)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        supernet = config.build_supernet(splits)
+        alphas = ArchParameters(supernet, generator=torch.Generator().manual_seed(0))
+    weights = {k: w.detach() for k, w in alphas.weights().items()}
+    mixed = _macs(supernet, alphas.forward_arg(weights), splits)
+    if training == "gdas":
+        rng = np.random.default_rng(0)
+        draws = [{kind: [int(rng.integers(len(ops))) for ops in alphas.candidates[kind]] for kind in alphas.kinds}
+                 for _ in range(PATH_SAMPLES)]
+        step = float(np.mean([_macs(supernet, alphas.forward_arg(weights, d), splits) for d in draws]))
+    else:
+        step = float(mixed)
+    n_train, n_val = len(splits.train), len(splits.val)
+    search_epoch = FORWARD_BACKWARD * step * (n_train + _alpha_steps_images(n_train, n_val, config.batch_size))
+    training_work = config.epochs * (search_epoch + step * n_val)
+    out = {}
+    for name in methods:
+        out[name] = training_work
+        if name == "darts_pt":
+            passes, tune = _pt_counts(alphas, setup.tune_epochs)
+            out[name] += passes * mixed * n_val + tune * search_epoch
+    return out
+
+
+def _single_path(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
+    from nasaudit.weight_sharing.training import search_space, spos_config
+
+    space = get_space(setup.space)
+    config = spos_config(setup, space)
+    splits = _splits(setup)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        supernet = config.build(splits)
+    paths = supernet.encode_many(config.make_space().sample_many(PATH_SAMPLES, 0))
+    path = float(np.mean([_macs(supernet, p, splits) for p in paths]))
+    query = path * min(setup.rank_images, len(splits.val))
+    work = setup.epochs * FORWARD_BACKWARD * path * len(splits.train)
+    if training == "spos":
+        work += min(setup.evolution_budget, search_space(setup).size) * query
+    else:
+        work += (setup.epochs * setup.controller_steps * setup.controller_batch + setup.derive_samples) * query
+    return dict.fromkeys(methods, work)
+
+
+@lru_cache(maxsize=32)
+def training_work(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
+    """Counted multiply-adds of one seed of ``training`` and each of ``methods`` derived from it (module doc)."""
+    for name in methods:
+        if WS_METHODS.get(name).training != training:
+            raise ValueError(f"method {name!r} does not use the {training!r} training")
+    if training in ("darts", "gdas"):
+        return _differentiable(setup, training, methods)
+    return _single_path(setup, training, methods)
+
+
+def method_work(setup: WSSetup, method: str) -> float:
+    """Counted multiply-adds of one seed of ``method`` under ``setup`` (module doc)."""
+    return training_work(setup, WS_METHODS.get(method).training, (method,))[method]
+
+
+@dataclass(frozen=True)
+class StandAlone:
+    """One stand-alone training of a recipe: ``epochs`` over ``images`` training images of networks of ``macs``
+    forward multiply-adds per image (the mean over the architectures it stands for)."""
+
+    epochs: int
+    images: int
+    macs: float
+
+    @property
+    def work(self) -> float:
+        return FORWARD_BACKWARD * self.macs * self.images * self.epochs
+
+    def describe(self) -> str:
+        return (f"{FORWARD_BACKWARD} x {self.macs:.4g} multiply-adds per image x {self.images} images x "
+                f"{self.epochs} epochs = {self.work:.4g}")
+
+
+def standalone(build: BuildSpec, macs: float) -> StandAlone:
+    """The stand-alone training of ``build``'s recipe (its protocol with the options' overrides, its dataset and
+    validation hold-out, as ``benchmarks.builder.train_job`` trains) for networks of ``macs`` multiply-adds."""
+    from nasaudit.train import train_arch
+
+    options = dict(build.options)
+    val_fraction = options.get("val_fraction", inspect.signature(train_arch).parameters["val_fraction"].default)
+    data_root = dict(build.runtime).get("data_root")
+    splits = load_dataset(build.dataset, None if data_root is None else str(data_root),
+                          val_fraction=float(val_fraction), seed=build.seeds[0])  # type: ignore[arg-type]
+    return StandAlone(build_epochs(build), len(splits.train), float(macs))
+
