@@ -14,7 +14,7 @@ from nasaudit.audit.runner import run_spec
 from nasaudit.audit.spec import load_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
-import experiment_jobfns as fns  # noqa: E402  (the kill-and-resume driver the job tests share)
+import experiment_jobfns as fns  # the kill-and-resume driver the job tests share
 
 SPEC = """
 name: determinism
