@@ -29,6 +29,7 @@ from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
 from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import SectionRecord, study_entry, write_result
+from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Scored, StudySpec
 from nasaudit.studies.evaluators import EVALUATOR_KINDS, definition
 
@@ -84,6 +85,7 @@ class Runner:
             self._population = (archs, {})
         archs, scores = self._population
         if name not in scores:
+            announce_training(self, name, self.scored(name), archs, "every architecture of the space")
             scores[name] = np.asarray(self.scored(name).evaluator.evaluate(archs), dtype=np.float64)
         return archs, scores[name]
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,6 +15,8 @@ _out = Console()
 def run_command(
     spec: Path | None = typer.Argument(None, help="Experiment spec (YAML). Default: the embedded audit."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Run folder (overrides the spec's 'output')."),
+    plan: bool = typer.Option(False, "--plan", help="Print every study's planned jobs and cost; run nothing and "
+                                                    "write nothing."),
 ) -> None:
     """Run an experiment spec (resuming a killed run) and write its HTML report."""
     from nasaudit.audit.runner import run_spec
@@ -25,8 +28,23 @@ def run_command(
         loaded = loaded.model_copy(update={"output": str(output.resolve())})
     elif spec is None:
         loaded = loaded.model_copy(update={"output": str(Path(loaded.output).resolve())})
+    if plan:
+        _print_plan(loaded)
+        return
     report = run_spec(loaded, Console(stderr=True))
     _out.print(f"report: {report}", highlight=False, soft_wrap=True)
+
+
+def _print_plan(spec: Any) -> None:
+    """One line per planned item: study, kind, what, number of jobs, units (``nasaudit.audit.plan``)."""
+    from nasaudit.audit.plan import plan_spec
+
+    _out.print(f"plan of {spec.name!r} (nothing is run; output {spec.output} is not touched):", highlight=False,
+               soft_wrap=True, markup=False)
+    for row in plan_spec(spec):
+        jobs = "as the study needs" if row.jobs is None else f"{row.jobs} job(s)"
+        _out.print(f"{row.study}  {row.kind}  {row.what}: {jobs}; {row.units}", highlight=False, soft_wrap=True,
+                   markup=False)
 
 
 def report_command(
