@@ -67,18 +67,32 @@ class ArchParameters(nn.Module):
     def n_edges(self, kind: str) -> int:
         return len(self.candidates[kind])
 
-    def weights(self, *, offset: Mapping[str, torch.Tensor] | None = None) -> Weights:
-        """Softmax of alpha over each edge's candidates (Liu et al., eq. 2); ``offset`` is added first
-        (SDARTS-RS perturbation)."""
-        out = {}
-        for kind in self.kinds:
-            logits = self.alpha[kind] if offset is None else self.alpha[kind] + offset[kind]
-            out[kind] = F.softmax(logits.masked_fill(~self.valid(kind), float("-inf")), dim=-1)
-        return out
+    def weights(self) -> Weights:
+        """Softmax of alpha over each edge's candidates (Liu et al., eq. 2)."""
+        return {kind: F.softmax(self.alpha[kind].masked_fill(~self.valid(kind), float("-inf")), dim=-1)
+                for kind in self.kinds}
 
-    def uniform_noise(self, epsilon: float) -> dict[str, torch.Tensor]:
-        """U(-epsilon, epsilon) per alpha entry from the global torch RNG (SDARTS-RS, Chen & Hsieh, 2020)."""
-        return {kind: torch.empty_like(self.alpha[kind]).uniform_(-epsilon, epsilon) for kind in self.kinds}
+    @torch.no_grad()
+    def randomly_smoothed_weights(self, epsilon: float) -> Weights:
+        """SDARTS-RS weights of one weight step (Chen & Hsieh, 2020), as
+        xiangning-chen/SmoothDARTS@d3dbfed06643d5fd4056edd90891ec9109634ada builds them (sota/cnn/train_search.py
+        ``train``: ``softmax_arch_parameters``, then attacker/perturb.py ``Random_alpha`` and
+        ``Network.clip`` of sota/cnn/model_search.py): the softmax of alpha plus U(-epsilon, epsilon), drawn
+        per (edge, candidate) from the global torch RNG (one tensor per cell kind, in kind order, shared by
+        all cells of the kind); then per edge: clamp to [0, 1]; a row that clamps to all zeros puts 1 on its
+        largest perturbed entry; divide by the row sum. Padding columns get no noise and stay 0 (the
+        reference has no padding)."""
+        out = {}
+        for kind, soft in self.weights().items():
+            valid = self.valid(kind)
+            noise = torch.empty_like(soft).uniform_(-epsilon, epsilon)
+            perturbed = torch.where(valid, soft + noise, torch.zeros_like(soft))
+            top = perturbed.masked_fill(~valid, float("-inf")).argmax(-1)
+            clamped = perturbed.clamp(0.0, 1.0)
+            dead = clamped.sum(-1) == 0
+            clamped[dead, top[dead]] = 1.0
+            out[kind] = clamped / clamped.sum(-1, keepdim=True)
+        return out
 
     def gumbel(self, tau: float) -> tuple[Weights, dict[str, torch.Tensor]]:
         """GDAS sampling (Dong & Yang, 2019, eq. 3-5): hard one-hot weights with the straight-through

@@ -2,12 +2,18 @@
 the variants the selection paper builds on (Sec. 5, App. A.1):
 
 * ``darts``: alternate a first-order alpha step on a validation batch and an SGD weight step on a
-  training batch; ``darts2``: the second-order (unrolled) alpha step (``architect``);
-* ``sdarts_rs`` (Chen & Hsieh, 2020): alpha perturbed by U(-epsilon, epsilon) for every weight step;
+  training batch, alpha first (quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5, cnn/train_search.py);
+  ``darts2``: the second-order (unrolled) alpha step (``architect``);
+* ``sdarts_rs`` (Chen & Hsieh, 2020; xiangning-chen/SmoothDARTS@d3dbfed06643d5fd4056edd90891ec9109634ada,
+  sota/cnn/train_search.py): DARTS whose weight steps run on randomly smoothed weights, the softmax of
+  alpha perturbed by U(-epsilon, epsilon), clamped to [0, 1] and renormalised
+  (``ArchParameters.randomly_smoothed_weights``), epsilon ramped per epoch (``SearchConfig.sdarts_epsilon_at``);
 * ``sgas`` (Li et al., 2020, criterion 1): after a warm-up, every few epochs the undecided edge with the
   best normalised importance x selection certainty is fixed to its strongest op (DARTS: a node with two
   decided inputs drops its other inputs);
-* ``gdas`` (Dong & Yang, 2019): one path per step from hard Gumbel-softmax samples, temperature annealed;
+* ``gdas`` (Dong & Yang, 2019; D-X-Y/AutoDL-Projects@f46486e21b71ae6459a700be720d7648b5429569,
+  exps/NAS-Bench-201-algos/GDAS.py ``search_func``): one path per step from hard Gumbel-softmax samples,
+  temperature annealed per epoch; the weight step comes first, then the alpha step, each on its own sample;
 * ``fixed_alpha`` (selection paper Sec. 6.3): alpha = 0 (uniform), frozen; only the weights train.
 
 Epoch ``e`` draws all its randomness (batch orders, augmentation, perturbations, Gumbel noise) from
@@ -30,6 +36,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from nasaudit._atomic import atomic_open
 from nasaudit.data.augment import normalize
 from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.differentiable.alpha import ArchParameters, Projection
@@ -37,7 +44,7 @@ from nasaudit.differentiable.architect import Architect
 from nasaudit.differentiable.config import SearchConfig
 from nasaudit.errors import ConfigError, DataError, TrainingError
 from nasaudit.supernet.modules import Supernet
-from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
+from nasaudit.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_state, restoring, save_checkpoint
 from nasaudit.train.loop import epoch_seeds, param_groups, resolve_device
 
 SNAPSHOT_NAME = "snapshot.pt"
@@ -142,7 +149,7 @@ class WeightTrainer:
         self.config, self.supernet, self.data = config, supernet, data
         self.protocol = config.weight_protocol()
         self.optimizer = torch.optim.SGD(param_groups(supernet, self.protocol), lr=config.lr,
-                                         momentum=config.momentum)
+                                         momentum=config.momentum, nesterov=self.protocol.nesterov)
         self.criterion = nn.CrossEntropyLoss()
 
     def set_lr(self, lr: float) -> None:
@@ -176,6 +183,7 @@ class _Searcher:
             second_order=config.algorithm == "darts2")
         self.projection = Projection.empty(alphas)
         self.tau = math.nan
+        self.epsilon = math.nan
         self.val_batches = data.fixed_batches("val", config.batch_size)
 
     # -- forward arguments of the three uses
@@ -184,10 +192,9 @@ class _Searcher:
             if self.config.algorithm == "gdas":
                 hard, index = self.alphas.gumbel(self.tau)
                 return self.alphas.forward_arg(hard, index)
-            offset = (self.alphas.uniform_noise(self.config.sdarts_epsilon) if self.config.algorithm == "sdarts_rs"
-                      else None)
-            return self.alphas.forward_arg(self.projection.project(self.alphas.weights(offset=offset)),
-                                           self.projection.single_paths())
+            weights = (self.alphas.randomly_smoothed_weights(self.epsilon) if self.config.algorithm == "sdarts_rs"
+                       else self.alphas.weights())
+            return self.alphas.forward_arg(self.projection.project(weights), self.projection.single_paths())
 
     def arch_arg(self) -> Any:
         if self.config.algorithm == "gdas":
@@ -220,20 +227,25 @@ class _Searcher:
         lr = trainer.protocol.learning_rate(epoch)
         trainer.set_lr(lr)
         if c.algorithm == "gdas":
-            start, end = c.gdas_tau
-            self.tau = start - (start - end) * epoch / max(c.epochs - 1, 1)
+            self.tau = c.gdas_tau_at(epoch)
+        if c.algorithm == "sdarts_rs":
+            self.epsilon = c.sdarts_epsilon_at(epoch)
+        weights_first = c.algorithm == "gdas"  # AutoDL's GDAS order; DARTS and SDARTS step alpha first
         net.train()
         loss_sum, correct, seen, arch_sum, arch_steps = 0.0, 0, 0, 0.0, 0
         for step, (a, b) in enumerate(batch_bounds(n_train, c.batch_size)):
             idx = order[a:b]
             x, y = trainer.augmented("train", idx, generator), self.data.parts["train"].y[idx]
+            if weights_first:
+                loss, hits = trainer.step(x, y, self.weight_arg())
             if self.architect is not None:
                 va, vb = val_bounds[step % len(val_bounds)]
                 vidx = val_order[va:vb]
                 xv, yv = trainer.augmented("val", vidx, generator), self.data.parts["val"].y[vidx]
                 arch_sum += self.architect.step(self.arch_loss(xv, yv), self.arch_loss(x, y), lr)
                 arch_steps += 1
-            loss, hits = trainer.step(x, y, self.weight_arg())
+            if not weights_first:
+                loss, hits = trainer.step(x, y, self.weight_arg())
             loss_sum += loss * len(idx)
             correct += hits
             seen += len(idx)
@@ -315,10 +327,10 @@ class Snapshot:
     def save(self, path: str | Path) -> Path:
         """Write the snapshot to one file (``load_snapshot`` reads it back)."""
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"config": self.config.to_dict(), "seed": self.seed, "epoch": self.epoch, "dataset": self.dataset,
-                    "supernet": self.supernet_state, "alpha": self.alpha_state,
-                    "projection": self.projection.state()}, out)
+        with atomic_open(out, "wb") as handle:
+            torch.save({"config": self.config.to_dict(), "seed": self.seed, "epoch": self.epoch,
+                        "dataset": self.dataset, "supernet": self.supernet_state, "alpha": self.alpha_state,
+                        "projection": self.projection.state()}, handle)
         return out
 
     def restore(self, splits: DatasetSplits, device: str | torch.device | None = None
@@ -339,13 +351,11 @@ def load_snapshot(path: str | Path) -> Snapshot:
     source = Path(path)
     if not source.is_file():
         raise DataError(f"search snapshot not found: {source}")
-    try:
-        state = torch.load(source, map_location="cpu", weights_only=True)
+    state = read_state(source, "search snapshot")
+    with restoring(source, "search snapshot"):
         return Snapshot(SearchConfig.from_dict(state["config"]), int(state["seed"]), int(state["epoch"]),
                         str(state["dataset"]), state["supernet"], state["alpha"],
                         Projection.from_state(state["projection"]))
-    except (KeyError, RuntimeError, OSError, ValueError, TypeError) as err:
-        raise DataError(f"{source} is not a search snapshot ({type(err).__name__}: {err})") from None
 
 
 @dataclass
@@ -428,15 +438,16 @@ def search(config: SearchConfig, splits: DatasetSplits, *, seed: int, checkpoint
         history: list[SearchEpoch] = []
         elapsed = 0.0
         state = load_checkpoint(folder, run_key) if folder is not None else None
-        if state is not None:
-            supernet.load_state_dict(state["model"])
-            alphas.load_state_dict(state["alpha"])
-            searcher.trainer.optimizer.load_state_dict(state["optimizer"])
-            if searcher.architect is not None:
-                searcher.architect.optimizer.load_state_dict(state["arch_optimizer"])
-            searcher.projection = Projection.from_state(state["projection"])
-            history = [SearchEpoch(**r) for r in state["history"]]
-            elapsed = float(state["elapsed"])
+        if state is not None and folder is not None:
+            with restoring(folder / CHECKPOINT_NAME):  # a tampered file: one line naming it
+                supernet.load_state_dict(state["model"])
+                alphas.load_state_dict(state["alpha"])
+                searcher.trainer.optimizer.load_state_dict(state["optimizer"])
+                if searcher.architect is not None:
+                    searcher.architect.optimizer.load_state_dict(state["arch_optimizer"])
+                searcher.projection = Projection.from_state(state["projection"])
+                history = [SearchEpoch(**r) for r in state["history"]]
+                elapsed = float(state["elapsed"])
         run = SearchRun(config, int(seed), splits, supernet, alphas, searcher.projection, (), str(torch_device), 0.0)
         for epoch in range(len(history), config.epochs):
             record = searcher.epoch(epoch, int(seed))
