@@ -54,6 +54,8 @@ def test_joint_table_figures_and_rerun_of_failed_seeds(tmp_path, monkeypatch) ->
     assert summary["strategy"].tolist() == ["random", "evolution", "reinforce", "spos_evolution", "enas", "gdas"]
     assert summary["weight_sharing"].tolist() == [False] * 3 + [True] * 3
     assert (summary["seeds"] == 2).all() and summary["cost"].str.contains("supernet epochs").sum() == 3
+    # one supernet size for every method, stated in each method's cost
+    assert summary["cost"].str.contains(r"1 supernet epochs \(8 channels, 1 cell\(s\) per stage, batch 64\)").sum() == 3
     assert summary["mean"].between(50, 100).all()
     assert summary["equal_cost_queries"].isna().tolist() == [True] * 3 + [False] * 3  # the embedded table records its recipe and flops
     assert (summary["equal_cost_queries"].dropna() >= 1).all()
