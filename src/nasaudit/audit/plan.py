@@ -35,9 +35,11 @@ class PlannedJobs:
 def _trained(spec: AuditSpec, name: str, archs: int | None, why: str) -> tuple[str, int | None, str]:
     """The training runs of the ``train`` evaluator ``name`` scoring ``archs`` architectures (``None``: unknown)."""
     from nasaudit.benchmarks.builder import BuildSpec
+    from nasaudit.studies.evaluators import TrainEvaluatorSpec
     from nasaudit.weight_sharing.setup import build_epochs
 
     config = spec.evaluators[name]
+    assert isinstance(config, TrainEvaluatorSpec)
     epochs = build_epochs(BuildSpec(protocol=config.protocol, dataset=config.dataset, seeds=tuple(config.seeds),
                                     options=tuple(config.options.items())))
     units = f"{epochs} epochs of {config.protocol} on {config.dataset} each"
@@ -86,6 +88,8 @@ def _generic(study: StudySpec) -> list[tuple[str, int | None, str]]:
 def plan_spec(spec: AuditSpec) -> list[PlannedJobs]:
     """Every study's planned jobs (module doc), in spec order; an evaluator that trains is listed with the first
     study that reads it (it is built once per audit)."""
+    from nasaudit.studies.evaluators import SupernetEvaluatorSpec
+
     space = build_space(spec.space)
     planned: list[PlannedJobs] = []
     seen: set[str] = set()
@@ -97,7 +101,7 @@ def plan_spec(spec: AuditSpec) -> list[PlannedJobs]:
             if name in seen:
                 continue
             seen.add(name)
-            if config.kind == "supernet":
+            if isinstance(config, SupernetEvaluatorSpec):
                 rows.append((f"supernet evaluator {name!r}", 1, f"one {config.size} supernet training of "
                              f"{config.epochs} epochs on {config.dataset} ({config.sampling} sampling)"))
             elif config.kind == "train" and study.kind != "compare":

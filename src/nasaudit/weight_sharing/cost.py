@@ -189,6 +189,6 @@ def standalone(build: BuildSpec, macs: float) -> StandAlone:
     val_fraction = options.get("val_fraction", inspect.signature(train_arch).parameters["val_fraction"].default)
     data_root = dict(build.runtime).get("data_root")
     splits = load_dataset(build.dataset, None if data_root is None else str(data_root),
-                          val_fraction=float(val_fraction), seed=build.seeds[0])  # type: ignore[arg-type]
+                          val_fraction=float(val_fraction), seed=build.seeds[0])
     return StandAlone(build_epochs(build), len(splits.train), float(macs))
 
