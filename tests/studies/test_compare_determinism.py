@@ -71,6 +71,7 @@ def test_two_runs_of_one_spec_write_the_same_bytes(first: Path, tmp_path: Path) 
     summary = pd.read_csv(first / "00-compare" / "summary.csv")
     shared = summary[summary["weight_sharing"]]
     assert (shared["equal_cost_queries"] >= 1).all() and shared["p_gt_random_at_equal_cost"].between(0, 1).all()
+    assert (shared["cost_in_trainings"] > 0).all() and summary["cost"].str.contains("multiply-adds per seed").sum() == 2
     assert "equal_time_queries" not in summary.columns and not summary["cost"].str.contains(" s per seed").any()
     timing = pd.read_csv(first / "00-compare" / "timing.csv")
     assert sorted(timing["training"].unique()) == ["gdas", "spos"] and (timing["seconds"] > 0).all()

@@ -43,6 +43,12 @@ def compare_command(
     ws_data_root: str | None = typer.Option(None, "--ws-data-root", help="Folder of --ws-dataset's files."),
     ws_preset: str = typer.Option("tiny", "--ws-preset", help="tiny (CPU-sized supernets) or paper."),
     ws_epochs: int = typer.Option(10, "--ws-epochs", min=1, help="Supernet epochs of every weight-sharing method."),
+    ws_channels: int | None = typer.Option(None, "--ws-channels", min=1,
+                                           help="Supernet width of every weight-sharing method (default: preset's)."),
+    ws_depth: int | None = typer.Option(None, "--ws-depth", min=1,
+                                        help="Supernet depth (NB201: cells per stage; DARTS: cells) of every method."),
+    ws_batch_size: int | None = typer.Option(None, "--ws-batch-size", min=1,
+                                             help="Supernet batch size of every method (default: the preset's)."),
     ws_device: str | None = typer.Option(None, "--ws-device", help="Device of the supernets (default: cuda if any)."),
     executor: str = ExecutorOption, workers: int = WorkersOption, address: str | None = AddressOption,
 ) -> None:
@@ -52,7 +58,7 @@ def compare_command(
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
     name = next(iter(evaluators))
     settings = {"dataset": ws_dataset, "data_root": ws_data_root, "preset": ws_preset, "epochs": ws_epochs,
-                "device": ws_device}
+                "channels": ws_channels, "depth": ws_depth, "batch_size": ws_batch_size, "device": ws_device}
     run_studies("compare", [{"kind": "compare", "evaluator": name, "strategies": split_names(strategies),
                              "budget": budget, "seeds": seeds, "deisomorphise": deisomorphise,
                              "within_truth": within_truth, "weight_sharing": settings}],

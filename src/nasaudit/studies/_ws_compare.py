@@ -256,28 +256,33 @@ def standalone_training(context: StudyContext, truth_name: str, truth: Scored, r
 
 
 def equal_cost_queries(work: dict[str, float], one: StandAlone) -> dict[str, int]:
-    """Per method, the stand-alone trainings of the truth's recipe its counted work per seed pays for (at least
-    one)."""
+    """Per method, the stand-alone trainings of the truth's recipe its counted work per seed pays for, rounded (at
+    least one: a method is compared with random search of one query or more)."""
     return {name: max(1, round(value / one.work)) for name, value in work.items()}
 
 
 def add_equal_cost_columns(summary: pd.DataFrame, finals: dict[str, np.ndarray], space_scores: np.ndarray,
-                           queries: dict[str, int]) -> None:
-    """``equal_cost_queries`` and ``p_gt_random_at_equal_cost`` (App. A.2 at the method's cost) per method row;
-    ``finals`` holds the ground truth of each method's final architectures."""
+                           work: dict[str, float], one: StandAlone) -> None:
+    """``cost_in_trainings`` (a seed's counted work over one stand-alone training), ``equal_cost_queries`` and
+    ``p_gt_random_at_equal_cost`` (App. A.2 at the method's cost) per method row; ``finals`` holds the ground truth
+    of each method's final architectures."""
     import numpy as np
 
     from nasaudit.metrics import p_surpass_random, space_rank
 
-    counts, chances = [], []
+    queries = equal_cost_queries(work, one)
+    ratios, counts, chances = [], [], []
     for name in summary["strategy"]:
         if name not in queries:
+            ratios.append(np.nan)
             counts.append(np.nan)
             chances.append(np.nan)
             continue
         ranks = np.atleast_1d(space_rank(finals[name], space_scores))
+        ratios.append(float(f"{work[name] / one.work:.4g}"))
         counts.append(queries[name])
         chances.append(float(np.mean(p_surpass_random(ranks, len(space_scores), queries[name]))))
+    summary["cost_in_trainings"] = ratios
     summary["equal_cost_queries"] = counts
     summary["p_gt_random_at_equal_cost"] = chances
 

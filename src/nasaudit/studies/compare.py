@@ -85,8 +85,8 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     from nasaudit.search.compare import run_comparison, summarise_scores
     from nasaudit.search.registry import STRATEGIES
     from nasaudit.studies import _ws_compare as ws
-    from nasaudit.weight_sharing.cost import method_work
-    from nasaudit.weight_sharing.setup import describe_cost
+    from nasaudit.weight_sharing.cost import training_work
+    from nasaudit.weight_sharing.setup import describe_cost, training_rows
 
     truth_name = spec.truth or spec.evaluator
     search = context.scored(spec.evaluator)
@@ -127,7 +127,8 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     )
     costs = {name: f"{spec.budget} queries of {spec.evaluator}" for name in queried}
     results = None
-    one, missing, equal_cost = None, "", {}
+    one, missing = None, ""
+    work: dict[str, float] = {}
     if shared:
         ranked, ranked_truth = ws.ranked_architectures(context, archs if inside is None else inside, space,
                                                        truth_name, spec.weight_sharing.rank_set)
@@ -135,27 +136,28 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
         results = ws.run_methods(context, shared, setup, seeds)
         finals.update(ws.finals_of(results, shared))
-        work = {name: method_work(setup, name) for name in shared}
+        work = {name: value for training, names in training_rows(shared).items()
+                for name, value in training_work(setup, training, tuple(names)).items()}
         costs.update({name: f"{describe_cost(setup, name, space.family)}; {work[name]:.4g} multiply-adds per seed"
                       for name in shared})
         one, missing = ws.standalone_training(context, truth_name, truth, ranked)
-        equal_cost = ws.equal_cost_queries(work, one) if one is not None else {}
         result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
                                 "ws_epochs": spec.weight_sharing.epochs,
                                 "ws_supernet": f"{setup.describe_sizes(space.family)} (every method)",
                                 "ws_ranked_archs": len(ranked)})
     announce_training(context, truth_name, truth, [a for found in finals.values() for a in found],
-                         "the final architectures")
+                      "the final architectures")
     final_scores = {name: np.asarray(truth.evaluator.evaluate(list(found)), dtype=np.float64)
                     for name, found in finals.items()}
     summary = summarise_scores(final_scores, spec.budget, ranked_scores)
     summary.insert(1, "weight_sharing", [name in shared for name in summary["strategy"]])
     summary["cost"] = [costs[name] for name in summary["strategy"]]
-    if shared and equal_cost and one is not None:
-        ws.add_equal_cost_columns(summary, final_scores, ranked_scores, equal_cost)
+    if shared and one is not None:
+        ws.add_equal_cost_columns(summary, final_scores, ranked_scores, work, one)
         result.notes.append(
-            "equal_cost_queries: how many stand-alone trainings of the truth's recipe the counted work of one seed "
-            f"of the method pays for (one training: {one.describe()} multiply-adds, the mean over the ranked "
+            "cost_in_trainings: the counted work of one seed of the method over one stand-alone training of the "
+            "truth's recipe; equal_cost_queries: that many trainings, rounded, at least 1 "
+            f"(one training: {one.describe()} multiply-adds, the mean over the ranked "
             "architectures; a method's work: forward multiply-adds x images of its supernet steps, a step counted "
             "as 3 forward passes, and of its selection queries; nasaudit.weight_sharing.cost); "
             "p_gt_random_at_equal_cost is p_gt_random_per_run against random search with that many queries: the "
