@@ -3,13 +3,34 @@
 * ``alpha`` (magnitude; DARTS, Liu et al., 2019, Sec. 2.4; selection paper App. A.1.1): on every edge
   the candidate with the largest alpha (DARTS-like spaces: never ``none``), and per DARTS node the two
   inputs whose strongest non-``none`` op weighs most;
-* ``pt`` (perturbation-based, selection paper Sec. 4, Alg. 1-2): edges in a seeded random order; on each,
-  the supernet's validation accuracy with each candidate masked out; the edge keeps the op whose removal
-  hurts most; the supernet is tuned for a few epochs between decisions. In DARTS-like spaces the
-  topology follows the same way: per node (random order) the two inputs whose removal hurts most stay.
-  One decision per cell kind per round (normal and reduce together), tuning after every round but the
-  last, as DARTS-PT's code does; ``none`` is never evaluated nor selected in DARTS-like spaces (App.
-  A.1.1); the perturbed supernet is evaluated with batch statistics, as DARTS-PT's code does.
+* ``pt`` (perturbation-based, selection paper Sec. 4, Alg. 1-2) follows DARTS-PT's ``pt_project``
+  (ruocwang/darts-pt, commit c31e3766611ace330416b5dbbc89cbdc53f01972, unchanged at the release's head
+  4ec3149: ``sota/cnn/projection.py`` for DARTS-like spaces, ``nasbench201/projection.py`` for NB201):
+  the weight optimiser is reset (fresh SGD momentum) to the search's ``lr / 10``, which stays constant
+  (the DARTS-space code builds a cosine scheduler towards ``lr_min`` but never steps it; the NB201 code
+  has none). One decision round every ``tune_epochs`` (the reference's ``proj_intv``) epochs: on a
+  random undecided edge of each cell kind (``edge_decision=random``; normal, then reduce) the
+  supernet's validation accuracy with each candidate masked out; the edge keeps the op whose removal
+  hurts most (the first on ties). In DARTS-like spaces the topology follows node by node: on a random
+  undecided node the two inputs whose removal hurts most stay. Between two rounds the supernet is tuned
+  as it was searched: per training batch a first-order alpha step on a validation batch (Adam with the
+  search's settings; none for fixed alpha), then a weight step (SDARTS-RS: on perturbed alpha, with
+  the perturbation's maximal epsilon, as the reference passes ``epsilon_alpha``). NB201: the reference
+  tunes ``proj_intv * (edges - 1)`` epochs and takes its last decision in the final one, i.e. one
+  tuning epoch fewer before the last decision. The perturbed supernet is evaluated with batch
+  statistics, as the reference does. Where ours differs on purpose: ``none`` is never evaluated nor
+  selected in DARTS-like spaces (App. A.1.1; the code evaluates it too); nothing is tuned after the
+  last decision (the reference tunes one more epoch, which cannot change the architecture); the alpha
+  optimiser starts afresh (a snapshot does not keep Adam's moments, the reference resumes them);
+  second-order (``darts2``), SGAS and GDAS searches are tuned with the first-order DARTS step (the
+  reference's architect is first-order only and it has no GDAS projection); with ``tune_epochs=1`` on
+  NB201 the reference's fifth and last decision coincide and it leaves the sixth edge to alpha, ours
+  decides it by perturbation right after the fifth; ``within`` (search-phase paper's reduced spaces)
+  offers on each edge only the ops some member completes.
+* ``pt_mag`` (selection paper Sec. 6.2, Fig. 6, "DARTS+PT-Mag"): the same progressive tuning, but the
+  edge visited keeps its op of largest alpha (as alpha stands after the tuning so far). The ablation
+  replaces only the operation selection, so the topology is decided by perturbation as in ``pt`` (the
+  release has no code for PT-Mag).
 
 Decisions already in the searched state (SGAS) are kept. Every selection returns the architecture of
 the searched space and a per-edge table: alpha and its softmax weight of every op next to the supernet
@@ -21,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +57,7 @@ from nasaudit.differentiable.search import (
     DeviceData,
     SearchRun,
     Snapshot,
-    WeightTrainer,
-    batch_bounds,
+    _Searcher,
     evaluate,
     load_snapshot,
 )
@@ -45,10 +65,13 @@ from nasaudit.errors import ConfigError, DataError
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.nb201 import NB201Arch
-from nasaudit.train.loop import epoch_seeds, resolve_device
+from nasaudit.train.loop import resolve_device
 
 #: selection method -> the space families it supports
-SELECTION_METHODS: dict[str, tuple[str, ...]] = {"alpha": ("nb201", "darts"), "pt": ("nb201", "darts")}
+SELECTION_METHODS: dict[str, tuple[str, ...]] = {"alpha": ("nb201", "darts"), "pt": ("nb201", "darts"),
+                                                 "pt_mag": ("nb201", "darts")}
+#: the methods that tune the supernet between decisions (module doc)
+PROGRESSIVE = ("pt", "pt_mag")
 
 Source = SearchRun | Snapshot | str | Path
 
@@ -60,8 +83,10 @@ class Selection:
     ``edges`` has one row per (phase, cell, edge, op) looked at: ``phase`` ("op" or "topology"),
     ``round``, ``cell``, ``edge``, ``src``, ``dst``, ``op``, ``alpha``, ``weight`` (softmax), ``acc_base``
     and ``acc_without`` (supernet validation accuracy % before and with the op / edge removed; NaN for
-    ``alpha``), ``selected``. ``trajectory`` is the supernet's validation accuracy before the first and
-    after every decision round (selection paper Fig. 6).
+    ``alpha``), ``selected``. ``trajectory`` is the supernet's validation accuracy (batch statistics) before
+    the first decision round and after every round with the tuning that follows it (selection paper Fig. 6).
+    ``tuning`` has one row per tuning epoch: ``epoch``, ``after_round`` (the decision round it follows),
+    ``lr``, ``train_loss``, ``train_acc``, ``arch_loss`` (NaN without alpha steps), ``val_loss``, ``val_acc``.
     """
 
     arch: NB201Arch | DartsGenotype
@@ -73,6 +98,7 @@ class Selection:
     edges: pd.DataFrame
     trajectory: tuple[float, ...]
     seconds: float
+    tuning: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 class _Selector:
@@ -197,38 +223,59 @@ def _alpha_select(sel: _Selector, within: SearchSpace | None = None
     return build_arch(alphas, proj, sel.space), rows
 
 
-def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | None,
+def pt_schedule(family: str, rounds: int, tune_epochs: int) -> list[int]:
+    """Tuning epochs before each of ``rounds`` decision rounds of PT (DARTS-PT ``pt_project``, module doc):
+    none before the first, ``tune_epochs`` (``proj_intv``) before every other; NB201 one fewer before the
+    last, as the reference's last decision falls in its final tuning epoch."""
+    gaps = [0] + [tune_epochs] * max(rounds - 1, 0)
+    if family == "nb201" and rounds > 1:
+        gaps[-1] = max(tune_epochs - 1, 0)
+    return gaps[:rounds]
+
+
+def tuning_config(config: SearchConfig, lr: float) -> SearchConfig:
+    """The search setup that tunes a supernet between PT decisions (module doc): first-order DARTS alpha
+    steps (fixed alpha: none; SDARTS-RS keeps its perturbation, at its final epsilon throughout) and a
+    constant weight LR ``lr``."""
+    algorithm = config.algorithm if config.algorithm in ("fixed_alpha", "sdarts_rs") else "darts"
+    return replace(config, algorithm=algorithm, lr=lr, lr_min=lr, sdarts_epsilon_start=config.sdarts_epsilon)
+
+
+class _Tuner:
+    """Progressive tuning between decisions: epochs of the search's own alternating steps on the selector's
+    supernet and alpha, under the decisions taken so far, with a freshly reset weight optimiser (module doc)."""
+
+    def __init__(self, sel: _Selector, data: DeviceData, seed: int, lr: float) -> None:
+        assert sel.alphas is not None
+        self.searcher = _Searcher(tuning_config(sel.config, lr), sel.supernet, sel.alphas, data)
+        self.searcher.projection = sel.projection  # shared: every tuning step sees the decisions taken
+        self.seed = seed
+        self.records: list[dict[str, Any]] = []
+
+    def run(self, epochs: int, after_round: int) -> None:
+        for _ in range(epochs):
+            record = self.searcher.epoch(len(self.records), self.seed)
+            self.records.append({"epoch": record.epoch, "after_round": after_round, "lr": record.lr,
+                                 "train_loss": record.train_loss, "train_acc": record.train_acc,
+                                 "arch_loss": record.arch_loss, "val_loss": record.val_loss,
+                                 "val_acc": record.val_acc})
+
+
+def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | None, magnitude: bool = False,
                within: SearchSpace | None = None
-               ) -> tuple[NB201Arch | DartsGenotype, list[dict[str, Any]], list[float]]:
+               ) -> tuple[NB201Arch | DartsGenotype, list[dict[str, Any]], list[float], list[dict[str, Any]]]:
     alphas = sel.load()
     members = None if within is None else _members_ops(alphas, within)
-    weights, proj, config = sel.weights(), sel.projection, sel.config
+    proj, config = sel.projection, sel.config
     assert sel.splits is not None
     data = DeviceData(sel.splits, sel.device)
     batches = data.fixed_batches("val", config.batch_size)
-    trainer = WeightTrainer(config, sel.supernet, data)
-    trainer.set_lr(config.lr_min if tune_lr is None else tune_lr)
+    tuner = _Tuner(sel, data, seed, config.lr / 10 if tune_lr is None else tune_lr)
     rng = np.random.default_rng(seed)
-    tuned = 0
 
     def accuracy(**removed: Any) -> float:
-        arg = alphas.forward_arg(proj.project(weights, **removed), proj.single_paths())
+        arg = alphas.forward_arg(proj.project(sel.weights(), **removed), proj.single_paths())
         return evaluate(sel.supernet, arg, batches, batch_stats=True, noise_seed=seed)[1]
-
-    def tune() -> None:
-        nonlocal tuned
-        arg = alphas.forward_arg(proj.project(weights), proj.single_paths())
-        train_y = data.parts["train"].y
-        for _ in range(tune_epochs):
-            torch_seed, data_seed = epoch_seeds(seed, tuned)
-            tuned += 1
-            torch.manual_seed(torch_seed)
-            generator = torch.Generator(device=data.device).manual_seed(data_seed)
-            order = torch.randperm(len(train_y), generator=generator, device=data.device)
-            sel.supernet.train()
-            for a, b in batch_bounds(len(train_y), config.batch_size):
-                idx = order[a:b]
-                trainer.step(trainer.augmented("train", idx, generator), train_y[idx], arg)
 
     op_queues = {kind: [int(k) for k in rng.permutation(alphas.n_edges(kind))
                         if proj.chosen[kind][k] < 0 and not proj.pruned[kind][k]] for kind in alphas.kinds}
@@ -238,16 +285,22 @@ def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | 
                    for kind in alphas.kinds}
     n_op_rounds = max(len(q) for q in op_queues.values())
     n_rounds = n_op_rounds + max((len(q) for q in node_queues.values()), default=0)
+    gaps = pt_schedule(alphas.family, n_rounds, tune_epochs)
     rows: list[dict[str, Any]] = []
     trajectory = [accuracy()]
     for r in range(n_rounds):
         base = trajectory[-1]  # the supernet's accuracy as it stands; updated after each decision
+        weights = sel.weights()  # alpha as the tuning so far left it
         for kind in alphas.kinds:
             if r < n_op_rounds and r < len(op_queues[kind]):  # operation selection phase
                 k = op_queues[kind][r]
                 options = _selectable(alphas, kind, k) if members is None else _consistent(members, proj, k)
-                accs = [accuracy(remove_op=(kind, k, i)) for i in options]
-                proj.chosen[kind][k] = options[int(np.argmin(accs))]
+                if magnitude:  # PT-Mag: the op of largest alpha at its turn
+                    accs = [math.nan] * len(options)
+                    proj.chosen[kind][k] = options[int(proj.project(weights)[kind][k, options].argmax())]
+                else:
+                    accs = [accuracy(remove_op=(kind, k, i)) for i in options]
+                    proj.chosen[kind][k] = options[int(np.argmin(accs))]
                 rows += _rows(alphas, weights, "op", r, kind, k, options, base, accs, {proj.chosen[kind][k]})
                 base = accuracy()
             elif r >= n_op_rounds and r - n_op_rounds < len(node_queues[kind]):  # topology selection phase
@@ -260,14 +313,14 @@ def _pt_select(sel: _Selector, *, seed: int, tune_epochs: int, tune_lr: float | 
                     rows.append({**_rows(alphas, weights, "topology", r, kind, k, [proj.chosen[kind][k]], base,
                                          [accs[inputs.index(k)]], set())[0], "selected": k in keep})
                 base = accuracy()
-        if r < n_rounds - 1 and tune_epochs > 0:
-            tune()
+        if r + 1 < n_rounds and gaps[r + 1] > 0:
+            tuner.run(gaps[r + 1], after_round=r)
             base = accuracy()
         trajectory.append(base)
-    return build_arch(alphas, proj, sel.space), rows, trajectory
+    return build_arch(alphas, proj, sel.space), rows, trajectory, tuner.records
 
 
-def _check(method: str, sel: _Selector, seed: int, tune_epochs: int) -> None:
+def _check(method: str, sel: _Selector, seed: int, tune_epochs: int, tune_lr: float | None = None) -> None:
     if method not in SELECTION_METHODS:
         raise ConfigError(f"selection method must be one of {sorted(SELECTION_METHODS)}, got {method!r}")
     family = sel.config.family
@@ -278,7 +331,9 @@ def _check(method: str, sel: _Selector, seed: int, tune_epochs: int) -> None:
         raise ConfigError(f"seed must be an int, got {seed!r}")
     if tune_epochs < 0:
         raise ConfigError(f"tune_epochs must be >= 0, got {tune_epochs}")
-    if method == "pt" and sel.splits is not None and len(sel.splits.val) < 2:
+    if tune_lr is not None and not (math.isfinite(tune_lr) and tune_lr > 0):
+        raise ConfigError(f"tune_lr must be a positive number, got {tune_lr}")
+    if method in PROGRESSIVE and sel.splits is not None and len(sel.splits.val) < 2:
         raise ConfigError("perturbation-based selection measures accuracy on the validation split, which has "
                           f"{len(sel.splits.val)} images")
 
@@ -287,26 +342,29 @@ def select(source: Source, method: str = "pt", *, seed: int, splits: DatasetSpli
            tune_epochs: int = PAPER_TUNE_EPOCHS, tune_lr: float | None = None, device: str | None = None,
            within: SearchSpace | None = None) -> Selection:
     """Derive an architecture from a searched ``source`` (run, snapshot or snapshot file) by ``method``
-    (module doc). ``splits`` (needed for a snapshot) must be the search's data; PT tunes between decisions
-    for ``tune_epochs`` epochs at ``tune_lr`` (default: the search's final LR) and orders edges by ``seed``.
+    (module doc). ``splits`` (needed for a snapshot) must be the search's data; PT and PT-Mag tune for
+    ``tune_epochs`` epochs between decisions (DARTS-PT's ``proj_intv``) at ``tune_lr`` (default: the
+    search's ``lr / 10``, as the reference) and visit edges in an order drawn from ``seed``.
 
     ``within`` (NB201 only) restricts the choice to a reduced space's members (search-phase paper Sec. 3.2):
     ``alpha`` takes the member with the largest product of its ops' weights, ``pt`` offers on each edge only
     the candidates some member completes given the decisions so far."""
     started = time.perf_counter()
     sel = _Selector(source, splits, device)
-    _check(method, sel, seed, tune_epochs)
+    _check(method, sel, seed, tune_epochs, tune_lr)
     devices = [sel.device.index or 0] if sel.device.type == "cuda" else []
+    tuning: list[dict[str, Any]] = []
     with torch.random.fork_rng(devices=devices):
         if method == "alpha":
             arch, rows = _alpha_select(sel, within)
             trajectory: list[float] = []
         else:
-            arch, rows, trajectory = _pt_select(sel, seed=int(seed), tune_epochs=tune_epochs, tune_lr=tune_lr,
-                                                within=within)
+            arch, rows, trajectory, tuning = _pt_select(sel, seed=int(seed), tune_epochs=tune_epochs,
+                                                        tune_lr=tune_lr, magnitude=method == "pt_mag",
+                                                        within=within)
     return Selection(arch, method, sel.space.name, int(seed), sel.snapshot.epoch,
-                     tune_epochs if method == "pt" else 0, pd.DataFrame(rows), tuple(trajectory),
-                     time.perf_counter() - started)
+                     tune_epochs if method in PROGRESSIVE else 0, pd.DataFrame(rows), tuple(trajectory),
+                     time.perf_counter() - started, pd.DataFrame(tuning))
 
 
 def operation_strength(source: Source, *, seed: int, splits: DatasetSplits | None = None,

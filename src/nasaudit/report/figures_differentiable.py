@@ -1,5 +1,6 @@
 """Figures of the selection paper (DARTS-PT): alpha vs the op's importance to the supernet (Fig. 1/7), skip
-domination over the search epochs (Fig. 2-3), the derived architecture's score along the search (Fig. 4).
+domination over the search epochs (Fig. 2-3), the derived architecture's score along the search (Fig. 4, 8),
+the supernet's accuracy during PT's decisions (Fig. 6).
 
 Each function writes a PNG with matplotlib's Agg canvas and returns its path.
 """
@@ -88,4 +89,22 @@ def plot_selection_along_search(scores: pd.DataFrame, path: str | Path, ylabel: 
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.set_xticks(np.unique(scores["epoch"]))
+    return save_figure(fig, path)
+
+
+def plot_selection_trajectory(trajectory: pd.DataFrame, path: str | Path) -> Path:
+    """The supernet's validation accuracy before the first and after every decision round (with the tuning
+    that follows it) of each progressive selection method (Fig. 6: PT vs PT-Mag): mean over search seeds
+    with a ± std band."""
+    if trajectory.empty or not {"method", "round", "val_acc"} <= set(trajectory.columns):
+        raise DataError("the selection trajectory needs columns method, round, val_acc")
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.add_subplot()
+    for method, rows in trajectory.groupby("method", sort=True):
+        stats = rows.groupby("round")["val_acc"].agg(["mean", "std"]).fillna(0.0)
+        ax.plot(stats.index, stats["mean"], marker="o", markersize=3, label=str(method))
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15)
+    ax.set_xlabel("decision rounds taken")
+    ax.set_ylabel("supernet validation accuracy (%)")
+    ax.legend(fontsize=8)
     return save_figure(fig, path)
