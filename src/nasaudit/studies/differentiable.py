@@ -1,6 +1,6 @@
 """Differentiable NAS and architecture selection (selection paper, DARTS-PT): search with a DARTS-family
 algorithm over several seeds, derive architectures by alpha magnitude and by perturbation (PT), optionally with
-alpha fixed, score them by the ground truth, and the paper's analyses (Fig. 1-4, 9)."""
+alpha fixed, score them by the ground truth, and the paper's analyses (Fig. 1-4, 6, 8, 9, Table 1)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from nasaudit.spaces.base import SearchSpace
 
 Algorithm = Literal["darts", "darts2", "sdarts_rs", "sgas", "gdas"]
-Method = Literal["alpha", "pt", "fixed_alpha_pt"]
+Method = Literal["alpha", "pt", "pt_mag", "fixed_alpha_pt"]
+#: study method -> (the search it selects from: fixed alpha or the study's algorithm, the selection method)
+METHODS: dict[str, tuple[str | None, str]] = {"alpha": (None, "alpha"), "pt": (None, "pt"), "pt_mag": (None, "pt_mag"),
+                                              "fixed_alpha_pt": ("fixed_alpha", "pt")}
 DEFAULT_SELECTIONS: tuple[Method, ...] = ("alpha", "pt", "fixed_alpha_pt")
 #: selection paper Sec. 5.1 / App. A.7: PT tunes the supernet 5 epochs between two decisions
 PAPER_TUNE_EPOCHS = 5
@@ -32,7 +35,9 @@ class DifferentiableSpec(StudySpec):
     """``search_seeds`` searches by ``algorithm`` on ``dataset`` (weights on one part of the training images,
     alpha on the other, ``val_fraction``), each derived by every method of ``selections`` and scored by the
     evaluator ``truth``. ``preset: paper`` is the selection paper's setting (GPU), ``tiny`` a CPU-sized one;
-    ``epochs``/``channels``/``depth``/``batch_size`` override the preset."""
+    ``epochs``/``channels``/``depth``/``batch_size`` override the preset. ``pt_mag`` is PT with the magnitude
+    op criterion (Fig. 6); ``snapshot_epochs`` re-selects the searched and the fixed-alpha supernets along the
+    search (Fig. 4, 8)."""
 
     evaluator_fields = ("truth",)
 
@@ -64,7 +69,7 @@ class DifferentiableSpec(StudySpec):
         from nasaudit.registry import unknown_name_message
         from nasaudit.studies.evaluators import resolve_path
 
-        methods = {"alpha" if m == "alpha" else "pt" for m in self.selections}
+        methods = {METHODS[m][1] for m in self.selections}
         problems = [f"selection {method!r} is defined on {list(SELECTION_METHODS[method])} spaces, not "
                     f"{space.name!r}" for method in sorted(methods) if space.family not in SELECTION_METHODS[method]]
         if self.dataset not in DATASET_NAMES:
@@ -112,11 +117,12 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
     """Search, select, score; operation strength, skip domination, selection along the search, tuning sweep."""
     import pandas as pd
 
-    from nasaudit.differentiable.search import load_snapshot, search
+    from nasaudit.differentiable.search import search
     from nasaudit.differentiable.selection import SELECTION_METHODS, operation_strength, select
     from nasaudit.report.figures_differentiable import (
         plot_operation_strength,
         plot_selection_along_search,
+        plot_selection_trajectory,
         plot_skip_domination,
         skip_domination,
     )
@@ -128,6 +134,8 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
     rows: list[dict[str, Any]] = []
     along: list[dict[str, Any]] = []
     sweep: list[dict[str, Any]] = []
+    trajectories: list[dict[str, Any]] = []
+    tuning: list[pd.DataFrame] = []
     strength: pd.DataFrame | None = None
     alpha_traj: pd.DataFrame | None = None
     shuffles: list[dict[str, Any]] = []
@@ -135,19 +143,22 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
     for seed in seeds:
         splits = _splits(context, spec, seed)
         runs = {}
-        for algorithm in dict.fromkeys("fixed_alpha" if m == "fixed_alpha_pt" else spec.algorithm
-                                       for m in spec.selections):
+        for algorithm in dict.fromkeys(METHODS[m][0] or spec.algorithm for m in spec.selections):
             folder = context.work_dir("differentiable", f"{algorithm}-seed{seed}")
             runs[algorithm] = search(search_config(context, spec, algorithm), splits, seed=seed,
-                                     checkpoint_dir=folder, device=spec.device,
-                                     snapshot_epochs=spec.snapshot_epochs if algorithm == spec.algorithm else ())
+                                     checkpoint_dir=folder, device=spec.device, snapshot_epochs=spec.snapshot_epochs)
         main = runs.get(spec.algorithm)
         for method in spec.selections:
-            source = runs["fixed_alpha" if method == "fixed_alpha_pt" else spec.algorithm]
-            chosen = select(source, "alpha" if method == "alpha" else "pt", seed=seed,
-                            tune_epochs=spec.tune_epochs, device=spec.device)
+            source = runs[METHODS[method][0] or spec.algorithm]
+            chosen = select(source, METHODS[method][1], seed=seed, tune_epochs=spec.tune_epochs, device=spec.device)
             rows.append({"seed": seed, "method": method, "arch": str(chosen.arch), "search_epochs":
                          chosen.search_epoch, "select_seconds": chosen.seconds})
+            trajectories += [{"seed": seed, "method": method, "round": r, "val_acc": acc}
+                             for r, acc in enumerate(chosen.trajectory)]
+            if not chosen.tuning.empty:
+                tuning.append(chosen.tuning.assign(seed=seed, method=method))
+        if "fixed_alpha" in runs and "fixed_alpha_pt" in spec.selections:  # Fig. 8: PT (fixed alpha) along the search
+            along += _along_search(runs["fixed_alpha"], {"fixed_alpha_pt": "pt"}, spec, seed, splits)
         if main is None:
             continue
         if strength is None:
@@ -155,12 +166,7 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
             alpha_traj = main.alpha_frame()
             if spec.shuffle_repeats:
                 shuffles, notes = _shuffles(main, spec, seed)
-        for epoch, path in sorted(main.snapshot_paths.items()):
-            snapshot = load_snapshot(path)
-            for method in ("alpha", "pt"):
-                chosen = select(snapshot, method, seed=seed, splits=splits, tune_epochs=spec.tune_epochs,
-                                device=spec.device)
-                along.append({"seed": seed, "epoch": epoch, "method": method, "arch": str(chosen.arch)})
+        along += _along_search(main, {"alpha": "alpha", "pt": "pt"}, spec, seed, splits)
         for tune in spec.tune_sweep:
             chosen = select(main, "pt", seed=seed, tune_epochs=tune, device=spec.device)
             sweep.append({"seed": seed, "tune_epochs": tune, "arch": str(chosen.arch)})
@@ -198,10 +204,20 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
         frame = pd.DataFrame(along)
         if truth is not None:
             frame["score"] = truth.evaluator.evaluate(list(frame["arch"]))
-            result.plots.append(Plot("along_search.png", "Derived architecture's score along the search (Fig. 4)",
+            result.plots.append(Plot("along_search.png", "Derived architecture's score along the search (Fig. 4; "
+                                     "fixed_alpha_pt: Fig. 8)",
                                      partial(plot_selection_along_search, frame, ylabel=truth.description)))
-        result.tables.append(Table("along_search.csv", "Selections from snapshots along the search (Fig. 4)",
-                                   frame))
+        result.tables.append(Table("along_search.csv", "Selections from snapshots along the search (Fig. 4; "
+                                   "fixed_alpha_pt: PT on the fixed-alpha supernet, Fig. 8)", frame))
+    progressive = pd.DataFrame(trajectories)
+    if not progressive.empty:
+        result.tables.append(Table("selection_trajectory.csv", "Supernet validation accuracy before the first and "
+                                   "after every decision round of PT / PT-Mag (Fig. 6)", progressive, show=False))
+        result.plots.append(Plot("selection_trajectory.png", "Supernet accuracy during PT's decisions and tuning "
+                                 "(Fig. 6: PT vs PT-Mag)", partial(plot_selection_trajectory, progressive)))
+    if tuning:
+        result.tables.append(Table("pt_tuning.csv", "PT's tuning epochs between decisions (weight LR, alpha loss, "
+                                   "supernet accuracy)", pd.concat(tuning, ignore_index=True), show=False))
     result.notes += notes
     if shuffles:
         result.tables.append(Table("shuffle.csv", "Supernet test accuracy before and after shuffling its edges or "
@@ -212,6 +228,22 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
             frame["score"] = truth.evaluator.evaluate(list(frame["arch"]))
         result.tables.append(Table("tune_sweep.csv", "PT with other numbers of tuning epochs (Fig. 9)", frame))
     return result
+
+
+def _along_search(run: Any, methods: dict[str, str], spec: DifferentiableSpec, seed: int,
+                  splits: DatasetSplits) -> list[dict[str, Any]]:
+    """Each study method of ``methods`` (-> selection method) applied to the snapshots ``run`` kept along its
+    search (Fig. 4; Fig. 8 for the fixed-alpha run)."""
+    from nasaudit.differentiable.search import load_snapshot
+    from nasaudit.differentiable.selection import select
+
+    rows = []
+    for epoch, path in sorted(run.snapshot_paths.items()):
+        snapshot = load_snapshot(path)
+        for method, how in methods.items():
+            chosen = select(snapshot, how, seed=seed, splits=splits, tune_epochs=spec.tune_epochs, device=spec.device)
+            rows.append({"seed": seed, "epoch": epoch, "method": method, "arch": str(chosen.arch)})
+    return rows
 
 
 def _shuffles(run: Any, spec: DifferentiableSpec, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
