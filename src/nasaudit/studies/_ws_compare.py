@@ -4,6 +4,7 @@ own ranking against the truth."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -11,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError, TrainingError
-from nasaudit.limits import MAX_BATCH, MAX_CHANNELS, MAX_DEPTH, MAX_EPOCHS, MAX_IMAGES
 from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, Scored, StrictModel, StudyContext, Table
 
@@ -34,14 +34,14 @@ class WeightSharingSettings(StrictModel):
     dataset: str = "embedded"
     data_root: str | None = None
     preset: Literal["tiny", "paper"] = "tiny"
-    epochs: int = Field(10, ge=1, le=MAX_EPOCHS)
-    channels: int | None = Field(None, ge=1, le=MAX_CHANNELS)
-    depth: int | None = Field(None, ge=1, le=MAX_DEPTH)
-    batch_size: int | None = Field(None, ge=1, le=MAX_BATCH)
+    epochs: int = Field(10, ge=1, le=10_000)
+    channels: int | None = Field(None, ge=1, le=1024)
+    depth: int | None = Field(None, ge=1, le=64)
+    batch_size: int | None = Field(None, ge=1, le=65_536)
     val_fraction: float = Field(0.5, gt=0, lt=1)
     device: str | None = None
     rank_set: int = Field(100, ge=2, le=100_000)
-    rank_images: int = Field(1000, ge=1, le=MAX_IMAGES)
+    rank_images: int = Field(1000, ge=1)
     evolution_budget: int = Field(100, ge=1, le=1_000_000)
     controller_steps: int = Field(10, ge=1, le=100_000)
     controller_batch: int = Field(5, ge=1, le=10_000)
@@ -100,8 +100,10 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
     max_vertices = getattr(context.space, "max_vertices", None) if context.space.family == "nb101" else None
     if max_vertices is not None and max_vertices == getattr(get_space(context.space.name), "max_vertices", None):
         max_vertices = None  # the full space: keep the setup (and its jobs' ids) as for an unreduced spec
-    return WSSetup(space=context.space.name, mask=mask, max_vertices=max_vertices, within=encode_list(within),
-                   data_root=data_root, rank_archs=encode_list(ranked), **values)
+    setup = WSSetup(space=context.space.name, mask=mask, max_vertices=max_vertices, within=encode_list(within),
+                    data_root=data_root, rank_archs=encode_list(ranked), **values)
+    # the resolved supernet size is part of every job's identity: a store of an earlier default size is not reused
+    return replace(setup, **setup.sizes(context.space.family))
 
 
 def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: list[int]) -> pd.DataFrame:
