@@ -53,10 +53,11 @@ WITHOUT_SHARING: dict[str, str] = {"spos_evolution": "evolution", "enas": "reinf
 
 #: the supernet every method of one comparison trains, per preset and space family: width, depth (NB201: cells
 #: per stage; DARTS: cells; NB101: cells per stack) and batch size. ``paper`` is the search network NAS-Bench-201
-#: trains all its weight-sharing baselines with (Dong & Yang 2020, Sec. 5: 16 channels, 5 cells per stage, batch
-#: 64; D-X-Y/AutoDL-Projects exps/NAS-Bench-201-algos) and, for DARTS spaces, the DARTS search network (Liu et al.
-#: 2019, Sec. 3.1.1: 16 channels, 8 cells, batch 64); NB101 (SPOS only) keeps the supernet size M. ``tiny``: CPU
-#: sized. One size for every method, so that their budgets compare (search-phase paper Sec. 3.1).
+#: trains all its weight-sharing baselines with (Dong & Yang 2020, Sec. 5; D-X-Y/AutoDL-Projects at a84f483:
+#: ``scripts-search/NAS-Bench-201-algos/*.sh`` channel=16 num_cells=5, ``configs/nas-benchmark/algos/*.config``
+#: batch_size 64) and, for DARTS spaces, the DARTS search network (Liu et al. 2019, Sec. 3.1.1: 16 channels, 8
+#: cells, batch 64); NB101 (SPOS only) keeps the supernet size M. ``tiny``: CPU sized. One size for every method,
+#: so that their budgets compare (search-phase paper Sec. 3.1). Each method keeps its own optimiser settings.
 SUPERNET_SIZES: dict[str, dict[str, dict[str, int]]] = {
     "tiny": {"nb201": {"channels": 8, "depth": 1, "batch_size": 64},
              "darts": {"channels": 8, "depth": 3, "batch_size": 64},
