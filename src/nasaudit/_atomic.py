@@ -1,5 +1,7 @@
 """Write files all-or-nothing: a temporary file in the same folder, fsync, then an atomic rename.
 
+Every file nasaudit writes (tables, JSON, figures, the report, checkpoints) goes through here.
+
 A full disk or a killed process leaves either the old file or the new one, never a half-written or empty one
 (hardening issue R2 2/7, item 7).
 """
@@ -59,3 +61,14 @@ def atomic_write(path: str | Path, data: bytes | str, encoding: str = "utf-8") -
         with atomic_open(path, "w", encoding=encoding) as handle:
             handle.write(data)
     return Path(path)
+
+
+def atomic_table(frame: Any, path: str | Path) -> Path:
+    """Write a pandas DataFrame atomically without its index: parquet for ``.parquet``/``.pq``, else CSV."""
+    target = Path(path)
+    with atomic_open(target, "wb") as handle:
+        if target.suffix.lower() in (".parquet", ".pq"):
+            frame.to_parquet(handle, index=False)
+        else:
+            frame.to_csv(handle, index=False)
+    return target

@@ -1,4 +1,5 @@
-"""Read YAML safely, keeping where each value sits, so spec errors can name their line and column.
+"""Read YAML safely, keeping where each value sits, so spec errors can name their line and column; read JSON
+documents of data files with a bounded nesting depth (``loads_json``).
 
 The reader is bounded before and while parsing (hardening issue R2 2/7, items 6 and 7): files over
 ``MAX_YAML_BYTES`` are refused unread, the text must be UTF-8 (binary, Latin-1 and UTF-16 files are one-line
@@ -8,13 +9,15 @@ errors), aliases are refused (a few hundred bytes of nested aliases expand to gi
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from nasaudit.errors import ConfigError
+from nasaudit.errors import ConfigError, DataError
 
 Location = tuple[int, int]  # 1-based line and column
 PathKey = tuple[str | int, ...]
@@ -23,6 +26,11 @@ PathKey = tuple[str | int, ...]
 MAX_YAML_BYTES = 1 << 20
 #: the deepest nesting of mappings and lists accepted
 MAX_YAML_DEPTH = 64
+#: the deepest nesting of objects and arrays accepted in a JSON data file (benchmark records nest a few levels)
+MAX_JSON_DEPTH = 64
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -140,3 +148,26 @@ def locate(locations: dict[PathKey, Location], loc: Sequence[str | int]) -> Loca
             return locations[key]
         key = key[:-1]
     return locations.get(())
+
+
+def loads_json(text: str | bytes, source: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse a JSON document of a data file (a benchmark record, a result file); ``source`` names it in errors.
+
+    Nesting deeper than ``max_depth`` is refused before parsing (``json.loads`` would recurse 100k levels into a
+    ``RecursionError``), and text that is not UTF-8 or not JSON is one ``DataError`` naming ``source``.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(f"{source} is not UTF-8 text (byte {err.start})") from None
+    depth = 0
+    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > max_depth:
+            raise DataError(f"{source} nests JSON deeper than {max_depth} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise DataError(f"{source} is not valid JSON ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+                        ) from None

@@ -21,12 +21,14 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
+from nasaudit._atomic import atomic_write
 from nasaudit.audit.spec import AuditSpec, build_space
 from nasaudit.errors import ConfigError, DataError, ResultWarning
 from nasaudit.jobs.executors import Executor, make_executor
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
 from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
 from nasaudit.jobs.store import ResultStore
+from nasaudit.report.section import read_section
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import SectionRecord, study_entry, write_result
 from nasaudit.studies._announce import announce_training
@@ -132,7 +134,7 @@ class Runner:
         """Run every study not yet done with its current key; return all sections in spec order."""
         done = self.store.done_ids("experiment_results")
         effective = self.spec.model_dump(mode="json", exclude={"base_dir"})
-        (self.out / "spec.json").write_text(json.dumps(effective, indent=1))
+        atomic_write(self.out / "spec.json", json.dumps(effective, indent=1))
         sections = []
         for index, study in enumerate(self.spec.analyses):
             key = f"{index:02d}-{study.kind}"
@@ -142,7 +144,7 @@ class Runner:
             saved = folder / "section.json"
             if job.job_id in done and saved.is_file():
                 self.console.print(f"[dim]{key}: already done, skipped[/]", highlight=False)
-                sections.append(SectionRecord(**json.loads(saved.read_text())))
+                sections.append(read_section(saved))
                 continue
             self.console.print(f"[bold]{key}[/]: running", highlight=False)
             shutil.rmtree(folder, ignore_errors=True)  # no stale figures of an earlier key

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from nasaudit._atomic import atomic_table, atomic_write
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs.executors import Executor, GroupFunction, JobFunction, RunSummary, run_jobs
 from nasaudit.jobs.job import JobResult, Options, OptionValue, digest, freeze_options
@@ -30,6 +31,7 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.seeding import as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.registry import get_space
+from nasaudit.yamlio import loads_json
 
 #: the architecture column, named as in the NB201 table so that ``TabularBenchmark.from_file`` needs no hint
 ARCH_COLUMN = "ArchitectureString"
@@ -302,7 +304,10 @@ def read_metadata(table_path: str | Path) -> dict[str, Any]:
     path = metadata_path(table_path)
     if not path.is_file():
         raise DataError(f"no metadata beside {table_path}: expected {path}")
-    return json.loads(path.read_text())
+    metadata = loads_json(path.read_bytes(), f"metadata {path}")
+    if not isinstance(metadata, dict):
+        raise DataError(f"metadata {path} is a JSON {type(metadata).__name__}, not an object")
+    return metadata
 
 
 def export_benchmark(name: str, store: ResultStore, path: str | Path, *, partial: bool = False,
@@ -313,11 +318,7 @@ def export_benchmark(name: str, store: ResultStore, path: str | Path, *, partial
     spec = BuildSpec.from_dict(build["spec"])
     table = benchmark_table(name, store, partial=partial)
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        table.to_parquet(out, index=False)
-    else:
-        table.to_csv(out, index=False)
+    atomic_table(table, out)
     runs = _done_runs(spec, build_jobs(spec), store)
     has_seeds = len(spec.seeds) >= 2 and f"{metric}_seed{spec.seeds[0]}" in table
     agreement = seed_agreement(table, metric) if has_seeds else None
@@ -341,7 +342,7 @@ def export_benchmark(name: str, store: ResultStore, path: str | Path, *, partial
     if agreement is None:
         metadata["seed_agreement_note"] = (f"unknown: the build has {len(spec.seeds)} seed(s); seed-to-seed "
                                            "agreement needs at least two")
-    metadata_path(out).write_text(json.dumps(metadata, indent=2) + "\n")
+    atomic_write(metadata_path(out), json.dumps(metadata, indent=2) + "\n")
     return table
 
 

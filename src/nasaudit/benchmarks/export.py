@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from nasaudit._atomic import atomic_open
+from nasaudit._atomic import atomic_table
 from nasaudit.benchmarks.nb101_records import (
     EvaluationData,
     ModelMetrics,
@@ -91,9 +91,4 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> Path:
     name = path.name.lower()
     if not name.endswith((".csv", ".parquet", ".pq")):
         raise ConfigError(f"export path {path} must end in .csv or .parquet")
-    with atomic_open(path, "wb") as handle:
-        if name.endswith(".csv"):
-            frame.to_csv(handle, index=False)
-        else:
-            frame.to_parquet(handle, index=False)
-    return path
+    return atomic_table(frame, path)

@@ -43,6 +43,7 @@ from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.benchmarks.tfrecord import iter_framed
 from nasaudit.errors import ArchitectureError, DataError
 from nasaudit.spaces.nb101 import NB101Arch, NB101Space, nb101_hash
+from nasaudit.yamlio import loads_json
 
 _DOUBLE = struct.Struct("<d")
 VARINT, FIXED64, LENGTH_DELIMITED, FIXED32 = 0, 1, 2, 5
@@ -238,7 +239,7 @@ class NB101Record:
     @classmethod
     def decode(cls, payload: bytes) -> NB101Record:
         """Parse one payload; malformed content raises ``ProtobufError`` or ``ValueError``."""
-        value = json.loads(payload.decode("utf-8"))
+        value = loads_json(payload, "the payload", max_depth=2)  # the official layout is a flat list
         if not isinstance(value, list) or len(value) != 5:
             raise ValueError("payload is not the JSON list [hash, epochs, adjacency, operations, metrics]")
         module_hash, epochs, adjacency, operations, metrics = value

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasaudit._atomic import atomic_open, atomic_write
 from nasaudit.benchmarks.builder import export_benchmark, metadata_path, read_metadata
 from nasaudit.data.fashion import FASHION_FILES, fashion_subset, read_fashion
 from nasaudit.errors import DataError
@@ -78,7 +79,7 @@ SOFTWARE.
 def _write_meta(path: Path, meta: dict[str, Any]) -> None:
     meta = {**meta, "file": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size,
             "package_version": package_version(), "git_commit": git_commit()}
-    path.with_name(path.name + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    atomic_write(path.with_name(path.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
 
 
 def write_nb201_table(source: Path, out: Path) -> pd.DataFrame:
@@ -99,7 +100,7 @@ def write_nb201_table(source: Path, out: Path) -> pd.DataFrame:
     for column in NB201_COLUMNS[1:]:
         if not np.array_equal(back[column].to_numpy(), table[column].to_numpy()):
             raise DataError(f"column {column} does not round-trip exactly through CSV text")
-    out.write_bytes(lzma.compress(text.encode(), preset=9 | lzma.PRESET_EXTREME))
+    atomic_write(out, lzma.compress(text.encode(), preset=9 | lzma.PRESET_EXTREME))
     _write_meta(out, {
         "name": "nb201-test-acc-200ep",
         "description": ("NAS-Bench-201 / NATS-Bench topology search space: all 15,625 architectures, test "
@@ -130,7 +131,7 @@ def write_fashion_subset(root: Path, out: Path, *, train_per_class: int, test_pe
     subset, train_idx, test_idx = fashion_subset(raw, train_per_class, test_per_class, seed)
     arrays = {"train_x": subset.train_x, "train_y": subset.train_y.astype(np.uint8),
               "test_x": subset.test_x, "test_y": subset.test_y.astype(np.uint8)}
-    with out.open("wb") as handle:
+    with atomic_open(out, "wb") as handle:
         np.savez_compressed(handle, train_x=arrays["train_x"], train_y=arrays["train_y"],
                             test_x=arrays["test_x"], test_y=arrays["test_y"])
     sources = {}
@@ -192,5 +193,5 @@ def export_training_benchmark(name: str, store: ResultStore, out: Path, *, probe
         "sha256": file_sha256(out),
         "bytes": out.stat().st_size,
     })
-    metadata_path(out).write_text(json.dumps(meta, indent=2) + "\n")
+    atomic_write(metadata_path(out), json.dumps(meta, indent=2) + "\n")
     return table

@@ -10,7 +10,6 @@ official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package 
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.encodings import Encoding, get_encoding
+from nasaudit.yamlio import loads_json
 
 ModelName = Literal["gbt", "ensemble"]
 #: LightGBM settings for a few hundred samples: small leaves, many shallow rounds, row/feature bagging
@@ -236,7 +236,7 @@ def read_nb301_results(folder: str | Path) -> pd.DataFrame:
     records = []
     for path in paths:
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
+            result = loads_json(path.read_bytes(), "the file")
             info = result["info"][0]
             genotype = nb301_config_to_genotype(result["optimized_hyperparamater_config"])
             records.append({"genotype": space.format(genotype), "optimizer": path.parent.name,

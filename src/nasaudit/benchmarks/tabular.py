@@ -306,12 +306,18 @@ def _unique_header(names: list[str], path: Path) -> list[str]:
     return names
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_frame(path: str | Path, what: str = "table") -> pd.DataFrame:
+    """A CSV (optionally compressed) or parquet file as a DataFrame, read with the checks of benchmark tables: a
+    missing, binary, corrupt or truncated file is one ``DataError`` naming it as ``what``."""
+    return _read_table(Path(path), what)
+
+
+def _read_table(path: Path, what: str = "benchmark table") -> pd.DataFrame:
     if not path.is_file():
-        raise DataError(f"benchmark table not found: {path}")
+        raise DataError(f"{what} not found: {path}")
     name = path.name.lower()
     if not name.endswith(_PARQUET_SUFFIXES + _CSV_SUFFIXES):
-        raise DataError(f"benchmark table {path} must be CSV ({', '.join(_CSV_SUFFIXES)}) or parquet "
+        raise DataError(f"{what} {path} must be CSV ({', '.join(_CSV_SUFFIXES)}) or parquet "
                         f"({', '.join(_PARQUET_SUFFIXES)})")
     try:
         if name.endswith(_PARQUET_SUFFIXES):
@@ -328,7 +334,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     except DataError:
         raise
     except _READ_ERRORS_OR_WARNING as err:
-        raise DataError(f"cannot read benchmark table {path} (corrupt or truncated?): {_one_line(err)}") from None
+        raise DataError(f"cannot read {what} {path} (corrupt or truncated?): {_one_line(err)}") from None
 
 
 def _check_last_row(frame: pd.DataFrame, path: Path) -> pd.DataFrame:

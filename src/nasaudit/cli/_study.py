@@ -9,6 +9,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from nasaudit.limits import MAX_SEED, MAX_WORKERS
+
 _out = Console(soft_wrap=True)
 
 TableOption = typer.Option(..., "--table", "-t", help="Benchmark table (CSV/parquet, or 'embedded').")
@@ -19,15 +21,28 @@ ArchColumnOption = typer.Option("ArchitectureString", "--arch-column", help="Col
 MetricOption = typer.Option("test_acc", "--metric", "-m", help="Metric column, or an alias such as test_acc.")
 DatasetsOption = typer.Option(None, "--dataset", "-d",
                               help="Dataset of the metric alias (repeatable: one study per dataset).")
-SeedOption = typer.Option(0, "--seed", min=0, help="Seed of every random choice.")
+SeedOption = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Seed of every random choice.")
 ExecutorOption = typer.Option("sequential", "--executor", help="sequential, processes or ray.")
-WorkersOption = typer.Option(2, "--workers", min=1, help="Worker processes / Ray CPUs.")
+WorkersOption = typer.Option(2, "--workers", min=1, max=MAX_WORKERS, help="Worker processes / Ray CPUs.")
 AddressOption = typer.Option(None, "--address", help="Ray cluster address.")
 
 
 def split_names(text: str | None) -> list[str] | None:
     """``"a,b"`` -> ``["a", "b"]``; None stays None."""
     return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
+
+
+def split_ints(text: str | None, option: str) -> list[int]:
+    """``"1,5"`` -> ``[1, 5]`` (ASCII digits only); anything else is a ConfigError naming ``option``."""
+    from nasaudit.errors import ConfigError
+
+    values = []
+    for item in split_names(text) or []:
+        digits = item.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+            raise ConfigError(f"{option} expects comma-separated whole numbers, got {item!r}")
+        values.append(int(item))
+    return values
 
 
 def table_evaluators(table: str, metric: str, datasets: list[str | None] | list[str] | None,

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from nasaudit.jobs import DEFAULT_STORE, EXECUTOR_KINDS
 from nasaudit.jobs.job import OptionValue
+from nasaudit.limits import MAX_SAMPLES, MAX_SEED, MAX_WORKERS
 
 app = typer.Typer(help="Build your own tabular benchmark: train, resume, export, status.", no_args_is_help=True)
 _out = Console()
@@ -44,20 +45,21 @@ def build_command(
     space: str = typer.Option("nb201", help="Registered search space."),
     ops: str | None = typer.Option(None, help="Comma-separated op subset (restricted space)."),
     unique: bool = typer.Option(False, "--unique", help="One architecture per canonical (equivalence) class."),
-    sample: int | None = typer.Option(None, min=1, help="Train a seeded sample of this many distinct archs."),
-    sample_seed: int = typer.Option(0, min=0, help="Seed of the sample."),
+    sample: int | None = typer.Option(None, min=1, max=MAX_SAMPLES,
+                                      help="Train a seeded sample of this many distinct archs."),
+    sample_seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the sample."),
     protocol: str = typer.Option("cpu_small", help="Training protocol (nasaudit.train)."),
     dataset: str = typer.Option("embedded", help="Dataset name."),
-    seeds: int = typer.Option(2, min=1, help="Number of training seeds S (seeds 0..S-1)."),
+    seeds: int = typer.Option(2, min=1, max=1000, help="Number of training seeds S (seeds 0..S-1)."),
     option: list[str] = typer.Option([], "--option", "-O",
                                      help="Trainer option key=value, e.g. -O channels=8 -O epochs=1 (repeat)."),
     data_root: Path | None = typer.Option(None, help="Folder of the dataset files (not needed for embedded)."),
     store: str = StoreOption,
     executor: str = typer.Option("processes", help=f"One of {', '.join(EXECUTOR_KINDS)}."),
-    workers: int = typer.Option(2, min=1, help="Local worker processes (or local Ray CPUs)."),
+    workers: int = typer.Option(2, min=1, max=MAX_WORKERS, help="Local worker processes (or local Ray CPUs)."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address; a local instance when omitted."),
-    max_attempts: int = typer.Option(2, min=1, help="Attempts per run before it is reported failed."),
-    fuse: int = typer.Option(8, min=1, help="Train up to this many seeds of one architecture at once (fused, "
+    max_attempts: int = typer.Option(2, min=1, max=100, help="Attempts per run before it is reported failed."),
+    fuse: int = typer.Option(8, min=1, max=64, help="Train up to this many seeds of one architecture at once (fused, "
                              "equal to separate runs); 1 trains each run on its own."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Export the table here when the build completes."),
     progress: bool = typer.Option(True, help="Show the progress bar."),
@@ -99,7 +101,7 @@ def export_command(
                                          "NB201 arch strings or DARTS/NB301 genotype strings with the metrics."),
 ) -> None:
     """Export a build as a table TabularBenchmark.from_file reads, with a metadata sidecar."""
-    from nasaudit.benchmarks.builder import BuildSpec, export_benchmark, metadata_path
+    from nasaudit.benchmarks.builder import BuildSpec, export_benchmark, metadata_path, read_metadata
     from nasaudit.benchmarks.export import export_official
     from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.jobs.store import ResultStore
@@ -110,7 +112,7 @@ def export_command(
     if official is not None:
         written = export_official(TabularBenchmark.from_frame(table, space), official)
         _out.print(f"wrote the official format to {written}", highlight=False, markup=False)
-    agreement = json.loads(metadata_path(out).read_text())["seed_agreement"]
+    agreement = read_metadata(out).get("seed_agreement")
     _out.print(f"wrote {len(table):,} architectures to {out} (metadata {metadata_path(out)})", highlight=False)
     if agreement:
         _out.print(f"seed-to-seed Kendall tau {agreement['mean_tau']:.3f}; {agreement['metric']} "

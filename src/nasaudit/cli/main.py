@@ -7,7 +7,9 @@ Command modules import their heavy dependencies inside the commands, so ``--help
 
 from __future__ import annotations
 
+import errno
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -21,6 +23,11 @@ from nasaudit.cli import spaces as spaces_cli
 from nasaudit.cli import supernet as supernet_cli
 from nasaudit.cli import train as train_cli
 from nasaudit.errors import NasauditError
+
+try:  # newer typer parses with its own copy of click, older typer with click itself
+    from typer._click import exceptions as _usage
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as _usage  # type: ignore[no-redef]
 
 app = typer.Typer(
     name="nasaudit",
@@ -41,18 +48,40 @@ app.add_typer(darts_cli.app, name="darts")
 app.add_typer(dynamics_cli.app, name="dynamics")
 
 
-def error_line(err: BaseException) -> str:
+def error_line(err: BaseException | str) -> str:
     """An error as one line: newlines of multi-problem messages folded into ' | '."""
     return " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
 
 
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; turn nasaudit's own errors into one line on stderr and exit code 2."""
+    """Run the CLI; turn nasaudit's own errors, click's usage errors (a bad or out-of-range option, a missing
+    argument) and an operating-system error (disk full, permission) into one line on stderr and exit code 2.
+
+    Click's usage errors would otherwise print a multi-line box; ``--help`` and a bare group still print help.
+    """
     try:
-        app(args=argv, standalone_mode=True)
-    except NasauditError as err:
-        sys.stderr.write(f"error: {error_line(err)}\n")
+        code = app(args=argv, prog_name="nasaudit", standalone_mode=False)
+    except _usage.NoArgsIsHelpError as err:
+        print(err.ctx.get_help())
         sys.exit(2)
+    except _usage.ClickException as err:
+        command = err.ctx.command_path if isinstance(err, _usage.UsageError) and err.ctx is not None else ""
+        _fail(error_line(f"{command}: {err.format_message()}" if command else err.format_message()))
+    except typer.Abort:
+        _fail("aborted")
+    except NasauditError as err:
+        _fail(error_line(err))
+    except OSError as err:  # an environment failure outside nasaudit's own checks: one line, not a traceback
+        if err.errno == errno.EPIPE:
+            sys.exit(1)
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(error_line(f"{where}{err.strerror or err}"))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

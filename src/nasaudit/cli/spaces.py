@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from nasaudit.limits import MAX_SAMPLES, MAX_SEED
+
 if TYPE_CHECKING:
     from nasaudit.spaces.base import SearchSpace
 from rich.console import Console
@@ -44,8 +46,8 @@ def list_command() -> None:
 @app.command("show")
 def show_command(
     name: str = typer.Argument(..., help="Registered space name, e.g. nb201."),
-    samples: int = typer.Option(3, min=0, help="How many seeded samples to print."),
-    seed: int = typer.Option(0, min=0, help="Seed of the samples."),
+    samples: int = typer.Option(3, min=0, max=MAX_SAMPLES, help="How many seeded samples to print."),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the samples."),
     ops: str | None = RestrictOption,
 ) -> None:
     """Show a space's ops, exact size and a few seeded samples."""
@@ -79,12 +81,13 @@ def enumerate_command(
     unique: bool = typer.Option(False, help="Keep one architecture per canonical class."),
 ) -> None:
     """Write every architecture of a finite space (with its canonical key) to a CSV file."""
+    from nasaudit._atomic import atomic_open
+
     space = _space(name, ops)
     archs = space.enumerate()
-    out.parent.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     count = 0
-    with out.open("w", newline="") as handle:
+    with atomic_open(out, "w") as handle:
         writer = csv.writer(handle)
         writer.writerow(["arch", "canonical"])
         for arch in archs:

@@ -10,6 +10,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from nasaudit.limits import MAX_EPOCHS, MAX_SEED
+
 _out = Console()
 
 
@@ -38,8 +40,8 @@ def train_command(
     protocol: str = typer.Option("cpu_small", help="Training protocol, e.g. nb201, darts_eval, cpu_small."),
     data: str = typer.Option("embedded", help="Dataset: embedded, cifar10, cifar100, imagenet16-120, svhn, ..."),
     data_root: Path | None = typer.Option(None, help="Folder holding the dataset files (not for 'embedded')."),
-    seed: int = typer.Option(0, min=0, help="Seed of the weights, the validation split and the batches."),
-    epochs: int | None = typer.Option(None, min=1, help="Override the protocol's number of epochs."),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the weights, the validation split and the batches."),
+    epochs: int | None = typer.Option(None, min=1, max=MAX_EPOCHS, help="Override the protocol's number of epochs."),
     val_fraction: float = typer.Option(0.1, min=0.0, max=0.99, help="Share of training images held out."),
     macro: list[str] = typer.Option([], help="Network option KEY=VALUE, repeatable (e.g. channels=16)."),
     device: str | None = typer.Option(None, help="cpu, cuda or cuda:N (default: cuda when available)."),
@@ -52,6 +54,7 @@ def train_command(
 
     from rich.table import Table
 
+    from nasaudit._atomic import atomic_write
     from nasaudit.train import get_protocol, train_arch
     proto = get_protocol(protocol)
     if epochs is not None:
@@ -66,6 +69,5 @@ def train_command(
     _out.print(table)
     _out.print(f"test accuracy {_pct(result.test_acc)}% | params {result.params:,} | mult-adds {result.flops:,} | "
                f"{result.wall_time_s:.1f} s on {result.device}", highlight=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=True))
+    atomic_write(out, json.dumps(result.to_dict(), indent=2, allow_nan=True))
     _out.print(f"wrote {out}", highlight=False)

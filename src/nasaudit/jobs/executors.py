@@ -356,7 +356,11 @@ class RayExecutor(Executor):
             if self.address is None and self.num_cpus is not None:
                 kwargs["num_cpus"] = self.num_cpus
             # "local" starts a fresh instance even where `ray start` left a cluster address behind
-            ray.init(address=self.address or "local", **kwargs)
+            try:
+                ray.init(address=self.address or "local", **kwargs)
+            except Exception as err:  # Ray's own refusal (e.g. ray:// without ray[client]) as one line
+                message = " ".join(str(err).split())[:300] or type(err).__name__
+                raise ConfigError(f"cannot start Ray at {self.address or 'a local instance'}: {message}") from None
             self._started_ray = True
         self._remote = ray.remote(num_cpus=1, max_retries=0)(execute)
         self.capacity = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
@@ -388,21 +392,37 @@ class RayExecutor(Executor):
                            error=f"{type(error).__name__}: {error}"[-_ERROR_CHARS:])
 
 
+#: an HTTP/2 client connection preface and an empty SETTINGS frame (RFC 9113, Sec. 3.4 and 6.5)
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")
+
+
 def check_reachable(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
     """Refuse a Ray ``host:port`` (or ``ray://host:port``) address that does not accept a TCP connection
-    within ``timeout_s``, instead of letting ``ray.init`` wait for many minutes; ``auto`` / ``local`` pass."""
+    within ``timeout_s``, or whose server does not speak gRPC (Ray's GCS and Ray Client are gRPC servers: their
+    first HTTP/2 frame is SETTINGS), instead of letting ``ray.init`` wait for many minutes on a web server or a
+    database; ``auto`` / ``local`` pass."""
     if address in ("auto", "local"):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigError(f"Ray address {address!r} must look like host:port or ray://host:port")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            pass
+        connection = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s)
     except OSError as err:
         reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err))
         raise ConfigError(f"cannot reach the Ray cluster at {address} ({reason} after at most "
                           f"{timeout_s:.0f} s); is `ray start --head` running there?") from None
+    head = b""
+    with connection:
+        try:
+            connection.sendall(_HTTP2_PREFACE)
+            while len(head) < 9 and (chunk := connection.recv(9 - len(head))):
+                head += chunk
+        except OSError:  # reset, or silent for timeout_s: not a gRPC server either way
+            pass
+    if len(head) < 9 or head[3] != 0x04:
+        raise ConfigError(f"{address} accepts connections but does not answer like a Ray cluster (no gRPC "
+                          "server there); give the address `ray start --head` printed")
 
 
 def make_executor(kind: str = "sequential", workers: int = 2, address: str | None = None) -> Executor:

@@ -13,9 +13,10 @@ runs of the same build never train the same job at once.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -431,11 +432,12 @@ class ResultStore:
 
     def load_build(self, name: str) -> dict[str, Any]:
         """The saved build ``name``: its spec, command, version, commit and creation time."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(builds).where(builds.c.name == name)).mappings().first()
-        if row is None:
-            raise DataError(f"no benchmark build named {name!r} in {self!r}; known: {self.build_names()}")
-        return {k: decode_json(v) if k == "spec" else v for k, v in row.items()}
+        query = sa.select(builds).where(builds.c.name == name)
+        with self._reading(query), self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+            if row is not None:
+                return {k: decode_json(v) if k == "spec" else v for k, v in row.items()}
+        raise DataError(f"no benchmark build named {name!r} in {self!r}; known: {self.build_names()}")
 
     def build_names(self) -> list[str]:
         """Names of the saved benchmark builds."""
@@ -467,9 +469,20 @@ class ResultStore:
         return self._frame(query, [c.name for c in experiment_results.c])
 
     def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
         json_columns = {c.name for c in query.selected_columns if isinstance(c.type, sa.JSON)}
-        decoded = [[decode_json(v) if name in json_columns else v for name, v in zip(columns, row, strict=True)]
-                   for row in rows]
+        with self._reading(query), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            decoded = [[decode_json(v) if name in json_columns else v for name, v in zip(columns, row, strict=True)]
+                       for row in rows]
         return pd.DataFrame(decoded, columns=columns)
+
+    @contextlib.contextmanager
+    def _reading(self, query: sa.Select) -> Iterator[None]:
+        """Rows that do not decode (text where JSON or a timestamp belongs, JSON nested 100k deep: a store edited
+        by hand or damaged) become one ``DataError`` naming the store and the table."""
+        try:
+            yield
+        except (ValueError, TypeError, RecursionError) as err:
+            tables = ", ".join(sorted({t.name for t in query.get_final_froms() if isinstance(t, sa.Table)}))
+            raise DataError(f"the results store {self._shown_url()} holds a row of {tables or 'a table'} that "
+                            f"cannot be read ({type(err).__name__}); it was edited or damaged") from None

@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from nasaudit.errors import ConfigError
+from nasaudit.limits import NETWORK_OPTION_LIMITS, check_at_most
 from nasaudit.nn.cells import DartsCellModule, NB201CellModule, primitive_edges
 from nasaudit.nn.darts_net import DartsNetworkCIFAR, DartsNetworkImageNet
 from nasaudit.nn.nb101_net import NB101Network
@@ -33,6 +34,9 @@ def _check_kwargs(family: str, kwargs: dict[str, Any], *targets: Any) -> None:
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise ConfigError(f"unknown {family} network option(s) {unknown}; valid: {sorted(allowed)}")
+    for name, value in kwargs.items():  # a width of 1e8 would ask for ~10^16 bytes: refuse before building
+        if name in NETWORK_OPTION_LIMITS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            check_at_most(f"{family} network option {name}", value, NETWORK_OPTION_LIMITS[name])
 
 
 def _nb201(arch: NB201Arch, num_classes: int, in_channels: int, **kwargs: Any) -> nn.Module:

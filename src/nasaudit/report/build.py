@@ -48,11 +48,12 @@ def report_from_store(location: str | Path, run_dir: Path | None = None) -> Path
         raise DataError(f"no results store at {store_location}; give a run folder or its results.sqlite")
     with ResultStore(store_location) as store:
         rows = store.experiment_results(status="done")
-    has_section = [bool(m) and "section" in m for m in rows["metrics"]]
+    has_section = [isinstance(m, dict) and "section" in m for m in rows["metrics"]]
     analyses = rows[has_section]
     if analyses.empty:
         raise DataError(f"the store {store_location} holds no finished analyses to report")
-    sections = sorted((SectionRecord(**m["section"]) for m in analyses["metrics"]), key=lambda s: s.key)
+    sections = sorted((SectionRecord.from_dict(m["section"], f"a result row of the store {store_location}")
+                       for m in analyses["metrics"]), key=lambda s: s.key)
     names = sorted(set(analyses["experiment"]))
     return write_report(", ".join(names), run_dir, sections)
 

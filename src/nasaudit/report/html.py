@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from nasaudit import __version__
+from nasaudit._atomic import atomic_write
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -77,8 +78,7 @@ def render_report(title: str, sections: list[Section], out_path: Path, max_table
     for section in sections:
         parts.append(_render_section(section, max_table_rows))
     parts.append(f"<script>{_MARK_RENDERED}</script></body></html>")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text("\n".join(parts), encoding="utf-8")
+    atomic_write(out_path, "\n".join(parts))
     return out_path
 
 

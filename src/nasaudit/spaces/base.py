@@ -32,6 +32,10 @@ def check_arch_text(text: object, what: str) -> str:
         raise ArchitectureError(f"{what} must be a string, got {type(text).__name__}")
     if len(text) > MAX_ARCH_CHARS:
         raise ArchitectureError(f"{what} has {len(text)} characters; at most {MAX_ARCH_CHARS} are read")
+    if not text.isascii():  # int() and regex \d accept Arabic-Indic or full-width digits: refuse them
+        pos, ch = next((i, c) for i, c in enumerate(text) if not c.isascii())
+        raise ArchitectureError(f"{what} has the non-ASCII character {ch!r} (U+{ord(ch):04X}) at position {pos}; "
+                                "architecture strings are ASCII")
     depth = 0
     for pos, ch in enumerate(text):
         if ch in "([{":

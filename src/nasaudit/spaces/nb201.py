@@ -22,7 +22,7 @@ NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_
 #: edges (src, dst) in the order of the official string
 NB201_EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 N_NODES = 4
-_TOKEN = re.compile(r"([A-Za-z0-9_]+)~(\d+)")
+_TOKEN = re.compile(r"([A-Za-z0-9_]+)~([0-9]+)")  # ASCII digits only (\d matches any Unicode digit)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from nasaudit._atomic import atomic_table, atomic_write
+from nasaudit.limits import MAX_SEED
 from nasaudit.registry import Registry
 from nasaudit.report.section import SectionRecord
 
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
     from nasaudit.jobs.executors import Executor
     from nasaudit.jobs.store import ResultStore
     from nasaudit.spaces.base import SearchSpace
+
+
+#: a random seed as a spec field or list item: a whole number in [0, MAX_SEED]
+SeedValue = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class StrictModel(BaseModel):
@@ -97,12 +103,12 @@ def write_result(result: StudyResult, folder: Path, key: str) -> SectionRecord:
     section = SectionRecord(key=key, title=result.title, summary=result.summary,
                             settings=dict(result.settings), notes=list(result.notes))
     for table in result.tables:
-        table.frame.to_csv(folder / table.name, index=False)
+        atomic_table(table.frame, folder / table.name)
         (section.tables if table.show else section.downloads).append((table.caption, f"{folder.name}/{table.name}"))
     for plot in result.plots:
         plot.draw(folder / plot.name)
         section.figures.append((plot.caption, f"{folder.name}/{plot.name}"))
-    (folder / "section.json").write_text(json.dumps(asdict(section), indent=1, default=str))
+    atomic_write(folder / "section.json", json.dumps(asdict(section), indent=1, default=str))
     return section
 
 

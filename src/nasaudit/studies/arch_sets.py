@@ -22,7 +22,17 @@ from pydantic import Field, field_validator, model_validator
 
 from nasaudit.errors import ConfigError, DataError, TrainingError
 from nasaudit.jobs.job import JobResult, OptionValue, freeze_options
-from nasaudit.studies._base import Plot, StrictModel, StudyContext, StudyResult, StudySpec, Table, register_study
+from nasaudit.limits import MAX_EPOCHS, MAX_LR
+from nasaudit.studies._base import (
+    Plot,
+    SeedValue,
+    StrictModel,
+    StudyContext,
+    StudyResult,
+    StudySpec,
+    Table,
+    register_study,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +113,7 @@ class SwitchOffSetSpec(_SetSpec):
     generator: Literal["switch_off"] = "switch_off"
     archs: list[str] = Field(default_factory=list, max_length=1000)
     sample: int = Field(0, ge=0, le=1000)
-    max_disabled: int | None = Field(None, ge=0)
+    max_disabled: int | None = Field(None, ge=0, le=1000)
     orders: list[Literal["high", "low"]] = Field(["high", "low"], min_length=1)
 
     @model_validator(mode="after")
@@ -148,15 +158,15 @@ class TrainedSetsSpec(StudySpec):
     protocol: str = "cpu_small"
     dataset: str = "embedded"
     data_root: str | None = None
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    epochs: int | None = Field(None, ge=1)
-    lrs: list[float] | None = Field(None, min_length=1)
+    seeds: list[SeedValue] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
+    epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS)
+    lrs: list[Annotated[float, Field(le=MAX_LR)]] | None = Field(None, min_length=1, max_length=100)
     macro: dict[str, OptionValue] = Field(default_factory=dict)
     device: str | None = None
     importance: str | None = None
     evaluator: str | None = None
     top: float = Field(0.05, gt=0, le=1)
-    threshold: float = Field(0.001, ge=0)
+    threshold: float = Field(0.001, ge=0, le=1)
     fraction: float = Field(0.9, gt=0, le=1)
 
     @field_validator("seeds")
@@ -227,10 +237,11 @@ def _importance_table(context: StudyContext, spec: TrainedSetsSpec, archs: list[
     import pandas as pd
 
     from nasaudit.analysis.importance import operation_importance
+    from nasaudit.benchmarks.tabular import read_frame
     from nasaudit.studies._common import top_operation_importance
 
     if spec.importance is not None:
-        return pd.read_csv(context.resolve(spec.importance))
+        return read_frame(context.resolve(spec.importance), "operation-importance table")
     assert spec.evaluator is not None
     frames = [top_operation_importance(context, spec.evaluator, spec.top, spec.threshold)] if sample else []
     if archs:
@@ -429,10 +440,9 @@ def load_trained_model(job: TrainJob, num_classes: int, in_channels: int) -> nn.
     """The network of a finished job with its final weights (the last checkpoint of its ``checkpoint_dir``);
     a missing checkpoint (the store came from elsewhere) is rebuilt by training again, which gives the same
     weights for the same seed."""
-    import torch
 
     from nasaudit.nn.networks import build_network
-    from nasaudit.train.checkpoint import CHECKPOINT_NAME
+    from nasaudit.train.checkpoint import CHECKPOINT_NAME, read_state, restoring
 
     folder = Path(str(dict(job.runtime)["checkpoint_dir"]))
     if not (folder / CHECKPOINT_NAME).is_file():
@@ -440,8 +450,9 @@ def load_trained_model(job: TrainJob, num_classes: int, in_channels: int) -> nn.
     space, arch, protocol, macro = job_setup(job)
     model = build_network(arch, space, num_classes=num_classes, in_channels=in_channels,
                           **{**protocol.macro.get(space.family, {}), **macro})
-    state = torch.load(folder / CHECKPOINT_NAME, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
+    state = read_state(folder / CHECKPOINT_NAME)
+    with restoring(folder / CHECKPOINT_NAME):
+        model.load_state_dict(state["model"])
     return model
 
 

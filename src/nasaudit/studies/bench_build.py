@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError
-from nasaudit.studies._base import StudyContext, StudyResult, StudySpec, Table, register_study
+from nasaudit.limits import MAX_SAMPLES, MAX_SEED
+from nasaudit.studies._base import SeedValue, StudyContext, StudyResult, StudySpec, Table, register_study
 
 
 class BenchBuildSpec(StudySpec):
@@ -18,12 +19,12 @@ class BenchBuildSpec(StudySpec):
     kind: Literal["bench_build"] = "bench_build"
     name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     unique: bool = False
-    sample: int | None = Field(None, ge=1)
-    sample_seed: int = Field(0, ge=0)
+    sample: int | None = Field(None, ge=1, le=MAX_SAMPLES)
+    sample_seed: int = Field(0, ge=0, le=MAX_SEED)
     protocol: str = "cpu_small"
     dataset: str = "embedded"
     data_root: str | None = None
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=1000)
+    seeds: list[SeedValue] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=1000)
     options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     max_attempts: int = Field(2, ge=1, le=100)
     #: seeds of one architecture trained at once (fused, equal to separate runs); how, not what: not in the runs' ids

@@ -60,13 +60,14 @@ def run(context: StudyContext, spec: CellDrawingSpec) -> StudyResult:
 
     from nasaudit.analysis.importance import operation_importance
     from nasaudit.analysis.published import published_genotype
+    from nasaudit.benchmarks.tabular import read_frame
     from nasaudit.report.cell_drawing import oi_scores, plot_cell
 
     named: dict[str, Any] = {f"arch{i + 1}": context.space.parse(text) for i, text in enumerate(spec.archs)}
     named.update({name: published_genotype(name) for name in spec.published})
     oi: pd.DataFrame | None = None
     if spec.importance is not None:
-        oi = pd.read_csv(context.resolve(spec.importance))
+        oi = read_frame(context.resolve(spec.importance), "operation-importance table")
     elif spec.evaluator is not None:
         if spec.published and context.space.family != "darts":
             raise ConfigError(f"published cells are DARTS cells; colouring them needs a DARTS space, not "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
+from nasaudit.limits import MAX_BATCH, MAX_RADIUS
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, Table, register_study
 from nasaudit.studies.arch_sets import TrainedSetsSpec
 
@@ -46,13 +47,13 @@ class DynamicsSpec(TrainedSetsSpec):
     kind: Literal["dynamics"] = "dynamics"
     eval_images: int = Field(256, ge=4, le=100_000)
     eval_split: Literal["train", "val", "test"] = "train"
-    radius: float = Field(1.0, gt=0)
+    radius: float = Field(1.0, gt=0, le=MAX_RADIUS)
     grid: int = Field(11, ge=3, le=101)
     grid_1d: int = Field(21, ge=3, le=1001)
     variance_grid: int = Field(5, ge=1, le=51)
-    variance_batch: int = Field(8, ge=1)
+    variance_batch: int = Field(8, ge=1, le=MAX_BATCH)
     hessian_iters: int = Field(20, ge=1, le=1000)
-    hessian_tol: float = Field(1e-3, gt=0)
+    hessian_tol: float = Field(1e-3, gt=0, le=1)
 
     @field_validator("grid", "grid_1d", "variance_grid")
     @classmethod

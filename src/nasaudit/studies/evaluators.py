@@ -19,8 +19,9 @@ from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError
 from nasaudit.jobs.provenance import file_sha256
+from nasaudit.limits import MAX_EPOCHS, MAX_SAMPLES
 from nasaudit.registry import Registry
-from nasaudit.studies._base import Scored, StrictModel, StudyContext
+from nasaudit.studies._base import Scored, SeedValue, StrictModel, StudyContext
 
 if TYPE_CHECKING:
     from nasaudit.benchmarks.tabular import TabularBenchmark
@@ -52,7 +53,7 @@ class SurrogateEvaluatorSpec(StrictModel):
     kind: Literal["surrogate"] = "surrogate"
     fit_on: str
     model: Literal["gbt", "ensemble"] = "gbt"
-    samples: int = Field(200, ge=10, le=1_000_000)
+    samples: int = Field(200, ge=10, le=MAX_SAMPLES)
 
 
 class SupernetEvaluatorSpec(StrictModel):
@@ -62,7 +63,7 @@ class SupernetEvaluatorSpec(StrictModel):
     dataset: str = "embedded"
     data_root: str | None = None
     size: Literal["S", "M", "tiny"] = "tiny"
-    epochs: int = Field(3, ge=1, le=100_000)
+    epochs: int = Field(3, ge=1, le=MAX_EPOCHS)
     sampling: Literal["fair", "uniform"] = "fair"
 
 
@@ -112,7 +113,7 @@ class TrainEvaluatorSpec(StrictModel):
     protocol: str = "cpu_small"
     dataset: str = "embedded"
     data_root: str | None = None
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=100)
+    seeds: list[SeedValue] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=100)
     options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     metric: Literal["test_acc", "val_acc"] = "test_acc"
 

@@ -4,10 +4,11 @@ ranks like the final one, over everything and within the top-N (single-path pape
 from __future__ import annotations
 
 from functools import partial
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from nasaudit.limits import MAX_SAMPLES
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 
 
@@ -20,7 +21,8 @@ class FidelitySpec(StudySpec):
     kind: Literal["fidelity"] = "fidelity"
     low: list[str] = Field(min_length=1, max_length=32)
     final: str
-    top_ns: list[int] = Field(default_factory=lambda: [5, 10, 20, 50, 100], min_length=1)
+    top_ns: list[Annotated[int, Field(ge=1, le=MAX_SAMPLES)]] = Field(default_factory=lambda: [5, 10, 20, 50, 100],
+                                                               min_length=1, max_length=100)
 
     def evaluator_refs(self) -> list[str]:
         return [*self.low, self.final]

@@ -23,7 +23,7 @@ class ImportanceSpec(StudySpec):
     kind: Literal["importance"] = "importance"
     evaluator: str
     top: float = Field(DEFAULT_TOP, gt=0, le=1)
-    threshold: float = Field(DEFAULT_THRESHOLD, ge=0)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
 
 
 @register_study("importance", ImportanceSpec, "operation importance of the top architectures (redundancy Sec. 3)")

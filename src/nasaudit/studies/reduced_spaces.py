@@ -3,7 +3,7 @@ of each reduced space and every strategy against random search inside it, ranked
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -25,7 +25,7 @@ class ReducedSpacesSpec(StudySpec):
 
     kind: Literal["reduced_spaces"] = "reduced_spaces"
     evaluator: str
-    vertices: list[int] = Field(default_factory=lambda: [4, 5, 6, 7], min_length=1)
+    vertices: list[Annotated[int, Field(ge=2, le=7)]] = Field(default_factory=lambda: [4, 5, 6, 7], min_length=1)
     strategies: list[str] = Field(default_factory=lambda: list(DEFAULT_STRATEGIES), min_length=1)
     budget: int = Field(50, gt=0, le=1_000_000)
     seeds: int = Field(10, gt=0, le=100_000)

@@ -24,7 +24,7 @@ class SubgraphsSpec(StudySpec):
     evaluator: str
     top: float = Field(DEFAULT_TOP, gt=0, le=1)
     min_support: float = Field(DEFAULT_MIN_SUPPORT, gt=0, le=1)
-    threshold: float = Field(DEFAULT_THRESHOLD, ge=0)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
 
 
 @register_study("subgraphs", SubgraphsSpec, "frequent subgraphs of important operations (redundancy Sec. 3)")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from nasaudit.errors import ConfigError
+from nasaudit.limits import MAX_IMAGES
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 from nasaudit.studies.compare import known_strategies
 
@@ -39,7 +40,7 @@ class SupernetRankingSpec(StudySpec):
     device: str | None = None
     n_random: int = Field(DEFAULT_N_RANDOM, ge=2, le=1_000_000)
     bn_batches: int = Field(0, ge=0, le=10_000)
-    max_images: int | None = Field(None, ge=1)
+    max_images: int | None = Field(None, ge=1, le=MAX_IMAGES)
     #: an NB201 cell: the amount-of-sharing experiment around it (search-phase paper App. D.1)
     sharing_base: str | None = None
     #: strategies run with the supernet and with the truth as evaluator (search-phase paper Sec. 4.3, Table 4)

@@ -27,7 +27,7 @@ class SurrogateSpec(StudySpec):
     samples: int = Field(DEFAULT_SAMPLES, ge=10, le=1_000_000)
     test: int = Field(200, ge=2, le=1_000_000)
     top: float = Field(DEFAULT_TOP, gt=0, le=1)
-    threshold: float = Field(DEFAULT_THRESHOLD, ge=0)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
 
 
 @register_study("surrogate", SurrogateSpec, "surrogate fidelity: held-out Spearman, OI agreement (redundancy App. F)")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nasaudit._atomic import atomic_open
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, DataError, SpaceError
@@ -31,6 +32,7 @@ from nasaudit.spaces.nb101 import NB101Space
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import LT_PLACES, SUPERNETS, Supernet, build_supernet
 from nasaudit.supernet.sampling import SAMPLINGS, PathSampler, StepSampler
+from nasaudit.train.checkpoint import read_state, restoring
 from nasaudit.train.loop import Batch, Schedule, StepContext, TrainLoop, TrainStep, isolated_run, resolve_device
 from nasaudit.train.protocols import TrainProtocol, get_protocol
 from nasaudit.train.result import EpochRecord
@@ -216,10 +218,10 @@ class SupernetRun:
     def save(self, path: str | Path) -> Path:
         """Write weights, config, seed, dataset and curve to one file (``load_run`` reads it back)."""
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": self.supernet.state_dict(), "config": dict(self.config.to_options()), "seed": self.seed,
-                    "dataset": self.splits.name, "val_fraction": self.val_fraction,
-                    "history": [asdict(r) for r in self.history], "wall_time_s": self.wall_time_s}, out)
+        with atomic_open(out, "wb") as handle:
+            torch.save({"model": self.supernet.state_dict(), "config": dict(self.config.to_options()),
+                        "seed": self.seed, "dataset": self.splits.name, "val_fraction": self.val_fraction,
+                        "history": [asdict(r) for r in self.history], "wall_time_s": self.wall_time_s}, handle)
         return out
 
 
@@ -228,19 +230,17 @@ def load_run(path: str | Path, *, data_root: str | Path | None = None, device: s
     source = Path(path)
     if not source.is_file():
         raise DataError(f"supernet file not found: {source}")
-    try:
-        state = torch.load(source, map_location="cpu", weights_only=True)
+    state = read_state(source, "saved supernet")
+    with restoring(source, "saved supernet"):  # a tampered file (keys, types, tensor sizes): one line naming it
         config = SupernetConfig.from_options(state["config"])
-    except (KeyError, RuntimeError, OSError, ValueError) as err:
-        raise DataError(f"{source} is not a saved supernet ({type(err).__name__}: {err})") from None
-    splits = load_dataset(state["dataset"], data_root, val_fraction=state["val_fraction"], seed=state["seed"])
-    supernet = config.build(splits)
-    supernet.load_state_dict(state["model"])
+        splits = load_dataset(state["dataset"], data_root, val_fraction=state["val_fraction"], seed=state["seed"])
+        supernet = config.build(splits)
+        supernet.load_state_dict(state["model"])
+        history = tuple(SupernetEpoch(**r) for r in state["history"])
+        seed, wall_time_s, val_fraction = int(state["seed"]), float(state["wall_time_s"]), float(state["val_fraction"])
     torch_device = resolve_device(device)
     supernet.to(torch_device)
-    return SupernetRun(supernet, config, splits, int(state["seed"]),
-                       tuple(SupernetEpoch(**r) for r in state["history"]), str(torch_device),
-                       float(state["wall_time_s"]), float(state["val_fraction"]))
+    return SupernetRun(supernet, config, splits, seed, history, str(torch_device), wall_time_s, val_fraction)
 
 
 class PathStep(TrainStep):

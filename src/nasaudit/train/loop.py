@@ -37,7 +37,7 @@ from nasaudit.data.augment import mixup, normalize
 from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.errors import ConfigError, TrainingError
 from nasaudit.nn.networks import count_flops, count_parameters
-from nasaudit.train.checkpoint import load_checkpoint, save_checkpoint
+from nasaudit.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, restoring, save_checkpoint
 from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
 from nasaudit.train.result import EpochRecord, TrainResult
 
@@ -329,13 +329,14 @@ class TrainLoop:
         history: list[EpochRecord] = []
         elapsed = 0.0
         state = load_checkpoint(folder, run_key) if folder is not None else None
-        if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scaler.load_state_dict(state["scaler"])
-            self.step.load_state_dict(state["step"])
-            history = [EpochRecord(**record) for record in state["history"]]
-            elapsed = float(state["elapsed"])
+        if state is not None and folder is not None:
+            with restoring(folder / CHECKPOINT_NAME):  # a tampered file: one line naming it
+                self.model.load_state_dict(state["model"])
+                self.optimizer.load_state_dict(state["optimizer"])
+                self.scaler.load_state_dict(state["scaler"])
+                self.step.load_state_dict(state["step"])
+                history = [EpochRecord(**record) for record in state["history"]]
+                elapsed = float(state["elapsed"])
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
         with Progress(*columns, disable=not progress, transient=False) as bar:

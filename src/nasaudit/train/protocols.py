@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nasaudit.data.augment import Augmentation
 from nasaudit.errors import ConfigError
+from nasaudit.limits import MAX_BATCH, MAX_EPOCHS, MAX_LR, MAX_STEPS, check_at_most
 
 if TYPE_CHECKING:
     import torch
@@ -72,6 +73,10 @@ class TrainProtocol:
 
 #: protocol fields that count something and so must be at least 1
 _COUNTS = ("epochs", "batch_size", "eval_batch_size")
+#: upper bounds of protocol fields (``nasaudit.limits``); other counts are bounded by MAX_STEPS, other
+#: numbers (learning rates, decays, probabilities, clip norms) by MAX_LR
+_UPPER: dict[str, float] = {"epochs": MAX_EPOCHS, "batch_size": MAX_BATCH, "eval_batch_size": MAX_BATCH,
+                            "grad_clip": 1e6, "rmsprop_eps": 1e6}
 
 
 def _checked_override(name: str, current: Any, value: Any) -> Any:
@@ -87,9 +92,11 @@ def _checked_override(name: str, current: Any, value: Any) -> Any:
         if value != int(value) or value < (1 if name in _COUNTS else 0):
             raise ConfigError(f"protocol field {name} must be a whole number >= {1 if name in _COUNTS else 0}, "
                               f"got {value!r}")
+        check_at_most(f"protocol field {name}", value, _UPPER.get(name, MAX_STEPS))
         return int(value)
     if value < 0:
         raise ConfigError(f"protocol field {name} must be >= 0, got {value!r}")
+    check_at_most(f"protocol field {name}", value, _UPPER.get(name, MAX_LR))
     return float(value)
 
 
