@@ -103,7 +103,8 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
     setup = WSSetup(space=context.space.name, mask=mask, max_vertices=max_vertices, within=encode_list(within),
                     data_root=data_root, rank_archs=encode_list(ranked), **values)
     # the resolved supernet size is part of every job's identity: a store of an earlier default size is not reused
-    return replace(setup, **setup.sizes(context.space.family))
+    sizes = setup.sizes(context.space.family)
+    return replace(setup, channels=sizes["channels"], depth=sizes["depth"], batch_size=sizes["batch_size"])
 
 
 def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: list[int]) -> pd.DataFrame:
