@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nasaudit._atomic import atomic_open, atomic_write
+from nasaudit._atomic import atomic_open, atomic_table, atomic_write
 from nasaudit.errors import DataError
 
 
@@ -46,3 +46,25 @@ def test_parent_that_is_a_file_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(DataError, match=r"cannot write .*f/x\.png"):
         atomic_write(tmp_path / "f" / "x.png", b"")
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.parquet"])
+def test_table_is_written_whole_or_not_at_all(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"arch": ["a", "b"], "acc": [1.5, 2.0]})
+    target = atomic_table(frame, tmp_path / name)
+    read = pd.read_csv if name.endswith(".csv") else pd.read_parquet
+    pd.testing.assert_frame_equal(read(target), frame)
+    old = target.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)  # the disk fills up before the data reaches it
+    with pytest.raises(DataError, match=rf"cannot write .*{name}: No space left on device"):
+        atomic_table(frame.assign(acc=[3.0, 4.0]), target)
+    assert target.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == [name]

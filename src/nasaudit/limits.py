@@ -38,10 +38,12 @@ MAX_STEPS = 100_000
 #: a learning rate (SGD on these networks diverges long before)
 MAX_LR = 10.0
 
-#: the bound of each integer option of the stand-alone networks (``nasaudit.nn.networks.build_network``)
-NETWORK_OPTION_LIMITS: dict[str, int] = {
-    "channels": MAX_CHANNELS, "stem_channels": MAX_CHANNELS, "layers": MAX_DEPTH, "cells_per_stage": MAX_DEPTH,
-    "stacks": MAX_DEPTH, "cells_per_stack": MAX_DEPTH, "stem_multiplier": 16, "stem_stride": 16,
+#: the range (lowest, highest) of each whole-number option of the stand-alone networks
+#: (``nasaudit.nn.networks.build_network``)
+NETWORK_OPTION_LIMITS: dict[str, tuple[int, int]] = {
+    "channels": (1, MAX_CHANNELS), "stem_channels": (1, MAX_CHANNELS), "layers": (1, MAX_DEPTH),
+    "cells_per_stage": (0, MAX_DEPTH), "stacks": (1, MAX_DEPTH), "cells_per_stack": (0, MAX_DEPTH),
+    "stem_multiplier": (1, 16), "stem_stride": (1, 16),
 }
 
 

@@ -217,6 +217,15 @@ HUGE_OPTIONS: dict[str, tuple[list[str], str]] = {
 }
 
 
+@pytest.mark.parametrize(("value", "fragment"), [("nan", "whole number"), ("-5", "at least 1"),
+                                                 ("2.5", "whole number"), ("[8]", "whole number")])
+def test_network_options_are_whole_numbers_in_range(value: str, fragment: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    fails_with_one_line(["train", "--space", "nb201", "--arch", NB201, "--epochs", "1", "--macro", f"channels={value}",
+                         "--out", str(tmp_path / "r.json"), "--quiet"], fragment, capsys)
+    assert not (tmp_path / "r.json").exists()
+
+
 @pytest.mark.parametrize("case", list(HUGE_OPTIONS))
 def test_huge_option_is_refused_before_compute(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                ) -> None:
@@ -499,6 +508,20 @@ def tiny_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     succeeds(["bench", "build", "tiny", "--store", str(folder / "s.db"), "--sample", "1", "--seeds", "1", "-O",
               "epochs=1", "--executor", "sequential", "--no-progress"])
     return folder / "s.db"
+
+
+@pytest.mark.parametrize(("metrics", "fragment"), [('"x"', "not a JSON object"), ("null", "not a JSON object"),
+                                                   ('{"test_acc": "abc"}', "not a number"),
+                                                   ('{"test_acc": [1, 2]}', "not a number"), ("{oops", "cannot be read")])
+def test_tampered_training_runs_are_one_line(metrics: str, fragment: str, tiny_build: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.db"
+    store.write_bytes(tiny_build.read_bytes())
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE training_runs SET metrics = ?", (metrics,))
+    fails_with_one_line(["bench", "export", "tiny", "--store", str(store), "--out", str(tmp_path / "t.csv")],
+                        fragment, capsys)
+    assert not (tmp_path / "t.csv").exists()
 
 
 def test_disk_full_during_export_keeps_the_old_table(tiny_build: Path, tmp_path: Path,

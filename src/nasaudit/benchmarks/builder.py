@@ -259,6 +259,10 @@ def benchmark_table(name: str, store: ResultStore, *, partial: bool = False) -> 
     if runs.empty:
         raise DataError(f"build {name!r} has no finished runs yet; run `nasaudit bench build {name}` first")
     metrics = pd.DataFrame.from_records(runs["metrics"].tolist(), index=runs.index)
+    for column in metrics.columns:  # the trainer records numbers only: text here means an edited store
+        if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in metrics[column].dropna()):
+            raise DataError(f"build {name!r}: metric {column!r} of a finished run in the store is not a number; "
+                            "the store was edited or damaged")
     metrics = metrics.select_dtypes("number").astype(np.float64)
     long = pd.concat([runs[["arch", "canonical", "seed"]], metrics], axis=1)
     order = list(dict.fromkeys(job.arch for job in jobs))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
@@ -180,12 +181,21 @@ class ResultStore:
     table of per-seed training runs; this is where they live.
     """
 
-    def __init__(self, location: str | Path = DEFAULT_STORE) -> None:
+    def __init__(self, location: str | Path = DEFAULT_STORE, *, create_tables: bool = False) -> None:
         self.url = store_url(location)
+        sqlite_tables = self._sqlite_tables(self.url, location)  # read before the engine switches a file to WAL
         try:
             self.engine = self._make_engine(self.url)
         except (sa.exc.ArgumentError, ImportError) as err:
             raise DataError(f"cannot open results store {location!s}: {err}") from None
+        if not create_tables:
+            tables = sqlite_tables if sqlite_tables is not None else self._retry(
+                lambda: set(sa.inspect(self.engine).get_table_names()))
+            try:
+                self._refuse_foreign(location, tables)
+            except DataError:
+                self.close()
+                raise
         self._retry(lambda: metadata.create_all(self.engine))
         self._check_schema(location)
 
@@ -222,6 +232,38 @@ class ResultStore:
             cursor.close()
 
         return engine
+
+    @staticmethod
+    def _sqlite_tables(url: str, location: str | Path) -> set[str] | None:
+        """The tables of an existing, non-empty SQLite file, read without writing to it; None for another
+        backend, an in-memory database or a file not there yet (nothing of anyone's to protect)."""
+        if not url.startswith("sqlite"):
+            return None
+        database = sa.engine.make_url(url).database
+        if database in (None, "", ":memory:"):
+            return None
+        path = Path(database)
+        try:
+            if not path.is_file() or path.stat().st_size == 0:
+                return None
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_MS / 1000)
+            try:
+                rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError) as err:
+            raise DataError(f"{location} is not a nasaudit results store: cannot read it as SQLite ({err})") from None
+        return {str(row[0]) for row in rows}
+
+    @staticmethod
+    def _refuse_foreign(location: str | Path, tables: set[str]) -> None:
+        """Refuse a database that holds tables but none of nasaudit's: another program's, which must not get our
+        tables (nor, for SQLite, be switched to WAL) unless asked for (``create_tables``)."""
+        theirs = sorted(t for t in tables if not t.startswith("sqlite_"))
+        if theirs and not set(theirs) & set(metadata.tables):
+            shown = ", ".join(theirs[:5]) + (", ..." if len(theirs) > 5 else "")
+            raise DataError(f"{location} is not a nasaudit results store (it holds other tables: {shown}); give a "
+                            "new file, or ask to add nasaudit's tables to it (nasaudit run --create-store)")
 
     def _check_schema(self, location: str | Path) -> None:
         """Refuse a database whose tables of our names lack our columns (another program's database)."""
@@ -474,6 +516,12 @@ class ResultStore:
             rows = conn.execute(query).all()
             decoded = [[decode_json(v) if name in json_columns else v for name, v in zip(columns, row, strict=True)]
                        for row in rows]
+        if "metrics" in columns and "status" in columns:  # a finished job always recorded a JSON object
+            at, status = columns.index("metrics"), columns.index("status")
+            if any(row[status] == "done" and not isinstance(row[at], dict) for row in decoded):
+                tables = ", ".join(sorted({t.name for t in query.get_final_froms() if isinstance(t, sa.Table)}))
+                raise DataError(f"the results store {self._shown_url()} holds a finished row of {tables} whose "
+                                "metrics are not a JSON object; it was edited or damaged")
         return pd.DataFrame(decoded, columns=columns)
 
     @contextlib.contextmanager

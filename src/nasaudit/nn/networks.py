@@ -8,6 +8,7 @@ mobile-setting ImageNet network, NB101 cells into the NB101 network.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,8 +36,16 @@ def _check_kwargs(family: str, kwargs: dict[str, Any], *targets: Any) -> None:
     if unknown:
         raise ConfigError(f"unknown {family} network option(s) {unknown}; valid: {sorted(allowed)}")
     for name, value in kwargs.items():  # a width of 1e8 would ask for ~10^16 bytes: refuse before building
-        if name in NETWORK_OPTION_LIMITS and isinstance(value, (int, float)) and not isinstance(value, bool):
-            check_at_most(f"{family} network option {name}", value, NETWORK_OPTION_LIMITS[name])
+        if name in NETWORK_OPTION_LIMITS:
+            low, high = NETWORK_OPTION_LIMITS[name]
+            whole = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                     and value == int(value))
+            if not whole:
+                raise ConfigError(f"{family} network option {name} must be a whole number, got {value!r}")
+            if value < low:
+                raise ConfigError(f"{family} network option {name} must be at least {low}, got {value!r}")
+            check_at_most(f"{family} network option {name}", value, high)
+            kwargs[name] = int(value)
 
 
 def _nb201(arch: NB201Arch, num_classes: int, in_channels: int, **kwargs: Any) -> nn.Module:
