@@ -9,9 +9,13 @@ figures and ``section.json`` land in ``<output>/<nn>-<kind>/`` beside ``spec.jso
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import tempfile
 import time
+import uuid
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -21,14 +25,15 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from nasaudit._atomic import atomic_write
+from nasaudit._atomic import atomic_write, inside
 from nasaudit.audit.spec import AuditSpec, build_space
 from nasaudit.errors import ConfigError, DataError, ResultWarning
-from nasaudit.jobs.executors import Executor, make_executor
+from nasaudit.jobs.executors import LEASE_S, Executor, _claim, _LeaseKeeper, make_executor
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
 from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
 from nasaudit.jobs.store import ResultStore
-from nasaudit.report.section import read_section
+from nasaudit.report.build import run_store_path
+from nasaudit.report.section import RUN_MARKER, RUN_MARKER_TEXT, SECTION_FILE, is_run_folder, read_section
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import SectionRecord, study_entry, write_result
 from nasaudit.studies._announce import announce_training
@@ -39,23 +44,20 @@ from nasaudit.studies.evaluators import EVALUATOR_KINDS, definition
 EXHAUSTIVE_LIMIT = 100_000
 #: otherwise a study scores this many seeded samples
 SAMPLED_POPULATION = 2_000
+#: how often a run waiting for a study another run computes looks again (seconds)
+CLAIM_POLL_S = 2.0
 
 
 class Runner:
     """Runs the studies of one spec in order; the ``StudyContext`` every study sees."""
 
-    def __init__(self, spec: AuditSpec, console: Console | None = None) -> None:
+    def __init__(self, spec: AuditSpec, console: Console | None = None, *, create_store: bool = False) -> None:
         self.spec = spec
         self.seed = spec.seed
         self.console = console or Console(stderr=True, soft_wrap=True)
         self.out = spec.resolve(spec.output)
-        if self.out.exists() and not self.out.is_dir():
-            raise ConfigError(f"output {self.out} is a file, not a run folder")
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise DataError(f"cannot create the run folder {self.out}: {err.strerror}") from None
-        self.store = ResultStore(spec.store or self.out / "results.sqlite")
+        prepare_run_folder(self.out)
+        self.store = ResultStore(spec.store or run_store_path(self.out), create_tables=create_store)
         self.space: SearchSpace = build_space(spec.space)
         self.memo: dict[tuple[Any, ...], Any] = {}
         self._scored: dict[str, Scored] = {}
@@ -98,7 +100,7 @@ class Runner:
         return self._executor
 
     def work_dir(self, *parts: str) -> Path:
-        folder = self.out.joinpath(*parts)
+        folder = inside(self.out, "/".join(parts), "work folder")
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -131,24 +133,68 @@ class Runner:
 
     # ------------------------------------------------------------------ running
     def run(self) -> list[SectionRecord]:
-        """Run every study not yet done with its current key; return all sections in spec order."""
-        done = self.store.done_ids("experiment_results")
+        """Run every study not yet done with its current key; return all sections in spec order.
+
+        Each study is claimed in the store with a renewed lease before it runs (as ``run_jobs`` claims builds):
+        a second ``nasaudit run`` of the spec waits for a study another live run is computing, then reads its
+        section; a claim of a killed run of this host, or an expired one, is taken over. A study writes its
+        folder under a temporary name and renames it into place, so no run deletes a folder another writes."""
         effective = self.spec.model_dump(mode="json", exclude={"base_dir"})
-        atomic_write(self.out / "spec.json", json.dumps(effective, indent=1))
+        atomic_write(inside(self.out, "spec.json", "effective spec"), json.dumps(effective, indent=1))
         sections = []
-        for index, study in enumerate(self.spec.analyses):
-            key = f"{index:02d}-{study.kind}"
-            folder = self.out / key
-            job = ExperimentJob(self.spec.name, key, self.seed,
-                                freeze_options({"key": json.dumps(self.study_key(study), sort_keys=True)}))
-            saved = folder / "section.json"
-            if job.job_id in done and saved.is_file():
-                self.console.print(f"[dim]{key}: already done, skipped[/]", highlight=False)
-                sections.append(read_section(saved))
-                continue
-            self.console.print(f"[bold]{key}[/]: running", highlight=False)
-            shutil.rmtree(folder, ignore_errors=True)  # no stale figures of an earlier key
-            started = time.time()
+        driver = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
+        with _LeaseKeeper(self.store, driver, LEASE_S) as keeper:
+            for index, study in enumerate(self.spec.analyses):
+                key = f"{index:02d}-{study.kind}"
+                job = ExperimentJob(self.spec.name, key, self.seed,
+                                    freeze_options({"key": json.dumps(self.study_key(study), sort_keys=True)}))
+                sections.append(self._study(study, key, job, driver, keeper))
+        return sections
+
+    def _finished(self, key: str, job: ExperimentJob) -> SectionRecord | None:
+        """The section of ``key`` when the store holds ``job`` as done and its ``section.json`` is there."""
+        saved = inside(self.out, f"{key}/{SECTION_FILE}", "section record")
+        if not self.store.done_ids("experiment_results", [job.job_id]) or not saved.is_file():
+            return None
+        self.console.print(f"[dim]{key}: already done, skipped[/]", highlight=False)
+        return read_section(self.out, key)
+
+    def _study(self, study: StudySpec, key: str, job: ExperimentJob, driver: str, keeper: _LeaseKeeper
+               ) -> SectionRecord:
+        """The section of one study: read when done, else computed under this run's claim."""
+        waited = False
+        while True:
+            done = self._finished(key, job)
+            if done is not None:
+                return done
+            if _claim(self.store, job.job_id, driver, LEASE_S):
+                break
+            if not waited:
+                holder = self.store.claim_holder(job.job_id)
+                self.console.print(f"{key}: another nasaudit run ({holder[0] if holder else 'unknown'}) is computing "
+                                   "it; waiting for its result", highlight=False, markup=False)
+                waited = True
+            time.sleep(CLAIM_POLL_S)
+        keeper.hold(job.job_id)
+        try:
+            done = self._finished(key, job)  # finished by the other run between our look and our claim
+            return done if done is not None else self._compute(study, key, job)
+        finally:
+            keeper.drop(job.job_id)
+
+    def _compute(self, study: StudySpec, key: str, job: ExperimentJob) -> SectionRecord:
+        """Run one study into ``.partial-<key>-*/<key>`` and rename it to ``<key>`` (replacing an earlier key's
+        folder, so no stale figure stays); record the outcome in the store."""
+        final = inside(self.out, key, "study folder")
+        for stale in self.out.glob(f".partial-{key}-*"):  # left by a killed run; this run holds the claim
+            _remove(stale)
+        self.console.print(f"[bold]{key}[/]: running", highlight=False)
+        started = time.time()
+        try:
+            scratch = Path(tempfile.mkdtemp(prefix=f".partial-{key}-", dir=self.out))
+        except OSError as err:
+            raise DataError(f"cannot write into the run folder {self.out}: {err.strerror or err}") from None
+        try:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", ResultWarning)
@@ -157,15 +203,59 @@ class Runner:
                 result.settings = {"seed": self.seed, **result.settings}
                 if study.reference:
                     result.notes.insert(0, f"Paper reports: {study.reference}")
-                section = write_result(result, folder, key)
+                section = write_result(result, scratch / key, key)
             except Exception as err:
                 self.store.record(Outcome(job, "failed", 1, started, time.time(), worker_name(), error=repr(err)))
                 raise
-            self.store.record(Outcome(job, "done", 1, started, time.time(), worker_name(),
-                                      result=JobResult({"section": asdict(section)})))
-            self.console.print(f"[green]{key}[/]: done in {time.time() - started:.1f} s", highlight=False)
-            sections.append(section)
-        return sections
+            try:
+                if os.path.lexists(final):
+                    os.rename(final, scratch / "previous")
+                os.rename(scratch / key, final)
+            except OSError as err:
+                raise DataError(f"cannot put the results of {key} into {final}: {err.strerror or err}") from None
+        finally:
+            _remove(scratch)
+        self.store.record(Outcome(job, "done", 1, started, time.time(), worker_name(),
+                                  result=JobResult({"section": asdict(section)})))
+        self.console.print(f"[green]{key}[/]: done in {time.time() - started:.1f} s", highlight=False)
+        return section
+
+
+def prepare_run_folder(out: Path) -> None:
+    """Make ``out`` a run folder, or refuse it: the filesystem root, a file, or a folder that holds files but is
+    not a nasaudit run folder (``is_run_folder``: no ``RUN_MARKER``) is one ``ConfigError``; nothing is written
+    then. A new or empty folder gets the marker, as does the folder of a run of an earlier version."""
+    shown = out
+    out = out.resolve()
+    if out == Path(out.anchor):
+        raise ConfigError(f"output {shown} is the filesystem root; give a folder for the run")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output {shown} is a file, not a run folder")
+    if out.is_dir() and not is_run_folder(out):
+        try:
+            held = sorted(entry.name for entry in out.iterdir())
+        except OSError as err:
+            raise DataError(f"cannot read the run folder {shown}: {err.strerror}") from None
+        if held:
+            listed = ", ".join(held[:4]) + (", ..." if len(held) > 4 else "")
+            raise ConfigError(f"output {shown} holds files ({listed}) and is not a nasaudit run folder (no "
+                              f"{RUN_MARKER}); give a new or empty folder, nasaudit would overwrite them")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the run folder {shown}: {err.strerror}") from None
+    marker = inside(out, RUN_MARKER, "run marker")
+    if not marker.is_file():
+        atomic_write(marker, RUN_MARKER_TEXT)
+
+
+def _remove(path: Path) -> None:
+    """Delete ``path`` (a folder tree, a file or a link, never what a link points to); gone already is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
 
 
 def _caveats(caught: list[warnings.WarningMessage]) -> list[str]:
@@ -180,10 +270,14 @@ def _caveats(caught: list[warnings.WarningMessage]) -> list[str]:
     return [f"Caveat: {text}" + (f" ({n} times)" if n > 1 else "") for text, n in counts.items()]
 
 
-def run_spec(spec: AuditSpec, console: Console | None = None) -> Path:
-    """Run ``spec`` (resuming) and write its HTML report; return the report's path."""
+def run_spec(spec: AuditSpec, console: Console | None = None, *, create_store: bool = False) -> Path:
+    """Run ``spec`` (resuming) and write its HTML report; return the report's path. ``create_store`` adds
+    nasaudit's tables to an existing database of the spec's ``store`` that holds other tables."""
     from nasaudit.report.build import write_report
 
-    runner = Runner(spec, console)
-    sections = runner.run()
-    return write_report(spec.name, runner.out, sections)
+    runner = Runner(spec, console, create_store=create_store)
+    try:
+        sections = runner.run()
+        return write_report(spec.name, runner.out, sections)
+    finally:
+        runner.store.close()

@@ -17,6 +17,8 @@ def run_command(
     output: Path | None = typer.Option(None, "--out", "-o", help="Run folder (overrides the spec's 'output')."),
     plan: bool = typer.Option(False, "--plan", help="Print every study's planned jobs and cost; run nothing and "
                                                     "write nothing."),
+    create_store: bool = typer.Option(False, "--create-store", help="Add nasaudit's tables to the spec's 'store' "
+                                      "even when it is an existing database holding other tables."),
 ) -> None:
     """Run an experiment spec (resuming a killed run) and write its HTML report."""
     from nasaudit.audit.runner import run_spec
@@ -31,7 +33,7 @@ def run_command(
     if plan:
         _print_plan(loaded)
         return
-    report = run_spec(loaded, Console(stderr=True))
+    report = run_spec(loaded, Console(stderr=True), create_store=create_store)
     _out.print(f"report: {report}", highlight=False, soft_wrap=True)
 
 

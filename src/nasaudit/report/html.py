@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from nasaudit import __version__
-from nasaudit._atomic import atomic_write
+from nasaudit._atomic import atomic_write, relative_parts
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -45,6 +45,8 @@ class Figure:
 
     path: Path
     caption: str
+    #: the PNG's bytes when already read (the report reads a run's figures without following links)
+    data: bytes | None = None
 
 
 @dataclass
@@ -101,11 +103,14 @@ def _render_section(section: Section, max_table_rows: int) -> str:
                      + shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, escape=True, na_rep="")
                      + "</div>")
     if section.downloads:
+        for _, path in section.downloads:  # only relative links to files beside the report, never javascript:
+            relative_parts(path, "download link")
         links = "".join(f'<li><a href="{html.escape(path)}">{html.escape(caption)}</a> ({html.escape(path)})</li>'
                         for caption, path in section.downloads)
         parts.append(f'<p class="downloads">Full tables (CSV beside this report):</p><ul>{links}</ul>')
     for figure in section.figures:
-        data = base64.b64encode(Path(figure.path).read_bytes()).decode("ascii")
+        png = figure.data if figure.data is not None else Path(figure.path).read_bytes()
+        data = base64.b64encode(png).decode("ascii")
         parts.append(
             f'<figure><img alt="{html.escape(figure.caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>"
