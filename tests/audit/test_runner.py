@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -161,3 +162,99 @@ def test_result_warnings_become_notes_of_their_section(tmp_path, monkeypatch):
     section = json.loads((tmp_path / "run" / "00-cell_shape" / "section.json").read_text())
     assert "Caveat: the samples are nearly identical (2 times)" in section["notes"]
     assert "Caveat: the samples are nearly identical" in (tmp_path / "run" / "report.html").read_text()
+
+
+def _two_process_spec(tmp_path):
+    spec = tmp_path / "twice.yaml"
+    spec.write_text("""
+name: twice
+seed: 2
+output: run
+evaluators:
+  t: {kind: table, path: embedded, metric: test_acc}
+space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
+analyses:
+  - {kind: compare, evaluator: t, strategies: [random, local], budget: 10, seeds: 3}
+  - {kind: importance, evaluator: t}
+  - {kind: cell_shape}
+""")
+    return spec
+
+
+def _start(spec):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "nasaudit.cli.main", "run", str(spec)], cwd=spec.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _read_until(process, text: str) -> list[str]:
+    """Lines of ``process``'s stderr up to the first holding ``text`` (or all of them when it ends first)."""
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if text in line:
+            break
+    return lines
+
+
+def test_two_runs_of_one_spec_at_once_compute_each_study_once(tmp_path):
+    """Issue #22 item 14: a second `nasaudit run` of a spec another run is computing waits for that run's study
+    (claimed with a lease in the store) instead of computing it too and deleting the folder the first one writes.
+    The first run is paused (SIGSTOP) while it computes a study, so the two overlap on any machine."""
+    import signal
+    import threading
+
+    spec = _two_process_spec(tmp_path)
+    first = _start(spec)
+    second = None
+    watchdog = threading.Timer(300, lambda: [p.kill() for p in (first, second) if p is not None])
+    watchdog.start()
+    try:
+        lines_first = _read_until(first, "00-compare: running")
+        assert "00-compare: running" in lines_first[-1], lines_first
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = _start(spec)
+            lines_second = _read_until(second, "waiting")
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        out_first, err_first = first.communicate()
+        out_second, err_second = second.communicate()
+    finally:
+        watchdog.cancel()
+    log_first, log_second = "".join(lines_first) + err_first, "".join(lines_second) + err_second
+    assert first.returncode == 0 and second.returncode == 0, (log_first, log_second)
+    assert "another nasaudit run" in log_second and "waiting" in log_second
+    for key in ("00-compare", "01-importance", "02-cell_shape"):
+        assert (log_first + log_second).count(f"{key}: running") == 1, (key, log_first, log_second)
+    assert "report:" in out_first and "report:" in out_second
+    run = tmp_path / "run"
+    assert not list(run.glob(".partial-*"))
+    for key in ("00-compare", "01-importance", "02-cell_shape"):
+        assert (run / key / "section.json").is_file()
+    from nasaudit.jobs.store import ResultStore
+
+    with ResultStore(run / "results.sqlite") as store:
+        rows = store.experiment_results()
+        assert sorted(rows["status"]) == ["done"] * 3
+        assert store.claim_holder(rows["job_id"].iloc[0]) is None  # claims released
+
+
+def test_a_run_killed_mid_study_is_taken_over_at_once(tmp_path):
+    """The claim of a run killed with -9 belongs to a dead process of this host: the next run takes the study
+    over without waiting for the lease to expire, and removes the killed run's half-written folder."""
+    import signal
+
+    spec = _two_process_spec(tmp_path)
+    first = _start(spec)
+    assert "00-compare: running" in _read_until(first, "00-compare: running")[-1]
+    os.kill(first.pid, signal.SIGKILL)
+    first.communicate()
+    assert list((tmp_path / "run").glob(".partial-00-compare-*"))
+    second = _start(spec)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    assert "waiting" not in err and err.count(": running") == 3
+    assert not list((tmp_path / "run").glob(".partial-*"))

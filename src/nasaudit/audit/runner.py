@@ -188,12 +188,12 @@ class Runner:
         final = inside(self.out, key, "study folder")
         for stale in self.out.glob(f".partial-{key}-*"):  # left by a killed run; this run holds the claim
             _remove(stale)
-        self.console.print(f"[bold]{key}[/]: running", highlight=False)
         started = time.time()
         try:
             scratch = Path(tempfile.mkdtemp(prefix=f".partial-{key}-", dir=self.out))
         except OSError as err:
             raise DataError(f"cannot write into the run folder {self.out}: {err.strerror or err}") from None
+        self.console.print(f"[bold]{key}[/]: running", highlight=False)
         try:
             try:
                 with warnings.catch_warnings(record=True) as caught:
