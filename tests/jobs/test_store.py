@@ -173,3 +173,46 @@ def test_postgresql_store_round_trip() -> None:
         assert job.job_id in store.done_ids()
     assert (row.status, row.attempts) == ("done", 2)
     assert row.metrics == {"test_acc": 70.25} and row.curves == {"loss": [2.0, 1.5]}
+
+
+def _foreign(path: Path) -> Path:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    return path
+
+
+def _state(path: Path) -> tuple[list[str], str]:
+    with sqlite3.connect(path) as db:
+        return (sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")),
+                db.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
+    """Issue #22 item 11: no nasaudit tables are added to a database holding only others, and it is not
+    switched to WAL; asked for explicitly (``create_tables``), the tables are added and it opens from then on."""
+    other = _foreign(tmp_path / "other.db")
+    with pytest.raises(DataError, match=r"not a nasaudit results store.*invoices"):
+        ResultStore(other)
+    assert _state(other) == (["invoices"], "delete")
+    ResultStore(other, create_tables=True).close()
+    tables, mode = _state(other)
+    assert {"invoices", "experiment_results", "training_runs", "job_claims", "builds"} <= set(tables)
+    assert mode == "wal"
+    ResultStore(other).close()  # it holds nasaudit's tables now
+
+
+@pytest.mark.parametrize("content", [b"", None], ids=["empty file", "new path"])
+def test_a_new_or_empty_database_file_is_created(content: bytes | None, tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    if content is not None:
+        path.write_bytes(content)
+    ResultStore(path).close()
+    assert "experiment_results" in _state(path)[0]
+
+
+def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("my notes, not SQLite" * 20)
+    with pytest.raises(DataError, match=r"notes\.db is not a nasaudit results store"):
+        ResultStore(path)
+    assert path.read_text() == "my notes, not SQLite" * 20

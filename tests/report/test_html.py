@@ -7,7 +7,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
+from nasaudit.errors import DataError
 from nasaudit.report.html import Figure, Section, render_report
 
 
@@ -35,3 +37,27 @@ def test_wide_tables_scroll_inside_their_box(tmp_path):
     text = out.read_text()
     assert '<div class="table-scroll"><table' in text
     assert ".table-scroll { overflow-x: auto" in text
+
+
+@pytest.mark.parametrize("href", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<script>x</script>",
+                                  "https://evil.example/x.csv", "//evil.example/x", "/etc/passwd", "../x.csv",
+                                  "a/../../x.csv", "a\\..\\x.csv", ""])
+def test_download_links_are_relative_paths_inside_the_run(href, tmp_path):
+    """Issue #22 item 10: a download link is a plain relative path beside the report, never a URL or a path
+    that leaves the run folder; such a section is refused before anything is written."""
+    section = Section("k", "K", "s", downloads=[("full table", href)])
+    with pytest.raises(DataError, match="download link"):
+        render_report("r", [section], tmp_path / "report.html")
+    assert not (tmp_path / "report.html").exists()
+    ok = render_report("r", [Section("k", "K", "s", downloads=[("full table", "00-k/full.csv")])],
+                       tmp_path / "report.html")
+    assert 'href="00-k/full.csv"' in ok.read_text()
+
+
+def test_a_figure_given_as_bytes_is_inlined_without_reading_its_path(tmp_path):
+    import base64
+
+    data = b"\x89PNG\r\n\x1a\nnot-read-from-disk"
+    out = render_report("r", [Section("k", "K", "s", figures=[Figure(tmp_path / "absent.png", "c", data)])],
+                        tmp_path / "report.html")
+    assert base64.b64encode(data).decode("ascii") in out.read_text()
