@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +25,11 @@ from nasaudit.jobs.job import JobResult
 from nasaudit.jobs.store import ResultStore
 
 THREE_OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3")
-# 1 epoch of 10 steps at LR 0.05 on the digits: short enough that float summation order (grouped vs plain
-# convolutions) is not amplified chaotically (tests/train/test_fused.py), long enough that seeds differ
+# the builder's own learning rate (0.1), where any float difference grows chaotically over the steps: fused and
+# separate runs sum in the same order (nn/fused.py), so they agree to float rounding, not just roughly
 SPEC = BuildSpec(ops=THREE_OPS, sample=2, sample_seed=1, seeds=(0, 1, 2),
-                 options={"epochs": 1, "channels": 4, "lr": 0.05, "batch_size": 128})
-LOSS_TOL = 1e-3
+                 options={"epochs": 1, "channels": 4, "batch_size": 128})
+LOSS_RTOL = 1e-5
 ONE_IMAGE = 100.0 / 359 + 1e-6  # % of the digits test split
 
 
@@ -70,10 +71,10 @@ def test_fused_and_separate_builds_record_the_same_runs(builds: dict[int, pd.Dat
         a, b = alone.loc[job_id], fused.loc[job_id]
         assert set(a.metrics) == set(b.metrics) and set(a.curves) == set(b.curves)
         assert (a.metrics["params"], a.metrics["flops"]) == (b.metrics["params"], b.metrics["flops"])
-        np.testing.assert_allclose(b.metrics["test_loss"], a.metrics["test_loss"], rtol=0, atol=LOSS_TOL)
+        np.testing.assert_allclose(b.metrics["test_loss"], a.metrics["test_loss"], rtol=LOSS_RTOL, atol=0)
         np.testing.assert_allclose(b.metrics["test_acc"], a.metrics["test_acc"], rtol=0, atol=ONE_IMAGE)
         np.testing.assert_allclose(b.metrics["val_acc"], a.metrics["val_acc"], rtol=0, atol=ONE_IMAGE)
-        np.testing.assert_allclose(b.curves["train_loss"], a.curves["train_loss"], rtol=0, atol=LOSS_TOL)
+        np.testing.assert_allclose(b.curves["train_loss"], a.curves["train_loss"], rtol=LOSS_RTOL, atol=0)
         assert b.curves["lr"] == a.curves["lr"]
     # each fused run is nearest to its own separate run, not to another seed's: no seeds were mixed up
     def losses(runs: pd.DataFrame) -> np.ndarray:
@@ -92,10 +93,25 @@ def test_train_jobs_fused_equals_train_job_for_one_architecture() -> None:
     alone = [train_job(job) for job in jobs]
     fused = train_jobs_fused(jobs)
     for a, b in zip(alone, fused, strict=True):
-        np.testing.assert_allclose(b.metrics["test_loss"], a.metrics["test_loss"], rtol=0, atol=LOSS_TOL)
-        np.testing.assert_allclose(b.curves["val_loss"], a.curves["val_loss"], rtol=0, atol=LOSS_TOL)
+        np.testing.assert_allclose(b.metrics["test_loss"], a.metrics["test_loss"], rtol=LOSS_RTOL, atol=0)
+        np.testing.assert_allclose(b.curves["val_loss"], a.curves["val_loss"], rtol=LOSS_RTOL, atol=0)
     with pytest.raises(ConfigError, match="differ in more than the seed"):
         train_jobs_fused(build_jobs(SPEC)[2:4])
+
+
+def test_one_job_gives_one_result_whatever_fuse() -> None:
+    """Issue #22 item 17: this architecture's seed 0 scored 27.577 % alone and 30.362 % fused on a tiny build."""
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|skip_connect~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    spec = BuildSpec(ops=THREE_OPS, sample=1, seeds=(0, 1, 2), options={"epochs": 2})
+    jobs = [replace(job, arch=arch) for job in build_jobs(spec)]
+    alone = [train_job(job) for job in jobs]
+    fused = train_jobs_fused(jobs)
+    for a, b in zip(alone, fused, strict=True):
+        for name in ("test_loss", "val_acc"):
+            np.testing.assert_allclose(b.metrics[name], a.metrics[name], rtol=LOSS_RTOL, atol=0, err_msg=name)
+        np.testing.assert_allclose(b.metrics["test_acc"], a.metrics["test_acc"], rtol=0, atol=ONE_IMAGE)
+        for name in ("train_loss", "train_acc", "val_loss", "val_acc"):
+            np.testing.assert_allclose(b.curves[name], a.curves[name], rtol=LOSS_RTOL, atol=0, err_msg=name)
 
 
 def test_fuse_groups_the_seeds_of_one_architecture_and_resumes_under_any_fuse(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from torch import nn
 
 from nasaudit.errors import ArchitectureError
 from nasaudit.nn import build_network
-from nasaudit.nn.fused import ConvAvgPool, FusedNetwork, unused_parameters
+from nasaudit.nn.fused import ConvAvgPool, FusedConv2d, FusedNetwork, unused_parameters
 from nasaudit.spaces import get_space
 
 SPACE = get_space("nb201")
@@ -130,3 +130,38 @@ def test_convolutional_average_pooling_equals_torch_pooling(pool):
     torch.testing.assert_close(ConvAvgPool(pool)(x), pool(x), rtol=0, atol=1e-6)
     grad = torch.autograd.grad(ConvAvgPool(pool)(x).square().sum(), x)[0]
     torch.testing.assert_close(grad, torch.autograd.grad(pool(x).square().sum(), x)[0], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "kernel", "stride", "layout"), [
+    (1, 4, 3, 1, torch.contiguous_format),  # a stem: 1 input channel
+    (8, 8, 1, 1, torch.contiguous_format),  # nor_conv_1x1 (oneDNN's grouped 1x1 weight gradient sums otherwise)
+    (8, 16, 3, 2, torch.contiguous_format),  # a residual reduction
+    (16, 16, 3, 1, torch.channels_last),
+])
+def test_fused_convolution_gives_each_model_its_separate_numbers_bit_for_bit(c_in, c_out, kernel, stride, layout):
+    """Issue #22 item 17: the grouped kernel is used only where it is exact, else one convolution per model."""
+    torch.manual_seed(0)
+    convs = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False) for _ in range(3)]
+    fused = FusedConv2d(convs)
+    x = torch.randn(20, 3 * c_in, 6, 6).contiguous(memory_format=layout).requires_grad_()
+    out = fused(x)
+    grad_out = torch.randn(out.shape).contiguous(memory_format=layout)
+    grads = torch.autograd.grad(out, [x, fused.weight], grad_out)
+    for m, conv in enumerate(convs):
+        xm = x.detach()[:, m * c_in:(m + 1) * c_in].contiguous(memory_format=layout).requires_grad_()
+        om = conv(xm)
+        dx, dw = torch.autograd.grad(om, [xm, conv.weight],
+                                     grad_out[:, m * c_out:(m + 1) * c_out].contiguous(memory_format=layout))
+        assert torch.equal(out[:, m * c_out:(m + 1) * c_out], om)
+        assert torch.equal(grads[0][:, m * c_in:(m + 1) * c_in], dx)
+        assert torch.equal(grads[1][m * c_out:(m + 1) * c_out], dw)
+    assert len(fused.exact) == 1  # one probe per input shape
+
+
+def test_fused_pooling_is_bit_for_bit_torch_pooling():
+    pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+    x = torch.randn(5, 12, 4, 4, requires_grad=True)
+    fast = ConvAvgPool(pool)
+    out = fast(x)
+    assert torch.equal(out, pool(x))
+    assert torch.equal(torch.autograd.grad(out.square().sum(), x)[0], torch.autograd.grad(pool(x).square().sum(), x)[0])

@@ -119,3 +119,38 @@ def test_bad_fusion_requests_are_refused(digits):
     with pytest.raises(ConfigError, match="one shape and size"):
         train_models_fused([_build(ARCH, 0), _build(ARCH, 1)], [part, smaller], "cpu_small", seeds=[0, 1],
                            progress=False)
+
+
+# issue #22 item 17: at the builder's own learning rate (0.1), where float differences grow chaotically, 24
+# architectures (``none`` edges, dead nodes, pure skip and pooling cells) fused 8 at a time, mixed, with a
+# final partial batch and two epochs, give every model the numbers of its separate run
+MANY = [
+    "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",  # no path: a constant network
+    "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+    "|avg_pool_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|avg_pool_3x3~1|avg_pool_3x3~2|",
+    "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",  # node 1 is dead: unused weights
+    "|nor_conv_3x3~0|+|skip_connect~0|skip_connect~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    *[str(a) for a in SPACE.sample_many(19, 22)],
+]
+
+
+def test_many_architectures_train_fused_exactly_as_alone(digits):
+    protocol = get_protocol("cpu_small").with_overrides(epochs=2, batch_size=32)
+    part = replace(_subset(digits, 0), train=Split(digits.train.x[:150], digits.train.y[:150]))  # 4 + 22 + ...
+    for start in range(0, len(MANY), 8):
+        archs = MANY[start:start + 8]
+        seeds = [start + i for i in range(len(archs))]
+        separate = [_build(arch, seed) for arch, seed in zip(archs, seeds, strict=True)]
+        fused = copy.deepcopy(separate)
+        expected = [train(model, part, protocol, seed=seed, progress=False, test_each_epoch=True)
+                    for model, seed in zip(separate, seeds, strict=True)]
+        got = train_models_fused(fused, part, protocol, seeds=seeds, progress=False, test_each_epoch=True)
+        for arch, a, b in zip(archs, expected, got, strict=True):
+            for field in ("train_loss", "val_loss"):
+                np.testing.assert_allclose(getattr(b, field), getattr(a, field), rtol=1e-5, atol=0, err_msg=arch)
+            for field in ("train_acc", "val_acc"):  # a rare argmax flip of one image is float order, not a bug
+                np.testing.assert_allclose(getattr(b, field), getattr(a, field), rtol=0, atol=ONE_IMAGE,
+                                           err_msg=arch)
+            np.testing.assert_allclose(b.test_loss, a.test_loss, rtol=1e-5, atol=0, err_msg=arch)
+            np.testing.assert_allclose(b.test_acc, a.test_acc, rtol=0, atol=ONE_IMAGE, err_msg=arch)
+        _assert_same_weights(separate, fused)

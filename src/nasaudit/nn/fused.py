@@ -2,17 +2,25 @@
 
 The fused module works on tensors whose channels are model-major: model ``m``'s ``C`` channels are
 channels ``m*C ... m*C + C - 1`` of a ``(B, M*C, H, W)`` tensor, each model seeing its own B images.
-Convolutions become grouped convolutions (``groups = M x groups``), BatchNorm over ``M*C`` channels is
-exactly per-model BatchNorm, channel-wise ops (ReLU, pooling, identity) are shared (average pooling as a
-depthwise convolution, ``ConvAvgPool``, much faster on CPU), and the linear head is a batched matmul
-returning ``(B, M, classes)``. Nothing mixes channels of different models, so each model's
-forward, gradient, and BN statistics equal those of the separate network (up to float summation order).
+Convolutions become grouped convolutions (``groups = M x groups``; HFTA's ``hfta/ops/conv.py``,
+UofT-EcoSystem/hfta@a13ae10), BatchNorm over ``M*C`` channels is per-model BatchNorm, channel-wise ops
+(ReLU, pooling, identity) are shared (average pooling as a depthwise convolution, ``ConvAvgPool``, much faster
+on CPU), and the linear head returns ``(B, M, classes)``. Nothing mixes channels of different models.
+
+Different from HFTA on purpose: each model gets the numbers of its separate network BIT FOR BIT, not just up to
+float summation order, because training small networks at NB201's learning rate amplifies a difference of one
+rounding into points of accuracy within an epoch (issue #22 item 17: a ReLU input of 1e-6 changing sign flips
+a gradient entry, and the runs part). So a fused kernel is used only where a probe on the first input of each
+shape finds it exact (``_ExactOrSplit``: oneDNN's grouped 3x3 convolutions are, its grouped 1x1 and
+1-input-channel weight gradients are not, and the answer depends on the CPU), else one separate kernel per
+model; the head is one ``linear`` per model (HFTA: one ``baddbmm``); each node adds its edges in the separate
+cell's order; gradient clipping follows ``clip_grad_norm_`` model by model.
 
 NB201 cells (NB201 paper Sec. 2.1) of *different* architectures fuse edge by edge: on each edge the models
-are grouped by their op's structure, and each group runs once on its models' channels (a gather, and one
-``index_add`` per node back, when the group is a strict subset; parameter-free ops such as skip and pooling
-run on all channels and are masked instead); ``none`` adds nothing. Fusing M seeds of one architecture therefore
-has no gathers at all.
+are grouped by their op's structure, and each group runs once on its models' channels (a gather, scattered
+back into the edge's output, when the group is a strict subset; parameter-free ops such as skip and pooling
+run on all channels and are masked instead); ``none`` adds nothing. Fusing M seeds of one architecture
+therefore has no gathers at all.
 
 Every fused parameter and buffer is model-major too, so ``FusedNetwork`` can copy the separate networks'
 weights in (``load_models``), write them back out (``store_models``), clip gradients per model
@@ -51,7 +59,9 @@ class Link:
 
 
 class FusedLinear(nn.Module):
-    """M linear layers as one batched matmul: ``(B, M*C)`` in, ``(B, M, K)`` out."""
+    """M linear layers: ``(B, M*C)`` in, ``(B, M, K)`` out, each model's ``nn.functional.linear`` on its own
+    contiguous slice, so every model's product (and gradient) is bit for bit the separate layer's (a batched
+    matmul sums in another order; the head is a few tiny products, so nothing is lost)."""
 
     def __init__(self, layers: Sequence[nn.Linear]) -> None:
         super().__init__()
@@ -62,20 +72,109 @@ class FusedLinear(nn.Module):
                      if biases[0] is not None else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.einsum("bmc,mkc->bmk", x.reshape(x.shape[0], self.models, -1), self.weight)
-        return out if self.bias is None else out + self.bias
+        parts = x.reshape(x.shape[0], self.models, -1)
+        return torch.stack([nn.functional.linear(parts[:, m].contiguous(), self.weight[m],
+                                                 None if self.bias is None else self.bias[m])
+                            for m in range(self.models)], 1)
 
 
-class ConvAvgPool(nn.Module):
-    """``nn.AvgPool2d`` (no ceil mode) computed as a depthwise convolution with a ones kernel divided by the
-    window counts: equal up to float rounding, and several times faster on CPU than torch's pooling kernel
-    for the wide, tiny tensors of fused networks (``benchmarks/bench_fused.py``)."""
+class _ExactOrSplit(nn.Module):
+    """A fused computation that must give each model bit for bit what its separate module gives.
+
+    ``_fast`` computes all M models at once (a grouped convolution, a pooling as a depthwise convolution);
+    ``_split`` runs each model's channels through the separate computation and concatenates. Whether the fast
+    kernel sums in the separate kernel's order depends on the CPU's instruction set, the kernel library and
+    the shapes (measured: oneDNN's grouped 3x3 convolutions are exact, its grouped 1x1 and 1-channel
+    weight gradients are not), so the choice is measured, not assumed: the first input of each shape, dtype,
+    device and layout runs a probe, random data through both, forward and backward (input and parameter
+    gradients via ``torch.autograd.grad``, so no ``.grad`` is touched); the fast path is used only where all
+    of them are bit-identical (``exact``). Kernels are deterministic, so the order does not depend on the data.
+    """
+
+    models: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: per input key (shape, dtype, device, strides): True where ``_fast`` equals ``_split`` bit for bit
+        self.exact: dict[tuple[object, ...], bool] = {}
+
+    def _fast(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _one(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        width = x.shape[1] // self.models
+        layout = torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
+            and not x.is_contiguous() else torch.contiguous_format
+        outs = [self._one(x[:, m * width:(m + 1) * width].contiguous(memory_format=layout), m)
+                for m in range(self.models)]
+        return torch.cat(outs, 1).contiguous(memory_format=layout)
+
+    def _probe(self, x: torch.Tensor) -> bool:
+        probe = torch.empty_like(x).normal_(generator=torch.Generator(device=x.device).manual_seed(0))
+        params = [p for p in self.parameters() if p.requires_grad]
+        with torch.enable_grad():
+            results = []
+            for run in (self._fast, self._split):
+                inp = probe.clone().requires_grad_()
+                out = run(inp)
+                grad_out = torch.randn(out.shape, generator=torch.Generator(device=x.device).manual_seed(1),
+                                       device=x.device, dtype=out.dtype)
+                results.append((out.detach(), *torch.autograd.grad(out, [inp, *params], grad_out)))
+        return all(torch.equal(a, b) for a, b in zip(*results, strict=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        key = (tuple(x.shape), tuple(x.stride()), x.dtype, x.device, torch.is_autocast_enabled())
+        if key not in self.exact:
+            self.exact[key] = self._probe(x)
+        return self._fast(x) if self.exact[key] else self._split(x)
+
+
+class FusedConv2d(_ExactOrSplit):
+    """M ``nn.Conv2d`` of one shape as one grouped convolution (``groups = M x groups``), falling back to one
+    convolution per model where the grouped kernel would not give each model its separate result bit for bit
+    (``_ExactOrSplit``). Holds ``weight`` (and ``bias``) model-major, as ``nn.Conv2d(M*C_in, M*C_out, groups=M)``."""
+
+    def __init__(self, convs: Sequence[nn.Conv2d]) -> None:
+        super().__init__()
+        first = convs[0]
+        self.models, self.in_per_model, self.out_per_model = len(convs), first.in_channels, first.out_channels
+        self.stride, self.padding, self.dilation, self.groups = (first.stride, first.padding, first.dilation,
+                                                                 first.groups)
+        if first.padding_mode != "zeros" or isinstance(first.padding, str):
+            raise ArchitectureError(f"cannot fuse {first!r}: only zero padding given as numbers is supported")
+        self.weight = nn.Parameter(torch.cat([conv.weight.detach() for conv in convs]))
+        self.bias = (nn.Parameter(torch.cat([conv.bias.detach() for conv in convs if conv.bias is not None]))
+                     if first.bias is not None else None)
+
+    def extra_repr(self) -> str:
+        return (f"{self.models} x ({self.in_per_model}, {self.out_per_model}), kernel={tuple(self.weight.shape[2:])}, "
+                f"stride={self.stride}, padding={self.padding}, groups={self.groups}")
+
+    def _fast(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                                    self.dilation, self.models * self.groups)
+
+    def _one(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        rows = slice(m * self.out_per_model, (m + 1) * self.out_per_model)
+        return nn.functional.conv2d(x, self.weight[rows], None if self.bias is None else self.bias[rows],
+                                    self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvAvgPool(_ExactOrSplit):
+    """``nn.AvgPool2d`` (no ceil mode) of M models, computed as a depthwise convolution with a ones kernel divided
+    by the window counts, several times faster on CPU than torch's pooling kernel for the wide, tiny tensors of
+    fused networks (``benchmarks/bench_fused.py``), where that is bit for bit the separate pooling; else the
+    separate pooling itself (``_ExactOrSplit``)."""
 
     def __init__(self, pool: nn.AvgPool2d) -> None:
         super().__init__()
         if pool.ceil_mode or pool.divisor_override is not None:
             raise ArchitectureError(f"cannot fuse {pool!r}: ceil mode and divisor override are not supported")
         pair = nn.modules.utils._pair
+        self.models = 1
         self.kernel, self.stride, self.padding = pair(pool.kernel_size), pair(pool.stride), pair(pool.padding)
         self.count_include_pad = pool.count_include_pad
         self._cache: dict[tuple[int, int, int, torch.dtype, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
@@ -84,7 +183,7 @@ class ConvAvgPool(nn.Module):
         return (f"kernel={self.kernel}, stride={self.stride}, padding={self.padding}, "
                 f"count_include_pad={self.count_include_pad}")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _fast(self, x: torch.Tensor) -> torch.Tensor:
         channels, height, width = x.shape[1:]
         key = (channels, height, width, x.dtype, x.device)
         if key not in self._cache:
@@ -97,6 +196,12 @@ class ConvAvgPool(nn.Module):
         ones, counts = self._cache[key]
         return nn.functional.conv2d(x, ones, stride=self.stride, padding=self.padding, groups=channels) / counts
 
+    def _one(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        return nn.functional.avg_pool2d(x, self.kernel, self.stride, self.padding,
+                                        count_include_pad=self.count_include_pad)
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        return self._one(x, 0)  # torch's pooling treats every channel alone: all at once is each model's own
 
 
 class FusedNB201Cell(nn.Module):
@@ -147,26 +252,27 @@ class FusedNB201Cell(nn.Module):
     def forward(self, x: torch.Tensor, edge_args: Sequence[object] | None = None) -> torch.Tensor:
         if edge_args is not None:
             raise ArchitectureError("a fused NB201 cell takes no edge arguments")
+        # each node adds its edges' outputs in edge order, as the separate cell does (``cells._run_edges``), so
+        # every model's sum is the separate sum bit for bit: an edge's groups hold disjoint models, and the
+        # zeros a group leaves in the other models' channels (or a ``none`` edge) add exactly nothing
         states = [x]
         for dst in range(1, self.n_nodes):
             total: torch.Tensor | None = None
-            parts: list[torch.Tensor] = []
-            indices: list[torch.Tensor] = []
             for k, (src, target) in enumerate(self.edges):
                 if target != dst:
                     continue
                 inp = states[src]
+                edge: torch.Tensor | None = None
                 for g, (op, (_, mode)) in enumerate(zip(cast(nn.ModuleList, self.ops[k]), self.groups[k], strict=True)):
                     if mode == "gather":
                         index = self._channels(k, g, inp, mask=False)
-                        parts.append(op(inp.index_select(1, index)))
-                        indices.append(index)
-                        continue
-                    out = op(inp) if mode == "all" else op(inp) * self._channels(k, g, inp, mask=True)
-                    total = out if total is None else total + out
-            if parts:  # one scatter-add of every subset op's output into the node
-                base = total if total is not None else torch.zeros_like(x)
-                total = base.index_add(1, torch.cat(indices), torch.cat(parts, 1))
+                        out = op(inp.index_select(1, index))
+                        out = torch.zeros_like(inp).index_copy(1, index, out)
+                    else:
+                        out = op(inp) if mode == "all" else op(inp) * self._channels(k, g, inp, mask=True)
+                    edge = out if edge is None else edge + out
+                if edge is not None:
+                    total = edge if total is None else total + edge
             states.append(total if total is not None else torch.zeros_like(x))
         return states[-1]
 
@@ -195,10 +301,7 @@ def fuse_modules(modules: Sequence[nn.Module], owners: tuple[int, ...]) -> tuple
     fused: nn.Module
     if isinstance(first, nn.Conv2d):
         _same_structure(modules)
-        fused = nn.Conv2d(models * first.in_channels, models * first.out_channels,
-                          first.kernel_size, first.stride, first.padding,  # type: ignore[arg-type]
-                          first.dilation, models * first.groups,  # type: ignore[arg-type]
-                          bias=first.bias is not None, padding_mode=first.padding_mode)
+        fused = FusedConv2d(modules)  # type: ignore[arg-type]
     elif isinstance(first, nn.BatchNorm2d):
         _same_structure(modules)
         fused = nn.BatchNorm2d(models * first.num_features, first.eps, first.momentum, first.affine,
@@ -298,8 +401,12 @@ class FusedNetwork(nn.Module):
                 unused[repr(network)] = unused_parameters(network, input_shape)
         self.unused = {(m, name) for m, network in enumerate(networks) for name in unused[repr(network)]}
         params = dict(self.named_parameters())
-        #: (parameter, owner index tensor) of each fused parameter, for per-model gradient clipping
-        self._owned = [(params[link.fused], torch.tensor(link.owners)) for link in self.links if link.fused in params]
+        slices = {(owner, link.separate): (params[link.fused], len(link.owners), row)
+                  for link in self.links if link.fused in params for row, owner in enumerate(link.owners)}
+        #: per model, (fused parameter, owners, row) of each of its parameters that get a gradient, in the
+        #: separate network's parameter order: what ``clip_grad_norm_`` of the separate network sees
+        self._owned = [[slices[m, name] for name, _ in network.named_parameters() if (m, name) not in self.unused]
+                       for m, network in enumerate(networks)]
         #: (model-major view of a parameter, row) of each unused model slice, and the values it keeps
         self._frozen = [(params[link.fused], len(link.owners), row) for link in self.links if link.fused in params
                         for row, owner in enumerate(link.owners) if (owner, link.separate) in self.unused]
@@ -333,17 +440,15 @@ class FusedNetwork(nn.Module):
     @torch.no_grad()
     def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
         """``torch.nn.utils.clip_grad_norm_`` applied to each model's gradients on its own (DARTS's clip of
-        5 per network); returns the M gradient norms before clipping."""
-        device = self._owned[0][0].device if self._owned else torch.device("cpu")
-        squares = torch.zeros(self.models, device=device)
-        for param, owners in self._owned:
-            if param.grad is not None:
-                squares.index_add_(0, owners.to(device),
-                                    param.grad.unflatten(0, (len(owners), -1)).float().pow(2).flatten(1).sum(1))
-        norms = squares.sqrt()
-        coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-        for param, owners in self._owned:
-            if param.grad is not None:
-                scale = coef[owners.to(device)].to(param.grad.dtype)
-                param.grad.unflatten(0, (len(owners), -1)).mul_(scale.view(-1, *[1] * param.dim()))
-        return norms
+        5 per network), over its gradients in its separate parameter order, so each model's norm and scaled
+        gradients are bit for bit the separate network's; returns the M gradient norms before clipping."""
+        norms = []
+        for owned in self._owned:
+            grads = [param.grad.unflatten(0, (owners, -1))[row] for param, owners, row in owned
+                     if param.grad is not None]
+            norm = nn.utils.get_total_norm(grads, 2.0)
+            coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+            for grad in grads:
+                grad.mul_(coef)
+            norms.append(norm)
+        return torch.stack(norms) if norms else torch.zeros(0)

@@ -3,9 +3,12 @@
 Each model is trained exactly as ``train`` (``train/loop.py``) would train it on its own: its own
 initialisation, its own batch order and augmentation drawn from ``epoch_seeds(seed, epoch)`` through its
 own generator, its own mixup coefficients, its own data split; the loss is the SUM over models of each
-model's mean loss, so every model's gradient is its separate gradient; SGD (momentum, Nesterov, weight
-decay) is elementwise and so fuses exactly; gradient clipping is applied per model
-(``FusedNetwork.clip_grad_norm_``). Results equal separate training up to float32 summation order.
+model's mean loss (``Batch.loss`` on its own logits), so every model's gradient is its separate gradient;
+SGD (momentum, Nesterov, weight decay) is elementwise and so fuses exactly; gradient clipping is applied per
+model (``FusedNetwork.clip_grad_norm_``); the tensors have ``TrainLoop``'s layout and the epoch means are taken
+as ``TrainLoop`` takes them. Results equal separate training bit for bit where the kernels allow it
+(``nasaudit.nn.fused``; measured on CPU: identical weights, losses and accuracies), so one builder job gives one
+result whatever ``fuse`` is (issue #22 item 17).
 
 What fuses is what ``nasaudit.nn.fused`` fuses: NB201 networks of one macro shape, any cells (the
 search-space papers' tiny-network benchmarks, search-phase paper Sec. 3.2). Wall time is shared: each
@@ -35,7 +38,7 @@ from nasaudit.nn.fused import FusedNetwork
 from nasaudit.nn.networks import build_network, count_flops, count_parameters
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
-from nasaudit.train.loop import Schedule, epoch_seeds, isolated_run, param_groups, resolve_device
+from nasaudit.train.loop import Batch, Schedule, epoch_seeds, isolated_run, param_groups, resolve_device
 from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
 from nasaudit.train.result import EpochRecord, TrainResult
 
@@ -61,9 +64,9 @@ class _FusedRunner:
         first = splits[0]
         self.protocol, self.device, self.models, self.schedule = protocol, device, len(models), schedule
         self.cuda = device.type == "cuda"
-        # channels-last on CPU too: oneDNN's grouped convolutions with few channels per group run 1.5-2x
-        # faster in it (bench_fused.py), unlike the separate networks' plain convolutions
-        self.memory_format = torch.channels_last
+        # the layout of ``TrainLoop`` (channels-last on CUDA only): kernels sum in an order that depends on it, and
+        # each model must see the numbers its separate run sees
+        self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
         self.amp_dtype = torch.bfloat16 if not self.cuda or torch.cuda.is_bf16_supported() else torch.float16
         self.fused = FusedNetwork(models, (first.in_channels, first.image_size, first.image_size))
         self.fused.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
@@ -77,6 +80,7 @@ class _FusedRunner:
         self.std = [torch.tensor(s.std, device=device) for s in splits]
         self.optimizer = make_optimizer(param_groups(self.fused, protocol), protocol)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and self.amp_dtype == torch.float16)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.cuda)
@@ -89,8 +93,12 @@ class _FusedRunner:
         """M batches of (B, C, H, W) as one (B, M*C, H, W) batch, model-major channels."""
         return torch.stack(xs, 1).flatten(1, 2).contiguous(memory_format=self.memory_format)
 
-    def train_epoch(self, epoch: int, seeds: Sequence[int]) -> tuple[float, torch.Tensor, torch.Tensor]:
-        """One pass of every model over its training split; (lr at start, M mean losses, M accuracies %)."""
+    def train_epoch(self, epoch: int, seeds: Sequence[int]) -> tuple[float, list[float], list[float]]:
+        """One pass of every model over its training split; (lr at start, M mean losses, M accuracies %).
+
+        Every number a model sees is the one ``TrainLoop.train_epoch`` computes for it alone: its batch order,
+        crops and mixup from its own generators, its loss and accuracy by ``Batch`` on its own logits, the
+        epoch means in Python floats."""
         p, device = self.protocol, self.device
         n = len(self.data[0]["train"])
         steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)  # as ``train``: no final batch of one
@@ -100,12 +108,11 @@ class _FusedRunner:
             generator = torch.Generator(device=device).manual_seed(data_seed)
             generators.append(generator)
             orders.append(torch.randperm(n, generator=generator, device=device))
-            lams.append(np.random.default_rng([seed, epoch]).beta(p.augmentation.mixup_alpha,
-                                                                  p.augmentation.mixup_alpha, size=steps)
-                        if p.augmentation.mixup_alpha > 0 else None)
+            alpha = p.augmentation.mixup_alpha
+            lams.append(np.random.default_rng([seed, epoch]).beta(alpha, alpha, size=steps) if alpha > 0 else None)
         self.fused.train()
-        loss_sum = torch.zeros(self.models, device=device)
-        correct = torch.zeros(self.models, device=device)
+        loss_sums = [torch.zeros((), device=device) for _ in range(self.models)]
+        corrects = [torch.zeros((), device=device) for _ in range(self.models)]
         seen = 0
         start_lr = self.schedule.learning_rate(epoch)
         self._set_lr(start_lr)
@@ -113,75 +120,66 @@ class _FusedRunner:
             lr = self.schedule.step_rate(epoch, step, steps)
             if lr is not None:
                 self._set_lr(lr)
-            xs, ys, mixed, step_lams = [], [], [], []
+            batches = []
             for m in range(self.models):
                 train = self.data[self.which[m]]["train"]
                 idx = orders[m][step * p.batch_size:(step + 1) * p.batch_size]
                 x = p.augmentation.apply(train.x[idx], self.mean[m], self.std[m], generators[m])
-                y = y_mix = train.y[idx]
-                lam = 1.0
+                y, y_mix, lam = train.y[idx], None, 1.0
                 if lams[m] is not None:
                     lam = float(lams[m][step])  # type: ignore[index]
                     x, y_mix = mixup(x, y, lam, generators[m])
-                xs.append(x)
-                ys.append(y)
-                mixed.append(y_mix)
-                step_lams.append(lam)
-            x = self._fuse_inputs(xs)
-            y, y_mix = torch.stack(ys, 1), torch.stack(mixed, 1)
-            lam_t = torch.tensor(step_lams, device=device)
+                batches.append(Batch(x, y, y_mix, lam, epoch, step))
+            x = self._fuse_inputs([batch.x for batch in batches])
             with self._autocast():
                 logits = self.fused(x)  # (B, M, classes)
-                scores = logits.transpose(1, 2)
-                losses = nn.functional.cross_entropy(scores, y, reduction="none",
-                                                     label_smoothing=p.label_smoothing).mean(0)
-                if p.augmentation.mixup_alpha > 0:
-                    losses = lam_t * losses + (1.0 - lam_t) * nn.functional.cross_entropy(
-                        scores, y_mix, reduction="none", label_smoothing=p.label_smoothing).mean(0)
+                per_model = [logits[:, m].contiguous() for m in range(self.models)]
+                losses = [batch.loss(self.criterion, out) for batch, out in zip(batches, per_model, strict=True)]
             self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(losses.sum()).backward()
+            self.scaler.scale(torch.stack(losses).sum()).backward()
             if p.grad_clip is not None:
                 self.scaler.unscale_(self.optimizer)
                 self.fused.clip_grad_norm_(p.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.fused.restore_unused_()
-            pred = logits.detach().argmax(2)
-            batch = y.shape[0]
-            loss_sum += losses.detach().float() * batch
-            correct += lam_t * (pred == y).sum(0) + (1.0 - lam_t) * (pred == y_mix).sum(0)
-            seen += batch
-        mean_loss = loss_sum / max(seen, 1)
-        if not bool(torch.isfinite(mean_loss).all()):
-            bad = [m for m, value in enumerate(mean_loss.tolist()) if not math.isfinite(value)]
+            size = batches[0].size
+            for m, (batch, out, loss) in enumerate(zip(batches, per_model, losses, strict=True)):
+                loss_sums[m] += loss.detach().float() * size
+                corrects[m] += batch.correct(out)
+            seen += size
+        mean_loss = [float(total) / max(seen, 1) for total in loss_sums]
+        bad = [m for m, value in enumerate(mean_loss) if not math.isfinite(value)]
+        if bad:
             raise TrainingError(
                 f"training loss became non-finite for fused model(s) {bad} (seeds {[seeds[m] for m in bad]}) in "
                 f"epoch {epoch + 1} (learning rate {start_lr:.3g}); the run stopped. Lower the learning rate or "
                 "train those separately."
             )
-        return start_lr, mean_loss.cpu(), (100.0 * correct / max(seen, 1)).cpu()
+        return start_lr, mean_loss, [100.0 * float(total) / max(seen, 1) for total in corrects]
 
     @torch.no_grad()
-    def evaluate(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-model (mean loss, accuracy %) on split ``name`` (each model its own); NaN for an empty split."""
+    def evaluate(self, name: str) -> tuple[list[float], list[float]]:
+        """Per-model (mean loss, accuracy %) on split ``name`` (each model its own, summed as
+        ``TrainLoop.evaluate`` sums them); NaN for an empty split."""
         size = len(self.data[0][name])
         if size == 0:
-            nan = torch.full((self.models,), math.nan)
-            return nan, nan
+            return [math.nan] * self.models, [math.nan] * self.models
         self.fused.eval()
-        loss_sum = torch.zeros(self.models, device=self.device)
-        correct = torch.zeros(self.models, device=self.device)
+        loss_sums = [torch.zeros((), device=self.device) for _ in range(self.models)]
+        corrects = [torch.zeros((), device=self.device) for _ in range(self.models)]
         step = self.protocol.eval_batch_size
+        parts = [self.data[self.which[m]][name] for m in range(self.models)]
         for start in range(0, size, step):
-            parts = [self.data[self.which[m]][name] for m in range(self.models)]
             x = self._fuse_inputs([normalize(part.x[start:start + step], self.mean[m], self.std[m])
                                    for m, part in enumerate(parts)])
-            y = torch.stack([part.y[start:start + step] for part in parts], 1)
             with self._autocast():
                 logits = self.fused(x)
-            loss_sum += nn.functional.cross_entropy(logits.float().transpose(1, 2), y, reduction="none").sum(0)
-            correct += (logits.argmax(2) == y).sum(0)
-        return (loss_sum / size).cpu(), (100.0 * correct / size).cpu()
+            for m, part in enumerate(parts):
+                out, y = logits[:, m].contiguous(), part.y[start:start + step]
+                loss_sums[m] += nn.functional.cross_entropy(out.float(), y, reduction="sum")
+                corrects[m] += (out.argmax(1) == y).sum()
+        return ([float(total) / size for total in loss_sums], [100.0 * float(total) / size for total in corrects])
 
 
 def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequence[DatasetSplits],
@@ -231,8 +229,8 @@ def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequ
                         None if tests is None else float(tests[1][m])))
                     if on_epoch_end is not None:
                         on_epoch_end(m, history[-1])
-                bar.update(task, advance=1, status=f"mean loss {float(train_loss.mean()):.3f} "
-                                                   f"val {float(val_acc.mean()):.1f}%")
+                bar.update(task, advance=1, status=f"mean loss {float(np.mean(train_loss)):.3f} "
+                                                   f"val {float(np.mean(val_acc)):.1f}%")
         if tests is None:
             started = time.perf_counter()
             tests = runner.evaluate("test")
