@@ -77,6 +77,12 @@ def test_darts_work_is_the_mixed_supernets_steps_counted_by_hand() -> None:
     assert cost.method_work(twice, "darts_alpha") == pytest.approx(2 * expected, rel=1e-12)
     # PT: per edge each of the 3 candidates removed once and the result once, plus the first look (no tuning)
     assert cost.method_work(SETUP, "darts_pt") - expected == pytest.approx((6 * 4 + 1) * mixed * n_val, rel=1e-12)
+    # with 2 tuning epochs between decisions (DARTS-PT's proj_intv; NB201: one fewer before the last): 2+2+2+2+1
+    # search epochs and a look after each of the 5 tunings
+    tuned = WSSetup(**{**SETUP.__dict__, "tune_epochs": 2})
+    search_epoch = 3 * mixed * (n_train + alpha_images) + mixed * n_val
+    assert cost.method_work(tuned, "darts_pt") - expected == pytest.approx(
+        (6 * 4 + 1 + 5) * mixed * n_val + 9 * search_epoch, rel=1e-12)
 
 
 def test_single_path_methods_cost_less_than_the_mixed_supernet_and_count_their_queries() -> None:

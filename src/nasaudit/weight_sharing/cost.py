@@ -11,8 +11,9 @@ forward). Per seed of a method:
   step a weight step on a training batch and an alpha step on a validation batch, both through the mixed
   supernet (every candidate of every edge), and the supernet's validation pass after each epoch;
 * ``darts_pt`` adds perturbation-based selection (ruocwang/darts-pt ``nasbench201/projection.py``): one
-  validation pass per candidate looked at and per decision, and ``tune_epochs`` epochs of search steps between
-  two decisions (counted as search epochs; an upper bound where decided edges already run one op);
+  validation pass per candidate looked at and per decision, and the tuning epochs of search steps between
+  decisions (``selection.pt_schedule``; counted at the mixed supernet's cost, an upper bound where decided edges
+  already run one op);
 * ``gdas`` (Dong & Yang 2019; D-X-Y/AutoDL-Projects ``GDAS.py``): the same steps through one sampled candidate
   per edge (the mean over ``PATH_SAMPLES`` seeded draws);
 * ``spos_evolution`` (Guo et al. 2020): single-path weight steps (the mean path over ``PATH_SAMPLES`` seeded
@@ -41,6 +42,7 @@ from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.differentiable.alpha import ArchParameters
 from nasaudit.differentiable.search import batch_bounds
+from nasaudit.differentiable.selection import pt_schedule
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import Supernet
@@ -82,7 +84,8 @@ def _alpha_steps_images(n_train: int, n_val: int, batch: int) -> int:
 def _pt_counts(alphas: ArchParameters, tune_epochs: int) -> tuple[int, int]:
     """Validation passes and tuning epochs of perturbation-based selection on ``alphas``' supernet: per decided edge
     each selectable candidate removed once and the result once; per DARTS node with more than two inputs each
-    input removed once and the result once; the supernet once at the start and after every tuning."""
+    input removed once and the result once; the supernet once at the start and after every tuning, the tuning
+    epochs between rounds as ``differentiable.selection.pt_schedule`` spaces them."""
     passes, op_rounds, node_rounds = 1, 0, 0
     for kind in alphas.kinds:
         edges = alphas.candidates[kind]
@@ -92,8 +95,8 @@ def _pt_counts(alphas: ArchParameters, tune_epochs: int) -> tuple[int, int]:
             inputs = [sum(1 for _, dst in alphas.edge_ends if dst == node) for node in {d for _, d in alphas.edge_ends}]
             passes += sum(n + 1 for n in inputs if n > 2)
             node_rounds = max(node_rounds, sum(1 for n in inputs if n > 2))
-    tunings = op_rounds + node_rounds - 1 if tune_epochs > 0 else 0
-    return passes + tunings, tunings * tune_epochs
+    gaps = pt_schedule(alphas.family, op_rounds + node_rounds, tune_epochs)
+    return passes + sum(1 for gap in gaps if gap > 0), sum(gaps)
 
 
 def _differentiable(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
@@ -122,7 +125,7 @@ def _differentiable(setup: WSSetup, training: str, methods: tuple[str, ...]) -> 
         out[name] = training_work
         if name == "darts_pt":
             passes, tune = _pt_counts(alphas, setup.tune_epochs)
-            out[name] += passes * mixed * n_val + tune * search_epoch
+            out[name] += passes * mixed * n_val + tune * (search_epoch + mixed * n_val)
     return out
 
 
