@@ -109,8 +109,10 @@ def kill_driver_when_done(script: str, db: str, count: int, timeout_s: float = 6
     from nasaudit.jobs.store import ResultStore
 
     driver = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
-    store = ResultStore(db)
     deadline = time.time() + timeout_s
+    while not os.path.exists(db) and time.time() < deadline and driver.poll() is None:
+        time.sleep(0.05)  # the driver creates the store (a run folder must not hold files nasaudit did not write)
+    store = ResultStore(db)
     while len(store.done_ids("experiment_results")) < count and time.time() < deadline and driver.poll() is None:
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):  # the group is gone if the driver already ended

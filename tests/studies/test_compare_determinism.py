@@ -82,7 +82,6 @@ def test_a_run_killed_after_its_first_seed_and_resumed_writes_the_same_bytes(fir
     folder.mkdir()
     (folder / "spec.yaml").write_text(SPEC)
     db = folder / "run" / "results.sqlite"
-    db.parent.mkdir()
     done = fns.kill_driver_when_done(DRIVER.format(spec=str(folder / "spec.yaml")), str(db), 1, timeout_s=120)
     assert 1 <= done < 3  # killed with a weight-sharing seed (and the study) still to do
     assert not (folder / "run" / "report.html").exists()
