@@ -155,7 +155,7 @@ def test_fused_convolution_gives_each_model_its_separate_numbers_bit_for_bit(c_i
         assert torch.equal(out[:, m * c_out:(m + 1) * c_out], om)
         assert torch.equal(grads[0][:, m * c_in:(m + 1) * c_in], dx)
         assert torch.equal(grads[1][m * c_out:(m + 1) * c_out], dw)
-    assert len(fused.exact) == 1  # one probe per input shape
+    assert (tuple(x.shape), tuple(x.stride())) in {key[:2] for key in fused.exact}  # probed once, shared
 
 
 def test_fused_pooling_is_bit_for_bit_torch_pooling():

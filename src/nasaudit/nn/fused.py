@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -43,7 +43,8 @@ from nasaudit.nn.cells import NB201CellModule
 from nasaudit.nn.nb201_net import NB201Network, ResidualReduction
 from nasaudit.nn.ops import Zero
 
-#: modules without parameters or buffers that act on each channel on its own: shared as they are
+#: modules without parameters or buffers that act on each channel on its own: shared as they are (in the
+#: contiguous layout every channel is a plane of its own, computed as in the separate network)
 _CHANNELWISE = (nn.ReLU, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.Identity)
 #: containers whose forward only calls their children (and adds or concatenates nothing across channels)
 _CONTAINERS = (nn.Sequential, nn.ModuleList, ResidualReduction, NB201Network)
@@ -93,10 +94,23 @@ class _ExactOrSplit(nn.Module):
 
     models: int
 
-    def __init__(self) -> None:
-        super().__init__()
-        #: per input key (shape, dtype, device, strides): True where ``_fast`` equals ``_split`` bit for bit
-        self.exact: dict[tuple[object, ...], bool] = {}
+    #: per module configuration and input key (shape, strides, dtype, device, autocast): the probe's verdict,
+    #: shared by all modules of one configuration in the process
+    verdicts: ClassVar[dict[tuple[object, ...], object]] = {}
+
+    def _config(self) -> tuple[object, ...]:
+        """What besides the input decides the kernels' summation order."""
+        raise NotImplementedError
+
+    def _key(self, x: torch.Tensor) -> tuple[object, ...]:
+        return (type(self).__name__, self._config(), tuple(x.shape), tuple(x.stride()), x.dtype, x.device,
+                torch.is_autocast_enabled())
+
+    @property
+    def exact(self) -> dict[tuple[object, ...], object]:
+        """The verdicts of this module's configuration, by input key."""
+        config = (type(self).__name__, self._config())
+        return {key[2:]: verdict for key, verdict in self.verdicts.items() if key[:2] == config}
 
     def _fast(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -106,8 +120,7 @@ class _ExactOrSplit(nn.Module):
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         width = x.shape[1] // self.models
-        layout = torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
-            and not x.is_contiguous() else torch.contiguous_format
+        layout = _layout(x)
         outs = [self._one(x[:, m * width:(m + 1) * width].contiguous(memory_format=layout), m)
                 for m in range(self.models)]
         return torch.cat(outs, 1).contiguous(memory_format=layout)
@@ -126,16 +139,38 @@ class _ExactOrSplit(nn.Module):
         return all(torch.equal(a, b) for a, b in zip(*results, strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        key = (tuple(x.shape), tuple(x.stride()), x.dtype, x.device, torch.is_autocast_enabled())
-        if key not in self.exact:
-            self.exact[key] = self._probe(x)
-        return self._fast(x) if self.exact[key] else self._split(x)
+        key = self._key(x)
+        if key not in self.verdicts:
+            self.verdicts[key] = self._probe(x)
+        return self._fast(x) if self.verdicts[key] else self._split(x)
+
+
+class _PartwiseConv(torch.autograd.Function):
+    """A grouped convolution whose input and weight gradients are each computed grouped or model by model, as
+    ``FusedConv2d``'s probe decided (its forward is always grouped: that one is exact)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, conv: FusedConv2d,
+                grouped: tuple[bool, bool]) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.conv, ctx.grouped = conv, grouped
+        return conv._fast(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight = ctx.saved_tensors
+        conv: FusedConv2d = ctx.conv
+        need = (ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        return (*conv._backward(grad_out, x, weight, need, ctx.grouped), None, None)
 
 
 class FusedConv2d(_ExactOrSplit):
-    """M ``nn.Conv2d`` of one shape as one grouped convolution (``groups = M x groups``), falling back to one
-    convolution per model where the grouped kernel would not give each model its separate result bit for bit
-    (``_ExactOrSplit``). Holds ``weight`` (and ``bias``) model-major, as ``nn.Conv2d(M*C_in, M*C_out, groups=M)``."""
+    """M ``nn.Conv2d`` of one shape as one grouped convolution (``groups = M x groups``) that gives each model
+    its separate forward, input gradient and weight gradient bit for bit: the probe (``_ExactOrSplit``) checks
+    the three parts apart, and a part the grouped kernel does not compute exactly (measured with oneDNN on
+    AVX2: the weight gradient of 1x1 and of 2x2-image convolutions, the stem's) is computed model by model,
+    the rest stays grouped. Holds ``weight`` (and ``bias``) model-major, as
+    ``nn.Conv2d(M*C_in, M*C_out, groups=M)``."""
 
     def __init__(self, convs: Sequence[nn.Conv2d]) -> None:
         super().__init__()
@@ -153,6 +188,10 @@ class FusedConv2d(_ExactOrSplit):
         return (f"{self.models} x ({self.in_per_model}, {self.out_per_model}), kernel={tuple(self.weight.shape[2:])}, "
                 f"stride={self.stride}, padding={self.padding}, groups={self.groups}")
 
+    def _config(self) -> tuple[object, ...]:
+        return (tuple(self.weight.shape), self.bias is not None, self.stride, self.padding, self.dilation,
+                self.groups, self.models)
+
     def _fast(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.conv2d(x, self.weight, self.bias, self.stride, self.padding,
                                     self.dilation, self.models * self.groups)
@@ -162,6 +201,84 @@ class FusedConv2d(_ExactOrSplit):
         return nn.functional.conv2d(x, self.weight[rows], None if self.bias is None else self.bias[rows],
                                     self.stride, self.padding, self.dilation, self.groups)
 
+    def _backward(self, grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, need: tuple[bool, bool],
+                  grouped: tuple[bool, bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(input, weight) gradients: grouped where ``grouped`` says so, else model by model."""
+        def call(go: torch.Tensor, inp: torch.Tensor, w: torch.Tensor, groups: int,
+                 mask: list[bool]) -> tuple[torch.Tensor, torch.Tensor]:
+            dx, dw, _ = torch.ops.aten.convolution_backward(go, inp, w, None, list(self.stride), list(self.padding),
+                                                            list(self.dilation), False, [0, 0], groups,
+                                                            [mask[0], mask[1], False])
+            return dx, dw
+
+        together = [need[0] and grouped[0], need[1] and grouped[1]]
+        apart = [need[0] and not grouped[0], need[1] and not grouped[1]]
+        dx = dw = None
+        if any(together):
+            dx, dw = call(grad_out, x, weight, self.models * self.groups, together)
+        if any(apart):
+            layout = _layout(x)
+            c_in, c_out = self.in_per_model, self.out_per_model
+            parts = [call(grad_out[:, m * c_out:(m + 1) * c_out].contiguous(memory_format=layout),
+                          x[:, m * c_in:(m + 1) * c_in].contiguous(memory_format=layout),
+                          weight[m * c_out:(m + 1) * c_out], self.groups, apart) for m in range(self.models)]
+            if apart[0]:
+                dx = torch.cat([part[0] for part in parts], 1).contiguous(memory_format=layout)
+            if apart[1]:
+                dw = torch.cat([part[1] for part in parts], 0)
+        return (dx if need[0] else None), (dw if need[1] else None)
+
+    def _probe(self, x: torch.Tensor) -> object:  # type: ignore[override]
+        """("grouped", dx grouped, dw grouped), or "split" where even that is not the separate result."""
+        probe = torch.empty_like(x).normal_(generator=torch.Generator(device=x.device).manual_seed(0))
+        weight = self.weight.detach()
+        with torch.enable_grad():
+            inp = probe.clone().requires_grad_()
+            w = weight.clone().requires_grad_()
+            reference_out = self._split_with(inp, w)
+            grad_out = torch.randn(reference_out.shape, generator=torch.Generator(device=x.device).manual_seed(1),
+                                   device=x.device, dtype=reference_out.dtype).contiguous(memory_format=_layout(x))
+            ref_dx, ref_dw = torch.autograd.grad(reference_out, [inp, w], grad_out)
+        if self.bias is not None or not torch.equal(self._fast(probe), reference_out.detach()):
+            return "split"
+        verdict = []
+        for part, reference in ((0, ref_dx), (1, ref_dw)):
+            need = (part == 0, part == 1)
+            for grouped in (True, False):
+                got = self._backward(grad_out, probe, weight, need, (grouped, grouped))[part]
+                if got is not None and torch.equal(got, reference):
+                    verdict.append(grouped)
+                    break
+            else:
+                return "split"
+        return ("grouped", verdict[0], verdict[1])
+
+    def _split_with(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        layout, c_in, c_out = _layout(x), self.in_per_model, self.out_per_model
+        return torch.cat([nn.functional.conv2d(x[:, m * c_in:(m + 1) * c_in].contiguous(memory_format=layout),
+                                               weight[m * c_out:(m + 1) * c_out], None, self.stride, self.padding,
+                                               self.dilation, self.groups) for m in range(self.models)],
+                         1).contiguous(memory_format=layout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        key = self._key(x)
+        if key not in self.verdicts:
+            self.verdicts[key] = self._probe(x)
+        verdict = self.verdicts[key]
+        if verdict == "split":
+            return self._split(x)
+        if not torch.is_grad_enabled() or not (x.requires_grad or self.weight.requires_grad):
+            return self._fast(x)
+        grouped = cast(tuple[str, bool, bool], verdict)
+        return cast(torch.Tensor, _PartwiseConv.apply(x, self.weight, self, (grouped[1], grouped[2])))
+
+
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    """The memory format ``x`` is in (channels-last or contiguous)."""
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
 
 class ConvAvgPool(_ExactOrSplit):
     """``nn.AvgPool2d`` (no ceil mode) of M models, computed as a depthwise convolution with a ones kernel divided
@@ -169,12 +286,13 @@ class ConvAvgPool(_ExactOrSplit):
     fused networks (``benchmarks/bench_fused.py``), where that is bit for bit the separate pooling; else the
     separate pooling itself (``_ExactOrSplit``)."""
 
-    def __init__(self, pool: nn.AvgPool2d) -> None:
+    def __init__(self, pool: nn.AvgPool2d, models: int = 1) -> None:
         super().__init__()
         if pool.ceil_mode or pool.divisor_override is not None:
             raise ArchitectureError(f"cannot fuse {pool!r}: ceil mode and divisor override are not supported")
         pair = nn.modules.utils._pair
-        self.models = 1
+        #: the models whose channels the input holds (a masked group of a fused cell runs on all of them)
+        self.models = models
         self.kernel, self.stride, self.padding = pair(pool.kernel_size), pair(pool.stride), pair(pool.padding)
         self.count_include_pad = pool.count_include_pad
         self._cache: dict[tuple[int, int, int, torch.dtype, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
@@ -196,12 +314,12 @@ class ConvAvgPool(_ExactOrSplit):
         ones, counts = self._cache[key]
         return nn.functional.conv2d(x, ones, stride=self.stride, padding=self.padding, groups=channels) / counts
 
+    def _config(self) -> tuple[object, ...]:
+        return (self.kernel, self.stride, self.padding, self.count_include_pad, self.models)
+
     def _one(self, x: torch.Tensor, m: int) -> torch.Tensor:
         return nn.functional.avg_pool2d(x, self.kernel, self.stride, self.padding,
                                         count_include_pad=self.count_include_pad)
-
-    def _split(self, x: torch.Tensor) -> torch.Tensor:
-        return self._one(x, 0)  # torch's pooling treats every channel alone: all at once is each model's own
 
 
 class FusedNB201Cell(nn.Module):
@@ -232,6 +350,10 @@ class FusedNB201Cell(nn.Module):
                 self.links += [Link(_join(f"ops.{k}.{g}", link.fused), _join(f"ops.{k}", link.separate), link.owners)
                                for link in links]
                 stateless = not any(True for _ in fused.parameters()) and not any(True for _ in fused.buffers())
+                if stateless:  # runs on every model's channels, masked: a per-model fallback splits all of them
+                    for module in fused.modules():
+                        if isinstance(module, ConvAvgPool):
+                            module.models = len(cells)
                 groups.append((tuple(members), "all" if len(members) == len(cells) else
                                "mask" if stateless else "gather"))
             self.ops.append(edge_ops)
@@ -311,7 +433,7 @@ def fuse_modules(modules: Sequence[nn.Module], owners: tuple[int, ...]) -> tuple
         fused = FusedLinear(modules)  # type: ignore[arg-type]
     elif isinstance(first, nn.AvgPool2d):
         _same_structure(modules)
-        return ConvAvgPool(first), []
+        return ConvAvgPool(first, models), []
     elif isinstance(first, _CHANNELWISE):
         _same_structure(modules)
         return copy.deepcopy(first), []

@@ -38,7 +38,15 @@ from nasaudit.nn.fused import FusedNetwork
 from nasaudit.nn.networks import build_network, count_flops, count_parameters
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
-from nasaudit.train.loop import Batch, Schedule, epoch_seeds, isolated_run, param_groups, resolve_device
+from nasaudit.train.loop import (
+    Batch,
+    Schedule,
+    epoch_seeds,
+    isolated_run,
+    memory_format_for,
+    param_groups,
+    resolve_device,
+)
 from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
 from nasaudit.train.result import EpochRecord, TrainResult
 
@@ -64,9 +72,9 @@ class _FusedRunner:
         first = splits[0]
         self.protocol, self.device, self.models, self.schedule = protocol, device, len(models), schedule
         self.cuda = device.type == "cuda"
-        # the layout of ``TrainLoop`` (channels-last on CUDA only): kernels sum in an order that depends on it, and
-        # each model must see the numbers its separate run sees
-        self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
+        # the layout ``TrainLoop`` trains these networks in: kernels sum in an order that depends on it, and each
+        # model must see the numbers its separate run sees
+        self.memory_format = memory_format_for(models[0], device)
         self.amp_dtype = torch.bfloat16 if not self.cuda or torch.cuda.is_bf16_supported() else torch.float16
         self.fused = FusedNetwork(models, (first.in_channels, first.image_size, first.image_size))
         self.fused.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
