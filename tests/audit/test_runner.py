@@ -258,3 +258,23 @@ def test_a_run_killed_mid_study_is_taken_over_at_once(tmp_path):
     assert second.returncode == 0, err
     assert "waiting" not in err and err.count(": running") == 3
     assert not list((tmp_path / "run").glob(".partial-*"))
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_bars_only_on_a_terminal(tmp_path, terminal):
+    import io
+
+    from rich.console import Console
+
+    from nasaudit.audit.runner import Runner
+
+    path = tmp_path / "audit.yaml"
+    path.write_text("name: bars\noutput: run\nanalyses:\n  - {kind: cell_shape}\n")
+    screen = io.StringIO()
+    runner = Runner(load_spec(path), Console(file=screen, force_terminal=terminal, width=120))
+    assert runner.progress is terminal
+    runner.run()
+    runner.store.close()
+    text = screen.getvalue()
+    assert ("ETA" in text and "study 00-cell_shape" in text) is terminal
+    assert "00-cell_shape" in text  # the plain messages either way

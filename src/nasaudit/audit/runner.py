@@ -24,8 +24,17 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from nasaudit._atomic import atomic_write, inside
+from nasaudit._console import stderr_console
 from nasaudit.audit.spec import AuditSpec, build_space
 from nasaudit.errors import ConfigError, DataError, ResultWarning
 from nasaudit.jobs.executors import LEASE_S, Executor, _claim, _LeaseKeeper, make_executor
@@ -54,7 +63,8 @@ class Runner:
     def __init__(self, spec: AuditSpec, console: Console | None = None, *, create_store: bool = False) -> None:
         self.spec = spec
         self.seed = spec.seed
-        self.console = console or Console(stderr=True, soft_wrap=True)
+        self.console = console or stderr_console()
+        self.progress = self.console.is_terminal
         self.out = spec.resolve(spec.output)
         prepare_run_folder(self.out)
         self.store = ResultStore(spec.store or run_store_path(self.out), create_tables=create_store)
@@ -143,13 +153,23 @@ class Runner:
         atomic_write(inside(self.out, "spec.json", "effective spec"), json.dumps(effective, indent=1))
         sections = []
         driver = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
-        with _LeaseKeeper(self.store, driver, LEASE_S) as keeper:
+        with _LeaseKeeper(self.store, driver, LEASE_S) as keeper, self._study_bar() as bar:
+            task = bar.add_task("audit", total=len(self.spec.analyses))
             for index, study in enumerate(self.spec.analyses):
                 key = f"{index:02d}-{study.kind}"
+                bar.update(task, description=f"study {key}")
                 job = ExperimentJob(self.spec.name, key, self.seed,
                                     freeze_options({"key": json.dumps(self.study_key(study), sort_keys=True)}))
                 sections.append(self._study(study, key, job, driver, keeper))
+                bar.advance(task)
         return sections
+
+    def _study_bar(self) -> Progress:
+        """The audit's bar over its studies (elapsed, ETA); each long step inside shows its own bar below it
+        (seeds, epochs, runs). Quiet when the console is not a terminal."""
+        return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                        console=self.console, disable=not self.progress)
 
     def _finished(self, key: str, job: ExperimentJob) -> SectionRecord | None:
         """The section of ``key`` when the store holds ``job`` as done and its ``section.json`` is there."""

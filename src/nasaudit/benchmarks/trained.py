@@ -33,9 +33,10 @@ class TrainedEvaluator:
     ``build``'s protocol, dataset and options (runs resumed from and recorded in ``store``)."""
 
     def __init__(self, space: SearchSpace, build: BuildSpec, store: ResultStore, executor: Executor | None = None,
-                 metric: str = "test_acc") -> None:
+                 metric: str = "test_acc", progress: bool = False) -> None:
         check_build(build)
         self._space, self.build, self.store, self.executor, self.metric = space, build, store, executor, metric
+        self.progress = progress
 
     @property
     def space(self) -> SearchSpace:
@@ -54,8 +55,8 @@ class TrainedEvaluator:
         if len(archs) == 0:
             return np.empty(0, dtype=np.float64)
         jobs = self.jobs(archs)
-        summary = run_jobs(jobs, train_job, self.store, self.executor, progress=False, description="train to score",
-                           group_fn=train_jobs_fused, group_key=fusion_key, group_size=DEFAULT_FUSE)
+        summary = run_jobs(jobs, train_job, self.store, self.executor, progress=self.progress,
+                           description="train to score", group_fn=train_jobs_fused, group_key=fusion_key, group_size=DEFAULT_FUSE)
         if not summary.complete:
             raise DataError(f"training to score architectures did not finish: {summary}")
         runs = self.store.runs(job_ids=[job.job_id for job in jobs], status="done")

@@ -68,7 +68,7 @@ def run_studies(name: str, studies: list[dict[str, Any]], *, out: Path, seed: in
     if store is not None:
         data["store"] = store
     spec = spec_from_data(data, Path.cwd(), source=f"nasaudit {name}")
-    runner = Runner(spec, Console(stderr=True, soft_wrap=True))
+    runner = Runner(spec)
     sections = runner.run()
     for section in sections:
         _out.print(f"{section.key}: {section.title}", highlight=False, markup=False)

@@ -33,7 +33,7 @@ def run_command(
     if plan:
         _print_plan(loaded)
         return
-    report = run_spec(loaded, Console(stderr=True), create_store=create_store)
+    report = run_spec(loaded, create_store=create_store)
     _out.print(f"report: {report}", highlight=False, soft_wrap=True)
 
 

@@ -50,6 +50,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from nasaudit._console import stderr_console
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs import EXECUTOR_KINDS
 from nasaudit.jobs.job import Job, JobResult, Outcome
@@ -468,7 +469,7 @@ def _progress_bar(console: Console | None, enabled: bool) -> Progress:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[done]} done · {task.fields[failed]} failed · {task.fields[remaining]} remaining"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=console or Console(stderr=True), disable=not enabled,
+        console=console or stderr_console(), disable=not enabled,
     )
 
 

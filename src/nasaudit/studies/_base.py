@@ -130,6 +130,8 @@ class StudyContext(Protocol):
     space: SearchSpace
     store: ResultStore
     console: Console
+    #: show progress bars (with ETA) for long steps: on when ``console`` is a terminal, quiet otherwise
+    progress: bool
     memo: dict[tuple[Any, ...], Any]
 
     def scored(self, name: str) -> Scored:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError, TrainingError
+from nasaudit.limits import MAX_BATCH, MAX_CHANNELS, MAX_DEPTH, MAX_EPOCHS, MAX_IMAGES
 from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, Scored, StrictModel, StudyContext, Table
 
@@ -34,14 +35,14 @@ class WeightSharingSettings(StrictModel):
     dataset: str = "embedded"
     data_root: str | None = None
     preset: Literal["tiny", "paper"] = "tiny"
-    epochs: int = Field(10, ge=1, le=10_000)
-    channels: int | None = Field(None, ge=1, le=1024)
-    depth: int | None = Field(None, ge=1, le=64)
-    batch_size: int | None = Field(None, ge=1, le=65_536)
+    epochs: int = Field(10, ge=1, le=MAX_EPOCHS)
+    channels: int | None = Field(None, ge=1, le=MAX_CHANNELS)
+    depth: int | None = Field(None, ge=1, le=MAX_DEPTH)
+    batch_size: int | None = Field(None, ge=1, le=MAX_BATCH)
     val_fraction: float = Field(0.5, gt=0, lt=1)
     device: str | None = None
     rank_set: int = Field(100, ge=2, le=100_000)
-    rank_images: int = Field(1000, ge=1)
+    rank_images: int = Field(1000, ge=1, le=MAX_IMAGES)
     evolution_budget: int = Field(100, ge=1, le=1_000_000)
     controller_steps: int = Field(10, ge=1, le=100_000)
     controller_batch: int = Field(5, ge=1, le=10_000)
@@ -115,7 +116,7 @@ def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: 
 
     jobs = make_jobs("compare-weight-sharing", training_rows(names), setup, seeds,
                      context.work_dir("weight_sharing"))
-    summary = run_jobs(jobs, ws_job, context.store, context.executor(), progress=False,
+    summary = run_jobs(jobs, ws_job, context.store, context.executor(), progress=context.progress,
                        description="weight-sharing seeds", console=context.console)
     if not summary.complete:
         first = (summary.failed[0].error or "").strip().splitlines() if summary.failed else []

@@ -410,8 +410,8 @@ def train_sets(context: StudyContext, spec: TrainedSetsSpec) -> TrainedSets:
                                  "pair": info["pair"], "curve_set": member["curve_set"], "seed": seed,
                                  "lr": protocol.lr if lr is None else lr, "job": job})
     jobs = [row["job"] for row in rows]
-    summary = run_jobs(jobs, train_set_job, context.store, context.executor(), progress=False,
-                       description="train sets")
+    summary = run_jobs(jobs, train_set_job, context.store, context.executor(), progress=context.progress,
+                       description="train sets", console=context.console)
     if not summary.complete:
         raise TrainingError(f"training the architecture sets: {summary}")
     done = context.store.runs(status="done", job_ids=[job.job_id for job in jobs], include_curves=True)

@@ -46,7 +46,8 @@ def run(context: StudyContext, spec: BenchBuildSpec) -> StudyResult:
                       runtime=freeze_options({"data_root": str(context.resolve(spec.data_root))}
                                              if spec.data_root else None))
     summary = build_benchmark(spec.name, build, context.store, context.executor(), max_attempts=spec.max_attempts,
-                              fuse=spec.fuse, progress=False, command=f"nasaudit run (bench_build {spec.name})")
+                              fuse=spec.fuse, progress=context.progress,
+                              command=f"nasaudit run (bench_build {spec.name})")
     if not summary.complete:
         raise ConfigError(f"build {spec.name!r} is incomplete: {summary}; rerun to retry the failed runs")
     table = benchmark_table(spec.name, context.store)

@@ -5,11 +5,12 @@ alpha fixed, score them by the ground truth, and the paper's analyses (Fig. 1-4,
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from nasaudit.errors import ConfigError
+from nasaudit.limits import MAX_BATCH, MAX_CHANNELS, MAX_DEPTH, MAX_EPOCHS
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 
 if TYPE_CHECKING:
@@ -47,17 +48,17 @@ class DifferentiableSpec(StudySpec):
     dataset: str = "embedded"
     data_root: str | None = None
     val_fraction: float = Field(0.5, gt=0, lt=1)
-    epochs: int | None = Field(None, ge=1, le=10_000)
-    channels: int | None = Field(None, ge=1, le=1024)
-    depth: int | None = Field(None, ge=1, le=64)
-    batch_size: int | None = Field(None, ge=1, le=65_536)
+    epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS)
+    channels: int | None = Field(None, ge=1, le=MAX_CHANNELS)
+    depth: int | None = Field(None, ge=1, le=MAX_DEPTH)
+    batch_size: int | None = Field(None, ge=1, le=MAX_BATCH)
     search_seeds: int = Field(4, ge=1, le=1000)
     selections: list[Method] = Field(default_factory=lambda: list(DEFAULT_SELECTIONS), min_length=1)
     tune_epochs: int = Field(PAPER_TUNE_EPOCHS, ge=0, le=1000)
     #: PT with other numbers of tuning epochs between decisions (Fig. 9)
-    tune_sweep: list[int] = Field(default_factory=list, max_length=20)
+    tune_sweep: list[Annotated[int, Field(ge=0, le=1000)]] = Field(default_factory=list, max_length=20)
     #: re-select the snapshot after these search epochs with alpha and PT (Fig. 4)
-    snapshot_epochs: list[int] = Field(default_factory=list, max_length=200)
+    snapshot_epochs: list[Annotated[int, Field(ge=1, le=MAX_EPOCHS)]] = Field(default_factory=list, max_length=200)
     truth: str | None = None
     #: shuffle the edges and the layers of the searched supernet this many times (Table 1); 0: off
     shuffle_repeats: int = Field(0, ge=0, le=1000)

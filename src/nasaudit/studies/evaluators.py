@@ -294,7 +294,8 @@ def _build_train(context: StudyContext, name: str, spec: TrainEvaluatorSpec) -> 
     from nasaudit.benchmarks.trained import TrainedEvaluator
 
     build = _build_spec(spec, context.space, Path(context.resolve(".")))
-    evaluator = TrainedEvaluator(context.space, build, context.store, context.executor(), metric=spec.metric)
+    evaluator = TrainedEvaluator(context.space, build, context.store, context.executor(), metric=spec.metric,
+                                 progress=context.progress)
     return Scored(evaluator, f"trained from scratch ({spec.protocol} on {spec.dataset}, mean {spec.metric} over "
                              f"seeds {spec.seeds})", "percent")
 
@@ -357,7 +358,8 @@ def train_supernet_evaluator(context: StudyContext, name: str, spec: SupernetEva
 
     data_root = context.resolve(spec.data_root) if spec.data_root is not None else None
     run = train_supernet(supernet_config(context, spec), spec.dataset, seed=seed, data_root=data_root,
-                         checkpoint_dir=context.work_dir("supernets", f"{name}-seed{seed}"))
+                         checkpoint_dir=context.work_dir("supernets", f"{name}-seed{seed}"),
+                         progress=context.progress)
     return SupernetEvaluator(run.supernet, run.splits)
 
 
