@@ -56,7 +56,8 @@ class TrainedEvaluator:
             return np.empty(0, dtype=np.float64)
         jobs = self.jobs(archs)
         summary = run_jobs(jobs, train_job, self.store, self.executor, progress=self.progress,
-                           description="train to score", group_fn=train_jobs_fused, group_key=fusion_key, group_size=DEFAULT_FUSE)
+                           description="train to score", group_fn=train_jobs_fused, group_key=fusion_key,
+                           group_size=DEFAULT_FUSE)
         if not summary.complete:
             raise DataError(f"training to score architectures did not finish: {summary}")
         runs = self.store.runs(job_ids=[job.job_id for job in jobs], status="done")
