@@ -94,7 +94,7 @@ class _ExactOrSplit(nn.Module):
 
     models: int
 
-    #: per module configuration and input key (shape, strides, dtype, device, autocast): the probe's verdict,
+    #: per module configuration and input key (shape, strides, dtype, device, autocast, threads): the verdict,
     #: shared by all modules of one configuration in the process
     verdicts: ClassVar[dict[tuple[object, ...], object]] = {}
 
@@ -104,7 +104,7 @@ class _ExactOrSplit(nn.Module):
 
     def _key(self, x: torch.Tensor) -> tuple[object, ...]:
         return (type(self).__name__, self._config(), tuple(x.shape), tuple(x.stride()), x.dtype, x.device,
-                torch.is_autocast_enabled())
+                torch.is_autocast_enabled(), torch.get_num_threads())  # threads can change a kernel's order
 
     @property
     def exact(self) -> dict[tuple[object, ...], object]:
