@@ -30,6 +30,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
+from nasaudit._console import stderr_console
 from nasaudit.data.augment import mixup, normalize
 from nasaudit.data.loading import load_dataset_seeds
 from nasaudit.data.splits import DatasetSplits, Split
@@ -221,7 +222,7 @@ def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequ
         elapsed = 0.0
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
-        with Progress(*columns, disable=not progress, transient=False) as bar:
+        with Progress(*columns, console=stderr_console(), disable=not progress, transient=True) as bar:
             task = bar.add_task(f"train {len(models)} fused {proto.name}", total=proto.epochs, status="")
             for epoch in range(proto.epochs):
                 started = time.perf_counter()

@@ -33,6 +33,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
+from nasaudit._console import stderr_console
 from nasaudit.data.augment import mixup, normalize
 from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.errors import ConfigError, TrainingError
@@ -348,7 +349,7 @@ class TrainLoop:
                 elapsed = float(state["elapsed"])
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
-        with Progress(*columns, disable=not progress, transient=False) as bar:
+        with Progress(*columns, console=stderr_console(), disable=not progress, transient=True) as bar:
             task = bar.add_task(description, total=self.protocol.epochs, completed=len(history), status="")
             for epoch in range(len(history), self.protocol.epochs):
                 started = time.perf_counter()
