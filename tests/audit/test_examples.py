@@ -10,7 +10,8 @@ import pytest
 from nasaudit.audit.spec import validate_spec
 from nasaudit.yamlio import read_yaml
 
-EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+FOLDER = Path(__file__).parents[2] / "examples"
+EXAMPLES = sorted([*FOLDER.glob("*.yaml"), *FOLDER.glob("plugins/*.yaml")])  # plugins/: specs loading user code
 USERS_FILES = ("not found", "an existing folder", "needs data_root", "install")
 
 

@@ -125,7 +125,7 @@ class Runner:
             value = getattr(study, field)
             paths = [self._study_file(v) for v in ([value] if isinstance(value, str) else value or [])]
             files[field] = [{"path": str(path), "sha256": file_sha256(path)} for path in paths]
-        return {
+        key: dict[str, Any] = {
             "study": study.model_dump(mode="json", exclude={"reference"}),
             "space": self.spec.space.model_dump(mode="json"),
             "evaluators": {name: definition(self.spec.evaluators, name, self.spec.base_dir)
@@ -133,6 +133,10 @@ class Runner:
             "files": files,
             "version": package_version(),
         }
+        plugins = plugin_hashes(key)
+        if plugins:  # only when the study names a plugin's entry: keys of studies without plugins stay as they were
+            key["plugins"] = plugins
+        return key
 
     def _study_file(self, value: str) -> Path:
         if value == "embedded":
@@ -239,6 +243,31 @@ class Runner:
                                   result=JobResult({"section": asdict(section)})))
         self.console.print(f"[green]{key}[/]: done in {time.time() - started:.1f} s", highlight=False)
         return section
+
+
+def plugin_hashes(key: dict[str, Any]) -> dict[str, str]:
+    """Plugin -> sha256 of its source file, for every loaded plugin that registered a name ``key`` mentions (a
+    strategy, method, study kind, evaluator kind or space the study uses): editing the plugin reruns the studies
+    that use it, and only those. A plugin's own file is hashed, not the modules it imports."""
+    from nasaudit.plugins import loaded_plugins, registered
+
+    names = set(_strings(key))
+    used = {plugin.origin: plugin for plugin in loaded_plugins() if plugin.source is not None
+            and any(name in names for _, name in registered().get(plugin.origin, []))}
+    labels = [plugin.source.name for plugin in used.values() if plugin.source is not None]
+    return {(plugin.source.name if labels.count(plugin.source.name) == 1 else str(plugin.source)):
+            file_sha256(plugin.source) for plugin in used.values() if plugin.source is not None}
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string value nested in ``value`` (dict values, list items)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return []
 
 
 def prepare_run_folder(out: Path) -> None:

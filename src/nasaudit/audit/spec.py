@@ -1,7 +1,9 @@
 """Audit specs: one YAML file declares the space, evaluators, studies, seed, executor and store.
 
 The schema is the union of the registered study specs (``nasaudit.studies``) and evaluator kinds
-(``nasaudit.studies.evaluators``). ``load_spec(path)`` validates everything checkable without compute
+(``nasaudit.studies.evaluators``), built when a spec is validated (``spec_model``), after the spec's
+``plugins:`` are loaded (``nasaudit.plugins``): a user's study kind or evaluator kind is part of it.
+``load_spec(path)`` validates everything checkable without compute
 before anything runs (types and ranges, registered names, files, table columns, dataset names, the ops of
 the space, evaluator references) and reports *every* mistake at once, each with its line and column.
 """
@@ -10,28 +12,24 @@ from __future__ import annotations
 
 import contextlib
 import re
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, create_model, field_validator
 
 from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.plugins import MAX_PLUGINS, load_plugins
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import STUDIES, load_studies
 from nasaudit.studies._base import StrictModel, StudySpec
-from nasaudit.studies.evaluators import EVALUATOR_KINDS, EvaluatorSpec, SurrogateEvaluatorSpec, resolve_path
+from nasaudit.studies.evaluators import EVALUATOR_KINDS, SurrogateEvaluatorSpec, resolve_path
 from nasaudit.yamlio import PathKey, load_yaml_with_locations, locate
 
 load_studies()
 
 #: evaluator names become folder names (supernet checkpoints): keep them to a safe alphabet
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-
-if TYPE_CHECKING:
-    StudyUnion = StudySpec
-else:  # the registered study specs, told apart by their ``kind``
-    StudyUnion = Annotated[Union[tuple(STUDIES.get(kind).spec for kind in STUDIES.names())],  # noqa: UP007
-                           Field(discriminator="kind")]
 
 
 class SpaceSpec(StrictModel):
@@ -76,8 +74,12 @@ class AuditSpec(StrictModel):
     store: str | None = None
     space: SpaceSpec = Field(default_factory=SpaceSpec)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
-    evaluators: dict[str, EvaluatorSpec] = Field(default_factory=dict)
-    analyses: list[StudyUnion] = Field(min_length=1)
+    #: users' plugins: module names, or .py files inside the spec's folder (``nasaudit.plugins``)
+    plugins: list[str] = Field(default_factory=list, max_length=MAX_PLUGINS)
+    #: typed by ``spec_model``: each value one of the registered evaluator kinds' specs
+    evaluators: dict[str, Any] = Field(default_factory=dict)
+    #: typed by ``spec_model``: each item one of the registered study kinds' specs
+    analyses: list[StudySpec] = Field(min_length=1)
     base_dir: Path = Path(".")
 
     @field_validator("evaluators")
@@ -94,12 +96,45 @@ class AuditSpec(StrictModel):
         return resolve_path(self.base_dir, path)
 
 
-def validate_spec(data: dict[str, Any], base_dir: Path) -> tuple[AuditSpec | None, list[tuple[PathKey, str]]]:
-    """Validate a spec's data; return the spec (None when invalid) and every problem found."""
+def spec_model() -> type[AuditSpec]:
+    """``AuditSpec`` whose ``evaluators`` and ``analyses`` are the unions of the kinds registered now (the
+    package's and the loaded plugins'), told apart by their ``kind``."""
+    studies = tuple((kind, STUDIES.get(kind).spec) for kind in STUDIES.names())
+    kinds = tuple((kind, EVALUATOR_KINDS.get(kind).spec) for kind in EVALUATOR_KINDS.names())
+    return _spec_model(studies, kinds)
+
+
+@lru_cache(maxsize=16)
+def _spec_model(studies: tuple[tuple[str, type[StudySpec]], ...],
+                kinds: tuple[tuple[str, type[StrictModel]], ...]) -> type[AuditSpec]:
+    study_union: Any = Annotated[Union[tuple(spec for _, spec in studies)], Field(discriminator="kind")]  # noqa: UP007
+    evaluator_union: Any = evaluator_spec_union(tuple(spec for _, spec in kinds))
+    model: type[AuditSpec] = create_model(
+        "AuditSpec", __base__=AuditSpec, __module__=__name__,
+        evaluators=(dict[str, evaluator_union], Field(default_factory=dict)),
+        analyses=(list[study_union], Field(min_length=1)))
+    return model
+
+
+def evaluator_spec_union(specs: tuple[type[StrictModel], ...] | None = None) -> Any:
+    """The type of one evaluator of a spec: the union of the registered evaluator kinds' specs (for a
+    ``pydantic.TypeAdapter``)."""
+    if specs is None:
+        specs = tuple(EVALUATOR_KINDS.get(kind).spec for kind in EVALUATOR_KINDS.names())
+    return Annotated[Union[specs], Field(discriminator="kind")]  # noqa: UP007
+
+
+def validate_spec(data: dict[str, Any], base_dir: Path, *, confined: bool = True
+                  ) -> tuple[AuditSpec | None, list[tuple[PathKey, str]]]:
+    """Validate a spec's data; return the spec (None when invalid) and every problem found.
+
+    The spec's ``plugins`` are loaded first (their files inside ``base_dir`` when ``confined``); a plugin that
+    fails to load is one ``ConfigError`` naming it, raised at once."""
     problems: list[tuple[PathKey, str]] = []
     spec: AuditSpec | None
+    load_plugins(data.get("plugins"), base_dir, confined=confined)
     try:
-        spec = AuditSpec.model_validate({**data, "base_dir": base_dir})
+        spec = spec_model().model_validate({**data, "base_dir": base_dir})
     except ValidationError as err:
         spec = None
         problems += [(_clean_loc(error["loc"]), _message(error)) for error in err.errors()]

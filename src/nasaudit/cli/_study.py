@@ -27,6 +27,22 @@ WorkersOption = typer.Option(2, "--workers", min=1, max=MAX_WORKERS, help="Worke
 AddressOption = typer.Option(None, "--address", help="Ray cluster address.")
 
 
+def load_plugin_option(values: list[str] | None) -> list[str] | None:
+    """Import the ``--plugin`` modules or .py files (paths relative to the working folder, anywhere) as the
+    command line is read, before any name is resolved (``nasaudit.plugins``)."""
+    if values:
+        from nasaudit.plugins import load_plugins
+
+        load_plugins(list(values), Path.cwd(), confined=False)
+    return values
+
+
+PluginOption = typer.Option(None, "--plugin", callback=load_plugin_option,
+                            help="A plugin to load first: a module name or a .py file registering strategies, "
+                                 "weight-sharing methods, evaluator kinds, studies or spaces (repeatable; "
+                                 "docs/plugins.md).")
+
+
 def split_names(text: str | None) -> list[str] | None:
     """``"a,b"`` -> ``["a", "b"]``; None stays None."""
     return None if text is None else [name.strip() for name in text.split(",") if name.strip()]

@@ -13,6 +13,7 @@ from nasaudit.cli._study import (
     ExecutorOption,
     OpsOption,
     OutOption,
+    PluginOption,
     SeedOption,
     SpaceOption,
     TableOption,
@@ -51,15 +52,24 @@ def compare_command(
                                              help="Supernet batch size of every method (default: the preset's)."),
     ws_device: str | None = typer.Option(None, "--ws-device", help="Device of the supernets (default: cuda if any)."),
     executor: str = ExecutorOption, workers: int = WorkersOption, address: str | None = AddressOption,
+    search_evaluator: str | None = typer.Option(
+        None, "--search-evaluator", help="An evaluator kind (a plugin's, e.g. a zero-cost proxy) the query-based "
+                                         "strategies search with, at its default settings; the table stays the truth "
+                                         "that scores their final architectures."),
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Run strategies and weight-sharing methods for many seeds; joint summary, trajectories, rank disorder and
     the with/without weight-sharing rows in the report. Weight-sharing seeds run as resumable jobs on the
     executor: a rerun trains only the seeds not yet finished."""
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
-    name = next(iter(evaluators))
+    name = truth = next(iter(evaluators))
+    if search_evaluator is not None:
+        name = "search" if "search" not in evaluators else "search_evaluator"
+        evaluators[name] = {"kind": search_evaluator}
     settings = {"dataset": ws_dataset, "data_root": ws_data_root, "preset": ws_preset, "epochs": ws_epochs,
                 "channels": ws_channels, "depth": ws_depth, "batch_size": ws_batch_size, "device": ws_device}
-    run_studies("compare", [{"kind": "compare", "evaluator": name, "strategies": split_names(strategies),
+    run_studies("compare", [{"kind": "compare", "evaluator": name, "truth": truth if name != truth else None,
+                             "strategies": split_names(strategies),
                              "budget": budget, "seeds": seeds, "deisomorphise": deisomorphise,
                              "within_truth": within_truth, "weight_sharing": settings}],
                 out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,

@@ -9,6 +9,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from nasaudit.cli._study import PluginOption
+
 _out = Console()
 
 
@@ -19,6 +21,7 @@ def run_command(
                                                     "write nothing."),
     create_store: bool = typer.Option(False, "--create-store", help="Add nasaudit's tables to the spec's 'store' "
                                       "even when it is an existing database holding other tables."),
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Run an experiment spec (resuming a killed run) and write its HTML report."""
     from nasaudit.audit.runner import run_spec

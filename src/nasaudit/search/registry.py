@@ -13,7 +13,21 @@ from nasaudit.search.evolution import RegularizedEvolution
 from nasaudit.search.local_search import LocalSearch
 from nasaudit.search.random_search import RandomSearch
 
-STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
+
+
+def strategy_contract(name: str, entry: object) -> str | None:
+    """Why ``entry`` cannot be the strategy ``name`` (a class with ``run(space, evaluator, budget, seed)`` whose
+    ``name`` is its registered name: a comparison keys its runs by it), or None."""
+    if not isinstance(entry, type):
+        return f"a strategy is registered as its class, got {type(entry).__name__}"
+    if not callable(getattr(entry, "run", None)):
+        return f"{entry.__qualname__} has no run(space, evaluator, budget, seed) method"
+    if getattr(entry, "name", None) != name:
+        return f"{entry.__qualname__}.name is {getattr(entry, 'name', None)!r}, not its registered name {name!r}"
+    return None
+
+
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy", check=strategy_contract)
 STRATEGIES.add("random", RandomSearch, "uniform random sampling without replacement")
 STRATEGIES.add("evolution", RegularizedEvolution, "regularised (aging) evolution, Real et al. 2019")
 STRATEGIES.add("local", LocalSearch, "local search over one-op neighbours, White et al. 2021")

@@ -8,7 +8,14 @@ from nasaudit.errors import SpaceError
 from nasaudit.registry import Registry
 from nasaudit.spaces.base import SearchSpace
 
-SPACES: Registry[Callable[[], SearchSpace]] = Registry("search space", SpaceError)
+
+
+def space_contract(name: str, entry: object) -> str | None:
+    """Why ``entry`` cannot be the space ``name`` (a zero-argument factory: a SearchSpace class or function)."""
+    return None if callable(entry) else f"expected a zero-argument factory of a SearchSpace, got {entry!r}"
+
+
+SPACES: Registry[Callable[[], SearchSpace]] = Registry("search space", SpaceError, check=space_contract)
 
 
 def register_space(name: str, description: str) -> Callable[[Callable[[], SearchSpace]], Callable[[], SearchSpace]]:

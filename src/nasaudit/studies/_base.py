@@ -169,7 +169,22 @@ class StudyEntry:
     description: str
 
 
-STUDIES: Registry[StudyEntry] = Registry("study kind")
+def study_contract(kind: str, entry: object) -> str | None:
+    """Why ``entry`` cannot be the study ``kind`` (a ``StudyEntry`` whose spec is a ``StudySpec`` with
+    ``kind: Literal[kind]`` and whose run is callable), or None."""
+    if not isinstance(entry, StudyEntry):
+        return f"expected a StudyEntry (register_study), got {type(entry).__name__}"
+    if not (isinstance(entry.spec, type) and issubclass(entry.spec, StudySpec)):
+        return "its spec is not a subclass of nasaudit.studies.StudySpec"
+    field = entry.spec.model_fields.get("kind")
+    if field is None or field.default != kind:
+        return f"its spec {entry.spec.__qualname__} needs kind: Literal[{kind!r}] = {kind!r}"
+    if not callable(entry.run):
+        return "its run is not callable"
+    return None
+
+
+STUDIES: Registry[StudyEntry] = Registry("study kind", check=study_contract)
 
 
 def register_study(kind: str, spec: type[StudySpec], description: str

@@ -133,7 +133,23 @@ class EvaluatorKind:
     build: Callable[[StudyContext, str, Any], Scored]
 
 
-EVALUATOR_KINDS: Registry[EvaluatorKind] = Registry("evaluator kind")
+def evaluator_contract(kind: str, entry: object) -> str | None:
+    """Why ``entry`` cannot be the evaluator kind ``kind`` (an ``EvaluatorKind`` whose spec is a pydantic model
+    with ``kind: Literal[kind]`` and whose check, fingerprint and build are callable), or None."""
+    from pydantic import BaseModel
+
+    if not isinstance(entry, EvaluatorKind):
+        return f"expected an EvaluatorKind, got {type(entry).__name__}"
+    if not (isinstance(entry.spec, type) and issubclass(entry.spec, BaseModel)):
+        return "its spec is not a pydantic model"
+    field = entry.spec.model_fields.get("kind")
+    if field is None or field.default != kind:
+        return f"its spec {entry.spec.__qualname__} needs kind: Literal[{kind!r}] = {kind!r}"
+    missing = [part for part in ("check", "fingerprint", "build") if not callable(getattr(entry, part))]
+    return f"its {', '.join(missing)} not callable" if missing else None
+
+
+EVALUATOR_KINDS: Registry[EvaluatorKind] = Registry("evaluator kind", check=evaluator_contract)
 
 
 def resolve_path(base_dir: Path, path: str) -> Path:
