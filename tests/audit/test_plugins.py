@@ -284,3 +284,21 @@ def test_plugins_listed_in_the_environment_load_in_a_fresh_process(tmp_path: Pat
     assert done.stdout.split() == ["greedy_mutation", "True"]
     bad = _probe("greedy_mutation", {ENV: str(tmp_path / "gone.py")})
     assert bad.returncode != 0 and "plugin" in bad.stderr and "file not found" in bad.stderr
+
+
+STUDY_COMMANDS = [["analyze", "importance"], ["analyze", "subgraphs"], ["analyze", "surrogate"], ["analyze", "primskip"],
+                  ["analyze", "op-usage"], ["analyze", "cell-shape"], ["analyze", "primskip-edit"],
+                  ["dynamics", "train-set"], ["dynamics", "landscape"], ["dynamics", "draw"], ["supernet", "rank"],
+                  ["supernet", "grid"], ["darts", "search"], ["compare"], ["run"]]
+
+
+@pytest.mark.parametrize("command", STUDY_COMMANDS, ids=" ".join)
+def test_every_study_command_loads_plugins_first(command: list[str], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("raise ValueError('from the plugin')\n")
+    code, err = _cli([*command, "--plugin", str(bad), "--help"], capsys)
+    assert code == 0  # --help is read first and loads nothing
+    code, err = _cli([*command, "--plugin", str(bad)], capsys)
+    assert code == 2
+    assert err == f"error: plugin {str(bad)!r}: ValueError: from the plugin (at bad.py, line 1)\n"

@@ -17,6 +17,7 @@ from nasaudit.cli._study import (
     MetricOption,
     OpsOption,
     OutOption,
+    PluginOption,
     SeedOption,
     SpaceOption,
     TableOption,
@@ -54,6 +55,7 @@ def importance_command(
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
     top: float = TopOption, threshold: float = ThresholdOption, surrogate: str | None = SurrogateOption,
     surrogate_samples: int = SurrogateSamplesOption, seed: int = SeedOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Operation importance of the top architectures (redundancy paper Sec. 3, Fig. 3 and 4)."""
     evaluators, studies = _table_studies("importance", table, metric, dataset, arch_column, surrogate,
@@ -69,6 +71,7 @@ def subgraphs_command(
                                                               help="Minimum support of a mined subgraph."),
     threshold: float = ThresholdOption, surrogate: str | None = SurrogateOption,
     surrogate_samples: int = SurrogateSamplesOption, seed: int = SeedOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Frequent subgraphs of important operations (redundancy paper Fig. 7, Table 1, App. I)."""
     evaluators, studies = _table_studies("subgraphs", table, metric, dataset, arch_column, surrogate,
@@ -86,6 +89,7 @@ def surrogate_command(
     encoding: str = typer.Option("auto", "--encoding", help="Encoding: auto, path, adjacency or onehot."),
     samples: int = typer.Option(200, "--samples", min=10, help="Random training architectures (App. F: 200)."),
     test: int = typer.Option(200, "--test", min=2, help="Fresh random architectures for the held-out Spearman."),
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Fit a surrogate on random table architectures; held-out Spearman and OI agreement with the table (App. F)."""
     evaluators, studies = _table_studies("surrogate", table, metric, dataset, arch_column, None, 0, model=model,
@@ -100,6 +104,7 @@ def primskip_command(
     samples: int = typer.Option(50, "--samples", min=1, help="Samples per group (App. D: 50)."),
     surrogate: str | None = SurrogateOption, surrogate_samples: int = SurrogateSamplesOption,
     seed: int = SeedOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Score the random / Skip / Prim / PrimSkip groups and locate the optimum (Fig. 10, Fig. 16)."""
     evaluators, studies = _table_studies("primskip", table, metric, dataset, arch_column, surrogate,
@@ -112,6 +117,7 @@ def op_usage_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
     seed: int = SeedOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """How many of the ground-truth top-N use each op, with each op masked once (single-path paper Fig. 3)."""
     evaluators, studies = _table_studies("op_usage", table, metric, dataset, arch_column, None, 0)
@@ -129,6 +135,7 @@ def cell_shape_command(
     variants: int = typer.Option(0, "--variants", min=0, help="Random variants of each cell (App. A.2)."),
     variant_kind: str = typer.Option("connection", "--variant-kind", help="Variant kind: connection or operation."),
     seed: int = SeedOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Cell width and depth (architectures paper Sec. 3.2), optionally of random variants (App. A.2)."""
     run_studies("cell-shape", [{"kind": "cell_shape", "archs": genotypes or [], "published": published,
@@ -138,7 +145,7 @@ def cell_shape_command(
 
 @app.command("primskip-edit")
 def primskip_edit_command(genotypes: list[str] | None = GenotypesArgument, published: bool = PublishedOption,
-                          out: Path = OutOption) -> None:
+                          out: Path = OutOption, plugin: list[str] | None = PluginOption) -> None:
     """The minimal edit making DARTS genotypes PrimSkip-compliant, with its edit distance (Table 2a)."""
     run_studies("primskip-edit", [{"kind": "primskip_edit", "archs": genotypes or [], "published": published}],
                 out=out, space="darts")

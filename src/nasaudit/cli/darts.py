@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from nasaudit.cli._study import OpsOption, OutOption, SeedOption, SpaceOption, run_studies, split_ints, split_names
+from nasaudit.cli._study import (
+    OpsOption,
+    OutOption,
+    PluginOption,
+    SeedOption,
+    SpaceOption,
+    run_studies,
+    split_ints,
+    split_names,
+)
 
 app = typer.Typer(help="Differentiable NAS: DARTS-family search, alpha vs perturbation-based selection.",
                   no_args_is_help=True)
@@ -39,6 +48,7 @@ def search_command(
                                         help="Shuffle the supernet's edges and layers this many times (Table 1)."),
     reference: str | None = typer.Option(None, "--reference", help="What the paper reported, shown beside ours."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda."),
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Search, derive by alpha and by PT, score by the table; the selection paper's figures in the report."""
     evaluators = ({"truth": {"kind": "table", "path": table, "metric": metric, "dataset": table_dataset}}

@@ -17,6 +17,7 @@ from nasaudit.cli._study import (
     MetricOption,
     OpsOption,
     OutOption,
+    PluginOption,
     SeedOption,
     WorkersOption,
     run_studies,
@@ -147,6 +148,7 @@ def train_set_command(
     importance: Path | None = ImportanceOption, table: str | None = TableOption, metric: str = MetricOption,
     table_dataset: str | None = TableDatasetOption, arch_column: str = ArchColumnOption, top: float = TopOption,
     fraction: float = FractionOption, executor: str = ExecutorOption, workers: int = WorkersOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Train a set of architectures; accuracy, convergence and Wilcoxon tests per group (architectures paper
     Sec. 4.1, Fig. 4 with --lrs; redundancy paper Figs. 5, 6, 10b, Table 2a)."""
@@ -183,6 +185,7 @@ def landscape_command(
                                                                           "variance (1: per instance)."),
     hessian_iters: int = typer.Option(20, "--hessian-iters", min=1, help="Power iterations for the top Hessian "
                                                                          "eigenvalue."),
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Train a set, then its loss landscapes, gradient variance and sharpness side by side with convergence
     speed and accuracy (architectures paper Sec. 4.2, Figs. 6-8)."""
@@ -209,6 +212,7 @@ def draw_command(
     table_dataset: str | None = TableDatasetOption, arch_column: str = ArchColumnOption,
     cell_types: list[str] | None = CellTypesOption,
     short_names: bool = typer.Option(False, "--short-names", help="Short operation names (s3, skip, ...)."),
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Draw cells, coloured by operation importance with --table or --importance (redundancy paper Fig. 9)."""
     study = {"kind": "cell_drawing", "archs": archs or [], "published": published or [],

@@ -18,6 +18,7 @@ from nasaudit.cli._study import (
     MetricOption,
     OpsOption,
     OutOption,
+    PluginOption,
     SeedOption,
     SpaceOption,
     TableOption,
@@ -99,6 +100,7 @@ def rank_command(
     data_root: Path | None = typer.Option(None, "--data-root", help="Folder of the supernets' dataset."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda."),
     space: str = SpaceOption, ops: str | None = OpsOption, seed: int = SeedOption, out: Path = OutOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Rank saved supernets against ground truth: the report of single-path paper Sec. 3.4, Figs. 2 and 4."""
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
@@ -117,6 +119,7 @@ def grid_command(
     data_root: str | None = typer.Option(None, "--data-root", help="Dataset folder (overrides the grid file)."),
     table: str | None = typer.Option(None, "--table", help="Ground-truth table (overrides the grid file)."),
     out: Path = OutOption,
+    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Op masks x variants x seeds through the executors into the store, then the report (Figs. 4-6)."""
     run_studies("supernet-grid", [{"kind": "supernet_grid", "grid": spec, "data_root": data_root, "table": table}],
