@@ -23,6 +23,7 @@ from nasaudit.benchmarks.builder import (
     build_benchmark,
     build_jobs,
     build_progress,
+    check_build,
     export_benchmark,
     read_metadata,
     seed_agreement,
@@ -69,8 +70,11 @@ def test_spec_checks_and_round_trip() -> None:
     assert "runtime" not in spec.to_dict()
     with pytest.raises(ConfigError, match="seeds"):
         BuildSpec(seeds=(1, 1))
-    with pytest.raises(ConfigError, match="JSON scalar"):
-        BuildSpec(options={"channels": [4]})
+    with pytest.raises(ConfigError, match="not a JSON value"):
+        BuildSpec(options={"channels": {4}})
+    nested = BuildSpec(options={"channels": [4]})  # nested JSON is a valid option; the network refuses it
+    with pytest.raises(ConfigError, match="channels"):
+        check_build(nested)
 
 
 def test_jobs_are_architecture_major_and_deterministic() -> None:
@@ -288,3 +292,22 @@ def test_export_writes_the_official_format_back(tmp_path: Path) -> None:
     assert official["arch"].tolist() == ours["ArchitectureString"].tolist()
     again = TabularBenchmark.from_file(tmp_path / "official.csv", arch_column="arch")
     np.testing.assert_allclose(again.scores("test_acc"), ours["test_acc"])
+
+
+def test_train_job_identity_is_canonical_and_keeps_ids_when_a_defaulted_field_is_added() -> None:
+    from dataclasses import field, make_dataclass
+
+    from nasaudit.jobs.job import absent_means
+
+    job = TrainJob(space="nb201", arch="a", canonical="k", protocol="p", dataset="d", seed=1,
+                   options={"epochs": 2.0, "widths": [8, 16]}, runtime={"device": "cpu"})
+    same = TrainJob(space="nb201", arch="a", canonical="other", protocol="p", dataset="d", seed=1,
+                    options=(("widths", (8, 16)), ("epochs", 2)), runtime={"data_root": "/elsewhere"})
+    assert same.job_id == job.job_id  # canonical (derived) and runtime are not identity; 2.0 is 2, tuples lists
+    assert job.columns()["options"] == {"epochs": 2.0, "widths": [8, 16]}
+    grown = make_dataclass("TrainJob", [("fidelity", str, field(default="full", metadata=absent_means("full")))],
+                           bases=(TrainJob,), frozen=True)
+    values = {"space": "nb201", "arch": "a", "canonical": "k", "protocol": "p", "dataset": "d", "seed": 1,
+              "options": {"epochs": 2, "widths": [8, 16]}}
+    assert grown(**values).job_id == job.job_id
+    assert grown(**values, fidelity="half").job_id != job.job_id

@@ -25,7 +25,7 @@ from scipy.stats import kendalltau
 from nasaudit._atomic import atomic_table, atomic_write
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.jobs.executors import Executor, GroupFunction, JobFunction, RunSummary, run_jobs
-from nasaudit.jobs.job import JobResult, Options, OptionValue, digest, freeze_options
+from nasaudit.jobs.job import NO_OPTIONS, JobResult, Options, OptionValue, digest, freeze_options, identity
 from nasaudit.jobs.provenance import command_line, git_commit, package_version
 from nasaudit.jobs.store import ResultStore
 from nasaudit.seeding import as_generator
@@ -60,8 +60,8 @@ class BuildSpec:
     protocol: str = "cpu_small"
     dataset: str = "embedded"
     seeds: tuple[int, ...] = (0, 1)
-    options: Options = ()
-    runtime: Options = field(default=(), compare=False)
+    options: Options = NO_OPTIONS
+    runtime: Options = field(default=NO_OPTIONS, compare=False)
 
     def __post_init__(self) -> None:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
@@ -126,9 +126,11 @@ def first_per_class(space: SearchSpace, archs: Iterable[Any]) -> list[Any]:
 class TrainJob:
     """Train one architecture from scratch with one seed (a row of a tabular benchmark).
 
-    ``options`` are extra keyword arguments of the trainer (macro-network sizes and the like); they
-    are part of the identity because they change the result. ``runtime`` options say only where to
-    run (data folder, device) and are left out of the id, as is ``canonical`` (derived from ``arch``).
+    ``options`` are extra keyword arguments of the trainer (macro-network sizes and the like; JSON values,
+    nested allowed); they are part of the identity because they change the result. ``runtime`` options say
+    only where to run (data folder, device) and are left out of the id, as is ``canonical`` (derived from
+    ``arch``). The id is the canonical JSON of the other fields (``nasaudit.jobs.job.identity``): a field added
+    later with ``absent_means`` leaves the ids of stored runs unchanged while it holds that value.
     """
 
     table: ClassVar[str] = "training_runs"
@@ -139,16 +141,16 @@ class TrainJob:
     protocol: str
     dataset: str
     seed: int
-    options: Options = ()
-    runtime: Options = field(default=(), compare=False)
+    options: Options = NO_OPTIONS
+    runtime: Options = field(default=NO_OPTIONS, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", freeze_options(self.options))
+        object.__setattr__(self, "runtime", freeze_options(self.runtime))
 
     @property
     def job_id(self) -> str:
-        return digest(
-            self.table,
-            {"space": self.space, "arch": self.arch, "protocol": self.protocol, "dataset": self.dataset,
-             "seed": self.seed, "options": self.options},
-        )
+        return digest(self.table, identity(self, exclude={"canonical"}))
 
     def columns(self) -> dict[str, Any]:
         return {"space": self.space, "arch": self.arch, "canonical": self.canonical,

@@ -339,7 +339,7 @@ def job_setup(job: TrainJob) -> tuple[SearchSpace, Any, TrainProtocol, dict[str,
     from nasaudit.train.protocols import TrainProtocol, get_protocol
 
     space = job_space(job.space)
-    options = {k: v for k, v in job.options if k != PER_EPOCH_TEST}
+    options = {k: v for k, v in job.options.items() if k != PER_EPOCH_TEST}
     overrides = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
     protocol = get_protocol(job.protocol)
     return space, space.parse(job.arch), protocol.with_overrides(**overrides) if overrides else protocol, options
@@ -351,7 +351,7 @@ def train_set_job(job: TrainJob) -> JobResult:
     from nasaudit.train import train_arch
 
     space, arch, protocol, macro = job_setup(job)
-    runtime = {k: str(v) for k, v in job.runtime if v is not None}
+    runtime = {k: str(v) for k, v in job.runtime.items() if v is not None}
     folder = runtime.get("checkpoint_dir")
     result = train_arch(space, arch, protocol=protocol, dataset=job.dataset, seed=job.seed,
                         data_root=runtime.get("data_root"), device=runtime.get("device"),

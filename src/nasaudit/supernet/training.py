@@ -14,8 +14,8 @@ weights, also after resuming from a checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from nasaudit._atomic import atomic_open
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, DataError, SpaceError
-from nasaudit.jobs.job import Options, OptionValue, freeze_options
+from nasaudit.jobs.job import Options, absent_means, freeze_options, from_identity, identity
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.nb101 import NB101Space
 from nasaudit.spaces.registry import get_space
@@ -77,8 +77,8 @@ class SupernetConfig:
     epochs: int | None = None
     batch_size: int | None = None
     flip: bool | None = None
-    #: not in ``repr`` (so run keys of other configs are unchanged); ``to_options`` drops it when unset
-    max_vertices: int | None = field(default=None, repr=False)
+    #: not in ``repr`` (so run keys of other configs are unchanged); left out of ``to_options`` when unset
+    max_vertices: int | None = field(default=None, repr=False, metadata=absent_means(None))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask", tuple(sorted(self.mask)))
@@ -165,26 +165,19 @@ class SupernetConfig:
         return self.schedule(protocol).learning_rate(progress)
 
     def to_options(self) -> Options:
-        """JSON-scalar options (tuples as comma-joined strings), e.g. for an ``ExperimentJob``."""
-        data: dict[str, OptionValue] = {}
-        for key, value in asdict(self).items():
-            if key == "max_vertices" and value is None:
-                continue  # keeps the options (job keys) of configs without it unchanged
-            data[key] = ",".join(value) if isinstance(value, tuple) else value
-        return freeze_options(data)
+        """The config as job options, e.g. for an ``ExperimentJob``: its identity (``nasaudit.jobs.job.identity``),
+        lists as JSON lists."""
+        return freeze_options(identity(self))
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> SupernetConfig:
-        """Inverse of ``to_options``; unknown keys raise ``ConfigError``."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - names)
-        if unknown:
-            raise ConfigError(f"unknown supernet option(s) {unknown}; valid: {sorted(names)}")
+    def from_options(cls, options: Mapping[str, Any]) -> SupernetConfig:
+        """Inverse of ``to_options``; unknown keys raise ``ConfigError``. A comma-joined ``mask`` or
+        ``linear_transformers`` (checkpoints written before options held lists) is read as its list."""
         data = dict(options)
         for key in ("mask", "linear_transformers"):
             value = data.get(key, ())
             data[key] = tuple(v for v in value.split(",") if v) if isinstance(value, str) else tuple(value or ())
-        return cls(**data)
+        return from_identity(cls, data, "supernet option")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from nasaudit.jobs.job import JobResult, Options, digest, freeze_options
+from nasaudit.jobs.job import JobResult, Options, digest, freeze_options, identity
 from nasaudit.jobs.store import ResultStore
 from nasaudit.weight_sharing.setup import WSSetup
 
@@ -19,7 +19,8 @@ class WSJob:
     """Train seed ``seed`` of ``training`` under ``setup`` and derive the final cells of ``methods``.
 
     ``work_root`` says where checkpoints go (a folder per job id); it is left out of the identity, so a
-    moved run folder still finds its finished seeds.
+    moved run folder still finds its finished seeds. The id is the canonical JSON of the other fields
+    (``nasaudit.jobs.job.identity``), the setup's options nested in it (``WSSetup.to_options``).
     """
 
     table: ClassVar[str] = "experiment_results"
@@ -31,23 +32,23 @@ class WSJob:
     setup: Options
     work_root: str | None = field(default=None, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.training}:{','.join(self.methods)}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", tuple(self.methods))
+        object.__setattr__(self, "setup", freeze_options(self.setup))
 
     @property
     def job_id(self) -> str:
-        return digest(self.table, {"experiment": self.experiment, "key": self.key, "seed": self.seed,
-                                    "params": self.setup})
+        return digest(self.table, identity(self))
 
     def columns(self) -> dict[str, Any]:
-        return {"experiment": self.experiment, "key": self.key, "seed": self.seed, "params": dict(self.setup)}
+        return {"experiment": self.experiment, "key": self.training, "seed": self.seed,
+                "params": {"methods": list(self.methods), "setup": dict(self.setup)}}
 
 
 def make_jobs(experiment: str, trainings: dict[str, list[str]], setup: WSSetup, seeds: list[int],
               work_root: Path | None) -> list[WSJob]:
     """One job per (training, seed), trainings in the order given."""
-    options = freeze_options(dict(setup.to_options()))
+    options = setup.to_options()
     root = None if work_root is None else str(work_root)
     return [WSJob(experiment, training, tuple(methods), seed, options, root)
             for training, methods in trainings.items() for seed in seeds]
