@@ -18,8 +18,9 @@ import pandas as pd
 from nasaudit.jobs.executors import ProcessExecutor, SequentialExecutor, run_jobs
 from nasaudit.jobs.store import ResultStore
 from nasaudit.resources import embedded_benchmark_path
+from nasaudit.weight_sharing.base import WS_METHODS
 from nasaudit.weight_sharing.jobs import job_results, make_jobs, ws_job
-from nasaudit.weight_sharing.setup import WS_METHODS, WSSetup, encode_list
+from nasaudit.weight_sharing.setup import WSSetup, encode_list
 
 TRAININGS = {m.training: [n for n in WS_METHODS.names() if WS_METHODS.get(n).training == m.training]
              for m in (WS_METHODS.get(n) for n in WS_METHODS.names())}

@@ -12,8 +12,10 @@ from nasaudit.differentiable.alpha import ArchParameters
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces import get_space
 from nasaudit.weight_sharing import cost
-from nasaudit.weight_sharing.setup import SUPERNET_SIZES, WSSetup, describe_cost
-from nasaudit.weight_sharing.training import search_config, spos_config
+from nasaudit.weight_sharing.base import describe_cost
+from nasaudit.weight_sharing.darts import search_config
+from nasaudit.weight_sharing.setup import SUPERNET_SIZES, WSSetup
+from nasaudit.weight_sharing.spos import spos_config
 
 
 def _stem_and_cells(net: torch.nn.Module, n_cells: int) -> tuple[int, int]:

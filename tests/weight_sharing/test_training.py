@@ -8,9 +8,10 @@ import pytest
 
 from nasaudit.errors import ConfigError
 from nasaudit.resources import embedded_benchmark_path
+from nasaudit.weight_sharing.base import ranked_epochs, training_rows
 from nasaudit.weight_sharing.jobs import WSJob, make_jobs
-from nasaudit.weight_sharing.setup import WSSetup, encode_list, training_rows
-from nasaudit.weight_sharing.training import ranked_epochs, run_training, search_space
+from nasaudit.weight_sharing.setup import WSSetup, encode_list
+from nasaudit.weight_sharing.training import run_training, search_space
 
 OPS = "none,avg_pool_3x3"  # the embedded table's space: skip_connect, nor_conv_1x1, nor_conv_3x3
 TABLE = pd.read_csv(embedded_benchmark_path())["ArchitectureString"].tolist()

@@ -52,7 +52,8 @@ def _trained(spec: AuditSpec, name: str, archs: int | None, why: str) -> tuple[s
 
 def _compare(spec: AuditSpec, study: Any, space: SearchSpace) -> list[tuple[str, int | None, str]]:
     from nasaudit.search.registry import STRATEGIES
-    from nasaudit.weight_sharing.setup import WSSetup, training_rows
+    from nasaudit.weight_sharing.base import training_rows
+    from nasaudit.weight_sharing.setup import WSSetup
 
     rows: list[tuple[str, int | None, str]] = []
     queried = [s for s in study.strategies if s in STRATEGIES]

@@ -56,13 +56,13 @@ def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingS
     from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
     from nasaudit.registry import unknown_name_message
     from nasaudit.studies.evaluators import resolve_path
-    from nasaudit.weight_sharing.setup import WS_METHODS
+    from nasaudit.weight_sharing.base import get_method
 
-    problems = [f"{name} is defined on {list(WS_METHODS.get(name).families)} spaces, not {space.name!r}"
-                for name in names if space.family not in WS_METHODS.get(name).families]
-    if within and space.family != "nb201" and any(WS_METHODS.get(n).training != "spos" for n in names):
-        problems.append(f"weight-sharing search within the truth's architectures is defined on NB201 spaces, not "
-                        f"{space.name!r}")
+    problems: list[str] = []
+    for name in names:
+        problem = get_method(name).check(space, reduced=within)
+        if problem is not None and problem not in problems:
+            problems.append(problem)
     if names and settings.dataset not in DATASET_NAMES:
         problems.append(unknown_name_message("dataset", settings.dataset, list(DATASET_NAMES)))
     elif names and settings.dataset not in WITHOUT_ROOT and (
@@ -111,8 +111,8 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
 def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: list[int]) -> pd.DataFrame:
     """Every (training, seed) job not yet done in the store, on the audit's executor; all finished results."""
     from nasaudit.jobs.executors import run_jobs
+    from nasaudit.weight_sharing.base import training_rows
     from nasaudit.weight_sharing.jobs import job_results, make_jobs, ws_job
-    from nasaudit.weight_sharing.setup import training_rows
 
     jobs = make_jobs("compare-weight-sharing", training_rows(names), setup, seeds,
                      context.work_dir("weight_sharing"))
@@ -127,7 +127,7 @@ def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: 
 
 def finals_of(results: pd.DataFrame, names: list[str]) -> dict[str, list[str]]:
     """The final architecture of every seed of each method, in seed order."""
-    from nasaudit.weight_sharing.setup import WS_METHODS
+    from nasaudit.weight_sharing.base import WS_METHODS
 
     out: dict[str, list[str]] = {}
     for name in names:
@@ -196,11 +196,11 @@ def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> 
     import pandas as pd
 
     from nasaudit.metrics import welch_ttest
-    from nasaudit.weight_sharing.setup import WITHOUT_SHARING
+    from nasaudit.weight_sharing.base import without_sharing_pairs
 
     by_name = summary.set_index("strategy")
     rows = []
-    for with_ws, without_ws in WITHOUT_SHARING.items():
+    for with_ws, without_ws in without_sharing_pairs().items():
         if with_ws not in by_name.index or without_ws not in by_name.index:
             continue
         a, b = truth_scores[with_ws], truth_scores[without_ws]

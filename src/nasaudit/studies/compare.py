@@ -52,7 +52,7 @@ class CompareSpec(StudySpec):
 
     def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
         from nasaudit.studies._ws_compare import check_methods
-        from nasaudit.weight_sharing.setup import WS_METHODS
+        from nasaudit.weight_sharing.base import WS_METHODS
 
         problems = ([f"reinforce samples NB201 cells, not {space.name!r} cells"]
                     if "reinforce" in self.strategies and space.family != "nb201" else [])
@@ -64,7 +64,7 @@ def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[
     """``names`` if each is a registered strategy (or, with ``weight_sharing``, a weight-sharing method), once;
     else a ValueError naming the problem."""
     from nasaudit.search.registry import STRATEGIES
-    from nasaudit.weight_sharing.setup import WS_METHODS
+    from nasaudit.weight_sharing.base import WS_METHODS
 
     known = STRATEGIES.names() + (WS_METHODS.names() if weight_sharing else [])
     for name in names:
@@ -85,8 +85,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     from nasaudit.search.compare import run_comparison, summarise_scores
     from nasaudit.search.registry import STRATEGIES
     from nasaudit.studies import _ws_compare as ws
-    from nasaudit.weight_sharing.cost import training_work
-    from nasaudit.weight_sharing.setup import describe_cost, training_rows
+    from nasaudit.weight_sharing.base import get_method
 
     truth_name = spec.truth or spec.evaluator
     search = context.scored(spec.evaluator)
@@ -136,10 +135,9 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
         results = ws.run_methods(context, shared, setup, seeds)
         finals.update(ws.finals_of(results, shared))
-        work = {name: value for training, names in training_rows(shared).items()
-                for name, value in training_work(setup, training, tuple(names)).items()}
-        costs.update({name: f"{describe_cost(setup, name, space.family)}; {work[name]:.4g} multiply-adds per seed"
-                      for name in shared})
+        work = {name: get_method(name).cost(setup) for name in shared}
+        costs.update({name: f"{get_method(name).describe_cost(setup, space.family)}; {work[name]:.4g} multiply-adds "
+                      "per seed" for name in shared})
         one, missing = ws.standalone_training(context, truth_name, truth, ranked)
         result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
                                 "ws_epochs": spec.weight_sharing.epochs,

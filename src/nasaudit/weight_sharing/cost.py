@@ -31,7 +31,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -46,7 +46,10 @@ from nasaudit.differentiable.selection import pt_schedule
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import Supernet
-from nasaudit.weight_sharing.setup import WS_METHODS, WSSetup, build_epochs
+from nasaudit.weight_sharing.setup import WSSetup, build_epochs
+
+if TYPE_CHECKING:
+    from nasaudit.weight_sharing.darts import DartsAlpha
 
 #: a training step's forward + backward, in forward passes
 FORWARD_BACKWARD = 3
@@ -65,7 +68,8 @@ class _Bound(nn.Module):
         return self.supernet(x, self.arg)
 
 
-def _macs(supernet: Supernet, arg: Any, splits: DatasetSplits) -> int:
+def supernet_macs(supernet: Supernet, arg: Any, splits: DatasetSplits) -> int:
+    """Forward multiply-adds per image of ``supernet`` run with the forward argument ``arg`` (a path, alphas)."""
     return count_flops(_Bound(supernet, arg), (splits.in_channels, splits.image_size, splits.image_size))
 
 
@@ -99,38 +103,77 @@ def _pt_counts(alphas: ArchParameters, tune_epochs: int) -> tuple[int, int]:
     return passes + sum(1 for gap in gaps if gap > 0), sum(gaps)
 
 
-def _differentiable(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
-    from nasaudit.weight_sharing.training import search_config
+@dataclass(frozen=True)
+class SearchWork:
+    """Counted work of one differentiable search (``darts.DartsAlpha`` and its variants): multiply-adds per image
+    of one search ``step`` (the method's ``step_macs``) and of the ``mixed`` supernet, the split sizes, the
+    validation images the alpha steps of one epoch see, and the searched ``alphas`` (for PT's counts)."""
 
-    config = search_config(setup, training)
+    epochs: int
+    step: float
+    mixed: int
+    n_train: int
+    n_val: int
+    alpha_images: int
+    alphas: ArchParameters
+
+    @property
+    def search_epoch(self) -> float:
+        """Weight and alpha steps of one epoch."""
+        return FORWARD_BACKWARD * self.step * (self.n_train + self.alpha_images)
+
+    @property
+    def training(self) -> float:
+        """Every epoch's steps and its validation pass."""
+        return self.epochs * (self.search_epoch + self.step * self.n_val)
+
+
+@lru_cache(maxsize=32)
+def _search_work(name: str, setup: WSSetup) -> SearchWork:
+    from nasaudit.weight_sharing.base import get_method
+    from nasaudit.weight_sharing.darts import DartsAlpha, search_config
+
+    method = get_method(name)
+    assert isinstance(method, DartsAlpha)
+    config = search_config(setup, method.algorithm)
     splits = _splits(setup)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         supernet = config.build_supernet(splits)
         alphas = ArchParameters(supernet, generator=torch.Generator().manual_seed(0))
     weights = {k: w.detach() for k, w in alphas.weights().items()}
-    mixed = _macs(supernet, alphas.forward_arg(weights), splits)
-    if training == "gdas":
-        rng = np.random.default_rng(0)
-        draws = [{kind: [int(rng.integers(len(ops))) for ops in alphas.candidates[kind]] for kind in alphas.kinds}
-                 for _ in range(PATH_SAMPLES)]
-        step = float(np.mean([_macs(supernet, alphas.forward_arg(weights, d), splits) for d in draws]))
-    else:
-        step = float(mixed)
+    mixed = supernet_macs(supernet, alphas.forward_arg(weights), splits)
+    step = method.step_macs(supernet, alphas, weights, mixed, splits)
     n_train, n_val = len(splits.train), len(splits.val)
-    search_epoch = FORWARD_BACKWARD * step * (n_train + _alpha_steps_images(n_train, n_val, config.batch_size))
-    training_work = config.epochs * (search_epoch + step * n_val)
-    out = {}
-    for name in methods:
-        out[name] = training_work
-        if name == "darts_pt":
-            passes, tune = _pt_counts(alphas, setup.tune_epochs)
-            out[name] += passes * mixed * n_val + tune * (search_epoch + mixed * n_val)
-    return out
+    return SearchWork(config.epochs, step, mixed, n_train, n_val,
+                      _alpha_steps_images(n_train, n_val, config.batch_size), alphas)
 
 
-def _single_path(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
-    from nasaudit.weight_sharing.training import search_space, spos_config
+def search_work(method: DartsAlpha, setup: WSSetup) -> SearchWork:
+    """Counted work of ``method``'s differentiable search under ``setup`` (module doc; cached per method)."""
+    return _search_work(method.name, setup)
+
+
+def pt_work(work: SearchWork, tune_epochs: int) -> float:
+    """What perturbation-based selection adds to a search's work: its validation passes through the mixed
+    supernet and its tuning epochs (module doc)."""
+    passes, tune = _pt_counts(work.alphas, tune_epochs)
+    return passes * work.mixed * work.n_val + tune * (work.search_epoch + work.mixed * work.n_val)
+
+
+@dataclass(frozen=True)
+class SinglePathWork:
+    """Counted work of a single-path supernet training (``spos.spos_config``): its weight steps (``training``)
+    and one supernet query, a forward pass of the mean path over the ranking images (``query``)."""
+
+    training: float
+    query: float
+
+
+@lru_cache(maxsize=32)
+def single_path_work(setup: WSSetup) -> SinglePathWork:
+    """Counted work of the single-path training of ``setup``, one path per step (module doc)."""
+    from nasaudit.weight_sharing.spos import spos_config
 
     space = get_space(setup.space)
     config = spos_config(setup, space)
@@ -139,30 +182,16 @@ def _single_path(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dic
         torch.manual_seed(0)
         supernet = config.build(splits)
     paths = supernet.encode_many(config.make_space().sample_many(PATH_SAMPLES, 0))
-    path = float(np.mean([_macs(supernet, p, splits) for p in paths]))
+    path = float(np.mean([supernet_macs(supernet, p, splits) for p in paths]))
     query = path * min(setup.rank_images, len(splits.val))
-    work = setup.epochs * FORWARD_BACKWARD * path * len(splits.train)
-    if training == "spos":
-        work += min(setup.evolution_budget, search_space(setup).size) * query
-    else:
-        work += (setup.epochs * setup.controller_steps * setup.controller_batch + setup.derive_samples) * query
-    return dict.fromkeys(methods, work)
-
-
-@lru_cache(maxsize=32)
-def training_work(setup: WSSetup, training: str, methods: tuple[str, ...]) -> dict[str, float]:
-    """Counted multiply-adds of one seed of ``training`` and each of ``methods`` derived from it (module doc)."""
-    for name in methods:
-        if WS_METHODS.get(name).training != training:
-            raise ValueError(f"method {name!r} does not use the {training!r} training")
-    if training in ("darts", "gdas"):
-        return _differentiable(setup, training, methods)
-    return _single_path(setup, training, methods)
+    return SinglePathWork(setup.epochs * FORWARD_BACKWARD * path * len(splits.train), query)
 
 
 def method_work(setup: WSSetup, method: str) -> float:
-    """Counted multiply-adds of one seed of ``method`` under ``setup`` (module doc)."""
-    return training_work(setup, WS_METHODS.get(method).training, (method,))[method]
+    """Counted multiply-adds of one seed of ``method`` under ``setup`` (its ``cost``; module doc)."""
+    from nasaudit.weight_sharing.base import get_method
+
+    return get_method(method).cost(setup)
 
 
 @dataclass(frozen=True)

@@ -1,55 +1,21 @@
-"""The weight-sharing methods of the fair comparison and the settings one seed of them runs with
-(search-phase paper Sec. 3.1, 4.1-4.3, Tables 3-4).
+"""The settings one seed of a weight-sharing method runs with (search-phase paper Sec. 3.1, 4.1-4.3, Tables 3-4);
+the methods themselves are ``base.WeightSharingMethod`` subclasses, one module each.
 
-Each method trains a supernet and derives one final architecture from it; methods that share a
-training (DARTS with alpha and with PT selection) are one job per seed that derives both. A setup is
-plain JSON values so that it is the identity of a resumable job in the results store.
+Methods that share a training (DARTS with alpha and with PT selection) are one job per seed that derives both. A
+setup is plain JSON values so that it is the identity of a resumable job in the results store.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from nasaudit.errors import ConfigError
 from nasaudit.jobs.job import Options, OptionValue, freeze_options
-from nasaudit.registry import Registry
 
 if TYPE_CHECKING:
     from nasaudit.benchmarks.builder import BuildSpec
-
-Training = Literal["darts", "gdas", "spos", "enas"]
-
-
-@dataclass(frozen=True)
-class WSMethod:
-    """A weight-sharing method: the supernet ``training`` it runs and how it derives its final architecture."""
-
-    name: str
-    training: Training
-    #: the families of spaces it is defined on
-    families: tuple[str, ...]
-    description: str
-
-
-WS_METHODS: Registry[WSMethod] = Registry("weight-sharing method")
-for _method in (
-    WSMethod("darts_alpha", "darts", ("nb201", "darts"), "DARTS (first order), final cell by alpha magnitude "
-             "(Liu et al. 2019)"),
-    WSMethod("darts_pt", "darts", ("nb201", "darts"), "DARTS (first order), final cell by perturbation-based "
-             "selection (DARTS-PT, Wang et al. 2021)"),
-    WSMethod("gdas", "gdas", ("nb201", "darts"), "GDAS: Gumbel-softmax sampled paths, final cell by alpha "
-             "(Dong & Yang 2019)"),
-    WSMethod("spos_evolution", "spos", ("nb201", "darts", "nb101"), "single-path one-shot supernet, then "
-             "regularised evolution scored by the shared weights (Guo et al. 2020)"),
-    WSMethod("enas", "enas", ("nb201",), "ENAS: LSTM controller by REINFORCE over shared weights "
-             "(Pham et al. 2018)"),
-):
-    WS_METHODS.add(_method.name, _method, _method.description)
-
-#: the query-based strategy that runs the same search policy on the truth (search-phase paper Table 4)
-WITHOUT_SHARING: dict[str, str] = {"spos_evolution": "evolution", "enas": "reinforce"}
 
 #: the supernet every method of one comparison trains, per preset and space family: width, depth (NB201: cells
 #: per stage; DARTS: cells; NB101: cells per stack) and batch size. ``paper`` is the search network NAS-Bench-201
@@ -152,27 +118,6 @@ class WSSetup:
 def encode_list(values: list[str]) -> str:
     """A list of strings as the compact JSON a setup holds."""
     return json.dumps(values, separators=(",", ":"))
-
-
-def training_rows(methods: list[str]) -> dict[str, list[str]]:
-    """The requested methods grouped by the training they share, in the order first requested."""
-    grouped: dict[str, list[str]] = {}
-    for name in methods:
-        grouped.setdefault(WS_METHODS.get(name).training, []).append(name)
-    return grouped
-
-
-def describe_cost(setup: WSSetup, method: str, family: str) -> str:
-    """The budget a method spends, in its own units, and the size of its supernet (search-phase paper Sec. 3.1:
-    stated, so comparisons are fair)."""
-    training = WS_METHODS.get(method).training
-    extra: dict[str, Any] = {
-        "darts": "" if method == "darts_alpha" else f" + PT with {setup.tune_epochs} tuning epoch(s) per decision",
-        "gdas": "", "spos": f" + {setup.evolution_budget} supernet queries",
-        "enas": f" + {setup.controller_steps * setup.controller_batch} controller samples per epoch and "
-                f"{setup.derive_samples} to derive",
-    }
-    return f"{setup.epochs} supernet epochs ({setup.describe_sizes(family)}){extra[training]}"
 
 
 def build_epochs(build: BuildSpec) -> int:

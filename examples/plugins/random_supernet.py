@@ -1,0 +1,71 @@
+"""A weight-sharing method in one file: a random-sampling single-path supernet that derives the best of N sampled
+paths by the supernet's accuracy (the random-search-with-weight-sharing baseline of Li & Talwalkar 2019, "Random
+Search and Reproducibility for Neural Architecture Search", Sec. 3; liamcli/randomNAS_release, here on the
+single-path supernet of SPOS rather than their DARTS supernet).
+
+Importing this module registers the method ``random_supernet``; a spec's ``compare`` study then names it in
+``strategies`` beside the shipped methods (``docs/plugins.md``). It trains the supernet every method of the
+comparison shares the size of, with one uniformly sampled path per step (as SPOS, Guo et al. 2020), ranks the
+comparison's architectures after the ranked epochs, and derives the best by the supernet of ``derive_samples``
+paths drawn uniformly from the space searched. Its cost is the single-path training plus those queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nasaudit.weight_sharing.base import Trained, WeightSharingMethod
+from nasaudit.weight_sharing.spos import EpochRanking, spos_config
+
+if TYPE_CHECKING:
+    from nasaudit.data.splits import DatasetSplits
+    from nasaudit.spaces.base import SearchSpace
+    from nasaudit.supernet.modules import Supernet
+    from nasaudit.supernet.sampling import PathSampler
+    from nasaudit.weight_sharing.setup import WSSetup
+
+
+class RandomSupernet(WeightSharingMethod):
+    """Uniform single-path supernet, then the best of ``derive_samples`` random paths by the supernet."""
+
+    name = "random_supernet"
+    description = "random search with weight sharing: uniform single-path supernet, best of N random paths"
+    families = ("nb201", "darts", "nb101")
+    reduced_families = ("nb201", "darts", "nb101")
+    without_sharing = "random"
+
+    def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
+              work_dir: Path | None) -> Trained:
+        from nasaudit.supernet.sampling import PathSampler
+        from nasaudit.supernet.training import train_supernet
+
+        config = replace(spos_config(setup, space), sampling="uniform")
+        ranking = EpochRanking(setup, splits, work_dir)  # ranks the comparison's set after the ranked epochs
+
+        def sampler(supernet: Supernet) -> PathSampler:
+            ranking.supernet = supernet
+            return PathSampler(supernet, "uniform", config.share_topology)
+
+        train_supernet(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,
+                       on_epoch_end=ranking.on_epoch_end, sampler=sampler)
+        return ranking.trained()
+
+    def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
+               seed: int) -> str:
+        import numpy as np
+
+        rng = np.random.default_rng([seed, 3])  # its own stream, apart from the training's
+        candidates = list(dict.fromkeys(space.sample_many(setup.derive_samples, rng)))
+        scores = trained.state.evaluator().evaluate(candidates)
+        return space.format(candidates[int(np.argmax(scores))])
+
+    def cost(self, setup: WSSetup) -> float:
+        from nasaudit.weight_sharing.cost import single_path_work
+
+        work = single_path_work(setup)
+        return work.training + setup.derive_samples * work.query
+
+    def describe_cost(self, setup: WSSetup, family: str) -> str:
+        return f"{super().describe_cost(setup, family)} + {setup.derive_samples} supernet queries"

@@ -1,0 +1,178 @@
+"""DARTS in the fair comparison (search-phase paper Sec. 4.2): first-order DARTS (Liu et al. 2019, Alg. 1;
+quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5, ``cnn/train_search.py``, ``cnn/architect.py``), run by
+``nasaudit.differentiable.search``, with two ways to derive the final cell from one search: ``darts_alpha`` (the
+largest alpha per edge, DARTS Sec. 2.4) and ``darts_pt`` (perturbation-based selection, Wang et al. 2021;
+ruocwang/darts-pt@c31e3766611ace330416b5dbbc89cbdc53f01972, ``nasbench201/projection.py``; progressive
+projection with ``tune_epochs`` tuning epochs between decisions, ``nasaudit.differentiable.selection``). Both
+name the training ``darts``: one job per seed searches once and derives both.
+
+An architecture's shared-weight score is the mixed supernet's validation accuracy with every edge fixed to its
+op, batch norm on batch statistics (as PT measures it). The search checkpoints after every epoch and keeps a
+snapshot after each ranked epoch, so a killed seed resumes and its ranking reads the snapshots.
+
+Ours differs on purpose: every method of a comparison trains a supernet of one size (``WSSetup.sizes``), not
+each paper's own; within a reduced space (NB201) the selection offers only the reduced space's members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from nasaudit.weight_sharing.base import Trained, WeightSharingMethod, ranked_epochs
+
+if TYPE_CHECKING:
+    import torch
+
+    from nasaudit.data.splits import DatasetSplits
+    from nasaudit.differentiable.alpha import ArchParameters, Projection
+    from nasaudit.differentiable.config import SearchConfig
+    from nasaudit.spaces.base import SearchSpace
+    from nasaudit.spaces.darts import DartsGenotype
+    from nasaudit.spaces.nb201 import NB201Arch
+    from nasaudit.supernet.modules import Supernet
+    from nasaudit.weight_sharing.setup import WSSetup
+
+
+def search_config(setup: WSSetup, algorithm: str) -> SearchConfig:
+    """The differentiable search of a setup: its preset, space, mask and the supernet size every method shares
+    (``WSSetup.sizes``)."""
+    from nasaudit.differentiable.config import SearchConfig
+    from nasaudit.spaces.registry import get_space
+
+    changes: dict[str, Any] = {"mask": setup.masked, "epochs": setup.epochs,
+                               **setup.sizes(get_space(setup.space).family)}
+    if setup.preset == "tiny":
+        return SearchConfig.tiny(algorithm, setup.space, **changes)
+    return replace(SearchConfig(algorithm=algorithm, space=setup.space), **changes)
+
+
+def arch_projection(alphas: ArchParameters, arch: NB201Arch | DartsGenotype, space: SearchSpace) -> Projection:
+    """The decisions that make the mixed supernet run exactly ``arch`` (every kept edge fixed to its op)."""
+    from nasaudit.differentiable.alpha import Projection
+    from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
+    from nasaudit.spaces.nb201 import NB201Arch
+
+    projection = Projection.empty(alphas)
+    if isinstance(arch, NB201Arch):
+        projection.chosen["cell"] = [alphas.candidates["cell"][k].index(op) for k, op in enumerate(arch.ops)]
+        return projection
+    assert isinstance(space, DartsSpace)
+    for kind in CELL_TYPES:
+        projection.pruned[kind] = [True] * alphas.n_edges(kind)
+        for src, dst, op in arch.cell(kind).triples():
+            k = space.mixed_edge(dst - 2, src)
+            projection.pruned[kind][k] = False
+            projection.chosen[kind][k] = alphas.candidates[kind][k].index(op)
+    return projection
+
+
+def val_batches(splits: DatasetSplits, device: torch.device, images: int, size: int
+                ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The first ``images`` validation images in fixed batches of ``size``, on ``device``."""
+    from nasaudit.differentiable.search import DeviceData
+
+    batches = DeviceData(splits, device).fixed_batches("val", size)
+    kept, seen = [], 0
+    for x, y in batches:
+        if seen >= images:
+            break
+        kept.append((x[:images - seen], y[:images - seen]))
+        seen += len(kept[-1][1])
+    return kept
+
+
+class DartsAlpha(WeightSharingMethod):
+    """First-order DARTS, the final cell by alpha magnitude (module doc). Hooks a variant overrides:
+    ``algorithm`` (the search of ``nasaudit.differentiable.search`` it runs), ``selection`` (how
+    ``nasaudit.differentiable.selection.select`` derives the cell) and ``step_macs`` (the counted multiply-adds
+    per image of one supernet step)."""
+
+    name = "darts_alpha"
+    description = "DARTS (first order), final cell by alpha magnitude (Liu et al. 2019)"
+    families = ("nb201", "darts")
+    training = "darts"
+    #: the search algorithm of ``SearchConfig``
+    algorithm: ClassVar[str] = "darts"
+    #: the selection of ``differentiable.selection.select``
+    selection: ClassVar[str] = "alpha"
+
+    def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
+              work_dir: Path | None) -> Trained:
+        from nasaudit.differentiable.search import SNAPSHOT_NAME, evaluate, load_snapshot, search
+        from nasaudit.train.loop import resolve_device
+
+        config = search_config(setup, self.algorithm)
+        epochs = ranked_epochs(config.epochs)
+        run = search(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,
+                     snapshot_epochs=epochs[:-1] if work_dir is not None else ())
+        trained = Trained(state=run)
+        ranked: list[Any] = [space.parse(a) for a in setup.ranked]
+        if not ranked:
+            return trained
+        device = resolve_device(setup.device)
+        batches = val_batches(splits, device, setup.rank_images, config.batch_size)
+        searched = config.make_space()
+        sources: dict[int, Any] = {config.epochs: run}
+        if work_dir is not None:
+            sources.update({e: work_dir / f"snapshot_{e}.pt" for e in epochs[:-1]})
+            sources[config.epochs] = work_dir / SNAPSHOT_NAME
+        for epoch in epochs:
+            source = sources.get(epoch)
+            if source is None:
+                continue
+            if isinstance(source, Path):
+                net, alphas = load_snapshot(source).restore(splits, device)
+            else:
+                net, alphas = run.supernet, run.alphas
+            weights = {k: w.detach() for k, w in alphas.weights().items()}
+            scores = []
+            for arch in ranked:
+                projection = arch_projection(alphas, arch, searched)
+                arg = alphas.forward_arg(projection.project(weights), projection.single_paths())
+                scores.append(evaluate(net, arg, batches, batch_stats=True, noise_seed=seed)[1])
+            trained.rank_epochs.append(epoch)
+            trained.rank_scores.append(scores)
+        return trained
+
+    def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
+               seed: int) -> str:
+        from nasaudit.differentiable.selection import select
+        from nasaudit.spaces.subset import SubsetSpace
+
+        within = space if isinstance(space, SubsetSpace) else None
+        chosen = select(trained.state, self.selection, seed=seed, tune_epochs=setup.tune_epochs, device=setup.device,
+                        within=within)
+        return space.format(chosen.arch)
+
+    def step_macs(self, supernet: Supernet, alphas: ArchParameters, weights: dict[str, torch.Tensor],
+                  mixed: int, splits: DatasetSplits) -> float:
+        """Multiply-adds per image of one search step: DARTS runs every candidate of every edge (``mixed``)."""
+        return float(mixed)
+
+    def cost(self, setup: WSSetup) -> float:
+        """Weight and alpha steps through the supernet and its validation pass after each epoch (``cost``)."""
+        from nasaudit.weight_sharing.cost import search_work
+
+        return search_work(self, setup).training
+
+
+class DartsPT(DartsAlpha):
+    """The same search, the final cell by perturbation-based selection (module doc); its cost adds the
+    selection's validation passes and tuning epochs."""
+
+    name = "darts_pt"
+    description = ("DARTS (first order), final cell by perturbation-based selection (DARTS-PT, Wang et al. "
+                   "2021)")
+    selection = "pt"
+
+    def cost(self, setup: WSSetup) -> float:
+        from nasaudit.weight_sharing.cost import pt_work, search_work
+
+        work = search_work(self, setup)
+        return work.training + pt_work(work, setup.tune_epochs)
+
+    def describe_cost(self, setup: WSSetup, family: str) -> str:
+        return (f"{super().describe_cost(setup, family)} + PT with {setup.tune_epochs} tuning epoch(s) per "
+                "decision")

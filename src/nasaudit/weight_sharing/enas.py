@@ -1,0 +1,104 @@
+"""ENAS in the fair comparison (Pham et al. 2018, Sec. 2.1-2.3; melodyguan/enas; search-phase paper Sec. 4.3,
+Table 4): SPOS's single-path supernet (``spos.spos_config``) trained on the paths an LSTM controller samples
+(``nasaudit.search.controller``), the controller trained by REINFORCE on the supernet's validation accuracy after
+each epoch (``controller_steps`` updates of ``controller_batch`` samples; ENAS Sec. 2.2 alternates the two), and
+the final cell the best by the supernet of ``derive_samples`` controller samples (ENAS Sec. 2.3). Its counterpart
+without weight sharing is the same controller on the truth (``reinforce``).
+
+Ours differs on purpose: one supernet size for every method (``WSSetup.sizes``); the controller samples NB201
+cells only. The controller has no checkpoint, so a killed ENAS seed starts again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nasaudit.weight_sharing.base import Trained, WeightSharingMethod
+from nasaudit.weight_sharing.spos import EpochRanking, spos_config
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from nasaudit.data.splits import DatasetSplits
+    from nasaudit.search.controller import Controller
+    from nasaudit.spaces.base import SearchSpace
+    from nasaudit.supernet.modules import Supernet
+    from nasaudit.supernet.training import SupernetEpoch
+    from nasaudit.weight_sharing.setup import WSSetup
+
+
+class _ControllerPaths:
+    """ENAS's weight step: one path per step, sampled by the controller (no gradient to the controller)."""
+
+    def __init__(self, supernet: Supernet, controller: Controller) -> None:
+        self.supernet, self.controller = supernet, controller
+
+    def step(self, rng: np.random.Generator) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            sample = self.controller.sample(rng)
+        return self.supernet.encode(sample.arch)[None]
+
+
+class ENAS(WeightSharingMethod):
+    """ENAS (module doc)."""
+
+    name = "enas"
+    description = "ENAS: LSTM controller by REINFORCE over shared weights (Pham et al. 2018)"
+    families = ("nb201",)
+    without_sharing = "reinforce"
+
+    def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
+              work_dir: Path | None) -> Trained:
+        import numpy as np
+
+        from nasaudit.search.controller import Controller, Decisions, Reinforce, Sample
+        from nasaudit.supernet.training import train_supernet
+
+        config = spos_config(setup, space)
+        controller = Controller(Decisions(space), seed=seed)
+        learner = Reinforce(controller)
+        ranking = EpochRanking(setup, splits, None)
+
+        def sampler(supernet: Supernet) -> _ControllerPaths:
+            ranking.supernet = supernet
+            return _ControllerPaths(supernet, controller)
+
+        def on_epoch_end(record: SupernetEpoch) -> None:
+            rng = np.random.default_rng([seed, record.epoch, 1])
+            evaluator = ranking.evaluator()
+            for _ in range(setup.controller_steps):
+                samples: list[Sample] = [controller.sample(rng) for _ in range(setup.controller_batch)]
+                rewards = evaluator.evaluate([s.arch for s in samples])
+                learner.update(samples, rewards.tolist())
+            ranking.on_epoch_end(record)
+
+        train_supernet(config, splits, seed=seed, device=setup.device, on_epoch_end=on_epoch_end, sampler=sampler)
+        return ranking.trained((controller, ranking))
+
+    def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
+               seed: int) -> str:
+        import numpy as np
+        import torch
+
+        controller, ranking = trained.state
+        rng = np.random.default_rng([seed, setup.epochs, 2])
+        with torch.no_grad():
+            candidates = list(dict.fromkeys(controller.sample(rng).arch for _ in range(setup.derive_samples)))
+        scores = ranking.evaluator().evaluate(candidates)
+        return space.format(candidates[int(np.argmax(scores))])
+
+    def cost(self, setup: WSSetup) -> float:
+        """Single-path weight steps, plus the controller's samples scored after each epoch and those that derive
+        the final cell (the LSTM itself is not counted)."""
+        from nasaudit.weight_sharing.cost import single_path_work
+
+        work = single_path_work(setup)
+        return work.training + (setup.epochs * setup.controller_steps * setup.controller_batch
+                                + setup.derive_samples) * work.query
+
+    def describe_cost(self, setup: WSSetup, family: str) -> str:
+        return (f"{super().describe_cost(setup, family)} + {setup.controller_steps * setup.controller_batch} "
+                f"controller samples per epoch and {setup.derive_samples} to derive")

@@ -1,0 +1,99 @@
+"""A weight-sharing method defined in one file outside the package (``examples/plugins/random_supernet.py``)
+registers itself when imported and runs in the fair comparison beside a shipped method: its own rows in the
+summary (cost column, equal-cost columns), its ranking and rank-disorder panel, its finals; and the seam refuses
+a method that breaks its rules in one line."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
+from nasaudit.errors import ConfigError
+from nasaudit.spaces import get_space
+from nasaudit.weight_sharing.base import WS_METHODS, WeightSharingMethod, get_method, training_rows
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "random_supernet.py"
+
+SPEC = """
+output: run
+space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
+evaluators:
+  truth: {kind: table, path: embedded, metric: test_acc}
+analyses:
+  - kind: compare
+    evaluator: truth
+    strategies: [random, random_supernet, spos_evolution]
+    budget: 5
+    seeds: 2
+    within_truth: true
+    weight_sharing: {epochs: 2, rank_set: 8, rank_images: 50, evolution_budget: 4, derive_samples: 6}
+"""
+
+
+def import_example() -> ModuleType:
+    """The example plugin imported from its path (registration happens at import)."""
+    name = "nasaudit_example_random_supernet"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, EXAMPLE)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_a_method_in_one_file_runs_in_the_comparison_beside_a_shipped_one(tmp_path: Path) -> None:
+    module = import_example()
+    assert WS_METHODS.get("random_supernet") is module.RandomSupernet
+    assert training_rows(["random_supernet", "spos_evolution"]) == {"random_supernet": ["random_supernet"],
+                                                                    "spos": ["spos_evolution"]}
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    run_spec(load_spec(tmp_path / "spec.yaml"))
+    folder = tmp_path / "run" / "00-compare"
+    summary = pd.read_csv(folder / "summary.csv").set_index("strategy")
+    assert summary.index.tolist() == ["random", "random_supernet", "spos_evolution"]
+    row = summary.loc["random_supernet"]
+    assert bool(row["weight_sharing"]) and row["seeds"] == 2 and 0 < row["mean"] <= 100
+    assert "2 supernet epochs (8 channels, 1 cell(s) per stage, batch 64) + 6 supernet queries" in row["cost"]
+    assert "multiply-adds per seed" in row["cost"]
+    assert row["equal_cost_queries"] >= 1 and 0 <= row["p_gt_random_at_equal_cost"] <= 1
+    # counted work: the same single-path training as SPOS (one path per step), plus its own queries
+    assert row["cost_in_trainings"] > 0
+    ranking = pd.read_csv(folder / "ws_ranking.csv").set_index("method")
+    assert set(ranking.index) == {"random_supernet", "spos"} and ranking.loc["random_supernet", "seeds"] == 2
+    assert -1 <= ranking.loc["random_supernet", "tau_mean"] <= 1
+    epochs = pd.read_csv(folder / "ws_epochs.csv")
+    assert sorted(set(epochs.loc[epochs["method"] == "random_supernet", "epoch"])) == [1, 2]
+    assert (folder / "rank_disorder.png").is_file()
+    finals = pd.read_csv(folder / "finals.csv")
+    mine = finals[finals["strategy"] == "random_supernet"]
+    assert len(mine) == 2 and mine["truth"].notna().all()
+    space = get_space("nb201")
+    assert all(space.contains(space.parse(arch)) for arch in mine["arch"])
+    paired = pd.read_csv(folder / "with_without_ws.csv")  # its counterpart without sharing: random search
+    assert paired["with_ws"].tolist() == ["random_supernet"] and paired["policy"].tolist() == ["random"]
+
+
+def test_the_seam_refuses_a_method_that_breaks_its_rules() -> None:
+    import_example()
+    with pytest.raises(ConfigError, match="already registered"):
+        type("Again", (WeightSharingMethod,), {"name": "random_supernet", "description": "x",
+                                               "families": ("nb201",)})
+    with pytest.raises(ConfigError, match="trains differently"):
+        type("OtherDarts", (WeightSharingMethod,), {"name": "other_darts", "description": "x",
+                                                    "families": ("nb201",), "training": "darts"})
+    with pytest.raises(ConfigError, match="needs a name, a description and families"):
+        type("Bare", (WeightSharingMethod,), {"name": "bare"})
+    # DARTS-PT overrides only its selection and cost, and shares DARTS's training (one job per seed)
+    assert training_rows(["darts_alpha", "darts_pt", "gdas"]) == {"darts": ["darts_alpha", "darts_pt"],
+                                                                 "gdas": ["gdas"]}
+    assert "other_darts" not in WS_METHODS and "bare" not in WS_METHODS
+    assert get_method("enas").check(get_space("nb101")) == "enas is defined on ['nb201'] spaces, not 'nb101'"
+    assert get_method("random_supernet").check(get_space("nb101"), reduced=True) is None
