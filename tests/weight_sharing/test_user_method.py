@@ -5,17 +5,17 @@ a method that breaks its rules in one line."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import shutil
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
 
 from nasaudit.audit.runner import run_spec
 from nasaudit.audit.spec import load_spec
+from nasaudit.cli.main import main
 from nasaudit.errors import ConfigError
+from nasaudit.plugins import ENV
 from nasaudit.spaces import get_space
 from nasaudit.weight_sharing.base import WS_METHODS, WeightSharingMethod, get_method, training_rows
 
@@ -23,6 +23,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "random
 
 SPEC = """
 output: run
+plugins: [random_supernet.py]
 space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
 evaluators:
   truth: {kind: table, path: embedded, metric: test_acc}
@@ -37,25 +38,19 @@ analyses:
 """
 
 
-def import_example() -> ModuleType:
-    """The example plugin imported from its path (registration happens at import)."""
-    name = "nasaudit_example_random_supernet"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+@pytest.fixture(autouse=True)
+def _own_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a plugin lists it in NASAUDIT_PLUGINS (for worker processes): restored after each test."""
+    monkeypatch.delenv(ENV, raising=False)
 
 
 def test_a_method_in_one_file_runs_in_the_comparison_beside_a_shipped_one(tmp_path: Path) -> None:
-    module = import_example()
-    assert WS_METHODS.get("random_supernet") is module.RandomSupernet
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    run_spec(load_spec(tmp_path / "spec.yaml"))  # the spec's plugins: list imports the file, which registers it
+    assert WS_METHODS.get("random_supernet").__name__ == "RandomSupernet"
     assert training_rows(["random_supernet", "spos_evolution"]) == {"random_supernet": ["random_supernet"],
                                                                     "spos": ["spos_evolution"]}
-    (tmp_path / "spec.yaml").write_text(SPEC)
-    run_spec(load_spec(tmp_path / "spec.yaml"))
     folder = tmp_path / "run" / "00-compare"
     summary = pd.read_csv(folder / "summary.csv").set_index("strategy")
     assert summary.index.tolist() == ["random", "random_supernet", "spos_evolution"]
@@ -81,10 +76,22 @@ def test_a_method_in_one_file_runs_in_the_comparison_beside_a_shipped_one(tmp_pa
     assert paired["with_ws"].tolist() == ["random_supernet"] and paired["policy"].tolist() == ["random"]
 
 
+def test_a_method_in_one_file_runs_in_the_comparison_from_the_command_line(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["compare", "-t", "embedded", "-m", "test_acc", "--ops", "skip_connect,nor_conv_1x1,nor_conv_3x3",
+              "--budget", "5", "--seeds", "1", "--within-truth", "-s", "random,random_supernet", "--ws-epochs", "1",
+              "--plugin", str(EXAMPLE), "-o", str(tmp_path / "out")])
+    assert (done.value.code or 0) == 0, capsys.readouterr().err
+    summary = pd.read_csv(tmp_path / "out" / "00-compare" / "summary.csv").set_index("strategy")
+    assert summary.index.tolist() == ["random", "random_supernet"] and summary.loc["random_supernet", "weight_sharing"]
+    assert "1 supernet epochs" in summary.loc["random_supernet", "cost"]
+    assert pd.read_csv(tmp_path / "out" / "00-compare" / "ws_ranking.csv")["method"].tolist() == ["random_supernet"]
+
+
 def test_the_seam_refuses_a_method_that_breaks_its_rules() -> None:
-    import_example()
     with pytest.raises(ConfigError, match="already registered"):
-        type("Again", (WeightSharingMethod,), {"name": "random_supernet", "description": "x",
+        type("Again", (WeightSharingMethod,), {"name": "darts_alpha", "description": "x",
                                                "families": ("nb201",)})
     with pytest.raises(ConfigError, match="trains differently"):
         type("OtherDarts", (WeightSharingMethod,), {"name": "other_darts", "description": "x",
@@ -96,4 +103,5 @@ def test_the_seam_refuses_a_method_that_breaks_its_rules() -> None:
                                                                  "gdas": ["gdas"]}
     assert "other_darts" not in WS_METHODS and "bare" not in WS_METHODS
     assert get_method("enas").check(get_space("nb101")) == "enas is defined on ['nb201'] spaces, not 'nb101'"
-    assert get_method("random_supernet").check(get_space("nb101"), reduced=True) is None
+    assert get_method("spos_evolution").check(get_space("nb101"), reduced=True) is None
+    assert "within the truth's architectures" in get_method("gdas").check(get_space("darts"), reduced=True)

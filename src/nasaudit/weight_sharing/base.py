@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from nasaudit import plugins
 from nasaudit.errors import ConfigError
 from nasaudit.registry import Registry
 
@@ -93,18 +94,17 @@ class WeightSharingMethod:
             cls.training = cls.name
         if not isinstance(cls.name, str) or not cls.name or not cls.families or not cls.description:
             raise ConfigError(f"weight-sharing method {cls.__qualname__} needs a name, a description and families")
-        if cls.name in WS_METHODS:
+        if cls.name in WS_METHODS and plugins.loading() is None:
             known = WS_METHODS.get(cls.name)
             if (known.__qualname__, _source(known)) == (cls.__qualname__, _source(cls)):
-                return  # the same file imported again (under any module name): the first definition stays
-            raise ConfigError(f"weight-sharing method {cls.name!r} of {cls.__module__} is already registered by "
-                              f"{known.__module__}")
+                return  # the same file imported again by hand (under any module name): the first stays
         for other in (WS_METHODS.get(n) for n in WS_METHODS.names()):
-            if other.training == cls.training and other.train is not cls.train:
+            if other.name != cls.name and other.training == cls.training and other.train is not cls.train:
                 raise ConfigError(f"weight-sharing method {cls.name!r} names the training {cls.training!r} of "
                                   f"{other.name!r} but trains differently")
-        WS_METHODS.add(cls.name, cls, cls.description)
-        _REGISTERED.append(cls.name)
+        WS_METHODS.add(cls.name, cls, cls.description)  # a name taken by another definition: one line
+        if cls.name not in _REGISTERED:
+            _REGISTERED.append(cls.name)
 
     def check(self, space: SearchSpace, *, reduced: bool = False) -> str | None:
         """Why the method cannot run in ``space`` (searching within the truth's architectures if ``reduced``),
