@@ -14,7 +14,6 @@ from nasaudit.search.local_search import LocalSearch
 from nasaudit.search.random_search import RandomSearch
 
 
-
 def strategy_contract(name: str, entry: object) -> str | None:
     """Why ``entry`` cannot be the strategy ``name`` (a class with ``run(space, evaluator, budget, seed)`` whose
     ``name`` is its registered name: a comparison keys its runs by it), or None."""
@@ -47,4 +46,7 @@ def get_strategy(name: str, **params: Any) -> Strategy:
 
 def list_strategies() -> list[str]:
     """Names of the registered strategies, sorted."""
+    from nasaudit.plugins import load_installed
+
+    load_installed()  # installed plugins' names too (loaded once per process)
     return STRATEGIES.names()

@@ -9,7 +9,6 @@ from nasaudit.registry import Registry
 from nasaudit.spaces.base import SearchSpace
 
 
-
 def space_contract(name: str, entry: object) -> str | None:
     """Why ``entry`` cannot be the space ``name`` (a zero-argument factory: a SearchSpace class or function)."""
     return None if callable(entry) else f"expected a zero-argument factory of a SearchSpace, got {entry!r}"
@@ -30,6 +29,9 @@ def get_space(name: str) -> SearchSpace:
 
 def list_spaces() -> list[str]:
     """Names of all registered spaces, sorted."""
+    from nasaudit.plugins import load_installed
+
+    load_installed()  # installed plugins' names too (loaded once per process)
     return SPACES.names()
 
 
