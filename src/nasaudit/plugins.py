@@ -106,13 +106,13 @@ def load_plugins(refs: object, base_dir: Path | None = None, *, confined: bool =
     folder. The command line passes ``confined=False``: a path you type may be anywhere. Installed plugins load
     first. A file whose content changed since it was loaded in this process is imported again (its entries
     replace its earlier ones)."""
+    load_installed()
     if refs is None:
         return []
     if isinstance(refs, str) or not isinstance(refs, (list, tuple)):
         raise ConfigError("plugins: expected a list of module names or .py files")
     if len(refs) > MAX_PLUGINS:
         raise ConfigError(f"plugins: at most {MAX_PLUGINS} plugins, got {len(refs)}")
-    load_installed()
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     out = []
     for ref in refs:
@@ -142,12 +142,13 @@ def load_installed() -> None:
     _import_shipped()
     for group, ep in sorted(found, key=lambda item: (item[0], item[1].name)):
         name = f"{ep.name} ({group} entry point {ep.value})"
-        with _importing(name, name):
+        module = ep.value.split(":")[0].strip()  # one module may serve several groups: its registrations are its own
+        with _importing(name, module):
             ep.load()
-        if not any(what == GROUPS[group] for what, _ in _registered.get(name, [])):
+        if not any(what == GROUPS[group] for what, _ in _registered.get(module, [])):
             raise ConfigError(f"plugin {name!r}: registered no {GROUPS[group]}; its module must register one "
                               "when imported (docs/plugins.md)")
-        _loaded.setdefault(name, Plugin(name, ep.value.split(":")[0].strip(), _source_of(ep.value), name))
+        _loaded.setdefault(module, Plugin(name, module, _source_of(module), module))
     for ref in listed:
         _load_one(ref.strip(), Path.cwd(), confined=False)
 

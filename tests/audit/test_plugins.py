@@ -266,15 +266,31 @@ def _probe(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           timeout=300, env={**os.environ, **env})
 
 
-def test_an_installed_entry_point_loads_when_its_name_is_looked_up(tmp_path: Path) -> None:
-    shutil.copy(EXAMPLES / "greedy_mutation.py", tmp_path / "greedy_pkg.py")
-    info = tmp_path / "greedy_pkg-0.1.dist-info"
+def _install(folder: Path, entry_points: str) -> None:
+    """A distribution on ``folder`` (for PYTHONPATH) declaring ``entry_points``; its modules: the examples."""
+    shutil.copy(EXAMPLES / "greedy_mutation.py", folder / "greedy_pkg.py")
+    shutil.copy(EXAMPLES / "param_count.py", folder / "param_pkg.py")
+    (folder / "both_pkg.py").write_text("import greedy_pkg  # noqa: F401\nimport param_pkg  # noqa: F401\n")
+    info = folder / "users_nas-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: greedy-pkg\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[nasaudit.strategies]\ngreedy_mutation = greedy_pkg\n")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: users-nas\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_an_installed_entry_point_loads_when_its_name_is_looked_up(tmp_path: Path) -> None:
+    _install(tmp_path, "[nasaudit.strategies]\ngreedy_mutation = both_pkg\n"
+                       "[nasaudit.evaluators]\nparam_count = both_pkg\n")
     done = _probe("greedy_mutation", {"PYTHONPATH": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["greedy_mutation", "True"]
+
+
+def test_an_entry_point_that_registers_nothing_of_its_group_is_one_line(tmp_path: Path) -> None:
+    _install(tmp_path, "[nasaudit.evaluators]\ngreedy = greedy_pkg\n")
+    done = _probe("greedy_mutation", {"PYTHONPATH": str(tmp_path)})
+    assert done.returncode != 0
+    assert ("plugin 'greedy (nasaudit.evaluators entry point greedy_pkg)': registered no evaluator kind"
+            in done.stderr)
 
 
 def test_plugins_listed_in_the_environment_load_in_a_fresh_process(tmp_path: Path) -> None:
@@ -302,3 +318,15 @@ def test_every_study_command_loads_plugins_first(command: list[str], tmp_path: P
     code, err = _cli([*command, "--plugin", str(bad)], capsys)
     assert code == 2
     assert err == f"error: plugin {str(bad)!r}: ValueError: from the plugin (at bad.py, line 1)\n"
+
+
+def test_a_spec_without_plugins_loads_the_installed_ones(tmp_path: Path) -> None:
+    _install(tmp_path, "[nasaudit.strategies]\ngreedy_mutation = greedy_pkg\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"space": TINY["space"], "evaluators": TINY["evaluators"], "analyses": [
+        {"kind": "compare", "evaluator": "truth", "strategies": ["random", "greedy_mutation"]}]}))
+    probe = f"from nasaudit.audit.spec import load_spec\nprint(load_spec({str(spec)!r}).analyses[0].strategies)\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['random', 'greedy_mutation']"
