@@ -19,25 +19,6 @@ NB201_3OPS = {"name": "nb201", "ops": ["skip_connect", "nor_conv_1x1", "nor_conv
 TABLE = {"kind": "table", "path": "embedded", "metric": "test_acc"}
 
 
-def _nb101_table(folder: Path) -> str:
-    """A converted NB101 table (``bench convert-nb101`` layout) of 40 cells, two repeats at 108 epochs."""
-    import pandas as pd
-
-    from nasaudit.benchmarks.nb101_records import NB101_COLUMNS
-    from nasaudit.spaces.nb101 import NB101Space, nb101_hash
-
-    rng = np.random.default_rng(0)
-    rows = []
-    for arch in dict.fromkeys(NB101Space(sampling="uniform").sample_many(40, seed=0)):
-        quality = rng.uniform(0.8, 0.95)
-        for repeat in range(2):
-            rows.append((nb101_hash(arch), str(arch), len(arch.ops), 108, repeat, 1_000_000, True,
-                         *(float(v) for v in (100, quality, quality - 0.01, quality - 0.02)),
-                         *(float(v) for v in (200, quality + 0.02, quality + 0.01, quality + rng.normal(0, 0.005)))))
-    pd.DataFrame.from_records(rows, columns=list(NB101_COLUMNS)).to_csv(folder / "nb101.csv", index=False)
-    return "nb101.csv"
-
-
 def _nb301_results(folder: Path) -> str:
     """An NB301 training-set folder (``<optimizer>/results_<n>.json``) of 30 DARTS genotypes."""
     from nasaudit.benchmarks.surrogate import genotype_to_nb301_config
@@ -53,7 +34,7 @@ def _nb301_results(folder: Path) -> str:
     return "nb301"
 
 
-def _context_of(kind: str, folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _context_of(kind: str, folder: Path, nb101_csv: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The space and evaluators of a tiny audit holding one evaluator of ``kind`` (named ``kind``)."""
     if kind == "table":
         return NB201_3OPS, {"table": TABLE}
@@ -65,7 +46,8 @@ def _context_of(kind: str, folder: Path) -> tuple[dict[str, Any], dict[str, dict
         return NB201_3OPS, {"train": {"kind": "train", "seeds": [0], "options": {"epochs": 1, "channels": 2,
                                                                                   "cells_per_stage": 1}}}
     if kind == "nb101":
-        return {"name": "nb101"}, {"nb101": {"kind": "nb101", "path": _nb101_table(folder)}}
+        (folder / "nb101.csv").write_text(nb101_csv)
+        return {"name": "nb101"}, {"nb101": {"kind": "nb101", "path": "nb101.csv"}}
     if kind == "nb301_results":
         return {"name": "darts"}, {"nb301_results": {"kind": "nb301_results", "path": _nb301_results(folder)}}
     if kind == "nats":
@@ -76,9 +58,9 @@ def _context_of(kind: str, folder: Path) -> tuple[dict[str, Any], dict[str, dict
 
 class TestRegisteredEvaluatorKinds(EvaluatorContract):
     @pytest.fixture(scope="class", params=EVALUATOR_KINDS.names())
-    def evaluator(self, request: Any, tmp_path_factory: pytest.TempPathFactory) -> Evaluator:
+    def evaluator(self, request: Any, tmp_path_factory: pytest.TempPathFactory, nb101_csv: str) -> Evaluator:
         folder = tmp_path_factory.mktemp(request.param)
-        space, evaluators = _context_of(request.param, folder)
+        space, evaluators = _context_of(request.param, folder, nb101_csv)
         return tiny_context(folder, space=space, evaluators=evaluators).scored(request.param).evaluator
 
     @pytest.fixture

@@ -1,0 +1,78 @@
+"""Every registered study kind passes the shipped ``StudyContract`` on its smallest spec that runs in seconds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nasaudit.studies import study_kinds
+from nasaudit.testing import StudyContract
+from nasaudit.testing.studies import NB201_3OPS, TRUTH
+
+#: a tiny macro network and training (arch_sets, dynamics: DARTS cells)
+TRAINING = {"epochs": 1, "macro": {"channels": 4, "layers": 3}, "seeds": [0],
+            "sets": [{"name": "shape", "generator": "shape", "bases": ["DARTS_V2"]}]}
+DARTS: dict[str, Any] = {"space": {"name": "darts"}, "evaluators": {}}
+
+#: kind -> (its tiny spec, its tiny audit or None for the default: NB201 on three ops, the embedded table as truth)
+TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
+    "arch_sets": ({**TRAINING}, DARTS),
+    "bench_build": ({"name": "contract", "sample": 3, "seeds": [0], "options": {"epochs": 1, "channels": 2,
+                                                                               "cells_per_stage": 1}}, None),
+    "cell_drawing": ({"archs": ["|skip_connect~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+                                "nor_conv_1x1~2|"], "evaluator": "truth"}, None),
+    "cell_shape": ({}, None),
+    "compare": ({"evaluator": "truth", "strategies": ["random", "local"], "budget": 10, "seeds": 2}, None),
+    "differentiable": ({"search_seeds": 1, "epochs": 1, "tune_epochs": 0, "selections": ["alpha"], "channels": 4,
+                        "val_fraction": 0.2, "batch_size": 128},
+                       None),
+    "dynamics": ({**TRAINING, "eval_images": 32, "grid": 3, "grid_1d": 3, "variance_grid": 1, "variance_batch": 8,
+                  "hessian_iters": 3}, DARTS),
+    "fidelity": ({"low": ["truth"], "final": "truth", "top_ns": [5]}, None),
+    "importance": ({"evaluator": "truth"}, None),
+    "op_usage": ({"evaluator": "truth"}, None),
+    "primskip": ({"evaluator": "truth", "samples": 5}, None),
+    "primskip_edit": ({}, None),
+    "reduced_spaces": ({"evaluator": "nb101", "vertices": [4], "strategies": ["random"], "budget": 5, "seeds": 2},
+                       {"space": {"name": "nb101"}, "evaluators": {"nb101": {"kind": "nb101", "path": "nb101.csv"}}}),
+    "subgraphs": ({"evaluator": "truth"}, None),
+    "supernet_grid": ({"grid": "grid.yaml"}, None),
+    "supernet_ranking": ({"supernet": "supernet", "truth": "truth", "seeds": 1, "n_random": 20},
+                         {"space": NB201_3OPS, "evaluators": {"truth": TRUTH, "supernet": {
+                             "kind": "supernet", "dataset": "embedded", "size": "tiny", "epochs": 1}}}),
+    "surrogate": ({"evaluator": "truth", "samples": 40, "test": 40}, None),
+}
+
+#: supernet_grid's grid file: one variant, one seed, one epoch of a 4-channel supernet
+GRID = """
+experiment: contract-grid
+benchmark: embedded
+metric: test_acc
+dataset: embedded
+seeds: [0]
+n_random: 20
+base: {space: nb201, size: S, channels: 4, depth: 1, protocol: singlepath, epochs: 1, batch_size: 256, flip: false}
+masks: [[none, avg_pool_3x3]]
+variants: {baseline: {}}
+"""
+
+
+class TestRegisteredStudies(StudyContract):
+    @pytest.fixture(params=study_kinds())
+    def study_kind(self, request: Any) -> str:
+        if request.param not in TINY:
+            raise AssertionError(f"study kind {request.param!r} has no tiny spec in tests/contracts/test_studies.py")
+        return str(request.param)
+
+    @pytest.fixture
+    def tiny_spec(self, study_kind: str) -> dict[str, Any]:
+        return {"kind": study_kind, **TINY[study_kind][0]}
+
+    @pytest.fixture
+    def tiny_audit(self, study_kind: str) -> dict[str, Any]:
+        return TINY[study_kind][1] or {"space": NB201_3OPS, "evaluators": {"truth": TRUTH}}
+
+    @pytest.fixture
+    def tiny_files(self, study_kind: str, nb101_csv: str) -> dict[str, str]:
+        return {"grid.yaml": GRID, "nb101.csv": nb101_csv}
