@@ -105,3 +105,22 @@ def test_the_seam_refuses_a_method_that_breaks_its_rules() -> None:
     assert get_method("enas").check(get_space("nb101")) == "enas is defined on ['nb201'] spaces, not 'nb101'"
     assert get_method("spos_evolution").check(get_space("nb101"), reduced=True) is None
     assert "within the truth's architectures" in get_method("gdas").check(get_space("darts"), reduced=True)
+
+
+def test_a_user_methods_seeds_are_keyed_by_its_source_and_the_shipped_ones_keep_their_ids() -> None:
+    from dataclasses import replace
+
+    from nasaudit.jobs.provenance import file_sha256
+    from nasaudit.plugins import load_plugins
+    from nasaudit.weight_sharing.base import source_digests
+    from nasaudit.weight_sharing.jobs import WSJob, make_jobs
+    from nasaudit.weight_sharing.setup import WSSetup
+
+    load_plugins([str(EXAMPLE)], confined=False)
+    assert source_digests(["random_supernet", "spos_evolution"]) == (file_sha256(EXAMPLE),)
+    setup = WSSetup(space="nb201", epochs=1)
+    mine, shipped = make_jobs("x", {"random_supernet": ["random_supernet"], "spos": ["spos_evolution"]}, setup,
+                              [0], None)
+    assert mine.code == (file_sha256(EXAMPLE),) and shipped.code == ()
+    assert replace(mine, code=("edited",)).job_id != mine.job_id  # an edited plugin retrains its seeds
+    assert WSJob("x", "spos", ("spos_evolution",), 0, setup.to_options()).job_id == shipped.job_id

@@ -172,6 +172,24 @@ def without_sharing_pairs() -> dict[str, str]:
             if (counterpart := WS_METHODS.get(name).without_sharing) is not None}
 
 
+def source_digests(methods: list[str]) -> tuple[str, ...]:
+    """The sha256 of the file defining each of ``methods`` that is not the package's own (a user's plugin), in
+    order: part of a seed's job identity, so that editing the plugin retrains its seeds (the package's own methods
+    are covered by its version, and leave the ids of their jobs as they were)."""
+    from nasaudit.jobs.provenance import file_sha256
+
+    out = []
+    for name in methods:
+        cls = WS_METHODS.get(name)
+        if cls.__module__ == "nasaudit" or cls.__module__.startswith("nasaudit."):
+            continue
+        source = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        if source is None:
+            raise ConfigError(f"weight-sharing method {name!r} has no source file to key its results by")
+        out.append(file_sha256(source))
+    return tuple(out)
+
+
 def ranked_epochs(epochs: int, points: int = 10) -> list[int]:
     """At most ``points`` epochs, evenly spread and always including the last (App. D.2 rank changes)."""
     return sorted({round(float(e)) for e in np.linspace(1, epochs, min(points, epochs))})

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from nasaudit.jobs.job import JobResult, Options, digest, freeze_options, identity
+from nasaudit.jobs.job import JobResult, Options, absent_means, digest, freeze_options, identity
 from nasaudit.jobs.store import ResultStore
 from nasaudit.weight_sharing.setup import WSSetup
 
@@ -20,7 +20,9 @@ class WSJob:
 
     ``work_root`` says where checkpoints go (a folder per job id); it is left out of the identity, so a
     moved run folder still finds its finished seeds. The id is the canonical JSON of the other fields
-    (``nasaudit.jobs.job.identity``), the setup's options nested in it (``WSSetup.to_options``).
+    (``nasaudit.jobs.job.identity``), the setup's options nested in it (``WSSetup.to_options``). ``code`` holds
+    the sha256 of the file of each user's method of the job (``base.source_digests``): editing the plugin
+    retrains its seeds; the package's own methods have none, and their jobs keep the ids they had.
     """
 
     table: ClassVar[str] = "experiment_results"
@@ -31,9 +33,11 @@ class WSJob:
     seed: int
     setup: Options
     work_root: str | None = field(default=None, compare=False)
+    code: tuple[str, ...] = field(default=(), metadata=absent_means([]))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", tuple(self.methods))
+        object.__setattr__(self, "code", tuple(self.code))
         object.__setattr__(self, "setup", freeze_options(self.setup))
 
     @property
@@ -48,9 +52,11 @@ class WSJob:
 def make_jobs(experiment: str, trainings: dict[str, list[str]], setup: WSSetup, seeds: list[int],
               work_root: Path | None) -> list[WSJob]:
     """One job per (training, seed), trainings in the order given."""
+    from nasaudit.weight_sharing.base import source_digests
+
     options = setup.to_options()
     root = None if work_root is None else str(work_root)
-    return [WSJob(experiment, training, tuple(methods), seed, options, root)
+    return [WSJob(experiment, training, tuple(methods), seed, options, root, source_digests(methods))
             for training, methods in trainings.items() for seed in seeds]
 
 
