@@ -1,7 +1,10 @@
 """A weight-sharing method in one file: a random-sampling single-path supernet that derives the best of N sampled
 paths by the supernet's accuracy (the random-search-with-weight-sharing baseline of Li & Talwalkar 2019, "Random
-Search and Reproducibility for Neural Architecture Search", Sec. 3; liamcli/randomNAS_release, here on the
-single-path supernet of SPOS rather than their DARTS supernet).
+Search and Reproducibility for Neural Architecture Search", Sec. 3;
+liamcli/randomNAS_release@0387aead661f0bdbcc461aa31d00dead44d415aa, ``searchers/random_weight_share.py``). Ours
+differs on purpose: the single-path supernet every method of the comparison shares (theirs: the DARTS supernet),
+and the N sampled paths scored on the ranking images in one step (theirs: 1,000 paths on one batch, the best 10
+again on the whole validation split).
 
 Importing this module registers the method ``random_supernet``; a spec's ``compare`` study then names it in
 ``strategies`` beside the shipped methods (``docs/plugins.md``). It trains the supernet every method of the

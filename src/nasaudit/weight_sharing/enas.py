@@ -1,9 +1,10 @@
-"""ENAS in the fair comparison (Pham et al. 2018, Sec. 2.1-2.3; melodyguan/enas; search-phase paper Sec. 4.3,
-Table 4): SPOS's single-path supernet (``spos.spos_config``) trained on the paths an LSTM controller samples
-(``nasaudit.search.controller``), the controller trained by REINFORCE on the supernet's validation accuracy after
-each epoch (``controller_steps`` updates of ``controller_batch`` samples; ENAS Sec. 2.2 alternates the two), and
-the final cell the best by the supernet of ``derive_samples`` controller samples (ENAS Sec. 2.3). Its counterpart
-without weight sharing is the same controller on the truth (``reinforce``).
+"""ENAS in the fair comparison (Pham et al. 2018, Sec. 2.1-2.3;
+melodyguan/enas@00787a5f5162814ce8f62a603b76738d240df8df, ``src/cifar10/micro_controller.py``; search-phase
+paper Sec. 4.3, Table 4): SPOS's single-path supernet (``spos.spos_config``) trained on the paths an LSTM
+controller samples (``nasaudit.search.controller``), the controller trained by REINFORCE on the supernet's
+validation accuracy after each epoch (``controller_steps`` updates of ``controller_batch`` samples; ENAS Sec. 2.2
+alternates the two), and the final cell the best by the supernet of ``derive_samples`` controller samples (ENAS
+Sec. 2.3). Its counterpart without weight sharing is the same controller on the truth (``reinforce``).
 
 Ours differs on purpose: one supernet size for every method (``WSSetup.sizes``); the controller samples NB201
 cells only. The controller has no checkpoint, so a killed ENAS seed starts again.

@@ -1,8 +1,9 @@
-"""SPOS with evolution in the fair comparison (Guo et al. 2020, Sec. 3-4; megvii-model/SinglePathOneShot; search-
-phase paper Sec. 4.3, Table 4): a single-path supernet (``nasaudit.supernet.training.train_supernet``), then
-regularised evolution (``nasaudit.search.evolution``) with the supernet's validation accuracy on ``rank_images``
-images as its evaluator, ``evolution_budget`` queries; its counterpart without weight sharing is the same
-evolution on the truth (``evolution``).
+"""SPOS with evolution in the fair comparison (Guo et al. 2020, Sec. 3-4;
+megvii-model/SinglePathOneShot@36eed6cf083497ffa9cfe7b8da25bb0b6ba5a452; search-phase paper Sec. 4.3, Table 4):
+a single-path supernet (``nasaudit.supernet.training.train_supernet``), then regularised evolution
+(``nasaudit.search.evolution``) with the supernet's validation accuracy on ``rank_images`` images as its
+evaluator, ``evolution_budget`` queries; its counterpart without weight sharing is the same evolution on the truth
+(``evolution``).
 
 The single-path supernet of a setup (``spos_config``) and the ranking of the setup's architectures after each
 ranked epoch (``EpochRanking``) are shared with ENAS and with user methods that train a single-path supernet.
