@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from nasaudit.errors import ConfigError
 from nasaudit.evaluators import Evaluator
 from nasaudit.spaces import get_space
 from nasaudit.studies.evaluators import EVALUATOR_KINDS
@@ -70,3 +71,35 @@ class TestRegisteredEvaluatorKinds(EvaluatorContract):
         if benchmark is not None and benchmark.space.size > len(benchmark):
             return benchmark.archs()[:12]
         return list(dict.fromkeys(evaluator.space.sample_many(12, seed=0)))
+
+
+def test_tiny_context_builds_a_kind_registered_after_the_spec_schema(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin's evaluator kind is validated by its own registered spec, not by the schema built at import (the
+    suite once refused ``param_count`` of examples/plugins with a pydantic union error)."""
+    from typing import Literal
+
+    from nasaudit.studies._base import Scored, StrictModel
+    from nasaudit.studies.evaluators import EvaluatorKind
+
+    class ConstantSpec(StrictModel):
+        kind: Literal["contract_constant"] = "contract_constant"
+        value: float = 1.0
+
+    class Constant:
+        def __init__(self, space: Any, value: float) -> None:
+            self.space, self.value = space, value
+
+        def evaluate(self, archs: Any) -> np.ndarray:
+            return np.array([self.space.coerce(a) and self.value for a in archs], dtype=np.float64)
+
+    kind = EvaluatorKind(ConstantSpec, lambda spec, base, space: [], lambda spec, base: spec.model_dump(),
+                         lambda context, name, spec: Scored(Constant(context.space, spec.value), "constant"))
+    monkeypatch.setitem(EVALUATOR_KINDS._entries, "contract_constant", kind)
+    context = tiny_context(tmp_path, evaluators={"c": {"kind": "contract_constant", "value": 2.5}})
+    archs = context.space.sample_many(3, seed=0)
+    assert context.scored("c").evaluator.evaluate(archs).tolist() == [2.5, 2.5, 2.5]
+    with pytest.raises(ConfigError, match="unknown evaluator kind"):
+        tiny_context(tmp_path, evaluators={"c": {"kind": "contract_constnat"}})
+    with pytest.raises(ConfigError, match="evaluator 'c'"):
+        tiny_context(tmp_path, evaluators={"c": {"kind": "contract_constant", "value": "high"}})

@@ -10,13 +10,13 @@ import io
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import ValidationError
 from rich.console import Console
 
 from nasaudit.audit.runner import Runner
 from nasaudit.audit.spec import AuditSpec, ExecutorSpec, SpaceSpec, build_space
 from nasaudit.errors import ConfigError
-from nasaudit.studies.evaluators import EVALUATOR_KINDS, EvaluatorSpec
+from nasaudit.studies.evaluators import EVALUATOR_KINDS
 
 
 def tiny_context(folder: Path, *, space: dict[str, Any] | None = None,
@@ -30,8 +30,13 @@ def tiny_context(folder: Path, *, space: dict[str, Any] | None = None,
     """
     base = Path(base_dir or folder)
     space_spec = SpaceSpec.model_validate(space or {})
-    adapter: TypeAdapter[Any] = TypeAdapter(EvaluatorSpec)
-    specs = {name: adapter.validate_python(raw) for name, raw in (evaluators or {}).items()}
+    specs: dict[str, Any] = {}
+    for name, raw in (evaluators or {}).items():  # each by its registered kind: a plugin's kind too
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        try:
+            specs[name] = EVALUATOR_KINDS.get(str(kind)).spec.model_validate(raw)
+        except ValidationError as err:
+            raise ConfigError(f"evaluator {name!r}: {err.errors()[0]['msg']}") from None
     built = build_space(space_spec)
     problems = [f"{name}.{'.'.join(map(str, loc))}: {message}" for name, spec in specs.items()
                 for loc, message in EVALUATOR_KINDS.get(spec.kind).check(spec, base, built)]
