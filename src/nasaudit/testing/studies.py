@@ -67,7 +67,8 @@ class StudyContract:
         for field in entry.spec.model_fields.values():  # every default is a valid value of its field
             if not field.is_required():
                 default = field.get_default(call_default_factory=True)
-                typed = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+                parts = (field.annotation, *field.metadata)
+                typed: Any = Annotated.__class_getitem__(parts) if field.metadata else field.annotation  # type: ignore[attr-defined]
                 TypeAdapter(typed).validate_python(default)
         with pytest.raises(ValidationError):
             entry.spec.model_validate({**tiny_spec, "no_such_setting_anywhere": 1})
