@@ -5,6 +5,7 @@ a broken plugin is one line naming it; installed entry points and ``NASAUDIT_PLU
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -87,6 +88,8 @@ def test_a_user_strategy_runs_in_compare_from_a_spec(tmp_path: Path) -> None:
     trajectories = pd.read_csv(tmp_path / "out" / "00-compare" / "trajectories.csv")
     walked = trajectories[trajectories["strategy"] == "greedy_mutation"]
     assert len(walked) == 10 and walked.groupby("seed")["arch"].nunique().tolist() == [5, 5]
+    settings = json.loads((tmp_path / "out" / "00-compare" / "section.json").read_text())["settings"]
+    assert settings["plugins"].startswith("greedy_mutation.py (sha256 ")  # the report names the users' code
 
 
 def test_a_user_strategy_runs_in_compare_from_the_command_line(tmp_path: Path,

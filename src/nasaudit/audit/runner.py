@@ -225,6 +225,10 @@ class Runner:
                     result = study_entry(study.kind).run(self, study)
                 result.notes.extend(_caveats(caught))
                 result.settings = {"seed": self.seed, **result.settings}
+                plugins = plugin_hashes(self.study_key(study))
+                if plugins:  # the report states the users' code behind the section
+                    result.settings["plugins"] = ", ".join(f"{name} (sha256 {digest[:12]})"
+                                                           for name, digest in plugins.items())
                 if study.reference:
                     result.notes.insert(0, f"Paper reports: {study.reference}")
                 section = write_result(result, scratch / key, key)
