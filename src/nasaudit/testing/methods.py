@@ -54,7 +54,7 @@ class MethodContract:
         cells = embedded_cells(30)
         return WSSetup(space="nb201", mask=EMBEDDED_MASK, within=tuple(cells), epochs=1, rank_archs=tuple(cells[:8]),
                        rank_images=64, evolution_budget=4, controller_steps=1, controller_batch=2, derive_samples=3,
-                       tune_epochs=0)
+                       tune_epochs=0, batch_size=128, val_fraction=0.3)
 
     def test_registered_with_name_description_families_and_training(self, method_name: str, method: Any) -> None:
         from nasaudit.weight_sharing.base import WS_METHODS, WeightSharingMethod
