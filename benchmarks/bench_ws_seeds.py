@@ -20,7 +20,7 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.resources import embedded_benchmark_path
 from nasaudit.weight_sharing.base import WS_METHODS
 from nasaudit.weight_sharing.jobs import job_results, make_jobs, ws_job
-from nasaudit.weight_sharing.setup import WSSetup, encode_list
+from nasaudit.weight_sharing.setup import WSSetup
 
 TRAININGS = {m.training: [n for n in WS_METHODS.names() if WS_METHODS.get(n).training == m.training]
              for m in (WS_METHODS.get(n) for n in WS_METHODS.names())}
@@ -37,9 +37,9 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     table = pd.read_csv(embedded_benchmark_path())["ArchitectureString"].tolist()
-    setup = WSSetup(space="nb201", mask="none,avg_pool_3x3", within=encode_list(table), dataset=args.dataset,
+    setup = WSSetup(space="nb201", mask=("none", "avg_pool_3x3"), within=tuple(table), dataset=args.dataset,
                     data_root=args.data_root, device=args.device, epochs=args.epochs,
-                    rank_archs=encode_list(table[:50]), rank_images=500, evolution_budget=20, tune_epochs=0)
+                    rank_archs=tuple(table[:50]), rank_images=500, evolution_budget=20, tune_epochs=0)
     trainings = {args.training: TRAININGS[args.training]}
     seeds = list(range(args.seeds))
     times, outcomes = {}, {}

@@ -47,7 +47,7 @@ def test_every_training_builds_the_same_supernet_size(space: str, preset: str, c
     assert all(words in describe_cost(setup, m, family) for m in ("darts_alpha", "gdas", "spos_evolution"))
 
 
-SETUP = WSSetup(space="nb201", mask="none,avg_pool_3x3", epochs=1, rank_images=100, evolution_budget=5,
+SETUP = WSSetup(space="nb201", mask=("none", "avg_pool_3x3"), epochs=1, rank_images=100, evolution_budget=5,
                 controller_steps=1, controller_batch=2, derive_samples=4, tune_epochs=0)
 
 

@@ -10,16 +10,16 @@ from nasaudit.errors import ConfigError
 from nasaudit.resources import embedded_benchmark_path
 from nasaudit.weight_sharing.base import ranked_epochs, training_rows
 from nasaudit.weight_sharing.jobs import WSJob, make_jobs
-from nasaudit.weight_sharing.setup import WSSetup, encode_list
+from nasaudit.weight_sharing.setup import WSSetup
 from nasaudit.weight_sharing.training import run_training, search_space
 
-OPS = "none,avg_pool_3x3"  # the embedded table's space: skip_connect, nor_conv_1x1, nor_conv_3x3
+OPS = ("none", "avg_pool_3x3")  # the embedded table's space: skip_connect, nor_conv_1x1, nor_conv_3x3
 TABLE = pd.read_csv(embedded_benchmark_path())["ArchitectureString"].tolist()
 
 
 def setup(**changes: object) -> WSSetup:
-    values: dict[str, object] = {"space": "nb201", "mask": OPS, "within": encode_list(TABLE[:40]),
-                                 "epochs": 2, "rank_archs": encode_list(TABLE[:12]), "rank_images": 100,
+    values: dict[str, object] = {"space": "nb201", "mask": OPS, "within": tuple(TABLE[:40]),
+                                 "epochs": 2, "rank_archs": tuple(TABLE[:12]), "rank_images": 100,
                                  "evolution_budget": 6, "controller_steps": 1, "controller_batch": 2,
                                  "derive_samples": 4, "tune_epochs": 0}
     return WSSetup(**{**values, **changes})  # type: ignore[arg-type]

@@ -35,13 +35,14 @@ class PlannedJobs:
 def _trained(spec: AuditSpec, name: str, archs: int | None, why: str) -> tuple[str, int | None, str]:
     """The training runs of the ``train`` evaluator ``name`` scoring ``archs`` architectures (``None``: unknown)."""
     from nasaudit.benchmarks.builder import BuildSpec
+    from nasaudit.jobs.job import freeze_options
     from nasaudit.studies.evaluators import TrainEvaluatorSpec
     from nasaudit.weight_sharing.setup import build_epochs
 
     config = spec.evaluators[name]
     assert isinstance(config, TrainEvaluatorSpec)
     epochs = build_epochs(BuildSpec(protocol=config.protocol, dataset=config.dataset, seeds=tuple(config.seeds),
-                                    options=tuple(config.options.items())))
+                                    options=freeze_options(config.options)))
     units = f"{epochs} epochs of {config.protocol} on {config.dataset} each"
     seeds = len(config.seeds)
     if archs is None:

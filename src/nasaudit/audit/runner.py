@@ -38,7 +38,7 @@ from nasaudit._console import stderr_console
 from nasaudit.audit.spec import AuditSpec, build_space
 from nasaudit.errors import ConfigError, DataError, ResultWarning
 from nasaudit.jobs.executors import LEASE_S, Executor, _claim, _LeaseKeeper, make_executor
-from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options
+from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options, identity
 from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
 from nasaudit.jobs.store import ResultStore
 from nasaudit.report.build import run_store_path
@@ -119,15 +119,17 @@ class Runner:
 
     # ------------------------------------------------------------------ keys
     def study_key(self, study: StudySpec) -> dict[str, Any]:
-        """Everything a study's result depends on (its job identity)."""
+        """Everything a study's result depends on (its job identity), as nested JSON values. Settings are read with
+        ``nasaudit.jobs.job.identity``: a field added with ``absent_means`` and holding that value is left out,
+        so adding a setting does not rerun the studies already done."""
         files: dict[str, list[dict[str, str]]] = {}
         for field in type(study).file_fields:
             value = getattr(study, field)
             paths = [self._study_file(v) for v in ([value] if isinstance(value, str) else value or [])]
             files[field] = [{"path": str(path), "sha256": file_sha256(path)} for path in paths]
         key: dict[str, Any] = {
-            "study": study.model_dump(mode="json", exclude={"reference"}),
-            "space": self.spec.space.model_dump(mode="json"),
+            "study": identity(study, exclude={"reference"}),
+            "space": identity(self.spec.space),
             "evaluators": {name: definition(self.spec.evaluators, name, self.spec.base_dir)
                            for name in study.evaluator_refs()},
             "files": files,
@@ -162,11 +164,14 @@ class Runner:
             for index, study in enumerate(self.spec.analyses):
                 key = f"{index:02d}-{study.kind}"
                 bar.update(task, description=f"study {key}")
-                job = ExperimentJob(self.spec.name, key, self.seed,
-                                    freeze_options({"key": json.dumps(self.study_key(study), sort_keys=True)}))
+                job = self.study_job(key, study)
                 sections.append(self._study(study, key, job, driver, keeper))
                 bar.advance(task)
         return sections
+
+    def study_job(self, key: str, study: StudySpec) -> ExperimentJob:
+        """The store's record of study ``key`` (``<index>-<kind>``): its id is the canonical JSON of ``study_key``."""
+        return ExperimentJob(self.spec.name, key, self.seed, freeze_options({"key": self.study_key(study)}))
 
     def _study_bar(self) -> Progress:
         """The audit's bar over its studies (elapsed, ETA); each long step inside shows its own bar below it

@@ -93,16 +93,16 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
                ) -> WSSetup:
     """The job setup of a comparison: the audit's space and mask, the settings, the reduced space, the ranked set."""
     from nasaudit.spaces import get_space
-    from nasaudit.weight_sharing.setup import WSSetup, encode_list
+    from nasaudit.weight_sharing.setup import WSSetup
 
-    mask = ",".join(op for op in get_space(context.space.name).ops if op not in context.space.ops)
+    mask = tuple(op for op in get_space(context.space.name).ops if op not in context.space.ops)
     data_root = str(context.resolve(settings.data_root)) if settings.data_root else None
     values = settings.model_dump(exclude={"rank_set", "data_root"})
     max_vertices = getattr(context.space, "max_vertices", None) if context.space.family == "nb101" else None
     if max_vertices is not None and max_vertices == getattr(get_space(context.space.name), "max_vertices", None):
         max_vertices = None  # the full space: keep the setup (and its jobs' ids) as for an unreduced spec
-    setup = WSSetup(space=context.space.name, mask=mask, max_vertices=max_vertices, within=encode_list(within),
-                    data_root=data_root, rank_archs=encode_list(ranked), **values)
+    setup = WSSetup(space=context.space.name, mask=mask, max_vertices=max_vertices, within=tuple(within),
+                    data_root=data_root, rank_archs=tuple(ranked), **values)
     # the resolved supernet size is part of every job's identity: a store of an earlier default size is not reused
     sizes = setup.sizes(context.space.family)
     return replace(setup, channels=sizes["channels"], depth=sizes["depth"], batch_size=sizes["batch_size"])

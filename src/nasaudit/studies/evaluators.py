@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.jobs.job import identity
 from nasaudit.jobs.provenance import file_sha256
 from nasaudit.limits import MAX_EPOCHS, MAX_SAMPLES
 from nasaudit.registry import Registry
@@ -202,7 +203,7 @@ def _check_table(spec: TableEvaluatorSpec, base_dir: Path, space: SearchSpace | 
 
 def _table_fingerprint(spec: TableEvaluatorSpec, base_dir: Path) -> dict[str, Any]:
     file = table_file(spec, base_dir)
-    return {**spec.model_dump(), "path": str(file), "sha256": file_sha256(file)}
+    return {**identity(spec), "path": str(file), "sha256": file_sha256(file)}
 
 
 def _build_table(context: StudyContext, name: str, spec: TableEvaluatorSpec) -> Scored:
@@ -244,7 +245,7 @@ def _file_fingerprint(spec: FileSpec, base_dir: Path) -> dict[str, Any]:
     path = resolve_path(base_dir, spec.path)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256("".join(f"{p.relative_to(path.parent)}:{file_sha256(p)}" for p in files).encode())
-    return {**spec.model_dump(), "path": str(path), "sha256": digest.hexdigest()}
+    return {**identity(spec), "path": str(path), "sha256": digest.hexdigest()}
 
 
 @lru_cache(maxsize=8)
@@ -322,7 +323,7 @@ def _check_nothing(spec: Any, base_dir: Path, space: SearchSpace | None) -> list
 
 
 def _plain_fingerprint(spec: StrictModel, base_dir: Path) -> dict[str, Any]:
-    return spec.model_dump()
+    return identity(spec)
 
 
 def _build_surrogate(context: StudyContext, name: str, spec: SurrogateEvaluatorSpec) -> Scored:

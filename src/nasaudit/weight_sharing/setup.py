@@ -2,17 +2,17 @@
 the methods themselves are ``base.WeightSharingMethod`` subclasses, one module each.
 
 Methods that share a training (DARTS with alpha and with PT selection) are one job per seed that derives both. A
-setup is plain JSON values so that it is the identity of a resumable job in the results store.
+setup is plain JSON values (lists as lists) so that it is the identity of a resumable job in the results store.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from nasaudit.errors import ConfigError
-from nasaudit.jobs.job import Options, OptionValue, freeze_options
+from nasaudit.jobs.job import Options, OptionValue, freeze_options, from_identity, identity
 
 if TYPE_CHECKING:
     from nasaudit.benchmarks.builder import BuildSpec
@@ -39,20 +39,24 @@ _DEPTH_UNIT = {"nb201": "cell(s) per stage", "darts": "cell(s)", "nb101": "cell(
 class WSSetup:
     """Everything one seed of a weight-sharing training depends on (JSON values; the job's identity).
 
-    ``space``/``mask``/``max_vertices``: the registered space, the ops removed from it and (NB101) its vertex
-    limit; ``within``: a JSON list of
-    architecture strings whose equivalence classes form the reduced space searched (empty: the whole
-    space). ``epochs``/``channels``/``depth``/``batch_size`` size every method's supernet training the same
-    way (``preset``: the defaults of ``SUPERNET_SIZES``, overridden by the values given; ``sizes``).
-    ``rank_archs``: a JSON list of the architectures each supernet ranks after every epoch, on ``rank_images``
-    validation images.
+    ``space``/``mask``/``max_vertices``: the registered space, the ops removed from it (kept sorted: a set) and
+    (NB101) its vertex limit; ``within``: the architecture strings whose equivalence classes form the reduced
+    space searched (empty: the whole space). ``epochs``/``channels``/``depth``/``batch_size`` size every
+    method's supernet training the same way (``preset``: the defaults of ``SUPERNET_SIZES``, overridden by the
+    values given; ``sizes``). ``rank_archs``: the architectures each supernet ranks after every epoch, on
+    ``rank_images`` validation images. Lists are tuples of strings (JSON lists in the job's options, never
+    packed into one string).
+
+    ``to_options`` is the job's identity (``nasaudit.jobs.job.identity``): every field, except a field added
+    later with ``field(default=..., metadata=absent_means(value))`` while it holds ``value``, so adding a
+    setting leaves the ids of stored seeds unchanged; ``from_options`` reads such a missing field as ``value``.
     """
 
     space: str
-    mask: str = ""
+    mask: tuple[str, ...] = ()
     #: NB101 only: cells of at most this many vertices (search-phase paper Sec. 4.3, reduced spaces)
     max_vertices: int | None = None
-    within: str = "[]"
+    within: tuple[str, ...] = ()
     dataset: str = "embedded"
     data_root: str | None = None
     val_fraction: float = 0.5
@@ -62,7 +66,7 @@ class WSSetup:
     depth: int | None = None
     batch_size: int | None = None
     device: str | None = None
-    rank_archs: str = "[]"
+    rank_archs: tuple[str, ...] = ()
     rank_images: int = 1000
     #: SPOS: supernet queries of the evolution that picks the final cell
     evolution_budget: int = 100
@@ -74,6 +78,14 @@ class WSSetup:
     tune_epochs: int = 1
 
     def __post_init__(self) -> None:
+        for name in ("mask", "within", "rank_archs"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
+                    isinstance(item, str) for item in value):
+                raise ConfigError(f"weight-sharing {name} must be a list of strings, got {value!r}"[:300])
+        object.__setattr__(self, "mask", tuple(sorted(set(self.mask))))
+        object.__setattr__(self, "within", tuple(self.within))
+        object.__setattr__(self, "rank_archs", tuple(self.rank_archs))
         for name in ("epochs", "rank_images", "evolution_budget", "controller_steps", "controller_batch",
                      "derive_samples"):
             if getattr(self, name) < 1:
@@ -96,28 +108,27 @@ class WSSetup:
 
     @property
     def masked(self) -> tuple[str, ...]:
-        return tuple(op for op in self.mask.split(",") if op)
+        """The ops removed from the space (``mask``)."""
+        return self.mask
 
     @property
     def within_archs(self) -> list[str]:
-        return list(json.loads(self.within))
+        """The architectures whose classes form the reduced space (``within``), as a list."""
+        return list(self.within)
 
     @property
     def ranked(self) -> list[str]:
-        return list(json.loads(self.rank_archs))
+        """The architectures ranked after every epoch (``rank_archs``), as a list."""
+        return list(self.rank_archs)
 
     def to_options(self) -> Options:
-        return freeze_options(asdict(self))
+        """The setup as job options: its identity, nested JSON values (see the class docstring)."""
+        return freeze_options(identity(self))
 
     @classmethod
-    def from_options(cls, options: dict[str, OptionValue]) -> WSSetup:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in options.items() if k in names})  # type: ignore[arg-type]
-
-
-def encode_list(values: list[str]) -> str:
-    """A list of strings as the compact JSON a setup holds."""
-    return json.dumps(values, separators=(",", ":"))
+    def from_options(cls, options: Mapping[str, OptionValue]) -> WSSetup:
+        """Inverse of ``to_options``; an unknown name is a ``ConfigError``."""
+        return from_identity(cls, options, "weight-sharing setting")
 
 
 def build_epochs(build: BuildSpec) -> int:
