@@ -102,3 +102,19 @@ def test_experiment_job_keeps_its_id_when_a_defaulted_field_is_added() -> None:
                            bases=(ExperimentJob,), frozen=True)
     assert grown("e", "k", 1, {"budget": 10}).job_id == base.job_id
     assert grown("e", "k", 1, {"budget": 10}, "half").job_id != base.job_id
+
+
+def test_nested_options_round_trip_through_the_store(tmp_path) -> None:
+    import time
+
+    from nasaudit.jobs.job import JobResult, Outcome
+    from nasaudit.jobs.store import ResultStore
+
+    job = ExperimentJob("nested", "k", 0, {"setup": {"within": ["a", "b"], "sizes": {"channels": 8}}, "lr": 0.1})
+    now = time.time()
+    with ResultStore(tmp_path / "store.sqlite") as store:
+        store.record(Outcome(job, "done", 1, now - 1, now, "host:1", result=JobResult({"v": 1})))
+        row = store.experiment_results("nested").iloc[0]
+        assert row.job_id == job.job_id and job.job_id in store.done_ids("experiment_results")
+    assert row.params == {"setup": {"within": ["a", "b"], "sizes": {"channels": 8}}, "lr": 0.1}
+    assert ExperimentJob(row.experiment, row.key, int(row.seed), row.params).job_id == job.job_id
