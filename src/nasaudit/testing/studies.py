@@ -49,9 +49,11 @@ class StudyContract:
     @pytest.fixture
     def spec_folder(self, tmp_path: Path, tiny_files: dict[str, str]) -> Path:
         """The folder of the tiny spec, holding ``tiny_files``."""
+        from nasaudit._atomic import atomic_write
+
         for name, text in tiny_files.items():
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / name).write_text(text)
+            atomic_write(tmp_path / name, text)
         return tmp_path
 
     def test_kind_is_registered_and_its_spec_validates(self, study_kind: str, tiny_spec: dict[str, Any]) -> None:
