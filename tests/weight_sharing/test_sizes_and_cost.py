@@ -101,3 +101,12 @@ def test_a_standalone_training_is_its_recipes_epochs_images_and_flops() -> None:
     one = cost.standalone(build, 1000.0)
     assert one.epochs == 6 and one.images == len(load_dataset("embedded", val_fraction=0.1, seed=0).train)
     assert one.work == 3 * 1000.0 * one.images * 6
+
+
+def test_strictly_fair_sampling_counts_every_path_of_a_step() -> None:
+    """FairNAS-style sampling (SPOS on NB201 here) trains all |O| paths of a step on one batch."""
+    uniform, fair = cost.single_path_work(SETUP, "uniform"), cost.single_path_work(SETUP, "fair")
+    n_ops = 3  # nb201 without none and avg_pool_3x3
+    assert fair.training == pytest.approx(n_ops * uniform.training, rel=1e-12) and fair.query == uniform.query
+    spos = cost.method_work(SETUP, "spos_evolution")
+    assert spos == pytest.approx(fair.training + 5 * fair.query, rel=1e-12)

@@ -171,8 +171,11 @@ class SinglePathWork:
 
 
 @lru_cache(maxsize=32)
-def single_path_work(setup: WSSetup) -> SinglePathWork:
-    """Counted work of the single-path training of ``setup``, one path per step (module doc)."""
+def single_path_work(setup: WSSetup, sampling: str = "uniform") -> SinglePathWork:
+    """Counted work of the single-path training of ``setup`` (module doc): ``sampling`` ``uniform`` (or a
+    controller) trains one path per step, strictly ``fair`` sampling (FairNAS) all ``|O|`` paths of a step on the
+    same batch, so its weight steps cost ``|O|`` times as much."""
+    from nasaudit.supernet.sampling import PathSampler
     from nasaudit.weight_sharing.spos import spos_config
 
     space = get_space(setup.space)
@@ -184,7 +187,8 @@ def single_path_work(setup: WSSetup) -> SinglePathWork:
     paths = supernet.encode_many(config.make_space().sample_many(PATH_SAMPLES, 0))
     path = float(np.mean([supernet_macs(supernet, p, splits) for p in paths]))
     query = path * min(setup.rank_images, len(splits.val))
-    return SinglePathWork(setup.epochs * FORWARD_BACKWARD * path * len(splits.train), query)
+    per_step = PathSampler(supernet, sampling, config.share_topology).paths_per_step
+    return SinglePathWork(setup.epochs * FORWARD_BACKWARD * per_step * path * len(splits.train), query)
 
 
 def method_work(setup: WSSetup, method: str) -> float:

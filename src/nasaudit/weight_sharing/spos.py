@@ -120,7 +120,7 @@ class SposEvolution(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import single_path_work
         from nasaudit.weight_sharing.training import search_space
 
-        work = single_path_work(setup)
+        work = single_path_work(setup, spos_config(setup, search_space(setup)).sampling)
         return work.training + min(setup.evolution_budget, search_space(setup).size) * work.query
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
