@@ -1,16 +1,27 @@
-"""Small pieces several studies share: the test-as-validation note and OI computed once per run."""
+"""Small pieces several studies share (so that study modules never import each other): the metric note, OI
+computed once per run, strategy-name checks and the truth's seed-to-seed ceiling."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from nasaudit.registry import unknown_name_message
 from nasaudit.studies._base import StudyContext
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from nasaudit.benchmarks.tabular import TabularBenchmark
+
 TEST_AS_VALIDATION = ("The table's test accuracy stands in where the papers use validation accuracy "
                       "(the table has no validation column).")
+
+#: redundancy paper Sec. 3: |OI| >= 0.001 (accuracy as a fraction) marks an important operation
+DEFAULT_THRESHOLD = 0.001
+#: the top fraction of the space whose operations OI, FSM and the surrogate inspection look at
+DEFAULT_TOP = 0.05
+#: the query-based strategies of the fair comparison (search-phase paper Sec. 3.1)
+DEFAULT_STRATEGIES = ("random", "evolution", "local", "bananas")
 
 
 def metric_notes(context: StudyContext, name: str) -> list[str]:
@@ -38,3 +49,28 @@ def top_operation_importance(context: StudyContext, name: str, top: float, thres
         scored = context.scored(name)
         context.memo[key] = operation_importance(scored.evaluator, chosen, units=scored.units, threshold=threshold)
     return context.memo[key]
+
+
+def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[str]:
+    """``names`` if each is a registered strategy (or, with ``weight_sharing``, a weight-sharing method), once;
+    else a ValueError naming the problem."""
+    from nasaudit.search.registry import STRATEGIES
+    from nasaudit.weight_sharing.base import WS_METHODS
+
+    known = STRATEGIES.names() + (WS_METHODS.names() if weight_sharing else [])
+    for name in names:
+        if name not in known:
+            raise ValueError(unknown_name_message("strategy", name, known))
+    if len(set(names)) != len(names):
+        raise ValueError(f"strategies must be distinct, got {names}")
+    return names
+
+
+def truth_ceiling(benchmark: TabularBenchmark, column: str, archs: list[Any]) -> pd.DataFrame | None:
+    """Seed-to-seed tau of the truth, when the table has per-seed columns of ``column``."""
+    from nasaudit.supernet import ground_truth_ceiling
+
+    base = column.removesuffix("_mean")
+    if not any(m.startswith(f"{base}_seed") for m in benchmark.metrics):
+        return None
+    return ground_truth_ceiling(benchmark, base, archs)

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from nasaudit.registry import unknown_name_message
 from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import metric_notes
+from nasaudit.studies._common import DEFAULT_STRATEGIES, known_strategies, metric_notes, truth_ceiling
 from nasaudit.studies._ws_compare import WeightSharingSettings
 
 if TYPE_CHECKING:
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
     from nasaudit.spaces.base import SearchSpace
 
-DEFAULT_STRATEGIES = ("random", "evolution", "local", "bananas")
 
 
 class CompareSpec(StudySpec):
@@ -58,21 +56,6 @@ class CompareSpec(StudySpec):
                     if "reinforce" in self.strategies and space.family != "nb201" else [])
         methods = [s for s in self.strategies if s in WS_METHODS]
         return problems + check_methods(methods, space, self.weight_sharing, self.within_truth, base_dir)
-
-
-def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[str]:
-    """``names`` if each is a registered strategy (or, with ``weight_sharing``, a weight-sharing method), once;
-    else a ValueError naming the problem."""
-    from nasaudit.search.registry import STRATEGIES
-    from nasaudit.weight_sharing.base import WS_METHODS
-
-    known = STRATEGIES.names() + (WS_METHODS.names() if weight_sharing else [])
-    for name in names:
-        if name not in known:
-            raise ValueError(unknown_name_message("strategy", name, known))
-    if len(set(names)) != len(names):
-        raise ValueError(f"strategies must be distinct, got {names}")
-    return names
 
 
 @register_study("compare", CompareSpec, "search strategies and weight-sharing methods vs random search, many seeds")
@@ -202,7 +185,6 @@ def _weight_sharing_sections(context: StudyContext, result: StudyResult, results
     import pandas as pd
 
     from nasaudit.studies import _ws_compare as ws
-    from nasaudit.studies.supernet_ranking import truth_ceiling
 
     truth = context.scored(truth_name)
     epochs, taus, plots = ws.ranking_tables(results, [context.space.format(a) for a in ranked], ranked_truth)

@@ -8,11 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import metric_notes, top_operation_importance
-
-#: redundancy paper Sec. 3: |OI| >= 0.001 (accuracy as a fraction) marks an important operation
-DEFAULT_THRESHOLD = 0.001
-DEFAULT_TOP = 0.05
+from nasaudit.studies._common import DEFAULT_THRESHOLD, DEFAULT_TOP, metric_notes, top_operation_importance
 
 
 class ImportanceSpec(StudySpec):

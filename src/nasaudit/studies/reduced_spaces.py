@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from nasaudit.errors import ConfigError
 from nasaudit.studies._base import StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies.compare import DEFAULT_STRATEGIES, known_strategies
+from nasaudit.studies._common import DEFAULT_STRATEGIES, known_strategies
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import top_operation_importance
-from nasaudit.studies.importance import DEFAULT_THRESHOLD, DEFAULT_TOP
+from nasaudit.studies._common import DEFAULT_THRESHOLD, DEFAULT_TOP, top_operation_importance
 
 #: redundancy paper App. I: subgraphs present in at least 5% of the important subgraphs
 DEFAULT_MIN_SUPPORT = 0.05

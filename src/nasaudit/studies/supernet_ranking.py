@@ -4,17 +4,16 @@ amount of sharing (search-phase paper App. D.1) and search with vs without weigh
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from nasaudit.errors import ConfigError
 from nasaudit.limits import MAX_IMAGES
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies.compare import known_strategies
+from nasaudit.studies._common import known_strategies, truth_ceiling
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.evaluators import Evaluator
@@ -58,16 +57,6 @@ class SupernetRankingSpec(StudySpec):
         if (self.supernet is None) == (not self.checkpoints):
             raise ValueError("give either 'supernet' (an evaluator to train) or 'checkpoints' (saved supernets)")
         return self
-
-
-def truth_ceiling(benchmark: TabularBenchmark, column: str, archs: list[Any]) -> pd.DataFrame | None:
-    """Seed-to-seed tau of the truth, when the table has per-seed columns of ``column``."""
-    from nasaudit.supernet import ground_truth_ceiling
-
-    base = column.removesuffix("_mean")
-    if not any(m.startswith(f"{base}_seed") for m in benchmark.metrics):
-        return None
-    return ground_truth_ceiling(benchmark, base, archs)
 
 
 def _supernets(context: StudyContext, spec: SupernetRankingSpec) -> tuple[list[Evaluator], list[int], str]:

@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from nasaudit.studies._base import StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import top_operation_importance
-from nasaudit.studies.importance import DEFAULT_THRESHOLD, DEFAULT_TOP
+from nasaudit.studies._common import DEFAULT_THRESHOLD, DEFAULT_TOP, top_operation_importance
 
 #: redundancy paper App. F: 200 random training architectures
 DEFAULT_SAMPLES = 200
