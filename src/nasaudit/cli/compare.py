@@ -34,7 +34,7 @@ def compare_command(
         help="Comma-separated names: query-based (random, evolution, local, bananas, reinforce) and weight-sharing "
              "methods (darts_alpha, darts_pt, gdas, spos_evolution, enas)."),
     budget: int = typer.Option(100, "--budget", min=1, help="Queries per run."),
-    seeds: int = typer.Option(100, "--seeds", min=1, help="Runs per strategy, seeds --seed .. --seed+N-1."),
+    seeds: int = typer.Option(20, "--seeds", min=1, help="Runs per strategy, seeds --seed .. --seed+N-1."),
     seed: int = SeedOption,
     deisomorphise: bool = typer.Option(False, "--deisomorphise",
                                        help="Rank final architectures among one representative per class."),
