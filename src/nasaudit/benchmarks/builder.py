@@ -445,7 +445,8 @@ def fusion_key(job: TrainJob) -> tuple[Any, ...]:
 
 def train_jobs_fused(jobs: Sequence[TrainJob]) -> list[JobResult]:
     """Train the seeds of one architecture at once (horizontal fusion, ``nasaudit.train.fused.train_fused``),
-    each as ``train_job`` would train it alone, up to float summation order; one ``JobResult`` per job, in
+    each exactly as ``train_job`` would train it alone (bit for bit on CPU: fused kernels run only where a probe
+    finds them exact, ``nn/fused.py``); one ``JobResult`` per job, in
     order, with exactly ``train_job``'s metrics and curves (wall time shared evenly). Search-phase paper
     Sec. 3.2: the S individually trained seeds of each architecture."""
     from nasaudit.train.fused import train_fused  # torch loads in the workers only
