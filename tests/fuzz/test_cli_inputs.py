@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_errors import fails_with_one_line
 
 from nasaudit.cli.main import main
 
@@ -32,17 +33,6 @@ SPECS: dict[str, tuple[bytes, str]] = {
 }
 
 
-def _fails_with_one_line(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
-    assert fragment.lower() in errors[0].lower(), (fragment, err)
-    return errors[0]
-
-
 def _files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()}
 
@@ -52,7 +42,7 @@ def test_bad_specs(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     content, fragment = SPECS[case]
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(content)
-    _fails_with_one_line(["run", str(spec), "--out", str(tmp_path / "out")], fragment, capsys)
+    fails_with_one_line(["run", str(spec), "--out", str(tmp_path / "out")], fragment, capsys)
     assert not (tmp_path / "out").exists()
     assert _files(tmp_path) == {spec}
 
@@ -61,7 +51,7 @@ def test_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     spec = tmp_path / "spec.yaml"
     spec.write_text(VALID_HEAD)
     (tmp_path / "taken").write_text("mine")
-    _fails_with_one_line(["run", str(spec), "--out", str(tmp_path / "taken")], "is a file", capsys)
+    fails_with_one_line(["run", str(spec), "--out", str(tmp_path / "taken")], "is a file", capsys)
     assert (tmp_path / "taken").read_text() == "mine"
 
 
@@ -69,7 +59,7 @@ def test_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_garbage_compressed_tables(suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table = tmp_path / f"t{suffix}"
     table.write_bytes(gzip.compress(b"ArchitectureString,acc\n" * 50)[:40] if suffix == ".csv.gz" else b"\x00junk" * 9)
-    _fails_with_one_line(["compare", "--table", str(table), "--metric", "acc", "--out", str(tmp_path / "o")],
+    fails_with_one_line(["compare", "--table", str(table), "--metric", "acc", "--out", str(tmp_path / "o")],
                          table.name, capsys)
     assert not (tmp_path / "o").exists()
 
@@ -79,23 +69,23 @@ def test_report_of_a_run_with_a_corrupt_table(tmp_path: Path, capsys: pytest.Cap
         main(["analyze", "cell-shape", "--out", str(tmp_path / "run")])
     capsys.readouterr()
     (tmp_path / "run" / "00-cell_shape" / "cell_shape.csv").write_bytes(b'name,width\n"unterminated,1\n\x00\x00')
-    _fails_with_one_line(["report", str(tmp_path / "run")], "cell_shape.csv", capsys)
+    fails_with_one_line(["report", str(tmp_path / "run")], "cell_shape.csv", capsys)
 
 
 def test_malformed_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "s0.pt"
     bad.write_bytes(b"PK\x03\x04 not a torch file")
-    _fails_with_one_line(["supernet", "rank", str(bad), "--table", "embedded", "--metric", "test_acc",
+    fails_with_one_line(["supernet", "rank", str(bad), "--table", "embedded", "--metric", "test_acc",
                           "--out", str(tmp_path / "o")], "s0.pt", capsys)
 
 
 def test_store_whose_parent_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "file").write_text("x")
-    _fails_with_one_line(["bench", "status", "--store", str(tmp_path / "file" / "runs.db")], "runs.db", capsys)
+    fails_with_one_line(["bench", "status", "--store", str(tmp_path / "file" / "runs.db")], "runs.db", capsys)
 
 
 def test_nothing_is_written_in_the_working_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     os.chdir(tmp_path)
     (tmp_path / "spec.yaml").write_bytes(SPECS["huge budget"][0])
-    _fails_with_one_line(["run", "spec.yaml"], "budget", capsys)
+    fails_with_one_line(["run", "spec.yaml"], "budget", capsys)
     assert _files(tmp_path) == {tmp_path / "spec.yaml"}

@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from cli_errors import fails_with_one_line
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -43,20 +44,6 @@ DARTS = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_
          "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
          "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
          "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
-
-
-def fails_with_one_line(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """Run the CLI; it must exit 2 with exactly one ``error:`` line (the last line of stderr) holding ``fragment``."""
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    lines = err.splitlines()
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 1 and lines[-1] == errors[0], err
-    assert "Traceback" not in err and "╭" not in err, err
-    assert fragment.lower() in errors[0].lower(), (fragment, err)
-    return errors[0]
 
 
 def succeeds(argv: list[str]) -> None:

@@ -13,23 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_errors import fails_with_one_line
 
 from nasaudit.cli.main import main
 
 SECRET = "root:x:0:0:secret-outside-the-run\n"
 CELL = "00-cell_shape"
-
-
-def fails_with_one_line(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
-    assert fragment.lower() in errors[0].lower(), (fragment, err)
-    assert "Traceback" not in err
-    return errors[0]
 
 
 def succeeds(argv: list[str]) -> None:
