@@ -10,11 +10,11 @@ import subprocess
 import sys
 
 #: packages that must type-check without a single error
-CLEAN = ("audit", "studies", "jobs", "cli", "registry.py", "evaluators.py", "yamlio.py", "_atomic.py", "report/build.py",
-         "report/section.py", "train/loop.py", "differentiable", "dynamics", "weight_sharing", "spaces/subset.py",
-         "search/controller.py")
+CLEAN = ("audit", "studies", "jobs", "cli", "registry.py", "evaluators.py", "yamlio.py", "_atomic.py", "_console.py",
+         "limits.py", "plugins.py", "testing", "report/build.py", "report/section.py", "train/loop.py",
+         "differentiable", "dynamics", "weight_sharing", "spaces/subset.py", "search/controller.py")
 #: errors allowed in the rest of the package (round 1 left 95; this number only goes down)
-BUDGET = 95
+BUDGET = 60
 
 
 def main() -> int:
