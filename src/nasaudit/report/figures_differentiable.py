@@ -8,6 +8,7 @@ Each function writes a PNG with matplotlib's Agg canvas and returns its path.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,10 +82,7 @@ def plot_selection_along_search(scores: pd.DataFrame, path: str | Path, ylabel: 
         raise DataError("selection-along-search needs columns epoch, method, score")
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.add_subplot()
-    for method, rows in scores.groupby("method", sort=True):
-        stats = rows.groupby("epoch")["score"].agg(["mean", "std"]).fillna(0.0)
-        ax.plot(stats.index, stats["mean"], marker="o", label=str(method))
-        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15)
+    _mean_bands(ax, scores, "epoch", "score")
     ax.set_xlabel("search epoch of the snapshot")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
@@ -100,11 +98,16 @@ def plot_selection_trajectory(trajectory: pd.DataFrame, path: str | Path) -> Pat
         raise DataError("the selection trajectory needs columns method, round, val_acc")
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.add_subplot()
-    for method, rows in trajectory.groupby("method", sort=True):
-        stats = rows.groupby("round")["val_acc"].agg(["mean", "std"]).fillna(0.0)
-        ax.plot(stats.index, stats["mean"], marker="o", markersize=3, label=str(method))
-        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15)
+    _mean_bands(ax, trajectory, "round", "val_acc", markersize=3)
     ax.set_xlabel("decision rounds taken")
     ax.set_ylabel("supernet validation accuracy (%)")
     ax.legend(fontsize=8)
     return save_figure(fig, path)
+
+
+def _mean_bands(ax: Any, frame: pd.DataFrame, x: str, y: str, **line: Any) -> None:
+    """One line per ``method`` of ``frame``: the mean of ``y`` over search seeds at each ``x``, with a ± std band."""
+    for method, rows in frame.groupby("method", sort=True):
+        stats = rows.groupby(x)[y].agg(["mean", "std"]).fillna(0.0)
+        ax.plot(stats.index, stats["mean"], marker="o", label=str(method), **line)
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15)
