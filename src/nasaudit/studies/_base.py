@@ -174,13 +174,20 @@ def study_contract(kind: str, entry: object) -> str | None:
     ``kind: Literal[kind]`` and whose run is callable), or None."""
     if not isinstance(entry, StudyEntry):
         return f"expected a StudyEntry (register_study), got {type(entry).__name__}"
-    if not (isinstance(entry.spec, type) and issubclass(entry.spec, StudySpec)):
-        return "its spec is not a subclass of nasaudit.studies.StudySpec"
-    field = entry.spec.model_fields.get("kind")
-    if field is None or field.default != kind:
-        return f"its spec {entry.spec.__qualname__} needs kind: Literal[{kind!r}] = {kind!r}"
-    if not callable(entry.run):
+    problem = kind_spec_problem(entry.spec, kind, StudySpec, "a subclass of nasaudit.studies.StudySpec")
+    if problem is None and not callable(entry.run):
         return "its run is not callable"
+    return problem
+
+
+def kind_spec_problem(spec: object, kind: str, base: type[BaseModel], what: str) -> str | None:
+    """Why ``spec`` cannot be the spec of the registered ``kind`` (a subclass of ``base``, described as ``what``,
+    with ``kind: Literal[kind] = kind``), or None. The study and evaluator-kind registries share it."""
+    if not (isinstance(spec, type) and issubclass(spec, base)):
+        return f"its spec is not {what}"
+    field = spec.model_fields.get("kind")
+    if field is None or field.default != kind:
+        return f"its spec {spec.__qualname__} needs kind: Literal[{kind!r}] = {kind!r}"
     return None
 
 

@@ -22,7 +22,7 @@ from nasaudit.jobs.job import identity
 from nasaudit.jobs.provenance import file_sha256
 from nasaudit.limits import MAX_EPOCHS, MAX_SAMPLES
 from nasaudit.registry import Registry
-from nasaudit.studies._base import Scored, SeedValue, StrictModel, StudyContext
+from nasaudit.studies._base import Scored, SeedValue, StrictModel, StudyContext, kind_spec_problem
 
 if TYPE_CHECKING:
     from nasaudit.benchmarks.tabular import TabularBenchmark
@@ -141,11 +141,9 @@ def evaluator_contract(kind: str, entry: object) -> str | None:
 
     if not isinstance(entry, EvaluatorKind):
         return f"expected an EvaluatorKind, got {type(entry).__name__}"
-    if not (isinstance(entry.spec, type) and issubclass(entry.spec, BaseModel)):
-        return "its spec is not a pydantic model"
-    field = entry.spec.model_fields.get("kind")
-    if field is None or field.default != kind:
-        return f"its spec {entry.spec.__qualname__} needs kind: Literal[{kind!r}] = {kind!r}"
+    problem = kind_spec_problem(entry.spec, kind, BaseModel, "a pydantic model")
+    if problem is not None:
+        return problem
     missing = [part for part in ("check", "fingerprint", "build") if not callable(getattr(entry, part))]
     return f"its {', '.join(missing)} not callable" if missing else None
 
