@@ -24,8 +24,8 @@ from nasaudit.analysis.primskip import optimum_vs_groups, primskip_study
 from nasaudit.analysis.published import REPORTED_SHAPES, published_genotype
 from nasaudit.analysis.ranking import top_fraction
 from nasaudit.analysis.subgraphs import important_subgraphs, mine_frequent_subgraphs
-from nasaudit.benchmarks.surrogate import SurrogateBenchmark, holdout_spearman
-from nasaudit.benchmarks.tabular import TabularBenchmark
+from nasaudit.truth.surrogate import SurrogateBenchmark, holdout_spearman
+from nasaudit.truth.tabular import TabularBenchmark
 
 DEFAULT_TABLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nb201" / "nats_tss_test_acc_200ep.csv"
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")

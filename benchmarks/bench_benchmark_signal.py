@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nasaudit.benchmarks.builder import BuildSpec, select_architectures
-from nasaudit.benchmarks.shipped import seed_to_seed_tau
 from nasaudit.data.fashion import fashion_subset, read_fashion, read_fashion_embedded, shrink
 from nasaudit.data.splits import make_splits
 from nasaudit.spaces import get_space
 from nasaudit.train import get_protocol, train_arch
+from nasaudit.truth.builder import BuildSpec, select_architectures
+from nasaudit.truth.shipped import seed_to_seed_tau
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from nasaudit.benchmarks.builder import BuildSpec, build_benchmark
 from nasaudit.jobs.executors import ProcessExecutor
 from nasaudit.jobs.store import ResultStore
+from nasaudit.truth.builder import BuildSpec, build_benchmark
 
 OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.metrics import expected_best_of_n
 from nasaudit.search import Comparison, get_strategy, run_comparison, summarise
+from nasaudit.truth import TabularBenchmark
 
 DEFAULT_TABLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nb201" / "nats_tss_test_acc_200ep.csv"
 METRIC = "CIFAR10TestAccuracy200Epochs"

@@ -36,7 +36,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasaudit.benchmarks.builder import DEFAULT_FUSE, BuildSpec, build_benchmark
 from nasaudit.data import DatasetSplits, load_dataset
 from nasaudit.data.splits import make_splits
 from nasaudit.jobs.executors import make_executor
@@ -46,6 +45,7 @@ from nasaudit.nn import build_network
 from nasaudit.spaces import get_space
 from nasaudit.train import TrainProtocol, get_protocol, train
 from nasaudit.train.fused import train_models_fused
+from nasaudit.truth.builder import DEFAULT_FUSE, BuildSpec, build_benchmark
 
 ONE_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 

@@ -26,15 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from nasaudit.benchmarks.nb101_records import (
+from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+from nasaudit.truth.nb101_records import (
     EvaluationData,
     ModelMetrics,
     NB101Record,
     convert_nb101,
     iter_nb101_records,
 )
-from nasaudit.benchmarks.tfrecord import TFRecordWriter, iter_records
-from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+from nasaudit.truth.tfrecord import TFRecordWriter, iter_records
 
 BUDGETS = (4, 12, 36, 108)
 REPEATS = 3

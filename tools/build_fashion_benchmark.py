@@ -19,12 +19,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nasaudit.benchmarks.builder import BuildSpec, build_benchmark
-from nasaudit.benchmarks.shipped import export_training_benchmark
 from nasaudit.jobs.executors import ProcessExecutor
 from nasaudit.jobs.job import freeze_options
 from nasaudit.jobs.store import ResultStore
 from nasaudit.resources import FASHION_BENCHMARK
+from nasaudit.truth.builder import BuildSpec, build_benchmark
+from nasaudit.truth.shipped import export_training_benchmark
 
 #: the first build (6 epochs) kept its name; later ones name their epochs
 NAMES = {6: "nb201-fashion8-3seeds"}
@@ -63,8 +63,8 @@ def tradeoff_curve(store: ResultStore) -> list[dict[str, Any]]:
     """Seed-to-seed tau (whole table, top 10%) against CPU-hours of every finished build of this recipe."""
     import numpy as np
 
-    from nasaudit.benchmarks.builder import benchmark_table, build_jobs, build_progress
-    from nasaudit.benchmarks.shipped import seed_to_seed_tau
+    from nasaudit.truth.builder import benchmark_table, build_jobs, build_progress
+    from nasaudit.truth.shipped import seed_to_seed_tau
 
     points = []
     for name in store.build_names():

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.spaces.base import SearchSpace
+from nasaudit.truth.tabular import TabularBenchmark
 
 
 class FunctionEvaluator:

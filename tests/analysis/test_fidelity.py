@@ -9,7 +9,9 @@ import pytest
 from scipy import stats
 
 from nasaudit.analysis.fidelity import FIDELITY_COLUMNS, fidelity_correlation
-from nasaudit.benchmarks.nb101_records import (
+from nasaudit.errors import DataError
+from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+from nasaudit.truth.nb101_records import (
     EvaluationData,
     ModelMetrics,
     NB101Record,
@@ -17,9 +19,7 @@ from nasaudit.benchmarks.nb101_records import (
     convert_nb101,
     nb101_benchmark,
 )
-from nasaudit.benchmarks.tfrecord import write_records
-from nasaudit.errors import DataError
-from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+from nasaudit.truth.tfrecord import write_records
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from nasaudit.audit.runner import run_spec
 from nasaudit.audit.spec import load_spec
-from nasaudit.benchmarks.trained import TrainedEvaluator
 from nasaudit.cli.main import main
+from nasaudit.truth.trained import TrainedEvaluator
 
 SPEC = """
 name: trained-truth

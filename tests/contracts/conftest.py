@@ -11,8 +11,8 @@ def nb101_table() -> pd.DataFrame:
     """A converted NB101 table (``bench convert-nb101`` layout): every cell of at most 4 vertices (so the reduced
     space of 4 vertices is whole) and 10 cells of each of 5-7 vertices, two repeats at 108 epochs, accuracies drawn
     from a fixed seed."""
-    from nasaudit.benchmarks.nb101_records import NB101_COLUMNS
     from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+    from nasaudit.truth.nb101_records import NB101_COLUMNS
 
     rng = np.random.default_rng(0)
     cells = list(NB101Space(max_vertices=4).enumerate())

@@ -22,7 +22,7 @@ TABLE = {"kind": "table", "path": "embedded", "metric": "test_acc"}
 
 def _nb301_results(folder: Path) -> str:
     """An NB301 training-set folder (``<optimizer>/results_<n>.json``) of 30 DARTS genotypes."""
-    from nasaudit.benchmarks.surrogate import genotype_to_nb301_config
+    from nasaudit.truth.surrogate import genotype_to_nb301_config
 
     rng = np.random.default_rng(0)
     (folder / "nb301" / "random_ws").mkdir(parents=True)

@@ -390,7 +390,7 @@ def test_deep_json_in_an_nb301_result_is_one_line(tmp_path: Path, capsys: pytest
 
 
 def test_deep_json_in_an_nb101_record_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from nasaudit.benchmarks.tfrecord import write_records
+    from nasaudit.truth.tfrecord import write_records
 
     source = tmp_path / "nasbench.tfrecord"
     write_records(source, [b"[" * 100_000 + b"]" * 100_000])

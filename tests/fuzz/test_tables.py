@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks.tabular import TabularBenchmark, table_header
 from nasaudit.errors import DataError
 from nasaudit.spaces import NB201Space
+from nasaudit.truth.tabular import TabularBenchmark, table_header
 
 COMPRESS: dict[str, Callable[[bytes], bytes]] = {".csv": lambda b: b, ".csv.gz": lambda b: gzip.compress(b, mtime=0),
                                                  ".csv.bz2": bz2.compress, ".csv.xz": lzma.compress}

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from nasaudit.benchmarks.builder import TrainJob
 from nasaudit.errors import DataError
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome
 from nasaudit.jobs.provenance import package_version
 from nasaudit.jobs.store import ResultStore, store_url
+from nasaudit.truth.builder import TrainJob
 
 ARCH = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from nasaudit.benchmarks.builder import TrainJob
 from nasaudit.errors import DataError
 from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome
 from nasaudit.jobs.store import FLOAT_TAG, ResultStore
+from nasaudit.truth.builder import TrainJob
 
 ARCH = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 

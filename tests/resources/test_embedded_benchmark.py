@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from nasaudit.benchmarks import TabularBenchmark
-from nasaudit.benchmarks.builder import seed_agreement
 from nasaudit.resources import embedded_benchmark_path
 from nasaudit.spaces import get_space
+from nasaudit.truth import TabularBenchmark
+from nasaudit.truth.builder import seed_agreement
 
 MINI_OPS = ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]
 

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks import TabularBenchmark
-from nasaudit.benchmarks.builder import seed_agreement
-from nasaudit.benchmarks.shipped import seed_to_seed_tau
 from nasaudit.errors import DataError
 from nasaudit.jobs.provenance import file_sha256
 from nasaudit.resources import fashion_benchmark_path, fashion_subset_path
+from nasaudit.truth import TabularBenchmark
+from nasaudit.truth.builder import seed_agreement
+from nasaudit.truth.shipped import seed_to_seed_tau
 
 
 def _meta(path: Path) -> dict:

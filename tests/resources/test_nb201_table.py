@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks import TabularBenchmark
-from nasaudit.benchmarks.shipped import NB201_COLUMNS, write_nb201_table
 from nasaudit.errors import DataError
 from nasaudit.jobs.provenance import file_sha256
 from nasaudit.resources import nb201_table_path
+from nasaudit.truth import TabularBenchmark
+from nasaudit.truth.shipped import NB201_COLUMNS, write_nb201_table
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.cli.main import app
 from nasaudit.metrics import expected_best_of_n
 from nasaudit.report.figures_search import plot_best_so_far
 from nasaudit.search import Bananas, run_comparison, summarise
 from nasaudit.search.compare import SUMMARY_COLUMNS
+from nasaudit.truth import TabularBenchmark
 
 C10 = "CIFAR10TestAccuracy200Epochs"
 BUDGET, SEEDS = 100, 120

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.studies._common import TEST_AS_VALIDATION, metric_notes
+from nasaudit.truth.tabular import TabularBenchmark
 
 ARCHS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|none~2|",
          "|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|none~2|"]

@@ -14,7 +14,6 @@ import nasaudit.studies.arch_sets as arch_sets_study
 from nasaudit.analysis.importance import operation_importance
 from nasaudit.audit.runner import Runner
 from nasaudit.audit.spec import spec_from_data
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.cli.dynamics import app, parse_macro
 from nasaudit.data.loading import load_dataset
 from nasaudit.dynamics.functional import eval_subset
@@ -24,6 +23,7 @@ from nasaudit.errors import ConfigError
 from nasaudit.resources import table_path
 from nasaudit.spaces import get_space
 from nasaudit.studies.dynamics import PAPER_CLAIM
+from nasaudit.truth.tabular import TabularBenchmark
 
 TRAINING = {"epochs": 1, "macro": {"channels": 4, "layers": 3}, "seeds": [0],
             "sets": [{"name": "shape", "generator": "shape", "bases": ["DARTS_V2"]}]}

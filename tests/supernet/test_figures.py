@@ -3,11 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import DataError
 from nasaudit.report.figures_supernet import plot_predictions, plot_rank_disorder, plot_top_n_curves
 from nasaudit.spaces import get_space
 from nasaudit.supernet.ranking import rank_disorder, ranking_report, select_ranking_set
+from nasaudit.truth import TabularBenchmark
 
 
 @pytest.fixture(scope="module")

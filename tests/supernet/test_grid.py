@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import yaml
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import ConfigError
 from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces import get_space
 from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
+from nasaudit.truth import TabularBenchmark
 
 SPECS = Path(__file__).resolve().parents[2] / "src" / "nasaudit" / "supernet" / "specs"
 MASK = ["none", "nor_conv_1x1", "avg_pool_3x3"]

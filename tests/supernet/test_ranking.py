@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import torch
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import DataError
 from nasaudit.spaces import get_space
 from nasaudit.supernet.evaluator import SupernetEvaluator
@@ -20,6 +19,7 @@ from nasaudit.supernet.ranking import (
 )
 from nasaudit.supernet.training import SupernetConfig, train_supernet
 from nasaudit.train import get_protocol, train_arch
+from nasaudit.truth import TabularBenchmark
 
 CIFAR10 = "CIFAR10TestAccuracy200Epochs"
 

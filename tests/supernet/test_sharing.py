@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import ArchitectureError
 from nasaudit.spaces import get_space
 from nasaudit.spaces.nb201 import NB201_EDGES
 from nasaudit.supernet.evaluator import SupernetEvaluator
 from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
 from nasaudit.supernet.training import SupernetConfig, train_supernet
+from nasaudit.truth import TabularBenchmark
 
 BASE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|none~1|none~2|"
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nasaudit.benchmarks.builder import BuildSpec
 from nasaudit.data.loading import load_dataset
 from nasaudit.differentiable.alpha import ArchParameters
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces import get_space
+from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing import cost
 from nasaudit.weight_sharing.base import describe_cost
 from nasaudit.weight_sharing.darts import search_config

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.errors import DataError
 from nasaudit.metrics import PAPER_TOP_NS, kendall_tau, kendall_tau_topn, spearman
+from nasaudit.truth.tabular import TabularBenchmark
 
 FIDELITY_COLUMNS: tuple[str, ...] = ("low", "final", "subset", "n", "kendall_tau", "spearman")
 

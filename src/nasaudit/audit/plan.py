@@ -34,9 +34,9 @@ class PlannedJobs:
 
 def _trained(spec: AuditSpec, name: str, archs: int | None, why: str) -> tuple[str, int | None, str]:
     """The training runs of the ``train`` evaluator ``name`` scoring ``archs`` architectures (``None``: unknown)."""
-    from nasaudit.benchmarks.builder import BuildSpec
     from nasaudit.jobs.job import freeze_options
     from nasaudit.studies.evaluators import TrainEvaluatorSpec
+    from nasaudit.truth.builder import BuildSpec
     from nasaudit.weight_sharing.setup import build_epochs
 
     config = spec.evaluators[name]

@@ -65,15 +65,15 @@ def build_command(
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
     """Train every (architecture, seed) of a space not yet in the store; rerun to resume."""
-    from nasaudit.benchmarks.builder import (
+    from nasaudit.jobs.executors import make_executor
+    from nasaudit.jobs.job import freeze_options
+    from nasaudit.jobs.store import ResultStore
+    from nasaudit.truth.builder import (
         BuildSpec,
         build_benchmark,
         export_benchmark,
         metadata_path,
     )
-    from nasaudit.jobs.executors import make_executor
-    from nasaudit.jobs.job import freeze_options
-    from nasaudit.jobs.store import ResultStore
 
     spec = BuildSpec(space=space, ops=_split(ops), unique=unique, sample=sample, sample_seed=sample_seed,
                      protocol=protocol, dataset=dataset, seeds=tuple(range(seeds)),
@@ -101,10 +101,10 @@ def export_command(
                                          "NB201 arch strings or DARTS/NB301 genotype strings with the metrics."),
 ) -> None:
     """Export a build as a table TabularBenchmark.from_file reads, with a metadata sidecar."""
-    from nasaudit.benchmarks.builder import BuildSpec, export_benchmark, metadata_path, read_metadata
-    from nasaudit.benchmarks.export import export_official
-    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.jobs.store import ResultStore
+    from nasaudit.truth.builder import BuildSpec, export_benchmark, metadata_path, read_metadata
+    from nasaudit.truth.export import export_official
+    from nasaudit.truth.tabular import TabularBenchmark
 
     with ResultStore(store) as results:
         table = export_benchmark(name, results, out, partial=partial)
@@ -128,8 +128,8 @@ def status_command(
     """Done / failed / missing runs of the builds in a store."""
     from rich.table import Table
 
-    from nasaudit.benchmarks.builder import build_progress
     from nasaudit.jobs.store import ResultStore
+    from nasaudit.truth.builder import build_progress
 
     with ResultStore(store) as results:
         names = [name] if name else results.build_names()
@@ -148,7 +148,7 @@ def convert_nb101_command(
 ) -> None:
     """Convert the official NB101 records (no TensorFlow needed; CRCs checked) into a table that the ``nb101``
     evaluator kind of a spec reads."""
-    from nasaudit.benchmarks.nb101_records import convert_nb101
+    from nasaudit.truth.nb101_records import convert_nb101
 
     summary = convert_nb101(source, out, progress=progress)
     _out.print(f"read {summary.records:,} records of {summary.unique_cells:,} cells (budgets {summary.budgets}); "
@@ -159,8 +159,8 @@ def convert_nb101_command(
 @app.command("delete")
 def delete_command(name: str = NameArgument, store: str = StoreOption) -> None:
     """Delete a build and the runs only it owns (runs another build shares are kept)."""
-    from nasaudit.benchmarks.builder import delete_build
     from nasaudit.jobs.store import ResultStore
+    from nasaudit.truth.builder import delete_build
 
     with ResultStore(store) as results:
         removed = delete_build(name, results)

@@ -11,7 +11,7 @@ from nasaudit.studies._base import Scored, StudyContext
 def announce_training(context: StudyContext, truth_name: str, truth: Scored, archs: list[Any], what: str) -> None:
     """Before a truth that trains (``kind: train``) scores ``archs``, say what it will cost: architectures x
     seeds x epochs, and how many of those runs the store already holds."""
-    from nasaudit.benchmarks.trained import TrainedEvaluator
+    from nasaudit.truth.trained import TrainedEvaluator
     from nasaudit.weight_sharing.setup import build_epochs
 
     if not isinstance(truth.evaluator, TrainedEvaluator) or not archs:

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.evaluators import Evaluator
     from nasaudit.jobs.executors import Executor
     from nasaudit.jobs.store import ResultStore
     from nasaudit.spaces.base import SearchSpace
+    from nasaudit.truth.tabular import TabularBenchmark
 
 
 #: a random seed as a spec field or list item: a whole number in [0, MAX_SEED]

@@ -11,7 +11,7 @@ from nasaudit.studies._base import StudyContext
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nasaudit.benchmarks.tabular import TabularBenchmark
+    from nasaudit.truth.tabular import TabularBenchmark
 
 TEST_AS_VALIDATION = ("The table's test accuracy stands in where the papers use validation accuracy "
                       "(the table has no validation column).")

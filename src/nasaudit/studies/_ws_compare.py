@@ -78,7 +78,7 @@ def ranked_architectures(context: StudyContext, pool: list[Any], space: SearchSp
     of ``space``, at most ``size`` of them (a sample drawn with the audit's seed)."""
     import numpy as np
 
-    from nasaudit.benchmarks.builder import first_per_class
+    from nasaudit.truth.builder import first_per_class
 
     truth = context.scored(truth_name)
     archs = first_per_class(space, pool)
@@ -225,9 +225,9 @@ def standalone_training(context: StudyContext, truth_name: str, truth: Scored, r
     multiply-adds per image are the mean over the ranked architectures of the ``flops`` the trainings recorded."""
     import numpy as np
 
-    from nasaudit.benchmarks.builder import BuildSpec, read_metadata
-    from nasaudit.benchmarks.trained import TrainedEvaluator
     from nasaudit.studies.evaluators import TableEvaluatorSpec, table_file
+    from nasaudit.truth.builder import BuildSpec, read_metadata
+    from nasaudit.truth.trained import TrainedEvaluator
     from nasaudit.weight_sharing.cost import standalone
 
     spec = context.evaluator_spec(truth_name)

@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nasaudit.analysis.arch_sets import ArchSet
-    from nasaudit.benchmarks.builder import TrainJob
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.train.protocols import TrainProtocol
+    from nasaudit.truth.builder import TrainJob
 
 #: the architectures paper's learning-rate sweep (Sec. 4.1, Fig. 4; App. A.3: default 0.025)
 PAPER_LRS = (0.0025, 0.025, 0.25)
@@ -237,8 +237,8 @@ def _importance_table(context: StudyContext, spec: TrainedSetsSpec, archs: list[
     import pandas as pd
 
     from nasaudit.analysis.importance import operation_importance
-    from nasaudit.benchmarks.tabular import read_frame
     from nasaudit.studies._common import top_operation_importance
+    from nasaudit.truth.tabular import read_frame
 
     if spec.importance is not None:
         return read_frame(context.resolve(spec.importance), "operation-importance table")
@@ -379,9 +379,9 @@ def train_sets(context: StudyContext, spec: TrainedSetsSpec) -> TrainedSets:
     """Build every set and train each (member, seed, learning rate) through the executor and the store."""
     import pandas as pd
 
-    from nasaudit.benchmarks.builder import TrainJob
     from nasaudit.jobs.executors import run_jobs
     from nasaudit.train.protocols import get_protocol
+    from nasaudit.truth.builder import TrainJob
 
     sets = [build_set(context, spec, s) for s in spec.sets]
     protocol = get_protocol(spec.protocol)

@@ -34,9 +34,9 @@ class BenchBuildSpec(StudySpec):
 @register_study("bench_build", BenchBuildSpec, "build a tabular benchmark by training (search-phase Sec. 3.2)")
 def run(context: StudyContext, spec: BenchBuildSpec) -> StudyResult:
     """Train what the store lacks, then export the table and its seed agreement into the study's folder."""
-    from nasaudit.benchmarks.builder import BuildSpec, benchmark_table, build_benchmark, seed_agreement
     from nasaudit.jobs.job import freeze_options
     from nasaudit.spaces import get_space
+    from nasaudit.truth.builder import BuildSpec, benchmark_table, build_benchmark, seed_agreement
 
     masked = set(context.space.ops) != set(get_space(context.space.name).ops)
     build = BuildSpec(space=context.space.name, ops=tuple(context.space.ops) if masked else None,

@@ -60,8 +60,8 @@ def run(context: StudyContext, spec: CellDrawingSpec) -> StudyResult:
 
     from nasaudit.analysis.importance import operation_importance
     from nasaudit.analysis.published import published_genotype
-    from nasaudit.benchmarks.tabular import read_frame
     from nasaudit.report.cell_drawing import oi_scores, plot_cell
+    from nasaudit.truth.tabular import read_frame
 
     named: dict[str, Any] = {f"arch{i + 1}": context.space.parse(text) for i, text in enumerate(spec.archs)}
     named.update({name: published_genotype(name) for name in spec.published})

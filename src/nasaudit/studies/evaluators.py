@@ -25,10 +25,10 @@ from nasaudit.registry import Registry
 from nasaudit.studies._base import Scored, SeedValue, StrictModel, StudyContext, kind_spec_problem
 
 if TYPE_CHECKING:
-    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.supernet.evaluator import SupernetEvaluator
     from nasaudit.supernet.training import SupernetConfig
+    from nasaudit.truth.tabular import TabularBenchmark
 
 #: the "tiny" supernet size: CPU-friendly (8 channels, one cell per stage)
 TINY = {"size": "S", "channels": 8, "depth": 1}
@@ -168,7 +168,7 @@ def table_file(spec: TableEvaluatorSpec, base_dir: Path) -> Path:
 @lru_cache(maxsize=8)
 def _load_table(path: str, sha256: str, family_space: str, arch_column: str) -> TabularBenchmark:
     """A table read and validated once per content (the up-front check and the build share it)."""
-    from nasaudit.benchmarks.tabular import TabularBenchmark
+    from nasaudit.truth.tabular import TabularBenchmark
 
     return TabularBenchmark.from_file(path, space=family_space, arch_column=arch_column)
 
@@ -179,7 +179,7 @@ def load_table(file: Path, space_name: str, arch_column: str) -> TabularBenchmar
 
 
 def _check_table(spec: TableEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
-    from nasaudit.benchmarks.tabular import resolve_column, table_header
+    from nasaudit.truth.tabular import resolve_column, table_header
 
     file = table_file(spec, base_dir)
     if not file.is_file():
@@ -229,7 +229,7 @@ def _check_file(spec: FileSpec, base_dir: Path, space: SearchSpace | None) -> li
     if isinstance(spec, NatsEvaluatorSpec):
         import importlib.util
 
-        from nasaudit.benchmarks.nats import INSTALL_HINT
+        from nasaudit.truth.nats import INSTALL_HINT
 
         if importlib.util.find_spec("nats_bench") is None:
             problems.append((("kind",), f"reading NATS-Bench files needs the nats_bench package; {INSTALL_HINT}"))
@@ -249,7 +249,7 @@ def _file_fingerprint(spec: FileSpec, base_dir: Path) -> dict[str, Any]:
 @lru_cache(maxsize=8)
 def _load_nats(path: str, dataset: str, hp: str, signal: str, report: str) -> TabularBenchmark:
     """An official NATS-Bench file read once per setting (its signal and reported columns serve two evaluators)."""
-    from nasaudit.benchmarks.nats import load_nats
+    from nasaudit.truth.nats import load_nats
 
     return load_nats(path, dataset, hp=hp, signal=signal, report=report)
 
@@ -257,7 +257,7 @@ def _load_nats(path: str, dataset: str, hp: str, signal: str, report: str) -> Ta
 def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
     path = context.resolve(spec.path)
     if isinstance(spec, NB101EvaluatorSpec):
-        from nasaudit.benchmarks.nb101_records import nb101_benchmark
+        from nasaudit.truth.nb101_records import nb101_benchmark
 
         benchmark = nb101_benchmark(path, metrics=(spec.metric,), epochs=(spec.epochs,))
         column = f"{spec.metric}@{spec.epochs}"
@@ -270,7 +270,7 @@ def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
                   "search_signal_last3": f"{spec.signal} accuracy, mean of the last 3 epochs (search signal)"}
         what = f"NATS-Bench {spec.dataset} hp={spec.hp}, {source[spec.metric]}"
     else:
-        from nasaudit.benchmarks.surrogate import nb301_benchmark
+        from nasaudit.truth.surrogate import nb301_benchmark
 
         benchmark = nb301_benchmark(path, metrics=(spec.metric,))
         column = spec.metric
@@ -282,9 +282,9 @@ def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
 
 # ----------------------------------------------------------------------------------------- training
 def _build_spec(spec: TrainEvaluatorSpec, space: SearchSpace, base_dir: Path) -> Any:
-    from nasaudit.benchmarks.builder import BuildSpec
     from nasaudit.jobs.job import freeze_options
     from nasaudit.spaces import get_space
+    from nasaudit.truth.builder import BuildSpec
 
     masked = set(space.ops) != set(get_space(space.name).ops)
     root = {"data_root": str(resolve_path(base_dir, spec.data_root))} if spec.data_root else None
@@ -294,7 +294,7 @@ def _build_spec(spec: TrainEvaluatorSpec, space: SearchSpace, base_dir: Path) ->
 
 
 def _check_train(spec: TrainEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
-    from nasaudit.benchmarks.builder import check_build
+    from nasaudit.truth.builder import check_build
 
     if space is None:
         return []
@@ -306,7 +306,7 @@ def _check_train(spec: TrainEvaluatorSpec, base_dir: Path, space: SearchSpace | 
 
 
 def _build_train(context: StudyContext, name: str, spec: TrainEvaluatorSpec) -> Scored:
-    from nasaudit.benchmarks.trained import TrainedEvaluator
+    from nasaudit.truth.trained import TrainedEvaluator
 
     build = _build_spec(spec, context.space, Path(context.resolve(".")))
     evaluator = TrainedEvaluator(context.space, build, context.store, context.executor(), metric=spec.metric,
@@ -325,7 +325,7 @@ def _plain_fingerprint(spec: StrictModel, base_dir: Path) -> dict[str, Any]:
 
 
 def _build_surrogate(context: StudyContext, name: str, spec: SurrogateEvaluatorSpec) -> Scored:
-    from nasaudit.benchmarks.surrogate import SurrogateBenchmark
+    from nasaudit.truth.surrogate import SurrogateBenchmark
 
     source = context.scored(spec.fit_on)
     archs = context.space.sample_many(spec.samples, context.seed)

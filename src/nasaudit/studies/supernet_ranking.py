@@ -15,9 +15,9 @@ from nasaudit.studies._common import known_strategies, truth_ceiling
 
 if TYPE_CHECKING:
 
-    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.evaluators import Evaluator
     from nasaudit.spaces.base import SearchSpace
+    from nasaudit.truth.tabular import TabularBenchmark
 
 #: single-path paper Sec. 3.2: the top-N plus 1,000 random architectures
 DEFAULT_N_RANDOM = 1000

@@ -36,7 +36,7 @@ def run(context: StudyContext, spec: SurrogateSpec) -> StudyResult:
 
     from nasaudit.analysis.importance import importance_agreement, operation_importance
     from nasaudit.analysis.ranking import top_fraction
-    from nasaudit.benchmarks.surrogate import SurrogateBenchmark, holdout_spearman
+    from nasaudit.truth.surrogate import SurrogateBenchmark, holdout_spearman
 
     truth = context.scored(spec.evaluator)
     fitted = SurrogateBenchmark.from_samples(truth.evaluator, n=spec.samples, seed=context.seed, model=spec.model,

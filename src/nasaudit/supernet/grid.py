@@ -100,11 +100,11 @@ class GridSpec:
 
 def supernet_job(job: ExperimentJob) -> JobResult:
     """Train one supernet and store its predictions on the ranking set (single-path paper Sec. 3.4)."""
-    from nasaudit.benchmarks.tabular import TabularBenchmark  # torch loads in the workers only
     from nasaudit.resources import table_path
     from nasaudit.supernet.evaluator import SupernetEvaluator
     from nasaudit.supernet.ranking import select_ranking_set
     from nasaudit.supernet.training import train_supernet
+    from nasaudit.truth.tabular import TabularBenchmark  # torch loads in the workers only
 
     params = dict(job.params)
     run = {k: params.pop(k) for k in _RUN_KEYS}

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.errors import DataError
 from nasaudit.evaluators import Evaluator
 from nasaudit.metrics import (
@@ -33,6 +32,7 @@ from nasaudit.metrics import (
 from nasaudit.search.compare import run_comparison, summarise
 from nasaudit.seeding import as_generator
 from nasaudit.spaces.base import SearchSpace
+from nasaudit.truth.tabular import TabularBenchmark
 
 #: top-N sizes of the ranking report (single-path paper Sec. 3.2 and the axes of its Fig. 4)
 TOP_NS: tuple[int, ...] = (10, 25, 50, 100, 150, 250, 500)

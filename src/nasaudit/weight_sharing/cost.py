@@ -37,7 +37,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasaudit.benchmarks.builder import BuildSpec
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.differentiable.alpha import ArchParameters
@@ -46,6 +45,7 @@ from nasaudit.differentiable.selection import pt_schedule
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces.registry import get_space
 from nasaudit.supernet.modules import Supernet
+from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing.setup import WSSetup, build_epochs
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ class StandAlone:
 
 def standalone(build: BuildSpec, macs: float) -> StandAlone:
     """The stand-alone training of ``build``'s recipe (its protocol with the options' overrides, its dataset and
-    validation hold-out, as ``benchmarks.builder.train_job`` trains) for networks of ``macs`` multiply-adds."""
+    validation hold-out, as ``truth.builder.train_job`` trains) for networks of ``macs`` multiply-adds."""
     from nasaudit.train import train_arch
 
     options = dict(build.options)

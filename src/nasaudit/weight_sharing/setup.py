@@ -15,7 +15,7 @@ from nasaudit.errors import ConfigError
 from nasaudit.jobs.job import Options, OptionValue, freeze_options, from_identity, identity
 
 if TYPE_CHECKING:
-    from nasaudit.benchmarks.builder import BuildSpec
+    from nasaudit.truth.builder import BuildSpec
 
 #: the supernet every method of one comparison trains, per preset and space family: width, depth (NB201: cells
 #: per stage; DARTS: cells; NB101: cells per stack) and batch size. ``paper`` is the search network NAS-Bench-201
@@ -133,7 +133,7 @@ class WSSetup:
 
 def build_epochs(build: BuildSpec) -> int:
     """Epochs of one stand-alone training of ``build`` (a truth's recipe): its protocol's, or the options' override,
-    as ``benchmarks.builder.train_job`` trains."""
+    as ``truth.builder.train_job`` trains."""
     from nasaudit.train.protocols import TrainProtocol, get_protocol
 
     overrides = {k: v for k, v in dict(build.options).items() if k in TrainProtocol.__dataclass_fields__}

@@ -8,14 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks.export import export_nb101_records, export_nb201, export_nb301
-from nasaudit.benchmarks.nb101_records import EvaluationData, ModelMetrics, NB101Record, convert_nb101
-from nasaudit.benchmarks.surrogate import genotype_to_nb301_config, nb301_benchmark
-from nasaudit.benchmarks.tabular import TabularBenchmark
-from nasaudit.benchmarks.tfrecord import iter_records, write_records
 from nasaudit.errors import ConfigError
 from nasaudit.spaces.darts import DartsSpace
 from nasaudit.spaces.nb101 import NB101Space, nb101_hash
+from nasaudit.truth.export import export_nb101_records, export_nb201, export_nb301
+from nasaudit.truth.nb101_records import EvaluationData, ModelMetrics, NB101Record, convert_nb101
+from nasaudit.truth.surrogate import genotype_to_nb301_config, nb301_benchmark
+from nasaudit.truth.tabular import TabularBenchmark
+from nasaudit.truth.tfrecord import iter_records, write_records
 
 
 def test_nb201_export_writes_the_published_strings(nb201_csv: Path, tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from nasaudit.benchmarks import load_official
 from nasaudit.errors import DataError
 from nasaudit.spaces import NB201Space
+from nasaudit.truth import load_official
 
 
 class FakeApi:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks.tfrecord import (
+from nasaudit.errors import DataError
+from nasaudit.truth.tfrecord import (
     TFRecordWriter,
     crc32c,
     crc32c_many,
@@ -16,7 +17,6 @@ from nasaudit.benchmarks.tfrecord import (
     mask_crc,
     write_records,
 )
-from nasaudit.errors import DataError
 
 #: RFC 3720 App. B.4 and the common "123456789" check value of CRC-32C
 VECTORS = [

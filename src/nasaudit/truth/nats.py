@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.errors import ConfigError, DataError
+from nasaudit.truth.tabular import TabularBenchmark
 
 NATS_DATASETS: tuple[str, ...] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 NATS_EPOCHS: dict[str, int] = {"12": 12, "200": 200}

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks.nats import load_nats, nats_frame
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.spaces import NB201Space
+from nasaudit.truth.nats import load_nats, nats_frame
 
 ARCHS = [str(a) for a in NB201Space().sample_many(4, 0)]
 
@@ -101,7 +101,7 @@ def real_api(epochs: dict[str, int]) -> Any:
 
 
 def test_real_api_layout_matches_the_documented_one() -> None:
-    from nasaudit.benchmarks.nats import nats_benchmark
+    from nasaudit.truth.nats import nats_benchmark
 
     api = real_api({"12": 12, "200": 200})
     for dataset in ("cifar10-valid", "cifar100"):

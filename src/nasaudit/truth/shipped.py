@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from nasaudit._atomic import atomic_open, atomic_write
-from nasaudit.benchmarks.builder import export_benchmark, metadata_path, read_metadata
 from nasaudit.data.fashion import FASHION_FILES, fashion_subset, read_fashion
 from nasaudit.errors import DataError
 from nasaudit.jobs.provenance import file_sha256, git_commit, package_version
@@ -29,6 +28,7 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.metrics.correlation import kendall_tau
 from nasaudit.resources import FASHION_SUBSET, fashion_subset_path
 from nasaudit.spaces.registry import get_space
+from nasaudit.truth.builder import export_benchmark, metadata_path, read_metadata
 
 NB201_COLUMNS = ("ArchitectureString", "CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs",
                  "ImageNetTestAccuracy200Epochs")
@@ -183,7 +183,7 @@ def export_training_benchmark(name: str, store: ResultStore, out: Path, *, probe
         "seed_to_seed_tau": {
             "metric": "test_acc", "whole": seed_to_seed_tau(per_seed), "top10": seed_to_seed_tau(per_seed, 0.1),
             "definition": ("mean over seed pairs of Kendall tau-b between the seeds' test accuracies, over all "
-                           "architectures and over the best 10% by seed-mean (nasaudit.benchmarks.shipped."
+                           "architectures and over the best 10% by seed-mean (nasaudit.truth.shipped."
                            "seed_to_seed_tau)"),
         },
         "settings": settings,

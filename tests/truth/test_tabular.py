@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks import TabularBenchmark
 from nasaudit.errors import ArchitectureError, DataError
 from nasaudit.evaluators import Evaluator
 from nasaudit.spaces import NB201Space
+from nasaudit.truth import TabularBenchmark
 
 C10 = "CIFAR10TestAccuracy200Epochs"
 

@@ -10,7 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks.builder import (
+from nasaudit.errors import ConfigError
+from nasaudit.jobs.executors import ProcessExecutor
+from nasaudit.jobs.job import JobResult
+from nasaudit.jobs.store import ResultStore
+from nasaudit.truth.builder import (
     BuildSpec,
     TrainJob,
     benchmark_table,
@@ -19,10 +23,6 @@ from nasaudit.benchmarks.builder import (
     train_job,
     train_jobs_fused,
 )
-from nasaudit.errors import ConfigError
-from nasaudit.jobs.executors import ProcessExecutor
-from nasaudit.jobs.job import JobResult
-from nasaudit.jobs.store import ResultStore
 
 THREE_OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3")
 # the builder's own learning rate (0.1), where any float difference grows chaotically over the steps: fused and

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks.nb101_records import (
+from nasaudit.errors import DataError
+from nasaudit.spaces.nb101 import NB101Arch, NB101Space, nb101_hash
+from nasaudit.truth.nb101_records import (
     NB101_COLUMNS,
     EvaluationData,
     ModelMetrics,
@@ -22,9 +24,7 @@ from nasaudit.benchmarks.nb101_records import (
     nb101_benchmark,
     read_varint,
 )
-from nasaudit.benchmarks.tfrecord import write_records
-from nasaudit.errors import DataError
-from nasaudit.spaces.nb101 import NB101Arch, NB101Space, nb101_hash
+from nasaudit.truth.tfrecord import write_records
 
 BUDGETS = (4, 12, 36, 108)
 

@@ -17,18 +17,18 @@ from typing import Any
 import pandas as pd
 
 from nasaudit._atomic import atomic_table
-from nasaudit.benchmarks.nb101_records import (
+from nasaudit.errors import ConfigError
+from nasaudit.spaces.darts import DartsSpace
+from nasaudit.spaces.nb101 import NB101Space
+from nasaudit.spaces.nb201 import NB201Space
+from nasaudit.truth.nb101_records import (
     EvaluationData,
     ModelMetrics,
     NB101Record,
     read_nb101_table,
 )
-from nasaudit.benchmarks.tabular import TabularBenchmark
-from nasaudit.benchmarks.tfrecord import TFRecordWriter
-from nasaudit.errors import ConfigError
-from nasaudit.spaces.darts import DartsSpace
-from nasaudit.spaces.nb101 import NB101Space
-from nasaudit.spaces.nb201 import NB201Space
+from nasaudit.truth.tabular import TabularBenchmark
+from nasaudit.truth.tfrecord import TFRecordWriter
 
 
 def export_nb201(benchmark: TabularBenchmark, path: str | Path, arch_column: str = "arch") -> Path:

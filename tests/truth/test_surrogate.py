@@ -7,10 +7,10 @@ import importlib.util
 import numpy as np
 import pytest
 
-from nasaudit.benchmarks.surrogate import SurrogateBenchmark, holdout_spearman, load_nb301
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.evaluators import Evaluator
 from nasaudit.spaces import DartsSpace, NB201Space
+from nasaudit.truth.surrogate import SurrogateBenchmark, holdout_spearman, load_nb301
 
 
 class ConvCount:
@@ -57,7 +57,7 @@ def test_darts_space_falls_back_to_the_adjacency_encoding():
 
 
 def test_real_nb201_200_random_architectures(nb201_csv):
-    from nasaudit.benchmarks.tabular import TabularBenchmark
+    from nasaudit.truth.tabular import TabularBenchmark
 
     truth = TabularBenchmark.from_file(nb201_csv).evaluator("test_acc", "cifar100")
     surrogate = SurrogateBenchmark.from_samples(truth, n=200, seed=0)

@@ -18,7 +18,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.errors import ArchitectureError, ConfigError, DataError, SpaceError
 from nasaudit.evaluators import Evaluator
 from nasaudit.predictors import EnsemblePredictor
@@ -26,6 +25,7 @@ from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.encodings import Encoding, get_encoding
+from nasaudit.truth.tabular import TabularBenchmark
 from nasaudit.yamlio import loads_json
 
 ModelName = Literal["gbt", "ensemble"]

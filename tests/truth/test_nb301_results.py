@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from nasaudit.analysis.published import published_genotype
-from nasaudit.benchmarks.surrogate import (
+from nasaudit.errors import DataError
+from nasaudit.spaces.darts import DartsSpace
+from nasaudit.truth.surrogate import (
     NB301_KEY_PREFIX,
     genotype_to_nb301_config,
     nb301_benchmark,
     nb301_config_to_genotype,
     read_nb301_results,
 )
-from nasaudit.errors import DataError
-from nasaudit.spaces.darts import DartsSpace
 
 
 def result_json(config: dict[str, str], val: float, test: float) -> dict[str, object]:

@@ -39,10 +39,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nasaudit._atomic import atomic_open
-from nasaudit.benchmarks.tabular import TabularBenchmark
-from nasaudit.benchmarks.tfrecord import iter_framed
 from nasaudit.errors import ArchitectureError, DataError
 from nasaudit.spaces.nb101 import NB101Arch, NB101Space, nb101_hash
+from nasaudit.truth.tabular import TabularBenchmark
+from nasaudit.truth.tfrecord import iter_framed
 from nasaudit.yamlio import loads_json
 
 _DOUBLE = struct.Struct("<d")

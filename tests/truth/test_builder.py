@@ -15,8 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasaudit.benchmarks import TabularBenchmark
-from nasaudit.benchmarks.builder import (
+from nasaudit.cli.main import main
+from nasaudit.errors import ConfigError, DataError
+from nasaudit.jobs.job import JobResult
+from nasaudit.jobs.provenance import package_version
+from nasaudit.jobs.store import ResultStore
+from nasaudit.spaces import get_space
+from nasaudit.truth import TabularBenchmark
+from nasaudit.truth.builder import (
     BuildSpec,
     TrainJob,
     benchmark_table,
@@ -29,12 +35,6 @@ from nasaudit.benchmarks.builder import (
     seed_agreement,
     select_architectures,
 )
-from nasaudit.cli.main import main
-from nasaudit.errors import ConfigError, DataError
-from nasaudit.jobs.job import JobResult
-from nasaudit.jobs.provenance import package_version
-from nasaudit.jobs.store import ResultStore
-from nasaudit.spaces import get_space
 
 TWO_OPS = ("skip_connect", "nor_conv_3x3")
 
@@ -267,7 +267,7 @@ def test_a_build_that_fails_validation_leaves_nothing_behind(tmp_path: Path, cha
 
 
 def test_delete_keeps_runs_another_build_shares(tmp_path: Path) -> None:
-    from nasaudit.benchmarks.builder import delete_build
+    from nasaudit.truth.builder import delete_build
 
     with ResultStore(tmp_path / "s.db") as store:
         build_benchmark("a", BuildSpec(ops=TWO_OPS, sample=4, seeds=(0,)), store, fn=fake_train, progress=False)
@@ -278,8 +278,8 @@ def test_delete_keeps_runs_another_build_shares(tmp_path: Path) -> None:
 
 def test_export_writes_the_official_format_back(tmp_path: Path) -> None:
     """R2 7/7: `bench export --official` writes the benchmark's own string format, which loads back."""
-    from nasaudit.benchmarks.tabular import TabularBenchmark
     from nasaudit.cli.main import main
+    from nasaudit.truth.tabular import TabularBenchmark
 
     with ResultStore(tmp_path / "s.db") as store:
         build_benchmark("b", BuildSpec(ops=TWO_OPS, sample=5, seeds=(0, 1)), store, fn=fake_train, progress=False)

@@ -13,7 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from nasaudit.benchmarks.builder import (
+from nasaudit.errors import DataError
+from nasaudit.jobs.executors import Executor, run_jobs
+from nasaudit.jobs.store import ResultStore
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.truth.builder import (
     DEFAULT_FUSE,
     BuildSpec,
     TrainJob,
@@ -22,10 +26,6 @@ from nasaudit.benchmarks.builder import (
     train_job,
     train_jobs_fused,
 )
-from nasaudit.errors import DataError
-from nasaudit.jobs.executors import Executor, run_jobs
-from nasaudit.jobs.store import ResultStore
-from nasaudit.spaces.base import SearchSpace
 
 
 class TrainedEvaluator:

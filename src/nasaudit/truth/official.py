@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from nasaudit.benchmarks.tabular import TabularBenchmark
 from nasaudit.errors import DataError
+from nasaudit.truth.tabular import TabularBenchmark
 
 OFFICIAL_DATASETS: tuple[str, ...] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 OFFICIAL_KEYS: tuple[str, ...] = ("train-accuracy", "valid-accuracy", "test-accuracy")
