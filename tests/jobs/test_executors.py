@@ -134,3 +134,23 @@ def test_bad_settings_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ConfigError, match=r"pip install 'nasaudit\[ray\]'"):
         import_ray()
+
+
+def test_ray_workers_get_the_listed_plugins_in_their_runtime_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ray cluster's workers do not inherit the driver's environment: ``NASAUDIT_PLUGINS`` travels in the tasks'
+    runtime environment, so a user's method or strategy is known where its jobs run (issue #23)."""
+    import types
+
+    from nasaudit.jobs.executors import RayExecutor
+    from nasaudit.plugins import ENV
+
+    options: list[dict[str, object]] = []
+    fake = types.SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda: {"CPU": 2},
+                                 remote=lambda **kw: options.append(kw) or (lambda fn: fn))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setenv(ENV, "my_plugin.py")
+    RayExecutor().start()
+    monkeypatch.delenv(ENV)
+    RayExecutor().start()
+    assert options[0]["runtime_env"] == {"env_vars": {ENV: "my_plugin.py"}}
+    assert "runtime_env" not in options[1] and options[1]["max_retries"] == 0

@@ -56,6 +56,7 @@ from nasaudit.jobs import EXECUTOR_KINDS
 from nasaudit.jobs.job import Job, JobResult, Outcome
 from nasaudit.jobs.provenance import worker_name
 from nasaudit.jobs.store import ResultStore
+from nasaudit.plugins import ENV as PLUGINS_ENV
 from nasaudit.registry import unknown_name_message
 
 JobFunction = Callable[[Any], JobResult]
@@ -337,7 +338,8 @@ class RayExecutor(Executor):
 
     Ray's own task retries are off (``max_retries=0``) so that the driver's bounded retries are the only
     ones; a task whose worker dies comes back as a failed attempt. A Ray instance this executor started
-    is shut down when it stops; one that was already running is left alone.
+    is shut down when it stops; one that was already running is left alone. The plugins listed in
+    ``NASAUDIT_PLUGINS`` go to the workers in their runtime environment (a cluster's workers load them too).
     """
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
@@ -363,7 +365,11 @@ class RayExecutor(Executor):
                 message = " ".join(str(err).split())[:300] or type(err).__name__
                 raise ConfigError(f"cannot start Ray at {self.address or 'a local instance'}: {message}") from None
             self._started_ray = True
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(execute)
+        options: dict[str, Any] = {"num_cpus": 1, "max_retries": 0}
+        listed = os.environ.get(PLUGINS_ENV)
+        if listed:  # a cluster's workers do not inherit the driver's environment: pass the plugins on
+            options["runtime_env"] = {"env_vars": {PLUGINS_ENV: listed}}
+        self._remote = ray.remote(**options)(execute)
         self.capacity = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
 
     def stop(self) -> None:
