@@ -23,6 +23,10 @@ from nasaudit.seeding import SeedLike, as_generator
 class EnsemblePredictor:
     """``n_members`` ReLU MLPs trained full-batch with Adam on the squared error of standardised targets."""
 
+    #: gradient views into the flat gradient vector, one per weight / bias array (set by ``fit``)
+    _grad_w: list[np.ndarray]
+    _grad_b: list[np.ndarray]
+
     def __init__(self, n_members: int = 5, hidden_sizes: Sequence[int] = (32, 32), epochs: int = 200,
                  learning_rate: float = 0.01, seed: SeedLike = 0) -> None:
         if n_members < 1 or epochs < 1 or learning_rate <= 0 or any(h < 1 for h in hidden_sizes):

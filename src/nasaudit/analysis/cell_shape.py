@@ -85,7 +85,7 @@ def random_connection_variants(
     rng = cell_stream(seed, cell)
 
     def draw() -> DartsCell:
-        edges = []
+        edges: list[tuple[str, int]] = []
         for node in range(cell.n_nodes):
             pair = cell.edges[2 * node:2 * node + 2]
             sources = rng.choice(node + 2, size=len(pair), replace=not distinct_inputs)

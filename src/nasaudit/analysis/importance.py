@@ -56,7 +56,9 @@ def operation_importance(
     def index_of(arch: Any) -> int:
         return unique.setdefault(arch, len(unique))
 
-    rows, neighbour_idx, neighbour_group = [], [], []
+    rows: list[tuple[str, str, str, int, int, str, int]] = []
+    neighbour_idx: list[int] = []
+    neighbour_group: list[int] = []
     for arch in archs:
         own = index_of(arch)
         for operation in operations(arch):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -72,8 +72,8 @@ def _node_labels(space: SearchSpace, arch_text: str) -> tuple[tuple[int, str], .
     return tuple((n, f"in{n}" if n in inputs else ("out" if n == out else "node")) for n in nodes)
 
 
-def _graphs(rows: pd.DataFrame, labels: tuple[tuple[int, str], ...]) -> dict[str, CellGraph]:
-    out = {}
+def _graphs(rows: pd.DataFrame, labels: tuple[tuple[int, str], ...]) -> dict[Hashable, CellGraph]:
+    out: dict[Hashable, CellGraph] = {}
     for arch, group in rows.groupby("arch", sort=False):
         edges = zip(group["src"].tolist(), group["dst"].tolist(), group["primitive"].tolist(), strict=True)
         out[arch] = CellGraph(labels, tuple(edges))
@@ -143,7 +143,7 @@ def _random_subgraphs(graphs: Sequence[CellGraph], full: Sequence[CellGraph], n_
         if m > len(whole.edges):
             raise DataError(f"an important subgraph has {m} edges but its cell only {len(whole.edges)}")
         for _ in range(n_random):
-            picks = rng.choice(len(whole.edges), size=m, replace=False) if m else []
+            picks: np.ndarray | list[int] = rng.choice(len(whole.edges), size=m, replace=False) if m else []
             out.append(CellGraph(whole.labels, tuple(whole.edges[i] for i in sorted(picks))))
     return out
 
@@ -186,12 +186,12 @@ def canonical_code(edges: Sequence[Edge], label: dict[int, str]) -> Code:
     }
     groups = [list(g) for _, g in itertools.groupby(sorted(nodes, key=lambda n: invariant[n]),
                                                     key=lambda n: invariant[n])]
-    best = None
-    for ordering in itertools.product(*(itertools.permutations(g) for g in groups)):
+
+    def relabelled(ordering: Iterable[Sequence[int]]) -> tuple[Edge, ...]:
         position = {n: i for i, n in enumerate(itertools.chain.from_iterable(ordering))}
-        code = tuple(sorted((position[s], position[d], op) for s, d, op in edges))
-        if best is None or code < best:
-            best = code
+        return tuple(sorted((position[s], position[d], op) for s, d, op in edges))
+
+    best = min(relabelled(ordering) for ordering in itertools.product(*(itertools.permutations(g) for g in groups)))
     node_labels = tuple(label[n] for g in groups for n in g)
     return node_labels, best
 

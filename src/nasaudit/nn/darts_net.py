@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from nasaudit.errors import ConfigError
+from nasaudit.nn.cells import DartsCellModule
 
-CellFactory = Callable[[str, int, int, int, bool, bool], nn.Module]
+CellFactory = Callable[[str, int, int, int, bool, bool], DartsCellModule]
 
 
 class AuxiliaryHeadCIFAR(nn.Sequential):

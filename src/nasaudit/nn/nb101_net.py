@@ -73,17 +73,19 @@ def nb101_cell_forward(x: torch.Tensor, matrix: np.ndarray, channels: Sequence[i
     incoming edge (padding of a smaller cell in a supernet) are skipped and must not feed others.
     """
     n = matrix.shape[0]
-    states: list[torch.Tensor | None] = [x]
+    states: dict[int, torch.Tensor] = {0: x}
     for v in range(1, n - 1):
         inputs = [states[src][:, :channels[v]] for src in range(1, v) if matrix[src, v]]
         if matrix[0, v]:
             inputs.append(project(v, x, channels[v]))
-        states.append(vertex_op(v, sum(inputs[1:], inputs[0]), channels[v]) if inputs else None)
+        if inputs:
+            states[v] = vertex_op(v, sum(inputs[1:], inputs[0]), channels[v])
     fan_in = [states[v] for v in range(1, n - 1) if matrix[v, -1]]
     out = torch.cat(fan_in, dim=1) if fan_in else None
     if matrix[0, -1]:
         projected = project(n - 1, x, channels[-1])
         out = projected if out is None else out + projected
+    assert out is not None  # a valid cell's output vertex has an incoming edge
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -60,9 +60,10 @@ def _darts(arch: DartsGenotype, num_classes: int, in_channels: int, variant: str
     networks = {"cifar": DartsNetworkCIFAR, "imagenet": DartsNetworkImageNet}
     if variant not in networks:
         raise ConfigError(f"DARTS network variant must be one of {sorted(networks)}, got {variant!r}")
-    _check_kwargs("darts", kwargs, networks[variant].__init__)
+    _check_kwargs("darts", kwargs, networks[variant])
 
-    def cell(cell_type: str, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool) -> nn.Module:
+    def cell(cell_type: str, c_pp: int, c_p: int, c: int, reduction: bool,
+             reduction_prev: bool) -> DartsCellModule:
         genes = arch.cell(cell_type)
         return DartsCellModule([(src, dst) for src, dst, _ in genes.triples()], genes.concat, genes.n_nodes,
                                c_pp, c_p, c, reduction, reduction_prev,
@@ -76,7 +77,7 @@ def _nb101(arch: NB101Arch, num_classes: int, in_channels: int, **kwargs: Any) -
     return NB101Network(arch.matrix, arch.ops, num_classes=num_classes, in_channels=in_channels, **kwargs)
 
 
-_BUILDERS = {"nb201": _nb201, "darts": _darts, "nb101": _nb101}
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {"nb201": _nb201, "darts": _darts, "nb101": _nb101}
 
 
 def build_network(arch: Any, space: SearchSpace | str, *, num_classes: int, in_channels: int = 3,

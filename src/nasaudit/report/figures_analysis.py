@@ -6,7 +6,7 @@ matplotlib's Agg canvas (no display, no global pyplot state) and returns the pat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import networkx as nx
@@ -38,7 +38,7 @@ def short_name(op: str) -> str:
 
 
 
-def _in_paper_order(primitives: Sequence[str]) -> list[str]:
+def _in_paper_order(primitives: Iterable[str]) -> list[str]:
     order = list(SHORT_OP_NAMES)
     return sorted(primitives, key=lambda p: (order.index(p) if p in order else len(order), p))
 

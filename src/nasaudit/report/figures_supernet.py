@@ -98,7 +98,8 @@ def plot_rank_disorder(disorder: pd.DataFrame, path: str | Path, top: int = 10, 
         ax_b.annotate(f"{int(row['rank_change'])}", (1.02, row["ws_rank"]), fontsize=7)
     ax_b.set_xticks([0, 1], ["ground truth rank", "WS rank"])
     ax_b.invert_yaxis()
-    tau = kendall_tau(disorder["truth"], disorder["ws_mean"]) if len(disorder) > 1 else float("nan")
+    truth, ws_mean = disorder["truth"].to_numpy(), disorder["ws_mean"].to_numpy()
+    tau = kendall_tau(truth, ws_mean) if len(disorder) > 1 else float("nan")
     ax_b.set_title(f"(b) rank change of the top {len(best)} (Kendall τ {tau:.2f})")
     if title:
         fig.suptitle(title)

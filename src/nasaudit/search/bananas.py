@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -15,6 +15,15 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.encodings import ENCODINGS, Encoding, get_encoding
 
 Acquisition = Literal["its", "ucb"]
+
+
+class PredictorParams(TypedDict):
+    """The ``EnsemblePredictor`` options a ``Bananas`` strategy fits with each round."""
+
+    n_members: int
+    hidden_sizes: tuple[int, ...]
+    epochs: int
+    learning_rate: float
 
 
 class Bananas(Strategy):
@@ -46,7 +55,7 @@ class Bananas(Strategy):
         self.encoding = encoding
         self.acquisition = acquisition
         self.exploration = exploration
-        self.predictor_params = {"n_members": n_members, "hidden_sizes": tuple(hidden_sizes),
+        self.predictor_params: PredictorParams = {"n_members": n_members, "hidden_sizes": tuple(hidden_sizes),
                                  "epochs": epochs, "learning_rate": learning_rate}
         self._encoders: WeakKeyDictionary[SearchSpace, Encoding] = WeakKeyDictionary()
 

@@ -1,5 +1,7 @@
 """Search spaces: architecture value types, registry, constraints and encodings."""
 
+import functools
+
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import DARTS_OPS, DartsCell, DartsGenotype, DartsSpace, darts_variant, parse_genotype
 from nasaudit.spaces.nb101 import NB101_OPS, NB101Arch, NB101Space, nb101_hash, parse_nb101
@@ -13,7 +15,7 @@ for _variant in ("s1", "s2", "s3", "s4"):
     register_space(
         f"darts_{_variant}",
         f"DARTS variant space {_variant.upper()} of Zela et al. (selection paper App. A.2)",
-    )(lambda v=_variant: darts_variant(v))
+    )(functools.partial(darts_variant, _variant))
 
 __all__ = [
     "DARTS_OPS",

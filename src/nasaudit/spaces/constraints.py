@@ -72,7 +72,8 @@ class PrimSkip:
         rng = as_generator(seed)
         if isinstance(self.space, NB201Space):
             return self._sample_nb201(rng)
-        return DartsGenotype(*(self._sample_darts_cell(c, rng) for c in CELL_TYPES))
+        space = self.space
+        return DartsGenotype(*(self._sample_darts_cell(space, c, rng) for c in CELL_TYPES))
 
     def sample_many(self, n: int, seed: SeedLike) -> list[Any]:
         """``n`` independent draws, reproducible from ``seed``."""
@@ -86,8 +87,8 @@ class PrimSkip:
             picks[NB201_SKIP_EDGE] = SKIP_OP
         return NB201Arch(tuple(picks))
 
-    def _sample_darts_cell(self, cell_type: str, rng: Any) -> DartsCell:
-        cell = self.space.sample_cell(cell_type, rng, ops=self.free_ops)
+    def _sample_darts_cell(self, space: DartsSpace, cell_type: str, rng: Any) -> DartsCell:
+        cell = space.sample_cell(cell_type, rng, ops=self.free_ops)
         if self.skip:
             cell = DartsCell(DARTS_SKIP_EDGES + cell.edges[2:], cell.concat)
         return cell
@@ -115,5 +116,4 @@ class PrimSkip:
         if isinstance(self.space, NB201Space):
             n_ops = len(self.free_ops or self.space.ops)
             return n_ops ** (len(NB201_EDGES) - 1) if self.skip else n_ops ** len(NB201_EDGES)
-        space: DartsSpace = self.space  # type: ignore[assignment]
-        return math.prod(space.cell_count(c, self.free_ops, first_node=1 if self.skip else 0) for c in CELL_TYPES)
+        return math.prod(self.space.cell_count(c, self.free_ops, first_node=1 if self.skip else 0) for c in CELL_TYPES)

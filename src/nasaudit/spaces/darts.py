@@ -356,6 +356,10 @@ class DartsSpace(SearchSpace):
         return DartsGenotype(self.sample_cell("normal", rng), self.sample_cell("reduce", rng))
 
     def positions(self, arch: DartsGenotype) -> list[Hashable]:
+        return list(self._edge_slots())
+
+    def _edge_slots(self) -> list[tuple[str, int]]:
+        """Every ``(cell_type, edge index)``; the same for every genotype of the space."""
         return [(c, k) for c in CELL_TYPES for k in range(2 * self.n_nodes)]
 
     def cell_neighbours(self, cell: DartsCell, cell_type: str, k: int) -> list[DartsCell]:
@@ -378,11 +382,11 @@ class DartsSpace(SearchSpace):
 
     def neighbours(self, arch: DartsGenotype, position: Hashable | None = None) -> list[DartsGenotype]:
         self.validate(arch)
-        valid = self.positions(arch)
+        valid = self._edge_slots()
         if position is not None and position not in valid:
             raise position_error(self.name, position, valid)
         out = []
-        for cell_type, k in (valid if position is None else [position]):
+        for cell_type, k in (valid if position is None else [slot for slot in valid if slot == position]):
             for cell in self.cell_neighbours(arch.cell(cell_type), cell_type, k):
                 out.append(arch.replace(cell_type, cell))
         return out

@@ -21,8 +21,8 @@ import numpy as np
 
 from nasaudit.errors import SpaceError
 from nasaudit.registry import Registry
-from nasaudit.spaces.base import SearchSpace
-from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
+from nasaudit.spaces.base import GraphForm, SearchSpace
+from nasaudit.spaces.darts import DartsSpace
 
 STRUCTURAL_LABELS: tuple[str, ...] = ("input", "add", "output")
 
@@ -72,9 +72,9 @@ class OneHotEncoding(Encoding):
         return self.space.one_hot(arch)
 
 
-def _cell_graphs(space: SearchSpace, arch: Any, form: str) -> list[nx.DiGraph]:
+def _cell_graphs(space: SearchSpace, arch: Any, form: GraphForm) -> list[nx.DiGraph]:
     if isinstance(space, DartsSpace):
-        return [space.to_networkx(arch, form, cell=c) for c in CELL_TYPES]
+        return [space.to_networkx(arch, form, cell="normal"), space.to_networkx(arch, form, cell="reduce")]
     return [space.to_networkx(arch, form)]
 
 

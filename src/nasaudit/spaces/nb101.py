@@ -302,10 +302,15 @@ class NB101Space(SearchSpace):
 
     def positions(self, arch: NB101Arch) -> list[Hashable]:
         """Interior vertices ``("node", i)`` and every upper-triangular slot ``("edge", i, j)``, set or not."""
-        n_vertices = arch.n_vertices
-        nodes: list[Hashable] = [("node", i) for i in range(1, n_vertices - 1)]
-        slots: list[Hashable] = [("edge", i, j) for i, j in itertools.combinations(range(n_vertices), 2)]
-        return nodes + slots
+        return list(self._node_positions(arch)) + list(self._edge_positions(arch))
+
+    @staticmethod
+    def _node_positions(arch: NB101Arch) -> list[tuple[str, int]]:
+        return [("node", i) for i in range(1, arch.n_vertices - 1)]
+
+    @staticmethod
+    def _edge_positions(arch: NB101Arch) -> list[tuple[str, int, int]]:
+        return [("edge", i, j) for i, j in itertools.combinations(range(arch.n_vertices), 2)]
 
     def neighbours(self, arch: NB101Arch, position: Hashable | None = None) -> list[NB101Arch]:
         """One-step changes: an interior vertex's op swapped, or one adjacency slot flipped.
@@ -319,18 +324,18 @@ class NB101Space(SearchSpace):
         valid = self.positions(arch)
         if position is not None and position not in valid:
             raise position_error(self.name, position, valid)
-        targets = valid if position is None else [position]
+        result = []
+        for _, vertex in self._node_positions(arch):
+            if position is not None and ("node", vertex) != position:
+                continue
+            for op in self.ops:
+                if op != arch.ops[vertex]:
+                    result.append(NB101Arch(arch.matrix, (*arch.ops[:vertex], op, *arch.ops[vertex + 1:])))
         adjacency = arch.array()
         out_degree, in_degree = adjacency.sum(axis=1), adjacency.sum(axis=0)
-        result = []
-        for target in targets:
-            if target[0] == "node":
-                vertex = target[1]
-                for op in self.ops:
-                    if op != arch.ops[vertex]:
-                        result.append(NB101Arch(arch.matrix, (*arch.ops[:vertex], op, *arch.ops[vertex + 1:])))
+        for _, src, dst in self._edge_positions(arch):
+            if position is not None and ("edge", src, dst) != position:
                 continue
-            _, src, dst = target
             if adjacency[src, dst]:
                 allowed = out_degree[src] > 1 and in_degree[dst] > 1
             else:

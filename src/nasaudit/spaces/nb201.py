@@ -136,9 +136,9 @@ class NB201Space(SearchSpace):
     def neighbours(self, arch: NB201Arch, position: Hashable | None = None) -> list[NB201Arch]:
         """Primitive swaps; NB201's wiring is fixed, so no rewiring moves exist (App. D)."""
         self.validate(arch)
-        if position is not None and position not in range(len(NB201_EDGES)):
+        edges = [k for k in range(len(NB201_EDGES)) if position is None or k == position]
+        if not edges:
             raise position_error(self.name, position, self.positions(arch))
-        edges = range(len(NB201_EDGES)) if position is None else [position]
         out = []
         for k in edges:
             for op in self.ops:

@@ -101,6 +101,7 @@ class ChoiceOp(nn.Module):
             if out is None:
                 out = y.new_zeros((x.shape[0], *y.shape[1:]))
             out.index_copy_(0, rows, y)
+        assert out is not None  # two or more groups ran
         return out if out is not None else self.candidates[0](x)  # an empty batch
 
 
@@ -240,7 +241,8 @@ class DartsSupernet(Supernet):
         }
         self.cell_types: list[str] = []
 
-        def cell(cell_type: str, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool) -> nn.Module:
+        def cell(cell_type: str, c_pp: int, c_p: int, c: int, reduction: bool,
+                 reduction_prev: bool) -> DartsCellModule:
             index = len(self.cell_types)
             self.cell_types.append(cell_type)
             names = self.candidates[cell_type]
@@ -286,11 +288,12 @@ class SlicedConvBNReLU(nn.Sequential):
 
     def forward(self, x: torch.Tensor, c_out: int | None = None) -> torch.Tensor:
         conv, bn = self[0], self[1]
+        assert isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
         width = x.shape[1] if c_out is None else c_out
         y = F.conv2d(x, conv.weight[:width, :x.shape[1]], None, conv.stride, conv.padding)
         # nn.BatchNorm2d.forward on the first ``width`` channels (running stats updated in place)
         factor = 0.0 if bn.momentum is None else bn.momentum
-        if bn.training and bn.track_running_stats:
+        if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
             bn.num_batches_tracked.add_(1)
             factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
         use_batch = bn.training or bn.running_mean is None
@@ -402,6 +405,7 @@ class NB101Supernet(Supernet):
             if out is None:
                 out = y.new_zeros((x.shape[0], *y.shape[1:]))
             out.index_copy_(0, rows, y)
+        assert out is not None  # two or more groups ran
         return out
 
 

@@ -132,7 +132,7 @@ def ranking_report(rset: RankingSet, predictions: np.ndarray | Sequence[Sequence
     rows.append(("random", rand.size, *_mean_std(rand_avg), *_mean_std(rand_tau), float(truth[rand].mean())))
     curve = pd.DataFrame(rows, columns=["group", "n", "pred_mean", "pred_std", "tau_mean", "tau_std", "truth_mean"])
 
-    per_seed = {"seed": seed_ids}
+    per_seed: dict[str, Sequence[float]] = {"seed": seed_ids}
     per_seed["tau_a"] = [tau_a(truth, p, rset.ns) if len(rset.ns) > 1 else np.nan for p in pred]
     per_seed["kendall_tau"] = list(rand_tau)
     per_seed["spearman"] = [spearman(truth[rand], p[rand]) for p in pred]

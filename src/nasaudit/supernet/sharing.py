@@ -14,6 +14,8 @@ the architectures still differ only in the op applied to the chosen input.
 
 from __future__ import annotations
 
+from typing import SupportsInt, cast
+
 import numpy as np
 import pandas as pd
 
@@ -51,7 +53,9 @@ def amount_of_sharing(archs: pd.DataFrame, truth: np.ndarray, predictions: np.nd
     pred = np.atleast_2d(np.asarray(predictions, dtype=np.float64))
     t = np.asarray(truth, dtype=np.float64)
     rows = []
-    for (src, shared), group in archs.groupby(["source", "shared"], sort=True):
+    for key, group in archs.groupby(["source", "shared"], sort=True):
+        # pandas-stubs types group keys as Hashable; both columns hold ints (``sharing_archs``)
+        src, shared = cast("tuple[SupportsInt, SupportsInt]", key)
         index = group.index.to_numpy()
         taus = np.array([kendall_tau(t[index], p[index]) for p in pred])
         finite = taus[np.isfinite(taus)]

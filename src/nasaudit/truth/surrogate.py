@@ -83,10 +83,11 @@ class SurrogateBenchmark:
         if self.model == "gbt":
             from lightgbm import LGBMRegressor
 
-            regressor = LGBMRegressor(**{**GBT_DEFAULTS, "random_state": self.seed, **self.model_params})
+            gbt = LGBMRegressor(**{**GBT_DEFAULTS, "random_state": self.seed, **self.model_params})
+            self._regressor = gbt.fit(features, scores)
         else:
-            regressor = EnsemblePredictor(**{"seed": self.seed, **self.model_params})
-        self._regressor = regressor.fit(features, scores)
+            ensemble = EnsemblePredictor(**{"seed": self.seed, **self.model_params})
+            self._regressor = ensemble.fit(features, scores)
         return self
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
@@ -135,7 +136,8 @@ def _encoder(space: SearchSpace, encoding: str) -> Encoding:
 
 
 # ------------------------------------------------------------------------------ NAS-Bench-301
-_NB301Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
+#: NB301's genotype type: the model reads the ``Genotype(...)`` of its own release, so the name must match
+Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 
 
 class NB301Surrogate:
@@ -151,8 +153,8 @@ class NB301Surrogate:
         out = np.empty(len(archs), dtype=np.float64)
         for i, arch in enumerate(archs):
             genotype = self.space.coerce(arch)
-            config = _NB301Genotype(*(x for c in CELL_TYPES for x in (list(genotype.cell(c).edges),
-                                                                       list(genotype.cell(c).concat))))
+            config = Genotype(*(x for c in CELL_TYPES for x in (list(genotype.cell(c).edges),
+                                                                 list(genotype.cell(c).concat))))
             out[i] = float(self.model.predict(config=config, representation="genotype", with_noise=self.with_noise))
         return out
 
