@@ -97,30 +97,45 @@ def _check_duplicates(node: yaml.Node) -> None:
             stack.extend(current.value)
 
 
-def load_yaml_with_locations(path: Path) -> tuple[Any, dict[PathKey, Location]]:
-    """Parse a YAML file safely; return its data and the (line, column) of every mapping key and list item."""
-    path = Path(path)
-    loader = _BoundedLoader(_read_text(path))
+def _parse(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+    """The data and root node of YAML ``text`` read with the bounded loader; errors are one ConfigError line
+    starting with ``source``."""
+    loader = _BoundedLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            return None, {}
+            return None, None
         _check_duplicates(root)
-        data = loader.construct_document(root)
+        return loader.construct_document(root), root
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
     except ConfigError as err:  # an alias, too deep, a duplicate key
-        raise ConfigError(f"{path}: {err}") from None
+        raise ConfigError(f"{source}: {err}") from None
     except (RecursionError, ValueError, TypeError, OverflowError) as err:  # e.g. an unhashable mapping key
-        raise ConfigError(f"{path}: unreadable YAML value ({type(err).__name__}: {err})") from None
+        raise ConfigError(f"{source}: unreadable YAML value ({type(err).__name__}: {err})") from None
     finally:
         loader.dispose()
+
+
+def load_yaml_with_locations(path: Path) -> tuple[Any, dict[PathKey, Location]]:
+    """Parse a YAML file safely; return its data and the (line, column) of every mapping key and list item."""
+    path = Path(path)
+    data, root = _parse(_read_text(path), str(path))
     locations: dict[PathKey, Location] = {}
-    _walk(root, (), locations)
+    if root is not None:
+        _walk(root, (), locations)
     return data, locations
+
+
+def loads_yaml(text: str, source: str) -> Any:
+    """The data of YAML ``text`` given inline (a command-line value), bounded and safe as a file is; ``source``
+    names it in errors."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"{source}: {len(text)} characters is over the {MAX_YAML_BYTES}-byte limit of YAML")
+    return _parse(text, source)[0]
 
 
 def read_yaml(path: str | Path) -> Any:

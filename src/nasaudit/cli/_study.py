@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from nasaudit.cli._spec_options import apply_settings, parse_settings
 from nasaudit.limits import MAX_SEED, MAX_WORKERS
 
 _out = Console(soft_wrap=True)
@@ -70,15 +71,18 @@ def table_evaluators(table: str, metric: str, datasets: list[str | None] | list[
 
 def run_studies(name: str, studies: list[dict[str, Any]], *, out: Path, seed: int = 0, space: str = "nb201",
                 ops: str | None = None, evaluators: dict[str, Any] | None = None,
-                executor: dict[str, Any] | None = None, store: str | None = None) -> Path:
-    """Validate and run a spec of ``studies``; print each section's title and the report's path."""
+                executor: dict[str, Any] | None = None, store: str | None = None,
+                settings: list[str] | None = None) -> Path:
+    """Validate and run a spec of ``studies``, each with the ``--set`` ``settings`` applied last; print each
+    section's title and the report's path."""
     from nasaudit.audit.runner import Runner
     from nasaudit.audit.spec import spec_from_data
     from nasaudit.report.build import write_report
 
+    parsed = parse_settings(settings)
     data: dict[str, Any] = {"name": name, "seed": seed, "output": str(out.resolve()),
-                            "space": {"name": space, "ops": split_names(ops)},
-                            "evaluators": evaluators or {}, "analyses": studies}
+                            "space": {"name": space, "ops": split_names(ops)}, "evaluators": evaluators or {},
+                            "analyses": [apply_settings(study, parsed) for study in studies]}
     if executor is not None:
         data["executor"] = executor
     if store is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from nasaudit.cli._spec_options import SetOption, spec_argument, spec_option, study_command
 from nasaudit.cli._study import (
     ArchColumnOption,
     DatasetsOption,
@@ -30,10 +31,10 @@ app = typer.Typer(help="Search-space studies: operation importance, subgraphs, P
 
 SurrogateOption = typer.Option(None, "--surrogate", help="Score through a surrogate fit on the table: gbt or ensemble.")
 SurrogateSamplesOption = typer.Option(200, "--surrogate-samples", min=10, help="Architectures the surrogate is fit on.")
-TopOption = typer.Option(0.05, "--top", min=0.0, max=1.0, help="Fraction of best architectures to analyse.")
-ThresholdOption = typer.Option(0.001, "--threshold", min=0.0,
-                               help="|OI| at or above this (0-1 accuracy scale) marks an important operation.")
 
+TopOption = spec_option("top", "--top", min=0.0, max=1.0, help="Fraction of best architectures to analyse.")
+ThresholdOption = spec_option("threshold", "--threshold", min=0.0,
+                              help="|OI| at or above this (0-1 accuracy scale) marks an important operation.")
 
 def _table_studies(kind: str, table: str, metric: str, datasets: list[str] | None, arch_column: str,
                    surrogate: str | None, surrogate_samples: int, **settings: Any) -> tuple[dict[str, Any], list]:
@@ -49,103 +50,108 @@ def _table_studies(kind: str, table: str, metric: str, datasets: list[str] | Non
     return evaluators, studies
 
 
-@app.command("importance")
+@app.command("importance", cls=study_command("importance"))
 def importance_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
     top: float = TopOption, threshold: float = ThresholdOption, surrogate: str | None = SurrogateOption,
     surrogate_samples: int = SurrogateSamplesOption, seed: int = SeedOption,
-    plugin: list[str] | None = PluginOption,
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Operation importance of the top architectures (redundancy paper Sec. 3, Fig. 3 and 4)."""
     evaluators, studies = _table_studies("importance", table, metric, dataset, arch_column, surrogate,
                                          surrogate_samples, top=top, threshold=threshold)
-    run_studies("importance", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+    run_studies("importance", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
 
 
-@app.command("subgraphs")
+@app.command("subgraphs", cls=study_command("subgraphs"))
 def subgraphs_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
-    top: float = TopOption, min_support: float = typer.Option(0.05, "--min-support", min=0.0, max=1.0,
-                                                              help="Minimum support of a mined subgraph."),
+    top: float = TopOption,
+    min_support: float = spec_option("min_support", "--min-support", min=0.0, max=1.0,
+                                     help="Minimum support of a mined subgraph."),
     threshold: float = ThresholdOption, surrogate: str | None = SurrogateOption,
     surrogate_samples: int = SurrogateSamplesOption, seed: int = SeedOption,
-    plugin: list[str] | None = PluginOption,
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Frequent subgraphs of important operations (redundancy paper Fig. 7, Table 1, App. I)."""
     evaluators, studies = _table_studies("subgraphs", table, metric, dataset, arch_column, surrogate,
                                          surrogate_samples, top=top, min_support=min_support,
                                          threshold=threshold)
-    run_studies("subgraphs", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+    run_studies("subgraphs", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
 
 
-@app.command("surrogate")
+@app.command("surrogate", cls=study_command("surrogate"))
 def surrogate_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
     top: float = TopOption, threshold: float = ThresholdOption, seed: int = SeedOption,
-    model: str = typer.Option("gbt", "--model", help="Surrogate model: gbt or ensemble."),
-    encoding: str = typer.Option("auto", "--encoding", help="Encoding: auto, path, adjacency or onehot."),
-    samples: int = typer.Option(200, "--samples", min=10, help="Random training architectures (App. F: 200)."),
-    test: int = typer.Option(200, "--test", min=2, help="Fresh random architectures for the held-out Spearman."),
-    plugin: list[str] | None = PluginOption,
+    model: str = spec_option("model", "--model", help="Surrogate model: gbt or ensemble."),
+    encoding: str = spec_option("encoding", "--encoding", help="Encoding: auto, path, adjacency or onehot."),
+    samples: int = spec_option("samples", "--samples", min=10, help="Random training architectures (App. F: 200)."),
+    test: int = spec_option("test", "--test", min=2, help="Fresh random architectures for the held-out Spearman."),
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Fit a surrogate on random table architectures; held-out Spearman and OI agreement with the table (App. F)."""
     evaluators, studies = _table_studies("surrogate", table, metric, dataset, arch_column, None, 0, model=model,
                                          encoding=encoding, samples=samples, test=test, top=top, threshold=threshold)
-    run_studies("surrogate", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+    run_studies("surrogate", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
 
 
-@app.command("primskip")
+@app.command("primskip", cls=study_command("primskip"))
 def primskip_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
-    samples: int = typer.Option(50, "--samples", min=1, help="Samples per group (App. D: 50)."),
+    samples: int = spec_option("samples", "--samples", min=1, help="Samples per group (App. D: 50)."),
     surrogate: str | None = SurrogateOption, surrogate_samples: int = SurrogateSamplesOption,
-    seed: int = SeedOption,
-    plugin: list[str] | None = PluginOption,
+    seed: int = SeedOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Score the random / Skip / Prim / PrimSkip groups and locate the optimum (Fig. 10, Fig. 16)."""
     evaluators, studies = _table_studies("primskip", table, metric, dataset, arch_column, surrogate,
                                          surrogate_samples, samples=samples)
-    run_studies("primskip", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+    run_studies("primskip", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
 
 
-@app.command("op-usage")
+@app.command("op-usage", cls=study_command("op_usage"))
 def op_usage_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
-    seed: int = SeedOption,
-    plugin: list[str] | None = PluginOption,
+    seed: int = SeedOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """How many of the ground-truth top-N use each op, with each op masked once (single-path paper Fig. 3)."""
     evaluators, studies = _table_studies("op_usage", table, metric, dataset, arch_column, None, 0)
-    run_studies("op-usage", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+    run_studies("op-usage", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
 
 
-GenotypesArgument = typer.Argument(None, help="DARTS genotype strings.")
-PublishedOption = typer.Option(False, "--published", help="Also the published cells shipped here (default if none).")
+GenotypesArgument = spec_argument("archs", help="DARTS genotype strings.")
+PublishedOption = spec_option("published", "--published",
+                              help="Also the published cells shipped here (default if none).")
 
 
-@app.command("cell-shape")
+@app.command("cell-shape", cls=study_command("cell_shape"))
 def cell_shape_command(
     genotypes: list[str] | None = GenotypesArgument, published: bool = PublishedOption, out: Path = OutOption,
-    cell: str = typer.Option("normal", "--cell", help="Which cell of each genotype: normal or reduce."),
-    variants: int = typer.Option(0, "--variants", min=0, help="Random variants of each cell (App. A.2)."),
-    variant_kind: str = typer.Option("connection", "--variant-kind", help="Variant kind: connection or operation."),
-    seed: int = SeedOption,
-    plugin: list[str] | None = PluginOption,
+    cell: str = spec_option("cell", "--cell", help="Which cell of each genotype: normal or reduce."),
+    variants: int = spec_option("variants", "--variants", min=0, help="Random variants of each cell (App. A.2)."),
+    variant_kind: str = spec_option("variant_kind", "--variant-kind", help="Variant kind: connection or operation."),
+    seed: int = SeedOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Cell width and depth (architectures paper Sec. 3.2), optionally of random variants (App. A.2)."""
     run_studies("cell-shape", [{"kind": "cell_shape", "archs": genotypes or [], "published": published,
                                 "cell": cell, "variants": variants, "variant_kind": variant_kind}],
-                out=out, seed=seed, space="darts")
+                out=out, seed=seed, space="darts", settings=set_values)
 
 
-@app.command("primskip-edit")
+@app.command("primskip-edit", cls=study_command("primskip_edit"))
 def primskip_edit_command(genotypes: list[str] | None = GenotypesArgument, published: bool = PublishedOption,
-                          out: Path = OutOption, plugin: list[str] | None = PluginOption) -> None:
+                          out: Path = OutOption,
+                          set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption) -> None:
     """The minimal edit making DARTS genotypes PrimSkip-compliant, with its edit distance (Table 2a)."""
     run_studies("primskip-edit", [{"kind": "primskip_edit", "archs": genotypes or [], "published": published}],
-                out=out, space="darts")
+                out=out, space="darts", settings=set_values)

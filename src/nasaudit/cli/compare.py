@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from nasaudit.cli._spec_options import SetOption, spec_option
 from nasaudit.cli._study import (
     AddressOption,
     ArchColumnOption,
@@ -29,38 +30,44 @@ def compare_command(
     metric: str = typer.Option(..., "--metric", "-m", help="Metric column to maximise, or an alias with --dataset."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Dataset of a metric alias, e.g. cifar10."),
     arch_column: str = ArchColumnOption,
-    strategies: str = typer.Option(
-        "random,evolution,local,bananas", "--strategies", "-s",
-        help="Comma-separated names: query-based (random, evolution, local, bananas, reinforce) and weight-sharing "
-             "methods (darts_alpha, darts_pt, gdas, spos_evolution, enas)."),
-    budget: int = typer.Option(100, "--budget", min=1, help="Queries per run."),
-    seeds: int = typer.Option(20, "--seeds", min=1, help="Runs per strategy, seeds --seed .. --seed+N-1."),
+    strategies: str = spec_option(
+        "strategies", "--strategies", "-s",
+        help="Comma-separated names of query-based strategies and weight-sharing methods, a plugin's included "
+             "(docs/plugins.md); an unknown name is an error listing every registered one."),
+    budget: int = spec_option("budget", "--budget", min=1, help="Queries per run."),
+    seeds: int = spec_option("seeds", "--seeds", min=1, help="Runs per strategy, seeds --seed .. --seed+N-1."),
     seed: int = SeedOption,
-    deisomorphise: bool = typer.Option(False, "--deisomorphise",
-                                       help="Rank final architectures among one representative per class."),
-    within_truth: bool = typer.Option(False, "--within-truth",
-                                      help="Search only the table's architectures (and their isomorphic twins)."),
-    ws_dataset: str = typer.Option("embedded", "--ws-dataset", help="Dataset the weight-sharing supernets train on."),
-    ws_data_root: str | None = typer.Option(None, "--ws-data-root", help="Folder of --ws-dataset's files."),
-    ws_preset: str = typer.Option("tiny", "--ws-preset", help="tiny (CPU-sized supernets) or paper."),
-    ws_epochs: int = typer.Option(10, "--ws-epochs", min=1, help="Supernet epochs of every weight-sharing method."),
-    ws_channels: int | None = typer.Option(None, "--ws-channels", min=1,
-                                           help="Supernet width of every weight-sharing method (default: preset's)."),
-    ws_depth: int | None = typer.Option(None, "--ws-depth", min=1,
-                                        help="Supernet depth (NB201: cells per stage; DARTS: cells) of every method."),
-    ws_batch_size: int | None = typer.Option(None, "--ws-batch-size", min=1,
-                                             help="Supernet batch size of every method (default: the preset's)."),
-    ws_device: str | None = typer.Option(None, "--ws-device", help="Device of the supernets (default: cuda if any)."),
+    deisomorphise: bool = spec_option("deisomorphise", "--deisomorphise",
+                                      help="Rank final architectures among one representative per class."),
+    within_truth: bool = spec_option("within_truth", "--within-truth",
+                                     help="Search only the table's architectures (and their isomorphic twins)."),
+    ws_dataset: str = spec_option("weight_sharing.dataset", "--ws-dataset",
+                                  help="Dataset the weight-sharing supernets train on."),
+    ws_data_root: str | None = spec_option("weight_sharing.data_root", "--ws-data-root",
+                                           help="Folder of --ws-dataset's files."),
+    ws_preset: str = spec_option("weight_sharing.preset", "--ws-preset", help="tiny (CPU-sized supernets) or paper."),
+    ws_epochs: int = spec_option("weight_sharing.epochs", "--ws-epochs", min=1,
+                                 help="Supernet epochs of every weight-sharing method."),
+    ws_channels: int | None = spec_option("weight_sharing.channels", "--ws-channels", min=1,
+                                          help="Supernet width of every weight-sharing method (default: preset's)."),
+    ws_depth: int | None = spec_option("weight_sharing.depth", "--ws-depth", min=1,
+                                       help="Supernet depth (NB201: cells per stage; DARTS: cells) of every method."),
+    ws_batch_size: int | None = spec_option("weight_sharing.batch_size", "--ws-batch-size", min=1,
+                                            help="Supernet batch size of every method (default: the preset's)."),
+    ws_device: str | None = spec_option("weight_sharing.device", "--ws-device",
+                                        help="Device of the supernets (default: cuda if any)."),
     executor: str = ExecutorOption, workers: int = WorkersOption, address: str | None = AddressOption,
     search_evaluator: str | None = typer.Option(
         None, "--search-evaluator", help="An evaluator kind (a plugin's, e.g. a zero-cost proxy) the query-based "
                                          "strategies search with, at its default settings; the table stays the truth "
                                          "that scores their final architectures."),
+    set_values: list[str] | None = SetOption,
     plugin: list[str] | None = PluginOption,
 ) -> None:
     """Run strategies and weight-sharing methods for many seeds; joint summary, trajectories, rank disorder and
     the with/without weight-sharing rows in the report. Weight-sharing seeds run as resumable jobs on the
-    executor: a rerun trains only the seeds not yet finished."""
+    executor: a rerun trains only the seeds not yet finished. Each method's own settings (e.g.
+    weight_sharing.methods.spos_evolution.evolution_budget) and the rest of the spec are reached with --set."""
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
     name = truth = next(iter(evaluators))
     if search_evaluator is not None:
@@ -73,4 +80,4 @@ def compare_command(
                              "budget": budget, "seeds": seeds, "deisomorphise": deisomorphise,
                              "within_truth": within_truth, "weight_sharing": settings}],
                 out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
-                executor={"kind": executor, "workers": workers, "address": address})
+                executor={"kind": executor, "workers": workers, "address": address}, settings=set_values)

@@ -1,7 +1,8 @@
 """``nasaudit dynamics``: train sets of architectures and compare their convergence (architectures paper Sec. 4.1,
 redundancy paper Figs. 5, 6, 10b), measure their loss landscapes, gradient variance and sharpness (Sec. 4.2),
 draw cells (redundancy Fig. 9). Each command builds a one-study spec run by the audit runner; the flags are
-named as the spec keys (``--bases`` and ``--archs`` repeat; ``--seeds`` and ``--lrs`` are comma-separated).
+named as the spec keys and take the spec's defaults (``--bases`` and ``--archs`` repeat; ``--seeds`` and ``--lrs``
+are comma-separated); ``--set`` reaches the rest (``--set sets.0.orders=[high]``, ``--set hessian_tol=0.0001``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import typer
 
+from nasaudit.cli._spec_options import SetOption, spec_argument, spec_option, study_command
 from nasaudit.cli._study import (
     ArchColumnOption,
     ExecutorOption,
@@ -33,35 +35,40 @@ DynamicsSpaceOption = typer.Option("darts", "--space", help="Registered search s
 GeneratorOption = typer.Option("archs", "--generator", help="Set generator: variants, shape, cell_swap, "
                                                             "primskip_edit, switch_off, primskip_groups or archs.")
 NameOption = typer.Option(None, "--name", help="Name of the set (default: the generator).")
-BasesOption = typer.Option(None, "--bases", help="Base cell: a published genotype name or a genotype string "
-                                                 "(repeatable).")
-ArchsOption = typer.Option(None, "--archs", help="Architecture string (repeatable): the 'archs' and "
-                                                 "'switch_off' generators.")
-SampleOption = typer.Option(0, "--sample", min=0, help="Random base cells (switch_off: archs drawn from the "
-                                                       "importance table).")
-NOption = typer.Option(10, "--n", min=1, help="Random variants per base cell (variants).")
-VariantKindOption = typer.Option("connection", "--variant-kind", help="Variants: connection or operation.")
-CellTypesOption = typer.Option(None, "--cell-types", help="Cell types changed: normal, reduce (repeatable).")
-NPerGroupOption = typer.Option(5, "--n-per-group", min=1, help="Samples per PrimSkip group (primskip_groups).")
-MaxDisabledOption = typer.Option(None, "--max-disabled", min=0, help="Most operations switched off (switch_off; "
-                                                                    "default: half the active ones).")
-ProtocolOption = typer.Option("cpu_small", "--protocol", help="Training protocol (nasaudit.train.PROTOCOLS).")
-DatasetOption = typer.Option("embedded", "--dataset", help="embedded, cifar10, cifar100, imagenet16-120, svhn.")
-DataRootOption = typer.Option(None, "--data-root", help="Folder of the dataset files.")
-SeedsOption = typer.Option("0", "--seeds", help="Comma-separated training seeds.")
-EpochsOption = typer.Option(None, "--epochs", min=1, help="Override the protocol's epochs.")
-LrsOption = typer.Option(None, "--lrs", help="Comma-separated learning rates, one run each (paper Fig. 4: "
+BasesOption = spec_option("sets.variants.bases", "--bases", help="Base cell: a published genotype name or a genotype "
+                                                                "string (repeatable).")
+ArchsOption = spec_option("sets.switch_off.archs", "--archs", help="Architecture string (repeatable): the 'archs' and "
+                                                                   "'switch_off' generators.")
+SampleOption = spec_option("sets.variants.sample", "--sample", min=0,
+                           help="Random base cells (switch_off: archs drawn from the importance table).")
+NOption = spec_option("sets.variants.n", "--n", min=1, help="Random variants per base cell (variants).")
+VariantKindOption = spec_option("sets.variants.variant_kind", "--variant-kind",
+                                help="Variants: connection or operation.")
+CellTypesOption = typer.Option(None, "--cell-types", help="Cell types changed: normal, reduce (repeatable; default: "
+                                                          "the generator's own, normal for variants and both for "
+                                                          "shape).")
+NPerGroupOption = spec_option("sets.primskip_groups.n_per_group", "--n-per-group", min=1,
+                              help="Samples per PrimSkip group (primskip_groups).")
+MaxDisabledOption = spec_option("sets.switch_off.max_disabled", "--max-disabled", min=0,
+                                help="Most operations switched off (switch_off; default: half the active ones).")
+ProtocolOption = spec_option("protocol", "--protocol", help="Training protocol (nasaudit.train.PROTOCOLS).")
+DatasetOption = spec_option("dataset", "--dataset", help="embedded, cifar10, cifar100, imagenet16-120, svhn.")
+DataRootOption = spec_option("data_root", "--data-root", help="Folder of the dataset files.")
+SeedsOption = spec_option("seeds", "--seeds", help="Comma-separated training seeds.")
+EpochsOption = spec_option("epochs", "--epochs", min=1, help="Override the protocol's epochs.")
+LrsOption = spec_option("lrs", "--lrs", help="Comma-separated learning rates, one run each (paper Fig. 4: "
                                              "0.0025,0.025,0.25).")
-MacroOption = typer.Option(None, "--macro", help="Network option KEY=VALUE, e.g. channels=8 (repeatable).")
-DeviceOption = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available).")
-ImportanceOption = typer.Option(None, "--importance", help="Operation-importance CSV (switch_off, colouring).")
+MacroOption = typer.Option(None, "--macro", help="Network option KEY=VALUE, e.g. channels=8 (repeatable; the spec's "
+                                                 "macro mapping, none by default).")
+DeviceOption = spec_option("device", "--device", help="cpu or cuda (default: cuda when available).")
+ImportanceOption = spec_option("importance", "--importance", help="Operation-importance CSV (switch_off, colouring).")
 TableOption = typer.Option(None, "--table", "-t", help="Benchmark table scoring operation importance (or "
                                                        "'embedded').")
 TableDatasetOption = typer.Option(None, "--table-dataset", help="Dataset of the table's metric alias.")
-TopOption = typer.Option(0.05, "--top", min=0.0, max=1.0, help="Top fraction whose OI the table gives "
-                                                               "(switch_off --sample).")
-FractionOption = typer.Option(0.9, "--fraction", min=0.0, max=1.0,
-                              help="Convergence speed: epochs to this fraction of the final test accuracy.")
+TopOption = spec_option("top", "--top", min=0.0, max=1.0, help="Top fraction whose OI the table gives "
+                                                              "(switch_off --sample).")
+FractionOption = spec_option("fraction", "--fraction", min=0.0, max=1.0,
+                             help="Convergence speed: epochs to this fraction of the final test accuracy.")
 
 
 def scalar(text: str) -> bool | int | float | str:
@@ -135,7 +142,7 @@ def _truth_named(evaluators: dict[str, Any]) -> dict[str, Any]:
     return {"truth": next(iter(evaluators.values()))} if evaluators else {}
 
 
-@app.command("train-set")
+@app.command("train-set", cls=study_command("arch_sets"))
 def train_set_command(
     out: Path = OutOption, space: str = DynamicsSpaceOption, ops: str | None = OpsOption, seed: int = SeedOption,
     generator: str = GeneratorOption, name: str | None = NameOption, bases: list[str] | None = BasesOption,
@@ -148,7 +155,7 @@ def train_set_command(
     importance: Path | None = ImportanceOption, table: str | None = TableOption, metric: str = MetricOption,
     table_dataset: str | None = TableDatasetOption, arch_column: str = ArchColumnOption, top: float = TopOption,
     fraction: float = FractionOption, executor: str = ExecutorOption, workers: int = WorkersOption,
-    plugin: list[str] | None = PluginOption,
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Train a set of architectures; accuracy, convergence and Wilcoxon tests per group (architectures paper
     Sec. 4.1, Fig. 4 with --lrs; redundancy paper Figs. 5, 6, 10b, Table 2a)."""
@@ -159,10 +166,10 @@ def train_set_command(
                              fraction)}
     run_studies("train-set", [study], out=out, seed=seed, space=space, ops=ops,
                 evaluators=_truth_named(_evaluators(table, metric, table_dataset, arch_column)),
-                executor={"kind": executor, "workers": workers})
+                executor={"kind": executor, "workers": workers}, settings=set_values)
 
 
-@app.command("landscape")
+@app.command("landscape", cls=study_command("dynamics"))
 def landscape_command(
     out: Path = OutOption, space: str = DynamicsSpaceOption, ops: str | None = OpsOption, seed: int = SeedOption,
     generator: str = GeneratorOption, name: str | None = NameOption, bases: list[str] | None = BasesOption,
@@ -175,17 +182,18 @@ def landscape_command(
     importance: Path | None = ImportanceOption, table: str | None = TableOption, metric: str = MetricOption,
     table_dataset: str | None = TableDatasetOption, arch_column: str = ArchColumnOption, top: float = TopOption,
     fraction: float = FractionOption, executor: str = ExecutorOption, workers: int = WorkersOption,
-    eval_images: int = typer.Option(256, "--eval-images", min=4, help="Images the measures are computed on."),
-    radius: float = typer.Option(1.0, "--radius", min=0.0, help="The plane spans [-radius, radius]^2."),
-    grid: int = typer.Option(11, "--grid", min=3, help="Points per axis of the 2-D landscape (odd)."),
-    grid_1d: int = typer.Option(21, "--grid-1d", min=3, help="Points of the 1-D landscape (odd)."),
-    variance_grid: int = typer.Option(5, "--variance-grid", min=1, help="Points per axis of the gradient-variance "
-                                                                         "map (odd)."),
-    variance_batch: int = typer.Option(8, "--variance-batch", min=1, help="Images per mini-batch of the gradient "
-                                                                          "variance (1: per instance)."),
-    hessian_iters: int = typer.Option(20, "--hessian-iters", min=1, help="Power iterations for the top Hessian "
-                                                                         "eigenvalue."),
-    plugin: list[str] | None = PluginOption,
+    eval_images: int = spec_option("eval_images", "--eval-images", min=4,
+                                   help="Images the measures are computed on."),
+    radius: float = spec_option("radius", "--radius", min=0.0, help="The plane spans [-radius, radius]^2."),
+    grid: int = spec_option("grid", "--grid", min=3, help="Points per axis of the 2-D landscape (odd)."),
+    grid_1d: int = spec_option("grid_1d", "--grid-1d", min=3, help="Points of the 1-D landscape (odd)."),
+    variance_grid: int = spec_option("variance_grid", "--variance-grid", min=1,
+                                     help="Points per axis of the gradient-variance map (odd)."),
+    variance_batch: int = spec_option("variance_batch", "--variance-batch", min=1,
+                                      help="Images per mini-batch of the gradient variance (1: per instance)."),
+    hessian_iters: int = spec_option("hessian_iters", "--hessian-iters", min=1,
+                                     help="Power iterations for the top Hessian eigenvalue."),
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Train a set, then its loss landscapes, gradient variance and sharpness side by side with convergence
     speed and accuracy (architectures paper Sec. 4.2, Figs. 6-8)."""
@@ -198,25 +206,29 @@ def landscape_command(
              "variance_grid": variance_grid, "variance_batch": variance_batch, "hessian_iters": hessian_iters}
     run_studies("landscape", [study], out=out, seed=seed, space=space, ops=ops,
                 evaluators=_truth_named(_evaluators(table, metric, table_dataset, arch_column)),
-                executor={"kind": executor, "workers": workers})
+                executor={"kind": executor, "workers": workers}, settings=set_values)
 
 
-@app.command("draw")
+DrawnArchsArgument = spec_argument("archs", help="Architecture strings of the space.")
+DrawnPublishedOption = spec_option("published", "--published",
+                                   help="Published DARTS genotype to draw (repeatable; 'all' for every one).")
+DrawnCellTypesOption = spec_option("cell_types", "--cell-types", help="Cell types drawn: normal, reduce (repeatable).")
+
+
+@app.command("draw", cls=study_command("cell_drawing"))
 def draw_command(
-    archs: list[str] | None = typer.Argument(None, help="Architecture strings of the space."),
+    archs: list[str] | None = DrawnArchsArgument,
     out: Path = OutOption, space: str = typer.Option("nb201", "--space", help="Registered search space."),
-    ops: str | None = OpsOption, seed: int = SeedOption,
-    published: list[str] | None = typer.Option(None, "--published", help="Published DARTS genotype to draw "
-                                                                         "(repeatable; 'all' for every one)."),
+    ops: str | None = OpsOption, seed: int = SeedOption, published: list[str] | None = DrawnPublishedOption,
     importance: Path | None = ImportanceOption, table: str | None = TableOption, metric: str = MetricOption,
     table_dataset: str | None = TableDatasetOption, arch_column: str = ArchColumnOption,
-    cell_types: list[str] | None = CellTypesOption,
-    short_names: bool = typer.Option(False, "--short-names", help="Short operation names (s3, skip, ...)."),
-    plugin: list[str] | None = PluginOption,
+    cell_types: list[str] | None = DrawnCellTypesOption,
+    short_names: bool = spec_option("short_names", "--short-names", help="Short operation names (s3, skip, ...)."),
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Draw cells, coloured by operation importance with --table or --importance (redundancy paper Fig. 9)."""
     study = {"kind": "cell_drawing", "archs": archs or [], "published": published or [],
              "evaluator": "truth" if table else None, "importance": str(importance) if importance else None,
              "cell_types": cell_types or None, "short_names": short_names}
     run_studies("draw", [study], out=out, seed=seed, space=space, ops=ops,
-                evaluators=_truth_named(_evaluators(table, metric, table_dataset, arch_column)))
+                evaluators=_truth_named(_evaluators(table, metric, table_dataset, arch_column)), settings=set_values)

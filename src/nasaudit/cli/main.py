@@ -22,6 +22,7 @@ from nasaudit.cli import run as run_cli
 from nasaudit.cli import spaces as spaces_cli
 from nasaudit.cli import supernet as supernet_cli
 from nasaudit.cli import train as train_cli
+from nasaudit.cli._spec_options import study_command
 from nasaudit.errors import NasauditError
 
 try:  # newer typer parses with its own copy of click, older typer with click itself
@@ -40,7 +41,7 @@ app.add_typer(spaces_cli.app, name="space")
 app.command("train")(train_cli.train_command)
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(analyze_cli.app, name="analyze")
-app.command("compare")(compare_cli.compare_command)
+app.command("compare", cls=study_command("compare"))(compare_cli.compare_command)
 app.command("run")(run_cli.run_command)
 app.command("report")(run_cli.report_command)
 app.add_typer(supernet_cli.app, name="supernet")

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from nasaudit.cli._spec_options import SetOption, spec_argument, spec_option, study_command
 from nasaudit.cli._study import (
     AddressOption,
     ArchColumnOption,
@@ -83,44 +84,48 @@ def train_command(
                f"wrote {path}")
 
 
-@app.command("rank")
+@app.command("rank", cls=study_command("supernet_ranking"))
 def rank_command(
     supernets: list[Path] = typer.Argument(..., help="Saved supernets (one per seed) of the same config."),
     table: str = TableOption, metric: str = MetricOption,
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Dataset of a metric alias, e.g. cifar10."),
     arch_column: str = ArchColumnOption,
-    n_random: int = typer.Option(1000, "--n-random", min=2, help="Random architectures besides the top-N."),
-    bn_batches: int = typer.Option(0, "--bn-batches", min=0, help="BN recalibration batches per arch (0: off)."),
-    max_images: int | None = typer.Option(None, "--max-images", min=1, help="Cap on validation images."),
-    strategies: str | None = typer.Option(None, "--strategies", help="Also search with vs without WS."),
-    budget: int = typer.Option(50, "--budget", min=1, help="Queries per search run (with --strategies)."),
-    search_seeds: int = typer.Option(10, "--search-seeds", min=1, help="Search runs per strategy."),
-    sharing_base: str | None = typer.Option(None, "--sharing-base",
-                                            help="NB201 cell for the amount-of-sharing experiment (App. D.1)."),
-    data_root: Path | None = typer.Option(None, "--data-root", help="Folder of the supernets' dataset."),
-    device: str | None = typer.Option(None, "--device", help="cpu or cuda."),
+    n_random: int = spec_option("n_random", "--n-random", min=2, help="Random architectures besides the top-N."),
+    bn_batches: int = spec_option("bn_batches", "--bn-batches", min=0,
+                                  help="BN recalibration batches per arch (0: off)."),
+    max_images: int | None = spec_option("max_images", "--max-images", min=1, help="Cap on validation images."),
+    strategies: str | None = spec_option("strategies", "--strategies", help="Also search with vs without WS."),
+    budget: int = spec_option("budget", "--budget", min=1, help="Queries per search run (with --strategies)."),
+    search_seeds: int = spec_option("search_seeds", "--search-seeds", min=1, help="Search runs per strategy."),
+    sharing_base: str | None = spec_option("sharing_base", "--sharing-base",
+                                           help="NB201 cell for the amount-of-sharing experiment (App. D.1)."),
+    data_root: str | None = spec_option("data_root", "--data-root", help="Folder of the supernets' dataset."),
+    device: str | None = spec_option("device", "--device", help="cpu or cuda."),
     space: str = SpaceOption, ops: str | None = OpsOption, seed: int = SeedOption, out: Path = OutOption,
-    plugin: list[str] | None = PluginOption,
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Rank saved supernets against ground truth: the report of single-path paper Sec. 3.4, Figs. 2 and 4."""
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
     study = {"kind": "supernet_ranking", "truth": next(iter(evaluators)), "checkpoints": [str(p) for p in supernets],
-             "data_root": str(data_root) if data_root else None, "device": device, "n_random": n_random,
+             "data_root": data_root, "device": device, "n_random": n_random,
              "bn_batches": bn_batches, "max_images": max_images, "sharing_base": sharing_base,
              "strategies": split_names(strategies) or [], "budget": budget, "search_seeds": search_seeds}
-    run_studies("supernet-rank", [study], out=out, seed=seed, space=space, ops=ops, evaluators=evaluators)
+    run_studies("supernet-rank", [study], out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
 
 
-@app.command("grid")
+@app.command("grid", cls=study_command("supernet_grid"))
 def grid_command(
-    spec: str = typer.Argument("embedded", help="Grid spec (YAML), or 'embedded' for the shipped one."),
+    spec: str = spec_argument("grid", help="Grid spec (YAML), or 'embedded' for the shipped one."),
     store: str | None = typer.Option(None, "--store", help="Results store (default: <out>/results.sqlite)."),
     executor: str = ExecutorOption, workers: int = WorkersOption, address: str | None = AddressOption,
-    data_root: str | None = typer.Option(None, "--data-root", help="Dataset folder (overrides the grid file)."),
-    table: str | None = typer.Option(None, "--table", help="Ground-truth table (overrides the grid file)."),
-    out: Path = OutOption,
-    plugin: list[str] | None = PluginOption,
+    data_root: str | None = spec_option("data_root", "--data-root",
+                                        help="Dataset folder (overrides the grid file)."),
+    table: str | None = spec_option("table", "--table",
+                                    help="Ground-truth table (overrides the grid file)."),
+    out: Path = OutOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Op masks x variants x seeds through the executors into the store, then the report (Figs. 4-6)."""
     run_studies("supernet-grid", [{"kind": "supernet_grid", "grid": spec, "data_root": data_root, "table": table}],
-                out=out, executor={"kind": executor, "workers": workers, "address": address}, store=store)
+                out=out, executor={"kind": executor, "workers": workers, "address": address}, store=store,
+                settings=set_values)
