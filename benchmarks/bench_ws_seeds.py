@@ -18,7 +18,7 @@ import pandas as pd
 from nasaudit.jobs.executors import ProcessExecutor, SequentialExecutor, run_jobs
 from nasaudit.jobs.store import ResultStore
 from nasaudit.resources import embedded_benchmark_path
-from nasaudit.weight_sharing.base import WS_METHODS
+from nasaudit.weight_sharing.base import WS_METHODS, get_method
 from nasaudit.weight_sharing.jobs import job_results, make_jobs, ws_job
 from nasaudit.weight_sharing.setup import WSSetup
 
@@ -39,15 +39,16 @@ def main() -> None:
     table = pd.read_csv(embedded_benchmark_path())["ArchitectureString"].tolist()
     setup = WSSetup(space="nb201", mask=("none", "avg_pool_3x3"), within=tuple(table), dataset=args.dataset,
                     data_root=args.data_root, device=args.device, epochs=args.epochs,
-                    rank_archs=tuple(table[:50]), rank_images=500, evolution_budget=20, tune_epochs=0)
-    trainings = {args.training: TRAININGS[args.training]}
+                    rank_archs=tuple(table[:50]), rank_images=500)
+    own = {"spos_evolution": {"evolution_budget": 20}, "darts_pt": {"tune_epochs": 0}}
+    methods = [get_method(name, own.get(name)) for name in TRAININGS[args.training]]
     seeds = list(range(args.seeds))
     times, outcomes = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, executor in (("sequential", SequentialExecutor()), (f"{args.workers} processes",
                                                                          ProcessExecutor(args.workers))):
             store = ResultStore(Path(tmp) / f"{label}.sqlite")
-            jobs = make_jobs("bench", trainings, setup, seeds, Path(tmp) / label)
+            jobs = make_jobs("bench", methods, setup, seeds, Path(tmp) / label)
             started = time.perf_counter()
             summary = run_jobs(jobs, ws_job, store, executor, progress=False)
             times[label] = time.perf_counter() - started

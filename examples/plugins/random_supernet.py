@@ -10,7 +10,8 @@ Importing this module registers the method ``random_supernet``; a spec's ``compa
 ``strategies`` beside the shipped methods (``docs/plugins.md``). It trains the supernet every method of the
 comparison shares the size of, with one uniformly sampled path per step (as SPOS, Guo et al. 2020), ranks the
 comparison's architectures after the ranked epochs, and derives the best by the supernet of ``derive_samples``
-paths drawn uniformly from the space searched. Its cost is the single-path training plus those queries.
+paths drawn uniformly from the space searched (its one setting, ``RandomSupernetSettings``: a spec gives it under
+``weight_sharing.methods.random_supernet``). Its cost is the single-path training plus those queries.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nasaudit.weight_sharing.base import Trained, WeightSharingMethod
-from nasaudit.weight_sharing.spos import EpochRanking, spos_config
+from pydantic import Field
+
+from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod
+from nasaudit.weight_sharing.methods.spos import EpochRanking, spos_config
 
 if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
@@ -28,6 +31,12 @@ if TYPE_CHECKING:
     from nasaudit.supernet.modules import Supernet
     from nasaudit.supernet.sampling import PathSampler
     from nasaudit.weight_sharing.setup import WSSetup
+
+
+class RandomSupernetSettings(MethodSettings):
+    """``derive_samples`` random paths the supernet scores to derive the final cell."""
+
+    derive_samples: int = Field(100, ge=1, le=1_000_000)
 
 
 class RandomSupernet(WeightSharingMethod):
@@ -38,6 +47,8 @@ class RandomSupernet(WeightSharingMethod):
     families = ("nb201", "darts", "nb101")
     reduced_families = ("nb201", "darts", "nb101")
     without_sharing = "random"
+    settings_model = RandomSupernetSettings
+    settings: RandomSupernetSettings
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
@@ -60,7 +71,7 @@ class RandomSupernet(WeightSharingMethod):
         import numpy as np
 
         rng = np.random.default_rng([seed, 3])  # its own stream, apart from the training's
-        candidates = list(dict.fromkeys(space.sample_many(setup.derive_samples, rng)))
+        candidates = list(dict.fromkeys(space.sample_many(self.settings.derive_samples, rng)))
         scores = trained.state.evaluator().evaluate(candidates)
         return space.format(candidates[int(np.argmax(scores))])
 
@@ -68,7 +79,7 @@ class RandomSupernet(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import single_path_work
 
         work = single_path_work(setup)
-        return work.training + setup.derive_samples * work.query
+        return work.training + self.settings.derive_samples * work.query
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
-        return f"{super().describe_cost(setup, family)} + {setup.derive_samples} supernet queries"
+        return f"{super().describe_cost(setup, family)} + {self.settings.derive_samples} supernet queries"

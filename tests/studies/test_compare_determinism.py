@@ -29,7 +29,7 @@ analyses:
     budget: 5
     seeds: 1
     within_truth: true
-    weight_sharing: {epochs: 1, rank_set: 6, rank_images: 50, evolution_budget: 3}
+    weight_sharing: {epochs: 1, rank_set: 6, rank_images: 50, methods: {spos_evolution: {evolution_budget: 3}}}
 """
 
 DRIVER = """

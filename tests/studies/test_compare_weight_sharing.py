@@ -24,8 +24,9 @@ analyses:
     budget: 5
     seeds: 2
     within_truth: true
-    weight_sharing: {epochs: 1, rank_set: 10, rank_images: 100, evolution_budget: 5, controller_steps: 1,
-                     controller_batch: 2, derive_samples: 4}
+    weight_sharing: {epochs: 1, rank_set: 10, rank_images: 100,
+                     methods: {spos_evolution: {evolution_budget: 5},
+                               enas: {controller_steps: 1, controller_batch: 2, derive_samples: 4}}}
 """
 
 
@@ -34,7 +35,7 @@ def test_joint_table_figures_and_rerun_of_failed_seeds(tmp_path, monkeypatch) ->
     real = training.run_training
     calls: list[tuple[str, int]] = []
 
-    def failing_seed_1(name: str, methods: list[str], setup: object, seed: int, work_dir: object = None) -> object:
+    def failing_seed_1(name: str, methods: list[object], setup: object, seed: int, work_dir: object = None) -> object:
         calls.append((name, seed))
         if seed == 1 and name == "enas":
             raise RuntimeError("killed")
@@ -76,3 +77,19 @@ def test_methods_a_space_cannot_run_are_refused_before_compute(tmp_path) -> None
                                         "strategies: [random, enas, darts_pt]}\n")
     with pytest.raises(ConfigError, match="enas is defined on"):
         load_spec(tmp_path / "spec.yaml")
+
+
+@pytest.mark.parametrize(("methods", "message"), [
+    ("{spos_evolution: {evolution_budget: 0}}",
+     r"weight_sharing\.methods\.spos_evolution\.evolution_budget: Input should be greater than or equal to 1"),
+    ("{enas: {controller_step: 3}}", r"weight_sharing\.methods\.enas\.controller_step: unknown setting of enas"),
+    ("{gdas: {}}", r"weight_sharing\.methods\.gdas: 'gdas' is not a requested weight-sharing method"),
+])
+def test_a_methods_own_settings_are_checked_with_the_spec_in_one_line(tmp_path, methods: str, message: str) -> None:
+    (tmp_path / "spec.yaml").write_text("space: {name: nb201}\nevaluators:\n  t: {kind: table, path: embedded, "
+                                        "metric: test_acc}\nanalyses:\n  - {kind: compare, evaluator: t, "
+                                        "strategies: [random, spos_evolution, enas], "
+                                        f"weight_sharing: {{methods: {methods}}}}}\n")
+    with pytest.raises(ConfigError, match=message) as refused:
+        load_spec(tmp_path / "spec.yaml")
+    assert sum("weight_sharing.methods" in line for line in str(refused.value).splitlines()) == 1

@@ -12,10 +12,10 @@ from nasaudit.nn.networks import count_flops
 from nasaudit.spaces import get_space
 from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing import cost
-from nasaudit.weight_sharing.base import describe_cost
-from nasaudit.weight_sharing.darts import search_config
+from nasaudit.weight_sharing.base import get_method
+from nasaudit.weight_sharing.methods.darts import search_config
+from nasaudit.weight_sharing.methods.spos import spos_config
 from nasaudit.weight_sharing.setup import SUPERNET_SIZES, WSSetup
-from nasaudit.weight_sharing.spos import spos_config
 
 
 def _stem_and_cells(net: torch.nn.Module, n_cells: int) -> tuple[int, int]:
@@ -44,11 +44,18 @@ def test_every_training_builds_the_same_supernet_size(space: str, preset: str, c
     assert built["spos"][2] == sizes["batch_size"] and sizes == {**SUPERNET_SIZES[preset][family], **changes}
     words = setup.describe_sizes(family)
     assert f"{sizes['channels']} channels" in words and f"batch {sizes['batch_size']}" in words
-    assert all(words in describe_cost(setup, m, family) for m in ("darts_alpha", "gdas", "spos_evolution"))
+    assert all(words in get_method(m).describe_cost(setup, family) for m in ("darts_alpha", "gdas", "spos_evolution"))
 
 
-SETUP = WSSetup(space="nb201", mask=("none", "avg_pool_3x3"), epochs=1, rank_images=100, evolution_budget=5,
-                controller_steps=1, controller_batch=2, derive_samples=4, tune_epochs=0)
+SETUP = WSSetup(space="nb201", mask=("none", "avg_pool_3x3"), epochs=1, rank_images=100)
+#: the methods' own settings of the counts below
+SETTINGS = {"spos_evolution": {"evolution_budget": 5}, "enas": {"controller_steps": 1, "controller_batch": 2,
+                                                                "derive_samples": 4}, "darts_pt": {"tune_epochs": 0}}
+
+
+def method_work(setup: WSSetup, name: str, **changes: int) -> float:
+    """The counted work of one seed of ``name`` with the settings above (and ``changes``) under ``setup``."""
+    return get_method(name, {**SETTINGS.get(name, {}), **changes}).cost(setup)
 
 
 class _Bound(torch.nn.Module):
@@ -74,26 +81,24 @@ def test_darts_work_is_the_mixed_supernets_steps_counted_by_hand() -> None:
     val_batches = [min(64, n_val - 64 * i) for i in range(-(-n_val // 64))]
     alpha_images = sum(val_batches[s % len(val_batches)] for s in range(batches))
     expected = 3 * mixed * (n_train + alpha_images) + mixed * n_val
-    assert cost.method_work(SETUP, "darts_alpha") == pytest.approx(expected, rel=1e-12)
+    assert method_work(SETUP, "darts_alpha") == pytest.approx(expected, rel=1e-12)
     twice = WSSetup(**{**SETUP.__dict__, "epochs": 2})
-    assert cost.method_work(twice, "darts_alpha") == pytest.approx(2 * expected, rel=1e-12)
+    assert method_work(twice, "darts_alpha") == pytest.approx(2 * expected, rel=1e-12)
     # PT: per edge each of the 3 candidates removed once and the result once, plus the first look (no tuning)
-    assert cost.method_work(SETUP, "darts_pt") - expected == pytest.approx((6 * 4 + 1) * mixed * n_val, rel=1e-12)
+    assert method_work(SETUP, "darts_pt") - expected == pytest.approx((6 * 4 + 1) * mixed * n_val, rel=1e-12)
     # with 2 tuning epochs between decisions (DARTS-PT's proj_intv; NB201: one fewer before the last): 2+2+2+2+1
     # search epochs and a look after each of the 5 tunings
-    tuned = WSSetup(**{**SETUP.__dict__, "tune_epochs": 2})
     search_epoch = 3 * mixed * (n_train + alpha_images) + mixed * n_val
-    assert cost.method_work(tuned, "darts_pt") - expected == pytest.approx(
+    assert method_work(SETUP, "darts_pt", tune_epochs=2) - expected == pytest.approx(
         (6 * 4 + 1 + 5) * mixed * n_val + 9 * search_epoch, rel=1e-12)
 
 
 def test_single_path_methods_cost_less_than_the_mixed_supernet_and_count_their_queries() -> None:
-    darts, gdas = cost.method_work(SETUP, "darts_alpha"), cost.method_work(SETUP, "gdas")
-    spos, enas = cost.method_work(SETUP, "spos_evolution"), cost.method_work(SETUP, "enas")
+    darts, gdas = method_work(SETUP, "darts_alpha"), method_work(SETUP, "gdas")
+    spos, enas = method_work(SETUP, "spos_evolution"), method_work(SETUP, "enas")
     assert 0 < gdas < darts and 0 < spos < darts and enas > 0
-    more = WSSetup(**{**SETUP.__dict__, "evolution_budget": 6})  # the reduced 3-op space has 729 cells
-    assert cost.method_work(more, "spos_evolution") > spos
-    assert cost.method_work(SETUP, "spos_evolution") == spos  # counted: the same number every time
+    assert method_work(SETUP, "spos_evolution", evolution_budget=6) > spos  # the reduced 3-op space has 729 cells
+    assert method_work(SETUP, "spos_evolution") == spos  # counted: the same number every time
 
 
 def test_a_standalone_training_is_its_recipes_epochs_images_and_flops() -> None:
@@ -108,5 +113,5 @@ def test_strictly_fair_sampling_counts_every_path_of_a_step() -> None:
     uniform, fair = cost.single_path_work(SETUP, "uniform"), cost.single_path_work(SETUP, "fair")
     n_ops = 3  # nb201 without none and avg_pool_3x3
     assert fair.training == pytest.approx(n_ops * uniform.training, rel=1e-12) and fair.query == uniform.query
-    spos = cost.method_work(SETUP, "spos_evolution")
+    spos = method_work(SETUP, "spos_evolution")
     assert spos == pytest.approx(fair.training + 5 * fair.query, rel=1e-12)

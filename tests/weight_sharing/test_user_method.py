@@ -34,7 +34,8 @@ analyses:
     budget: 5
     seeds: 2
     within_truth: true
-    weight_sharing: {epochs: 2, rank_set: 8, rank_images: 50, evolution_budget: 4, derive_samples: 6}
+    weight_sharing: {epochs: 2, rank_set: 8, rank_images: 50,
+                     methods: {spos_evolution: {evolution_budget: 4}, random_supernet: {derive_samples: 6}}}
 """
 
 
@@ -119,8 +120,8 @@ def test_a_user_methods_seeds_are_keyed_by_its_source_and_the_shipped_ones_keep_
     load_plugins([str(EXAMPLE)], confined=False)
     assert source_digests(["random_supernet", "spos_evolution"]) == (file_sha256(EXAMPLE),)
     setup = WSSetup(space="nb201", epochs=1)
-    mine, shipped = make_jobs("x", {"random_supernet": ["random_supernet"], "spos": ["spos_evolution"]}, setup,
-                              [0], None)
+    mine, shipped = make_jobs("x", [get_method("random_supernet"), get_method("spos_evolution")], setup, [0], None)
     assert mine.code == (file_sha256(EXAMPLE),) and shipped.code == ()
     assert replace(mine, code=("edited",)).job_id != mine.job_id  # an edited plugin retrains its seeds
-    assert WSJob("x", "spos", ("spos_evolution",), 0, setup.to_options()).job_id == shipped.job_id
+    assert WSJob("x", "spos", ("spos_evolution",), 0, setup.to_options(),
+                 settings={"spos_evolution": {"evolution_budget": 100}}).job_id == shipped.job_id

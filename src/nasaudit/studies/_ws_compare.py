@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from nasaudit.spaces.base import SearchSpace
+    from nasaudit.weight_sharing.base import WeightSharingMethod
     from nasaudit.weight_sharing.cost import StandAlone
     from nasaudit.weight_sharing.setup import WSSetup
 
@@ -30,7 +31,9 @@ class WeightSharingSettings(StrictModel):
     ``epochs`` supernet epochs on ``dataset`` (``preset`` ``tiny``: CPU-sized supernets; ``paper``: the
     papers' search networks), weights on ``1 - val_fraction`` of the training images. Each supernet ranks
     ``rank_set`` architectures of the space (scored by the truth) after every ranked epoch, on
-    ``rank_images`` validation images."""
+    ``rank_images`` validation images. ``methods`` gives a requested method its own settings (method name ->
+    settings, e.g. ``{spos_evolution: {evolution_budget: 20}}``; its ``settings_model``'s defaults where not
+    given), checked with the spec."""
 
     dataset: str = "embedded"
     data_root: str | None = None
@@ -43,24 +46,34 @@ class WeightSharingSettings(StrictModel):
     device: str | None = None
     rank_set: int = Field(100, ge=2, le=100_000)
     rank_images: int = Field(1000, ge=1, le=MAX_IMAGES)
-    evolution_budget: int = Field(100, ge=1, le=1_000_000)
-    controller_steps: int = Field(10, ge=1, le=100_000)
-    controller_batch: int = Field(5, ge=1, le=10_000)
-    derive_samples: int = Field(100, ge=1, le=1_000_000)
-    tune_epochs: int = Field(1, ge=0, le=1000)
+    methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def methods_of(names: list[str], settings: WeightSharingSettings) -> list[WeightSharingMethod]:
+    """The weight-sharing methods ``names``, each with its settings of ``settings.methods``; a bad setting is one
+    ``ConfigError`` line naming the method and the setting."""
+    from nasaudit.weight_sharing.base import get_method
+
+    return [get_method(name, settings.methods.get(name)) for name in names]
 
 
 def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingSettings, within: bool,
                   base_dir: Path) -> list[str]:
-    """What keeps the weight-sharing methods ``names`` from running in ``space``, found without compute."""
+    """What keeps the weight-sharing methods ``names`` from running in ``space`` with their settings, found
+    without compute."""
     from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
     from nasaudit.registry import unknown_name_message
     from nasaudit.studies.evaluators import resolve_path
-    from nasaudit.weight_sharing.base import get_method
 
-    problems: list[str] = []
+    problems = [f"weight_sharing.methods.{name}: {name!r} is not a requested weight-sharing method (requested: "
+                f"{names})" for name in settings.methods if name not in names]
     for name in names:
-        problem = get_method(name).check(space, reduced=within)
+        try:
+            [method] = methods_of([name], settings)
+        except ConfigError as err:
+            problems.append(f"weight_sharing.methods.{err}")
+            continue
+        problem = method.check(space, reduced=within)
         if problem is not None and problem not in problems:
             problems.append(problem)
     if names and settings.dataset not in DATASET_NAMES:
@@ -97,7 +110,7 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
 
     mask = tuple(op for op in get_space(context.space.name).ops if op not in context.space.ops)
     data_root = str(context.resolve(settings.data_root)) if settings.data_root else None
-    values = settings.model_dump(exclude={"rank_set", "data_root"})
+    values = settings.model_dump(exclude={"rank_set", "data_root", "methods"})
     max_vertices = getattr(context.space, "max_vertices", None) if context.space.family == "nb101" else None
     if max_vertices is not None and max_vertices == getattr(get_space(context.space.name), "max_vertices", None):
         max_vertices = None  # the full space: keep the setup (and its jobs' ids) as for an unreduced spec
@@ -108,14 +121,13 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
     return replace(setup, channels=sizes["channels"], depth=sizes["depth"], batch_size=sizes["batch_size"])
 
 
-def run_methods(context: StudyContext, names: list[str], setup: WSSetup, seeds: list[int]) -> pd.DataFrame:
+def run_methods(context: StudyContext, methods: list[WeightSharingMethod], setup: WSSetup, seeds: list[int]
+                ) -> pd.DataFrame:
     """Every (training, seed) job not yet done in the store, on the audit's executor; all finished results."""
     from nasaudit.jobs.executors import run_jobs
-    from nasaudit.weight_sharing.base import training_rows
     from nasaudit.weight_sharing.jobs import job_results, make_jobs, ws_job
 
-    jobs = make_jobs("compare-weight-sharing", training_rows(names), setup, seeds,
-                     context.work_dir("weight_sharing"))
+    jobs = make_jobs("compare-weight-sharing", methods, setup, seeds, context.work_dir("weight_sharing"))
     summary = run_jobs(jobs, ws_job, context.store, context.executor(), progress=context.progress,
                        description="weight-sharing seeds", console=context.console)
     if not summary.complete:
@@ -191,8 +203,9 @@ def ranking_tables(results: pd.DataFrame, ranked: list[str], truth: np.ndarray, 
     return epochs, summary, plots
 
 
-def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> Table | None:
-    """The same search policy with the supernet and with the truth as evaluator (search-phase paper Table 4)."""
+def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray], shared: list[str]) -> Table | None:
+    """The same search policy with the supernet and with the truth as evaluator (search-phase paper Table 4), a
+    row per method of ``shared`` (the weight-sharing methods, in the spec's order) that has its counterpart."""
     import pandas as pd
 
     from nasaudit.metrics import welch_ttest
@@ -200,7 +213,7 @@ def with_without(summary: pd.DataFrame, truth_scores: dict[str, np.ndarray]) -> 
 
     by_name = summary.set_index("strategy")
     rows = []
-    for with_ws, without_ws in without_sharing_pairs().items():
+    for with_ws, without_ws in without_sharing_pairs(shared).items():
         if with_ws not in by_name.index or without_ws not in by_name.index:
             continue
         a, b = truth_scores[with_ws], truth_scores[without_ws]

@@ -24,8 +24,9 @@ class CompareSpec(StudySpec):
     """Strategies x seeds at one query budget against ``evaluator``, final archs scored by ``truth``.
 
     ``strategies`` may name query-based strategies (``random``, ``evolution``, ``local``, ``bananas``,
-    ``reinforce``) and weight-sharing methods (``darts_alpha``, ``darts_pt``, ``gdas``, ``spos_evolution``,
-    ``enas``), which train supernets as ``weight_sharing`` says. ``within_truth`` searches only the
+    ``reinforce``) and weight-sharing methods (``nasaudit.weight_sharing.base.WS_METHODS``: ``darts_alpha``,
+    ``darts_pt``, ``gdas``, ``spos_evolution``, ``enas``, ...), which train supernets as ``weight_sharing`` says
+    (each with its own settings under ``weight_sharing.methods``). ``within_truth`` searches only the
     architectures the truth table holds (with their isomorphic twins): a reduced space in which every final
     architecture has a ground truth (search-phase paper Sec. 3.2).
     """
@@ -68,7 +69,6 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     from nasaudit.search.compare import run_comparison, summarise_scores
     from nasaudit.search.registry import STRATEGIES
     from nasaudit.studies import _ws_compare as ws
-    from nasaudit.weight_sharing.base import get_method
 
     truth_name = spec.truth or spec.evaluator
     search = context.scored(spec.evaluator)
@@ -116,11 +116,12 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
                                                        truth_name, spec.weight_sharing.rank_set)
         within = [context.space.format(a) for a in inside or []] if spec.within_truth else []
         setup = ws.make_setup(context, spec.weight_sharing, within, [context.space.format(a) for a in ranked])
-        results = ws.run_methods(context, shared, setup, seeds)
+        methods = ws.methods_of(shared, spec.weight_sharing)
+        results = ws.run_methods(context, methods, setup, seeds)
         finals.update(ws.finals_of(results, shared))
-        work = {name: get_method(name).cost(setup) for name in shared}
-        costs.update({name: f"{get_method(name).describe_cost(setup, space.family)}; {work[name]:.4g} multiply-adds "
-                      "per seed" for name in shared})
+        work = {method.name: method.cost(setup) for method in methods}
+        costs.update({method.name: f"{method.describe_cost(setup, space.family)}; {work[method.name]:.4g} "
+                      "multiply-adds per seed" for method in methods})
         one, missing = ws.standalone_training(context, truth_name, truth, ranked)
         result.settings.update({"ws_dataset": spec.weight_sharing.dataset, "ws_preset": spec.weight_sharing.preset,
                                 "ws_epochs": spec.weight_sharing.epochs,
@@ -173,14 +174,14 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
                                          ylabel=f"best so far ({search.column or spec.evaluator})")))
     if results is not None:
         _weight_sharing_sections(context, result, results, summary, finals, final_scores, truth_name, ranked,
-                                 ranked_truth)
+                                 ranked_truth, shared)
         result.tables.append(ws.timing_table(results))
     return result
 
 
 def _weight_sharing_sections(context: StudyContext, result: StudyResult, results: Any, summary: Any,
                              finals: dict[str, list[Any]], final_scores: dict[str, Any], truth_name: str,
-                             ranked: list[Any], ranked_truth: Any) -> None:
+                             ranked: list[Any], ranked_truth: Any, shared: list[str]) -> None:
     """Each method's own ranking vs the truth, its ceiling, the finals and the with/without-WS rows."""
     import pandas as pd
 
@@ -206,6 +207,6 @@ def _weight_sharing_sections(context: StudyContext, result: StudyResult, results
                                                                                        strict=True))]
     result.tables.append(Table("finals.csv", "The final architecture of every seed, scored by the truth",
                                pd.DataFrame(rows), show=False))
-    paired = ws.with_without(summary, final_scores)
+    paired = ws.with_without(summary, final_scores, shared)
     if paired is not None:
         result.tables.append(paired)

@@ -8,10 +8,12 @@ A method written in a user's own module registers itself when that module is imp
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nasaudit import plugins
 from nasaudit.errors import ConfigError
@@ -23,6 +25,19 @@ if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.weight_sharing.setup import WSSetup
+
+
+class MethodSettings(BaseModel):
+    """Base of a method's own settings (``WeightSharingMethod.settings_model``): a frozen pydantic model that
+    refuses unknown keys; each field has a default and its bounds. A setting added later takes
+    ``Field(default, json_schema_extra=absent_means(default))`` (``nasaudit.jobs.job``), so that the jobs stored
+    before keep their ids."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoSettings(MethodSettings):
+    """The settings of a method that has none of its own."""
 
 
 @dataclass
@@ -41,19 +56,23 @@ class WeightSharingMethod:
 
     A method is a subclass that sets the class attributes ``name`` (the name a spec's ``strategies`` list and
     the command line use), ``description`` (one line), ``families`` (the space families it is defined on:
-    ``nb201``, ``darts``, ``nb101``) and, if it differs from ``name``, ``training``; and implements ``train``,
-    ``derive`` and ``cost``. Defining the subclass registers it in ``WS_METHODS`` (``__init_subclass__``), so a
-    method in a user's module is known as soon as the module is imported. A subclass without a ``name`` of its
-    own is an intermediate base and is not registered.
+    ``nb201``, ``darts``, ``nb101``), if it differs from ``name``, ``training``, and if it has settings of its
+    own, ``settings_model`` (a ``MethodSettings`` subclass: a spec gives them under
+    ``weight_sharing.methods.<name>``, an instance holds them validated as ``settings``); and implements
+    ``train``, ``derive`` and ``cost``. Defining the subclass registers it in ``WS_METHODS``
+    (``__init_subclass__``), so a method in a user's module is known as soon as the module is imported. A
+    subclass without a ``name`` of its own is an intermediate base and is not registered.
 
     One seed of the comparison runs a method as follows.
 
-    1. Before any compute, when a spec is read: ``check(space, reduced=...)`` for the audit's space; a method
-       that cannot run there answers one line saying why (the whole spec is refused with it).
+    1. Before any compute, when a spec is read: the method's settings are validated (``get_method``: a bad value
+       is one line naming the method and the setting) and ``check(space, reduced=...)`` runs for the audit's
+       space; a method that cannot run there answers one line saying why (the whole spec is refused with it).
     2. The comparison groups the requested methods by ``training``: methods that differ only in how they derive
        the final architecture from one supernet (DARTS with alpha and with PT selection) name the same
        ``training``, and run as one resumable job per seed, trained once. Methods sharing a training must
-       share ``train`` (checked at registration).
+       share ``train`` (checked at registration). The job's identity holds the common setup and the settings of
+       the group's methods.
     3. In that job (a worker process: one torch thread), on the seed's data split: ``train(setup, space,
        splits, seed, work_dir)`` of the group's first method trains the supernet under ``setup`` (the size and
        epochs every method of the comparison shares: ``WSSetup.sizes``), scores the setup's ranked
@@ -85,6 +104,25 @@ class WeightSharingMethod:
     training: ClassVar[str]
     #: the query-based strategy with the same search policy, or None
     without_sharing: ClassVar[str | None] = None
+    #: the model of the method's own settings (the default: none)
+    settings_model: ClassVar[type[MethodSettings]] = NoSettings
+    #: the method's settings, validated by ``settings_model``
+    settings: MethodSettings
+
+    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
+        """The method with ``settings`` (its ``settings_model``'s defaults where not given); a bad or unknown
+        setting is one ``ConfigError`` line naming the method and the setting."""
+        try:
+            self.settings = self.settings_model.model_validate(dict(settings or {}))
+        except ValidationError as err:
+            raise ConfigError("; ".join(self._setting_problem(error) for error in err.errors())) from None
+
+    def _setting_problem(self, error: Any) -> str:
+        where = ".".join(str(part) for part in error["loc"]) or "(settings)"
+        if error["type"] == "extra_forbidden":
+            return (f"{self.name}.{where}: unknown setting of {self.name}; valid: "
+                    f"{sorted(self.settings_model.model_fields) or 'none'}")
+        return f"{self.name}.{where}: {error['msg']} (got {error['input']!r})"[:300]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -103,8 +141,6 @@ class WeightSharingMethod:
                 raise ConfigError(f"weight-sharing method {cls.name!r} names the training {cls.training!r} of "
                                   f"{other.name!r} but trains differently")
         WS_METHODS.add(cls.name, cls, cls.description)  # a name taken by another definition: one line
-        if cls.name not in _REGISTERED:
-            _REGISTERED.append(cls.name)
 
     def check(self, space: SearchSpace, *, reduced: bool = False) -> str | None:
         """Why the method cannot run in ``space`` (searching within the truth's architectures if ``reduced``),
@@ -143,19 +179,12 @@ def _source(cls: type) -> str:
 
 #: every weight-sharing method, shipped or a user's, by name: the classes (``get_method`` gives an instance)
 WS_METHODS: Registry[type[WeightSharingMethod]] = Registry("weight-sharing method")
-#: the names in registration order (tables that list methods keep it)
-_REGISTERED: list[str] = []
 
 
-def get_method(name: str) -> WeightSharingMethod:
-    """The registered method ``name``; an unknown name is one ConfigError line with a suggestion."""
-    return WS_METHODS.get(name)()
-
-
-def describe_cost(setup: WSSetup, method: str, family: str) -> str:
-    """The budget one seed of ``method`` spends in its own units and the size of its supernet (its
-    ``describe_cost``)."""
-    return get_method(method).describe_cost(setup, family)
+def get_method(name: str, settings: Mapping[str, Any] | None = None) -> WeightSharingMethod:
+    """The registered method ``name`` with ``settings`` (its defaults where not given); an unknown name is one
+    ConfigError line with a suggestion, a bad setting one line naming the method and the setting."""
+    return WS_METHODS.get(name)(settings)
 
 
 def training_rows(methods: list[str]) -> dict[str, list[str]]:
@@ -166,9 +195,10 @@ def training_rows(methods: list[str]) -> dict[str, list[str]]:
     return grouped
 
 
-def without_sharing_pairs() -> dict[str, str]:
-    """Method -> the query-based strategy with its search policy, for every registered method that has one."""
-    return {name: counterpart for name in _REGISTERED
+def without_sharing_pairs(methods: list[str]) -> dict[str, str]:
+    """Method -> the query-based strategy with its search policy, for each of ``methods`` (in their order) that
+    has one."""
+    return {name: counterpart for name in methods
             if (counterpart := WS_METHODS.get(name).without_sharing) is not None}
 
 

@@ -13,7 +13,13 @@ forward). Per seed of a method:
 * ``darts_pt`` adds perturbation-based selection (ruocwang/darts-pt ``nasbench201/projection.py``): one
   validation pass per candidate looked at and per decision, and the tuning epochs of search steps between
   decisions (``selection.pt_schedule``; counted at the mixed supernet's cost, an upper bound where decided edges
-  already run one op);
+  already run one op); ``darts_pt_mag`` (PT-Mag) the same but no pass per candidate of an operation decision
+  (it takes the largest alpha);
+* ``darts_pt_fixed``: the weight steps of DARTS with alpha fixed, so no alpha steps (nor in its PT tuning);
+* ``sdarts_rs`` (Chen & Hsieh 2020): DARTS's steps (the perturbed weights still run every candidate);
+* ``sgas`` (Li et al. 2020): DARTS's steps, but an edge SGAS has decided runs only its op: each epoch's steps
+  are counted with the edges decided before it (the mean over ``PATH_SAMPLES`` seeded draws of which edges and
+  ops), and so is its validation pass (an upper bound: ours validates after the epoch's decision);
 * ``gdas`` (Dong & Yang 2019; D-X-Y/AutoDL-Projects ``GDAS.py``): the same steps through one sampled candidate
   per edge (the mean over ``PATH_SAMPLES`` seeded draws);
 * ``spos_evolution`` (Guo et al. 2020): single-path weight steps (the mean path over ``PATH_SAMPLES`` seeded
@@ -39,8 +45,8 @@ from torch import nn
 
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
-from nasaudit.differentiable.alpha import ArchParameters
-from nasaudit.differentiable.search import batch_bounds
+from nasaudit.differentiable.alpha import ArchParameters, Projection
+from nasaudit.differentiable.search import batch_bounds, close_full_nodes
 from nasaudit.differentiable.selection import pt_schedule
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces.registry import get_space
@@ -49,7 +55,7 @@ from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing.setup import WSSetup, build_epochs
 
 if TYPE_CHECKING:
-    from nasaudit.weight_sharing.darts import DartsAlpha
+    from nasaudit.weight_sharing.methods.darts import DartsAlpha
 
 #: a training step's forward + backward, in forward passes
 FORWARD_BACKWARD = 3
@@ -73,6 +79,30 @@ def supernet_macs(supernet: Supernet, arg: Any, splits: DatasetSplits) -> int:
     return count_flops(_Bound(supernet, arg), (splits.in_channels, splits.image_size, splits.image_size))
 
 
+def decided_macs(supernet: Supernet, alphas: ArchParameters, splits: DatasetSplits, decided: int) -> float:
+    """Forward multiply-adds per image of the mixed ``supernet`` once ``decided`` edges of each cell kind run one op
+    (SGAS's decisions, ``differentiable.search.sgas_decide``): the mean over ``PATH_SAMPLES`` seeded draws of which
+    open edge and which op (not ``none``) each decision takes, a DARTS node with two decided inputs dropping the
+    others as SGAS does."""
+    rng = np.random.default_rng(0)
+    weights = {k: w.detach() for k, w in alphas.weights().items()}
+    macs = []
+    for _ in range(PATH_SAMPLES):
+        projection = Projection.empty(alphas)
+        for _ in range(decided):
+            for kind in alphas.kinds:
+                open_edges = [k for k in range(alphas.n_edges(kind))
+                              if projection.chosen[kind][k] < 0 and not projection.pruned[kind][k]]
+                if open_edges:
+                    edge = open_edges[int(rng.integers(len(open_edges)))]
+                    real = [i for i, op in enumerate(alphas.candidates[kind][edge]) if op != "none"]
+                    projection.chosen[kind][edge] = real[int(rng.integers(len(real)))]
+                    close_full_nodes(alphas, projection, kind)
+        arg = alphas.forward_arg(projection.project(weights), projection.single_paths())
+        macs.append(supernet_macs(supernet, arg, splits))
+    return float(np.mean(macs))
+
+
 def _splits(setup: WSSetup) -> DatasetSplits:
     """The data of a setup (the split sizes do not depend on the seed)."""
     return load_dataset(setup.dataset, setup.data_root, val_fraction=setup.val_fraction, seed=0)
@@ -85,15 +115,18 @@ def _alpha_steps_images(n_train: int, n_val: int, batch: int) -> int:
     return sum(val[step % len(val)][1] - val[step % len(val)][0] for step in range(len(batch_bounds(n_train, batch))))
 
 
-def _pt_counts(alphas: ArchParameters, tune_epochs: int) -> tuple[int, int]:
+def _pt_counts(alphas: ArchParameters, tune_epochs: int, magnitude: bool = False) -> tuple[int, int]:
     """Validation passes and tuning epochs of perturbation-based selection on ``alphas``' supernet: per decided edge
-    each selectable candidate removed once and the result once; per DARTS node with more than two inputs each
-    input removed once and the result once; the supernet once at the start and after every tuning, the tuning
-    epochs between rounds as ``differentiable.selection.pt_schedule`` spaces them."""
+    each selectable candidate removed once (none with ``magnitude``, PT-Mag) and the result once; per DARTS node
+    with more than two inputs each input removed once and the result once; the supernet once at the start and
+    after every tuning, the tuning epochs between rounds as ``differentiable.selection.pt_schedule`` spaces
+    them."""
     passes, op_rounds, node_rounds = 1, 0, 0
     for kind in alphas.kinds:
         edges = alphas.candidates[kind]
-        passes += sum(sum(1 for op in ops if alphas.family == "nb201" or op != "none") + 1 for ops in edges)
+        removals = [0 if magnitude else sum(1 for op in ops if alphas.family == "nb201" or op != "none")
+                    for ops in edges]
+        passes += sum(n + 1 for n in removals)
         op_rounds = max(op_rounds, len(edges))
         if alphas.family == "darts":
             inputs = [sum(1 for _, dst in alphas.edge_ends if dst == node) for node in {d for _, d in alphas.edge_ends}]
@@ -106,8 +139,9 @@ def _pt_counts(alphas: ArchParameters, tune_epochs: int) -> tuple[int, int]:
 @dataclass(frozen=True)
 class SearchWork:
     """Counted work of one differentiable search (``darts.DartsAlpha`` and its variants): multiply-adds per image
-    of one search ``step`` (the method's ``step_macs``) and of the ``mixed`` supernet, the split sizes, the
-    validation images the alpha steps of one epoch see, and the searched ``alphas`` (for PT's counts)."""
+    of one search ``step`` (the method's ``step_macs``, its mean over the epochs) and of the ``mixed`` supernet, the
+    split sizes, the validation images the alpha steps of one epoch see (none for a search of fixed alpha), and
+    the searched ``alphas`` (for PT's counts)."""
 
     epochs: int
     step: float
@@ -131,7 +165,7 @@ class SearchWork:
 @lru_cache(maxsize=32)
 def _search_work(name: str, setup: WSSetup) -> SearchWork:
     from nasaudit.weight_sharing.base import get_method
-    from nasaudit.weight_sharing.darts import DartsAlpha, search_config
+    from nasaudit.weight_sharing.methods.darts import DartsAlpha, search_config
 
     method = get_method(name)
     assert isinstance(method, DartsAlpha)
@@ -143,10 +177,10 @@ def _search_work(name: str, setup: WSSetup) -> SearchWork:
         alphas = ArchParameters(supernet, generator=torch.Generator().manual_seed(0))
     weights = {k: w.detach() for k, w in alphas.weights().items()}
     mixed = supernet_macs(supernet, alphas.forward_arg(weights), splits)
-    step = method.step_macs(supernet, alphas, weights, mixed, splits)
+    step = method.step_macs(config, supernet, alphas, weights, mixed, splits)
     n_train, n_val = len(splits.train), len(splits.val)
-    return SearchWork(config.epochs, step, mixed, n_train, n_val,
-                      _alpha_steps_images(n_train, n_val, config.batch_size), alphas)
+    alpha_images = _alpha_steps_images(n_train, n_val, config.batch_size) if method.trains_alpha else 0
+    return SearchWork(config.epochs, step, mixed, n_train, n_val, alpha_images, alphas)
 
 
 def search_work(method: DartsAlpha, setup: WSSetup) -> SearchWork:
@@ -154,10 +188,10 @@ def search_work(method: DartsAlpha, setup: WSSetup) -> SearchWork:
     return _search_work(method.name, setup)
 
 
-def pt_work(work: SearchWork, tune_epochs: int) -> float:
-    """What perturbation-based selection adds to a search's work: its validation passes through the mixed
-    supernet and its tuning epochs (module doc)."""
-    passes, tune = _pt_counts(work.alphas, tune_epochs)
+def pt_work(work: SearchWork, tune_epochs: int, magnitude: bool = False) -> float:
+    """What perturbation-based selection (``magnitude``: PT-Mag) adds to a search's work: its validation passes
+    through the mixed supernet and its tuning epochs, steps as the search's (module doc)."""
+    passes, tune = _pt_counts(work.alphas, tune_epochs, magnitude)
     return passes * work.mixed * work.n_val + tune * (work.search_epoch + work.mixed * work.n_val)
 
 
@@ -176,7 +210,7 @@ def single_path_work(setup: WSSetup, sampling: str = "uniform") -> SinglePathWor
     controller) trains one path per step, strictly ``fair`` sampling (FairNAS) all ``|O|`` paths of a step on the
     same batch, so its weight steps cost ``|O|`` times as much."""
     from nasaudit.supernet.sampling import PathSampler
-    from nasaudit.weight_sharing.spos import spos_config
+    from nasaudit.weight_sharing.methods.spos import spos_config
 
     space = get_space(setup.space)
     config = spos_config(setup, space)
@@ -189,13 +223,6 @@ def single_path_work(setup: WSSetup, sampling: str = "uniform") -> SinglePathWor
     query = path * min(setup.rank_images, len(splits.val))
     per_step = PathSampler(supernet, sampling, config.share_topology).paths_per_step
     return SinglePathWork(setup.epochs * FORWARD_BACKWARD * per_step * path * len(splits.train), query)
-
-
-def method_work(setup: WSSetup, method: str) -> float:
-    """Counted multiply-adds of one seed of ``method`` under ``setup`` (its ``cost``; module doc)."""
-    from nasaudit.weight_sharing.base import get_method
-
-    return get_method(method).cost(setup)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The settings one seed of a weight-sharing method runs with (search-phase paper Sec. 3.1, 4.1-4.3, Tables 3-4);
-the methods themselves are ``base.WeightSharingMethod`` subclasses, one module each.
+"""The settings every weight-sharing method of a comparison shares (search-phase paper Sec. 3.1, 4.1-4.3, Tables
+3-4); the methods themselves are ``base.WeightSharingMethod`` subclasses, one module each, with their own settings.
 
 Methods that share a training (DARTS with alpha and with PT selection) are one job per seed that derives both. A
 setup is plain JSON values (lists as lists) so that it is the identity of a resumable job in the results store.
@@ -45,7 +45,8 @@ class WSSetup:
     method's supernet training the same way (``preset``: the defaults of ``SUPERNET_SIZES``, overridden by the
     values given; ``sizes``). ``rank_archs``: the architectures each supernet ranks after every epoch, on
     ``rank_images`` validation images. Lists are tuples of strings (JSON lists in the job's options, never
-    packed into one string).
+    packed into one string). A method's own settings are not here: they are its ``settings``
+    (``base.WeightSharingMethod.settings_model``), in the job's identity beside the setup (``jobs.WSJob``).
 
     ``to_options`` is the job's identity (``nasaudit.jobs.job.identity``): every field, except a field added
     later with ``field(default=..., metadata=absent_means(value))`` while it holds ``value``, so adding a
@@ -68,14 +69,6 @@ class WSSetup:
     device: str | None = None
     rank_archs: tuple[str, ...] = ()
     rank_images: int = 1000
-    #: SPOS: supernet queries of the evolution that picks the final cell
-    evolution_budget: int = 100
-    #: ENAS: controller updates after each epoch, samples per update, samples that derive the final cell
-    controller_steps: int = 10
-    controller_batch: int = 5
-    derive_samples: int = 100
-    #: DARTS-PT: tuning epochs between two decisions (selection paper Sec. 5.1: 5)
-    tune_epochs: int = 1
 
     def __post_init__(self) -> None:
         for name in ("mask", "within", "rank_archs"):
@@ -86,13 +79,11 @@ class WSSetup:
         object.__setattr__(self, "mask", tuple(sorted(set(self.mask))))
         object.__setattr__(self, "within", tuple(self.within))
         object.__setattr__(self, "rank_archs", tuple(self.rank_archs))
-        for name in ("epochs", "rank_images", "evolution_budget", "controller_steps", "controller_batch",
-                     "derive_samples"):
+        for name in ("epochs", "rank_images"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"weight-sharing {name} must be a positive integer, got {getattr(self, name)}")
-        if self.tune_epochs < 0 or not 0 < self.val_fraction < 1:
-            raise ConfigError(f"tune_epochs must be >= 0 and val_fraction in (0, 1), got {self.tune_epochs}, "
-                              f"{self.val_fraction}")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
 
     def sizes(self, family: str) -> dict[str, int]:
         """Width (``channels``), ``depth`` and ``batch_size`` of every method's supernet in a space of ``family``:

@@ -16,9 +16,9 @@ from nasaudit.errors import ConfigError
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.registry import get_space
 from nasaudit.spaces.subset import classes_space
-from nasaudit.weight_sharing.base import get_method
+from nasaudit.weight_sharing.base import WeightSharingMethod
+from nasaudit.weight_sharing.methods.spos import spos_config
 from nasaudit.weight_sharing.setup import WSSetup
-from nasaudit.weight_sharing.spos import spos_config
 
 
 @dataclass
@@ -40,10 +40,11 @@ def search_space(setup: WSSetup) -> SearchSpace:
     return classes_space(base, within) if within else base
 
 
-def run_training(training: str, methods: Sequence[str], setup: WSSetup, seed: int,
+def run_training(training: str, methods: Sequence[WeightSharingMethod], setup: WSSetup, seed: int,
                  work_dir: Path | None = None) -> WSOutcome:
-    """Train one seed of ``training`` and derive the final architecture of each of ``methods`` (module doc)."""
-    chosen = [get_method(name) for name in methods]
+    """Train one seed of ``training`` and derive the final architecture of each of ``methods`` (with their
+    settings; module doc)."""
+    chosen = list(methods)
     for method in chosen:
         if method.training != training:
             raise ConfigError(f"method {method.name!r} does not use the {training!r} training")

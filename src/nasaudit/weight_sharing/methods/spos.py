@@ -2,8 +2,8 @@
 megvii-model/SinglePathOneShot@36eed6cf083497ffa9cfe7b8da25bb0b6ba5a452; search-phase paper Sec. 4.3, Table 4):
 a single-path supernet (``nasaudit.supernet.training.train_supernet``), then regularised evolution
 (``nasaudit.search.evolution``) with the supernet's validation accuracy on ``rank_images`` images as its
-evaluator, ``evolution_budget`` queries; its counterpart without weight sharing is the same evolution on the truth
-(``evolution``).
+evaluator, its setting ``evolution_budget`` queries (``SposSettings``); its counterpart without weight sharing
+is the same evolution on the truth (``evolution``).
 
 The single-path supernet of a setup (``spos_config``) and the ranking of the setup's architectures after each
 ranked epoch (``EpochRanking``) are shared with ENAS and with user methods that train a single-path supernet.
@@ -21,7 +21,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasaudit.weight_sharing.base import Trained, WeightSharingMethod, ranked_epochs
+from pydantic import Field
+
+from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod, ranked_epochs
 
 if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
@@ -80,6 +82,12 @@ class EpochRanking:
         return Trained(done, [self.rankings[e] for e in done], self if state is None else state)
 
 
+class SposSettings(MethodSettings):
+    """SPOS + evolution: ``evolution_budget`` supernet queries of the evolution that picks the final cell."""
+
+    evolution_budget: int = Field(100, ge=1, le=1_000_000)
+
+
 class SposEvolution(WeightSharingMethod):
     """SPOS + regularised evolution (module doc)."""
 
@@ -90,6 +98,8 @@ class SposEvolution(WeightSharingMethod):
     reduced_families = ("nb201", "darts", "nb101")
     training = "spos"
     without_sharing = "evolution"
+    settings_model = SposSettings
+    settings: SposSettings
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
@@ -111,7 +121,7 @@ class SposEvolution(WeightSharingMethod):
                seed: int) -> str:
         from nasaudit.search.evolution import RegularizedEvolution
 
-        budget = min(setup.evolution_budget, space.size)
+        budget = min(self.settings.evolution_budget, space.size)
         found = RegularizedEvolution().run(space, trained.state.evaluator(), budget, seed)
         return space.format(found.final_arch)
 
@@ -121,7 +131,7 @@ class SposEvolution(WeightSharingMethod):
         from nasaudit.weight_sharing.training import search_space
 
         work = single_path_work(setup, spos_config(setup, search_space(setup)).sampling)
-        return work.training + min(setup.evolution_budget, search_space(setup).size) * work.query
+        return work.training + min(self.settings.evolution_budget, search_space(setup).size) * work.query
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
-        return f"{super().describe_cost(setup, family)} + {setup.evolution_budget} supernet queries"
+        return f"{super().describe_cost(setup, family)} + {self.settings.evolution_budget} supernet queries"

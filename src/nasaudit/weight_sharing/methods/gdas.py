@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nasaudit.weight_sharing.darts import DartsAlpha
+from nasaudit.weight_sharing.methods.darts import DartsAlpha
 
 if TYPE_CHECKING:
     import torch
 
     from nasaudit.data.splits import DatasetSplits
     from nasaudit.differentiable.alpha import ArchParameters
+    from nasaudit.differentiable.config import SearchConfig
     from nasaudit.supernet.modules import Supernet
 
 
@@ -27,8 +28,8 @@ class GDAS(DartsAlpha):
     training = "gdas"
     algorithm = "gdas"
 
-    def step_macs(self, supernet: Supernet, alphas: ArchParameters, weights: dict[str, torch.Tensor],
-                  mixed: int, splits: DatasetSplits) -> float:
+    def step_macs(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters,
+                  weights: dict[str, torch.Tensor], mixed: int, splits: DatasetSplits) -> float:
         """The mean multiply-adds per image over ``cost.PATH_SAMPLES`` seeded draws of one candidate per edge."""
         import numpy as np
 

@@ -3,8 +3,9 @@ quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5, ``cnn/train_search.py``, 
 ``nasaudit.differentiable.search``, with two ways to derive the final cell from one search: ``darts_alpha`` (the
 largest alpha per edge, DARTS Sec. 2.4) and ``darts_pt`` (perturbation-based selection, Wang et al. 2021;
 ruocwang/darts-pt@c31e3766611ace330416b5dbbc89cbdc53f01972, ``nasbench201/projection.py``; progressive
-projection with ``tune_epochs`` tuning epochs between decisions, ``nasaudit.differentiable.selection``). Both
-name the training ``darts``: one job per seed searches once and derives both.
+projection with its setting ``tune_epochs``, the tuning epochs between decisions,
+``nasaudit.differentiable.selection``). Both name the training ``darts``: one job per seed searches once and
+derives both.
 
 An architecture's shared-weight score is the mixed supernet's validation accuracy with every edge fixed to its
 op, batch norm on batch statistics (as PT measures it). The search checkpoints after every epoch and keeps a
@@ -20,7 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from nasaudit.weight_sharing.base import Trained, WeightSharingMethod, ranked_epochs
+from pydantic import Field
+
+from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod, ranked_epochs
 
 if TYPE_CHECKING:
     import torch
@@ -86,8 +89,9 @@ def val_batches(splits: DatasetSplits, device: torch.device, images: int, size: 
 class DartsAlpha(WeightSharingMethod):
     """First-order DARTS, the final cell by alpha magnitude (module doc). Hooks a variant overrides:
     ``algorithm`` (the search of ``nasaudit.differentiable.search`` it runs), ``selection`` (how
-    ``nasaudit.differentiable.selection.select`` derives the cell) and ``step_macs`` (the counted multiply-adds
-    per image of one supernet step)."""
+    ``nasaudit.differentiable.selection.select`` derives the cell, with ``selection_options``), ``trains_alpha``
+    (whether the search steps alpha) and ``step_macs`` (the counted multiply-adds per image of one supernet
+    step)."""
 
     name = "darts_alpha"
     description = "DARTS (first order), final cell by alpha magnitude (Liu et al. 2019)"
@@ -97,6 +101,8 @@ class DartsAlpha(WeightSharingMethod):
     algorithm: ClassVar[str] = "darts"
     #: the selection of ``differentiable.selection.select``
     selection: ClassVar[str] = "alpha"
+    #: whether the search takes an alpha step per weight step (counted work)
+    trains_alpha: ClassVar[bool] = True
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
@@ -142,13 +148,18 @@ class DartsAlpha(WeightSharingMethod):
         from nasaudit.spaces.subset import SubsetSpace
 
         within = space if isinstance(space, SubsetSpace) else None
-        chosen = select(trained.state, self.selection, seed=seed, tune_epochs=setup.tune_epochs, device=setup.device,
-                        within=within)
+        chosen = select(trained.state, self.selection, seed=seed, device=setup.device, within=within,
+                        **self.selection_options())
         return space.format(chosen.arch)
 
-    def step_macs(self, supernet: Supernet, alphas: ArchParameters, weights: dict[str, torch.Tensor],
-                  mixed: int, splits: DatasetSplits) -> float:
-        """Multiply-adds per image of one search step: DARTS runs every candidate of every edge (``mixed``)."""
+    def selection_options(self) -> dict[str, Any]:
+        """Keyword options of ``select`` beyond the searched state (alpha: none)."""
+        return {}
+
+    def step_macs(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters,
+                  weights: dict[str, torch.Tensor], mixed: int, splits: DatasetSplits) -> float:
+        """Multiply-adds per image of one search step of ``config`` (the mean over its epochs): DARTS runs every
+        candidate of every edge (``mixed``)."""
         return float(mixed)
 
     def cost(self, setup: WSSetup) -> float:
@@ -156,6 +167,13 @@ class DartsAlpha(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import search_work
 
         return search_work(self, setup).training
+
+
+class PTSettings(MethodSettings):
+    """Perturbation-based selection: ``tune_epochs`` tuning epochs between two decisions (DARTS-PT's
+    ``proj_intv``; selection paper Sec. 5.1: 5)."""
+
+    tune_epochs: int = Field(1, ge=0, le=1000)
 
 
 class DartsPT(DartsAlpha):
@@ -166,13 +184,18 @@ class DartsPT(DartsAlpha):
     description = ("DARTS (first order), final cell by perturbation-based selection (DARTS-PT, Wang et al. "
                    "2021)")
     selection = "pt"
+    settings_model = PTSettings
+    settings: PTSettings
+
+    def selection_options(self) -> dict[str, Any]:
+        return {"tune_epochs": self.settings.tune_epochs}
 
     def cost(self, setup: WSSetup) -> float:
         from nasaudit.weight_sharing.cost import pt_work, search_work
 
         work = search_work(self, setup)
-        return work.training + pt_work(work, setup.tune_epochs)
+        return work.training + pt_work(work, self.settings.tune_epochs)
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
-        return (f"{super().describe_cost(setup, family)} + PT with {setup.tune_epochs} tuning epoch(s) per "
-                "decision")
+        return (f"{super().describe_cost(setup, family)} + PT with {self.settings.tune_epochs} tuning epoch(s) "
+                "per decision")

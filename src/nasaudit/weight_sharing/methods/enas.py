@@ -4,7 +4,8 @@ paper Sec. 4.3, Table 4): SPOS's single-path supernet (``spos.spos_config``) tra
 controller samples (``nasaudit.search.controller``), the controller trained by REINFORCE on the supernet's
 validation accuracy after each epoch (``controller_steps`` updates of ``controller_batch`` samples; ENAS Sec. 2.2
 alternates the two), and the final cell the best by the supernet of ``derive_samples`` controller samples (ENAS
-Sec. 2.3). Its counterpart without weight sharing is the same controller on the truth (``reinforce``).
+Sec. 2.3); the three are its settings (``ENASSettings``). Its counterpart without weight sharing is the same
+controller on the truth (``reinforce``).
 
 Ours differs on purpose: one supernet size for every method (``WSSetup.sizes``); the controller samples NB201
 cells only. The controller has no checkpoint, so a killed ENAS seed starts again.
@@ -15,8 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nasaudit.weight_sharing.base import Trained, WeightSharingMethod
-from nasaudit.weight_sharing.spos import EpochRanking, spos_config
+from pydantic import Field
+
+from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod
+from nasaudit.weight_sharing.methods.spos import EpochRanking, spos_config
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +46,15 @@ class _ControllerPaths:
         return self.supernet.encode(sample.arch)[None]
 
 
+class ENASSettings(MethodSettings):
+    """ENAS: ``controller_steps`` controller updates after each epoch, ``controller_batch`` samples per update,
+    ``derive_samples`` samples that derive the final cell."""
+
+    controller_steps: int = Field(10, ge=1, le=100_000)
+    controller_batch: int = Field(5, ge=1, le=10_000)
+    derive_samples: int = Field(100, ge=1, le=1_000_000)
+
+
 class ENAS(WeightSharingMethod):
     """ENAS (module doc)."""
 
@@ -50,6 +62,8 @@ class ENAS(WeightSharingMethod):
     description = "ENAS: LSTM controller by REINFORCE over shared weights (Pham et al. 2018)"
     families = ("nb201",)
     without_sharing = "reinforce"
+    settings_model = ENASSettings
+    settings: ENASSettings
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
@@ -70,8 +84,8 @@ class ENAS(WeightSharingMethod):
         def on_epoch_end(record: SupernetEpoch) -> None:
             rng = np.random.default_rng([seed, record.epoch, 1])
             evaluator = ranking.evaluator()
-            for _ in range(setup.controller_steps):
-                samples: list[Sample] = [controller.sample(rng) for _ in range(setup.controller_batch)]
+            for _ in range(self.settings.controller_steps):
+                samples: list[Sample] = [controller.sample(rng) for _ in range(self.settings.controller_batch)]
                 rewards = evaluator.evaluate([s.arch for s in samples])
                 learner.update(samples, rewards.tolist())
             ranking.on_epoch_end(record)
@@ -87,7 +101,7 @@ class ENAS(WeightSharingMethod):
         controller, ranking = trained.state
         rng = np.random.default_rng([seed, setup.epochs, 2])
         with torch.no_grad():
-            candidates = list(dict.fromkeys(controller.sample(rng).arch for _ in range(setup.derive_samples)))
+            candidates = list(dict.fromkeys(controller.sample(rng).arch for _ in range(self.settings.derive_samples)))
         scores = ranking.evaluator().evaluate(candidates)
         return space.format(candidates[int(np.argmax(scores))])
 
@@ -97,9 +111,11 @@ class ENAS(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import single_path_work
 
         work = single_path_work(setup)
-        return work.training + (setup.epochs * setup.controller_steps * setup.controller_batch
-                                + setup.derive_samples) * work.query
+        steps, batch, derive = (self.settings.controller_steps, self.settings.controller_batch,
+                                self.settings.derive_samples)
+        return work.training + (setup.epochs * steps * batch + derive) * work.query
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
-        return (f"{super().describe_cost(setup, family)} + {setup.controller_steps * setup.controller_batch} "
-                f"controller samples per epoch and {setup.derive_samples} to derive")
+        per_epoch = self.settings.controller_steps * self.settings.controller_batch
+        return (f"{super().describe_cost(setup, family)} + {per_epoch} controller samples per epoch and "
+                f"{self.settings.derive_samples} to derive")
