@@ -1,0 +1,36 @@
+"""``tiny_compare``: a method's test runs it through the ``compare`` study at tiny size (the embedded table's
+reduced NB201 space, tiny supernets on the embedded digits) and reads the section's tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nasaudit.audit.runner import run_spec
+from nasaudit.audit.spec import load_spec
+
+TinyCompare = Callable[..., Path]
+
+
+@pytest.fixture
+def tiny_compare(tmp_path: Path) -> TinyCompare:
+    """Run ``compare`` with ``strategies`` (and ``random``), ``seeds`` seeds of ``epochs`` supernet epochs and
+    the methods' own ``settings``, within the truth's architectures or not; return the section's folder."""
+
+    def run(strategies: list[str], settings: dict[str, dict[str, Any]] | None = None, *, epochs: int = 1,
+            seeds: int = 1, within_truth: bool = True) -> Path:
+        spec = {"output": "run", "space": {"name": "nb201", "ops": ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]},
+                "evaluators": {"truth": {"kind": "table", "path": "embedded", "metric": "test_acc"}},
+                "analyses": [{"kind": "compare", "evaluator": "truth", "strategies": ["random", *strategies],
+                              "budget": 5, "seeds": seeds, "within_truth": within_truth,
+                              "weight_sharing": {"epochs": epochs, "rank_set": 8, "rank_images": 64,
+                                                 "methods": settings or {}}}]}
+        (tmp_path / "spec.yaml").write_text(json.dumps(spec))  # JSON is YAML
+        run_spec(load_spec(tmp_path / "spec.yaml"))
+        return tmp_path / "run" / "00-compare"
+
+    return run
