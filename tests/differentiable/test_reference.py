@@ -15,13 +15,14 @@ from torch.nn import functional as F
 
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.differentiable import search as search_module
-from nasaudit.differentiable.alpha import ArchParameters
+from nasaudit.differentiable.alpha import ArchParameters, Projection
 from nasaudit.differentiable.architect import Architect
 from nasaudit.differentiable.config import SearchConfig
-from nasaudit.differentiable.search import DeviceData, WeightTrainer, search
+from nasaudit.differentiable.search import search, search_loop
 from nasaudit.errors import ConfigError
 from nasaudit.spaces.darts import S1_EDGE_OPS, DartsSpace
 from nasaudit.supernet.modules import build_supernet
+from nasaudit.train.batches import DeviceData
 
 
 def _reference_random_smoothing(alphas: list[torch.Tensor], epsilon: float) -> list[torch.Tensor]:
@@ -112,9 +113,9 @@ def test_step_order_follows_the_reference(algorithm: str, first: str, tiny_split
     """GDAS (AutoDL ``search_func``): the weight step, then the alpha step on the updated weights;
     DARTS and SDARTS (``train``): the alpha step, then the weight step."""
     events: list[str] = []
-    weight_step, arch_step = WeightTrainer.step, Architect.step
+    weight_step, arch_step = torch.optim.SGD.step, Architect.step
 
-    def on_weights(self: WeightTrainer, *args: object, **kwargs: object) -> tuple[float, int]:
+    def on_weights(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
         events.append("weights")
         return weight_step(self, *args, **kwargs)  # type: ignore[arg-type]
 
@@ -122,7 +123,7 @@ def test_step_order_follows_the_reference(algorithm: str, first: str, tiny_split
         events.append("alpha")
         return arch_step(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(WeightTrainer, "step", on_weights)
+    monkeypatch.setattr(torch.optim.SGD, "step", on_weights)
     monkeypatch.setattr(Architect, "step", on_alpha)
     search(SearchConfig.tiny(algorithm, epochs=1), tiny_splits, seed=0)
     other = "alpha" if first == "weights" else "weights"
@@ -144,8 +145,9 @@ def test_gdas_optimisers_are_autodls(tiny_splits: DatasetSplits) -> None:
     # the optimisers the search builds carry them
     tiny = SearchConfig.tiny("gdas")
     supernet = tiny.build_supernet(tiny_splits)
-    trainer = WeightTrainer(tiny, supernet, DeviceData(tiny_splits, torch.device("cpu")))
-    group = trainer.optimizer.param_groups[0]
+    alphas = ArchParameters(supernet)
+    loop, _ = search_loop(tiny, supernet, alphas, DeviceData(tiny_splits, torch.device("cpu")), Projection.empty(alphas))
+    group = loop.optimizer.param_groups[0]
     assert (group["nesterov"], group["weight_decay"], group["momentum"]) == (True, 5e-4, 0.9)
     # DARTS keeps its own (quark0/darts train_search.py: weight decay 3e-4, plain momentum)
     darts = SearchConfig(algorithm="darts")

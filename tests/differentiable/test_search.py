@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from nasaudit.data.splits import DatasetSplits
-from nasaudit.differentiable import search as search_module
 from nasaudit.differentiable.config import ALGORITHMS, SearchConfig
 from nasaudit.differentiable.search import SearchRun, batch_bounds, load_snapshot, search
 from nasaudit.errors import ConfigError
+from nasaudit.train import loop as loop_module
 
 
 def _same_state(a: SearchRun, b: SearchRun) -> bool:
@@ -62,16 +62,16 @@ def test_resume_is_bit_identical(algorithm: str, tiny_splits: DatasetSplits, tmp
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     config = SearchConfig.tiny(algorithm, epochs=2)
     whole = search(config, tiny_splits, seed=1)
-    save = search_module.save_checkpoint
+    save = loop_module.save_checkpoint
 
     def save_then_stop(folder: Path, state: dict) -> None:
         save(folder, state)
         raise KeyboardInterrupt  # the run dies right after its first checkpoint
 
-    monkeypatch.setattr(search_module, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(loop_module, "save_checkpoint", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
         search(config, tiny_splits, seed=1, checkpoint_dir=tmp_path)
-    monkeypatch.setattr(search_module, "save_checkpoint", save)
+    monkeypatch.setattr(loop_module, "save_checkpoint", save)
     resumed = search(config, tiny_splits, seed=1, checkpoint_dir=tmp_path)
     assert _same_state(whole, resumed) and _records(whole) == _records(resumed)
     assert resumed.projection == whole.projection

@@ -16,16 +16,16 @@ the variants the selection paper builds on (Sec. 5, App. A.1):
   temperature annealed per epoch; the weight step comes first, then the alpha step, each on its own sample;
 * ``fixed_alpha`` (selection paper Sec. 6.3): alpha = 0 (uniform), frozen; only the weights train.
 
-Epoch ``e`` draws all its randomness (batch orders, augmentation, perturbations, Gumbel noise) from
-``epoch_seeds(seed, e)``, so resuming from the checkpoint written after any epoch gives bit-identical
+A search is a ``SearchStep`` on its ``SearchBatches`` run by the one training loop (``nasaudit.train.loop``),
+in float32 also on CUDA. Epoch ``e`` draws all its randomness (batch orders, augmentation, perturbations,
+Gumbel noise) from ``epoch_seeds(seed, e)``, so resuming from the checkpoint written after any epoch gives bit-identical
 results. A ``Snapshot`` (weights, alpha, decisions, epoch) can be saved and selected from later.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,15 +37,17 @@ import torch
 from torch import nn
 
 from nasaudit._atomic import atomic_open
-from nasaudit.data.augment import normalize
 from nasaudit.data.splits import DatasetSplits, Split
 from nasaudit.differentiable.alpha import ArchParameters, Projection
 from nasaudit.differentiable.architect import Architect
 from nasaudit.differentiable.config import SearchConfig
 from nasaudit.errors import ConfigError, DataError, TrainingError
 from nasaudit.supernet.modules import Supernet
-from nasaudit.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_state, restoring, save_checkpoint
-from nasaudit.train.loop import epoch_seeds, param_groups, resolve_device
+from nasaudit.train.batches import BatchSource, DeviceData, batch_bounds
+from nasaudit.train.checkpoint import read_state, restoring
+from nasaudit.train.loop import EpochStats, StepContext, TrainLoop, TrainStep, param_groups, resolve_device
+from nasaudit.train.protocols import TrainProtocol
+from nasaudit.train.result import EpochRecord
 
 SNAPSHOT_NAME = "snapshot.pt"
 
@@ -68,15 +70,6 @@ class SearchEpoch:
     alpha: dict[str, tuple[tuple[float, ...], ...]] = field(repr=False)
 
 
-def batch_bounds(n: int, size: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` of consecutive batches of ``size``; a last batch of one image joins the one
-    before (batch norm in training mode cannot take it)."""
-    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-        bounds[-2:] = [(bounds[-2][0], n)]
-    return bounds
-
-
 @contextmanager
 def batch_statistics(model: nn.Module) -> Iterator[None]:
     """Batch norm on batch statistics without touching its running statistics (training mode with
@@ -93,22 +86,6 @@ def batch_statistics(model: nn.Module) -> Iterator[None]:
         for m, flag in zip(norms, tracked, strict=True):
             m.track_running_stats = flag
         model.train(was_training)
-
-
-class DeviceData:
-    """A dataset's splits on the device, with normalisation statistics."""
-
-    def __init__(self, splits: DatasetSplits, device: torch.device) -> None:
-        self.device = device
-        self.parts = {name: Split(part.x.to(device), part.y.to(device))
-                      for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
-        self.mean = torch.tensor(splits.mean, device=device)
-        self.std = torch.tensor(splits.std, device=device)
-
-    def fixed_batches(self, name: str, size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Split ``name`` normalised, in order, in batches of ``size`` (``batch_bounds``)."""
-        part = self.parts[name]
-        return [(normalize(part.x[a:b], self.mean, self.std), part.y[a:b]) for a, b in batch_bounds(len(part), size)]
 
 
 @torch.no_grad()
@@ -141,50 +118,71 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-class WeightTrainer:
-    """SGD weight steps of a mixed supernet on the training split (DARTS: momentum, per-epoch cosine LR,
-    weight decay, gradient clipping), with the forward argument chosen per step by the caller."""
+@dataclass(frozen=True)
+class SearchBatch:
+    """One search step's data: a training batch ``(x, y)`` for the weight step and, with alpha steps, a
+    validation batch ``(arch_x, arch_y)`` for the alpha step."""
 
-    def __init__(self, config: SearchConfig, supernet: Supernet, data: DeviceData) -> None:
-        self.config, self.supernet, self.data = config, supernet, data
-        self.protocol = config.weight_protocol()
-        self.optimizer = torch.optim.SGD(param_groups(supernet, self.protocol), lr=config.lr,
-                                         momentum=config.momentum, nesterov=self.protocol.nesterov)
-        self.criterion = nn.CrossEntropyLoss()
-
-    def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-
-    def augmented(self, name: str, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        part = self.data.parts[name]
-        return self.protocol.augmentation.apply(part.x[idx], self.data.mean, self.data.std, generator)
-
-    def step(self, x: torch.Tensor, y: torch.Tensor, forward_arg: Any) -> tuple[float, int]:
-        """One weight update; returns (loss, correct predictions)."""
-        self.optimizer.zero_grad(set_to_none=True)
-        logits = self.supernet(x, forward_arg)
-        loss = self.criterion(logits, y)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.supernet.parameters(), self.config.grad_clip)
-        self.optimizer.step()
-        return float(loss.detach()), int((logits.detach().argmax(1) == y).sum())
+    x: torch.Tensor
+    y: torch.Tensor
+    arch_x: torch.Tensor | None
+    arch_y: torch.Tensor | None
 
 
-class _Searcher:
-    """Device-side state of one search run."""
+class SearchBatches(BatchSource[SearchBatch]):
+    """The search's batches (quark0/darts cnn/train_search.py): the training split in a random order in batches
+    of the protocol's size (``batch_bounds``: a last single image joins the batch before), each paired, when
+    ``alpha_steps``, with the next batch of the validation split in its own random order (cycled); both augmented,
+    the training batch first."""
 
-    def __init__(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters, data: DeviceData) -> None:
-        self.config, self.supernet, self.alphas, self.data = config, supernet, alphas, data
-        self.trainer = WeightTrainer(config, supernet, data)
+    def __init__(self, data: DeviceData, protocol: TrainProtocol, alpha_steps: bool) -> None:
+        self.data, self.protocol, self.alpha_steps = data, protocol, alpha_steps
+
+    def steps(self) -> int:
+        return len(batch_bounds(len(self.data.parts["train"]), self.protocol.batch_size))
+
+    def epoch(self, epoch: int, generator: torch.Generator, rng: np.random.Generator) -> Iterator[SearchBatch]:
+        train, val, size = self.data.parts["train"], self.data.parts["val"], self.protocol.batch_size
+        order = torch.randperm(len(train), generator=generator, device=self.data.device)
+        val_order = torch.randperm(len(val), generator=generator, device=self.data.device)
+        val_bounds = batch_bounds(len(val), size)
+        for step, (a, b) in enumerate(batch_bounds(len(train), size)):
+            x, y = self._augmented(train, order[a:b], generator)
+            if not self.alpha_steps:
+                yield SearchBatch(x, y, None, None)
+                continue
+            va, vb = val_bounds[step % len(val_bounds)]
+            yield SearchBatch(x, y, *self._augmented(val, val_order[va:vb], generator))
+
+    def _augmented(self, part: Split, idx: torch.Tensor, generator: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.protocol.augmentation.apply(part.x[idx], self.data.mean, self.data.std, generator), part.y[idx]
+
+
+class SearchStep(TrainStep[SearchBatch]):
+    """One step of ``config``'s search (module doc) on ``supernet`` and ``alphas``: the alpha step (``Architect``
+    over the weights' ``optimizer``) on the validation batch, then the weight step on the training batch
+    (GDAS: the other way round, the alpha step in ``after_update``), under the decisions in ``projection``.
+
+    Per epoch: the GDAS temperature or the SDARTS-RS epsilon at its start, the divergence check and the SGAS
+    decision at its end, and the validation score with the search's forward argument. The step counts its own
+    training loss and accuracy (Python floats, as the reference code does) and keeps what the loop's
+    ``EpochRecord`` lacks in ``extras``: per epoch the temperature, the mean alpha-step loss and alpha.
+    """
+
+    def __init__(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters,
+                 optimizer: torch.optim.SGD, projection: Projection, data: DeviceData) -> None:
+        self.config, self.supernet, self.alphas, self.projection, self.data = (
+            config, supernet, alphas, projection, data)
         self.architect = None if config.algorithm == "fixed_alpha" else Architect(
-            list(alphas.parameters()), self.trainer.optimizer, lr=config.arch_lr,
+            list(alphas.parameters()), optimizer, lr=config.arch_lr,
             betas=(config.arch_betas[0], config.arch_betas[1]), weight_decay=config.arch_weight_decay,
             second_order=config.algorithm == "darts2")
-        self.projection = Projection.empty(alphas)
-        self.tau = math.nan
-        self.epsilon = math.nan
-        self.val_batches = data.fixed_batches("val", config.batch_size)
+        self.weights_first = config.algorithm == "gdas"  # AutoDL's GDAS order; DARTS and SDARTS step alpha first
+        self.lr = self.tau = self.epsilon = math.nan
+        self.extras: list[dict[str, Any]] = []
+        self._eval_batches: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self._loss_sum, self._correct, self._seen, self._arch_sum, self._arch_steps = 0.0, 0, 0, 0.0, 0
 
     # -- forward arguments of the three uses
     def weight_arg(self) -> Any:
@@ -202,10 +200,6 @@ class _Searcher:
             return self.alphas.forward_arg(hard, index)
         return self.alphas.forward_arg(self.projection.project(self.alphas.weights()), self.projection.single_paths())
 
-    def arch_loss(self, x: torch.Tensor, y: torch.Tensor) -> Callable[[], torch.Tensor]:
-        """The loss on ``(x, y)`` as a function of alpha (and the weights' current values)."""
-        return lambda: self.trainer.criterion(self.supernet(x, self.arch_arg()), y)
-
     def eval_arg(self) -> Any:
         with torch.no_grad():
             if self.config.algorithm == "gdas":
@@ -214,51 +208,91 @@ class _Searcher:
             return self.alphas.forward_arg(self.projection.project(self.alphas.weights()),
                                            self.projection.single_paths())
 
-    def epoch(self, epoch: int, seed: int) -> SearchEpoch:
-        started = time.perf_counter()
-        c, net, trainer = self.config, self.supernet, self.trainer
-        torch_seed, data_seed = epoch_seeds(seed, epoch)
-        torch.manual_seed(torch_seed)
-        generator = torch.Generator(device=self.data.device).manual_seed(data_seed)
-        n_train, n_val = len(self.data.parts["train"]), len(self.data.parts["val"])
-        order = torch.randperm(n_train, generator=generator, device=self.data.device)
-        val_order = torch.randperm(n_val, generator=generator, device=self.data.device)
-        val_bounds = batch_bounds(n_val, c.batch_size)
-        lr = trainer.protocol.learning_rate(epoch)
-        trainer.set_lr(lr)
+    def begin_epoch(self, epoch: int, lr: float) -> None:
+        c = self.config
+        self.lr = lr
         if c.algorithm == "gdas":
             self.tau = c.gdas_tau_at(epoch)
         if c.algorithm == "sdarts_rs":
             self.epsilon = c.sdarts_epsilon_at(epoch)
-        weights_first = c.algorithm == "gdas"  # AutoDL's GDAS order; DARTS and SDARTS step alpha first
-        net.train()
-        loss_sum, correct, seen, arch_sum, arch_steps = 0.0, 0, 0, 0.0, 0
-        for step, (a, b) in enumerate(batch_bounds(n_train, c.batch_size)):
-            idx = order[a:b]
-            x, y = trainer.augmented("train", idx, generator), self.data.parts["train"].y[idx]
-            if weights_first:
-                loss, hits = trainer.step(x, y, self.weight_arg())
-            if self.architect is not None:
-                va, vb = val_bounds[step % len(val_bounds)]
-                vidx = val_order[va:vb]
-                xv, yv = trainer.augmented("val", vidx, generator), self.data.parts["val"].y[vidx]
-                arch_sum += self.architect.step(self.arch_loss(xv, yv), self.arch_loss(x, y), lr)
-                arch_steps += 1
-            if not weights_first:
-                loss, hits = trainer.step(x, y, self.weight_arg())
-            loss_sum += loss * len(idx)
-            correct += hits
-            seen += len(idx)
-        mean_loss = loss_sum / max(seen, 1)
+        self._loss_sum, self._correct, self._seen, self._arch_sum, self._arch_steps = 0.0, 0, 0, 0.0, 0
+
+    def train_step(self, batch: SearchBatch, rng: np.random.Generator, ctx: StepContext) -> None:
+        if not self.weights_first:
+            self._alpha_step(batch, ctx.criterion)
+        logits = self.supernet(batch.x, self.weight_arg())
+        loss = ctx.criterion(logits, batch.y)
+        ctx.backward(loss)
+        self._loss_sum += float(loss.detach()) * len(batch.y)
+        self._correct += int((logits.detach().argmax(1) == batch.y).sum())
+        self._seen += len(batch.y)
+
+    def after_update(self, batch: SearchBatch, rng: np.random.Generator, ctx: StepContext) -> None:
+        if self.weights_first:
+            self._alpha_step(batch, ctx.criterion)
+
+    def _alpha_step(self, batch: SearchBatch, criterion: nn.Module) -> None:
+        if self.architect is None or batch.arch_x is None or batch.arch_y is None:
+            return
+        arch_x, arch_y = batch.arch_x, batch.arch_y
+
+        def val_loss() -> torch.Tensor:  # of alpha (and the weights' current values)
+            return criterion(self.supernet(arch_x, self.arch_arg()), arch_y)
+
+        def train_loss() -> torch.Tensor:
+            return criterion(self.supernet(batch.x, self.arch_arg()), batch.y)
+
+        self._arch_sum += self.architect.step(val_loss, train_loss, self.lr)
+        self._arch_steps += 1
+
+    def end_epoch(self, epoch: int, stats: EpochStats) -> EpochStats:
+        c = self.config
+        mean_loss = self._loss_sum / max(self._seen, 1)
         if not math.isfinite(mean_loss) or not all(torch.isfinite(a).all() for a in self.alphas.parameters()):
             raise TrainingError(f"the {c.algorithm} search diverged in epoch {epoch + 1} (training loss {mean_loss}, "
-                                f"LR {lr:.3g}); lower the learning rates")
+                                f"LR {stats.lr:.3g}); lower the learning rates")
         if c.algorithm == "sgas" and epoch >= c.sgas_warmup and (epoch - c.sgas_warmup) % c.sgas_interval == 0:
             sgas_decide(self.alphas, self.projection)
-        val_loss, val_acc = evaluate(net, self.eval_arg(), self.val_batches, noise_seed=data_seed)
-        return SearchEpoch(epoch + 1, lr, self.tau, mean_loss, 100.0 * correct / max(seen, 1),
-                           arch_sum / arch_steps if arch_steps else math.nan, val_loss, val_acc,
-                           time.perf_counter() - started, self.alphas.snapshot())
+        self.extras.append({"tau": self.tau, "alpha": self.alphas.snapshot(),
+                            "arch_loss": self._arch_sum / self._arch_steps if self._arch_steps else math.nan})
+        return EpochStats(stats.lr, mean_loss, 100.0 * self._correct / max(self._seen, 1))
+
+    def evaluate(self, loop: TrainLoop[SearchBatch], name: str, noise_seed: int) -> tuple[float, float]:
+        """The supernet's (mean loss, accuracy %) on split ``name`` with the search's forward argument."""
+        if name not in self._eval_batches:
+            self._eval_batches[name] = self.data.fixed_batches(name, self.config.batch_size)
+        return evaluate(self.supernet, self.eval_arg(), self._eval_batches[name], noise_seed=noise_seed)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"alpha": self.alphas.state_dict(), "projection": self.projection.state(), "extras": self.extras,
+                "arch_optimizer": None if self.architect is None else self.architect.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.alphas.load_state_dict(state["alpha"])
+        if self.architect is not None:
+            self.architect.optimizer.load_state_dict(state["arch_optimizer"])
+        self.projection = Projection.from_state(state["projection"])
+        self.extras = list(state["extras"])
+
+    def history(self, records: Sequence[EpochRecord]) -> tuple[SearchEpoch, ...]:
+        """The search's per-epoch records: the loop's ``records`` with this step's ``extras``."""
+        return tuple(SearchEpoch(r.epoch, r.lr, e["tau"], r.train_loss, r.train_acc, e["arch_loss"], r.val_loss,
+                                 r.val_acc, r.seconds, e["alpha"]) for r, e in zip(records, self.extras, strict=True))
+
+
+def search_loop(config: SearchConfig, supernet: Supernet, alphas: ArchParameters, data: DeviceData,
+                projection: Projection) -> tuple[TrainLoop[SearchBatch], SearchStep]:
+    """``TrainLoop`` running ``config``'s search on ``supernet`` and ``alphas`` (on ``data``'s device) under
+    ``projection``: SGD weight steps (DARTS: momentum, per-epoch cosine LR, weight decay, gradient clipping) in
+    float32, with the step that runs them."""
+    protocol = config.weight_protocol()
+    # SGD, whose step the second-order architect unrolls
+    optimizer = torch.optim.SGD(param_groups(supernet, protocol), lr=config.lr, momentum=config.momentum,
+                                nesterov=protocol.nesterov)
+    step = SearchStep(config, supernet, alphas, optimizer, projection, data)
+    loop = TrainLoop(supernet, step, data, protocol, data.device, batches=SearchBatches(
+        data, protocol, alpha_steps=step.architect is not None), optimizer=optimizer, float32=True)
+    return loop, step
 
 
 def _normalise(v: torch.Tensor) -> torch.Tensor:
@@ -324,6 +358,14 @@ class Snapshot:
     alpha_state: dict[str, torch.Tensor]
     projection: Projection
 
+    @classmethod
+    def of(cls, config: SearchConfig, seed: int, epoch: int, dataset: str, supernet: Supernet,
+           alphas: ArchParameters, projection: Projection) -> Snapshot:
+        """The state of a search after ``epoch`` epochs, copied to the CPU."""
+        return cls(config, seed, epoch, dataset,
+                   {k: v.detach().cpu().clone() for k, v in supernet.state_dict().items()},
+                   {k: v.detach().cpu().clone() for k, v in alphas.state_dict().items()}, projection.copy())
+
     def save(self, path: str | Path) -> Path:
         """Write the snapshot to one file (``load_snapshot`` reads it back)."""
         out = Path(path)
@@ -375,10 +417,8 @@ class SearchRun:
 
     def snapshot(self) -> Snapshot:
         """The final searched state (copied to the CPU)."""
-        return Snapshot(self.config, self.seed, len(self.history), self.splits.name,
-                        {k: v.detach().cpu().clone() for k, v in self.supernet.state_dict().items()},
-                        {k: v.detach().cpu().clone() for k, v in self.alphas.state_dict().items()},
-                        self.projection.copy())
+        return Snapshot.of(self.config, self.seed, len(self.history), self.splits.name, self.supernet, self.alphas,
+                           self.projection)
 
     def save(self, path: str | Path) -> Path:
         return self.snapshot().save(path)
@@ -432,38 +472,19 @@ def search(config: SearchConfig, splits: DatasetSplits, *, seed: int, checkpoint
         alphas = ArchParameters(supernet, init_scale=init,
                                 generator=torch.Generator().manual_seed(int(seed))).to(torch_device)
         alphas.requires_grad_(config.algorithm != "fixed_alpha")
-        searcher = _Searcher(config, supernet, alphas, DeviceData(splits, torch_device))
+        loop, step = search_loop(config, supernet, alphas, DeviceData(splits, torch_device), Projection.empty(alphas))
         run_key = {"seed": int(seed), "config": repr(config), "dataset": splits.name,
                    "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
-        history: list[SearchEpoch] = []
-        elapsed = 0.0
-        state = load_checkpoint(folder, run_key) if folder is not None else None
-        if state is not None and folder is not None:
-            with restoring(folder / CHECKPOINT_NAME):  # a tampered file: one line naming it
-                supernet.load_state_dict(state["model"])
-                alphas.load_state_dict(state["alpha"])
-                searcher.trainer.optimizer.load_state_dict(state["optimizer"])
-                if searcher.architect is not None:
-                    searcher.architect.optimizer.load_state_dict(state["arch_optimizer"])
-                searcher.projection = Projection.from_state(state["projection"])
-                history = [SearchEpoch(**r) for r in state["history"]]
-                elapsed = float(state["elapsed"])
-        run = SearchRun(config, int(seed), splits, supernet, alphas, searcher.projection, (), str(torch_device), 0.0)
-        for epoch in range(len(history), config.epochs):
-            record = searcher.epoch(epoch, int(seed))
-            history.append(record)
-            elapsed += record.seconds
-            if folder is not None:
-                save_checkpoint(folder, {
-                    "run": run_key, "model": supernet.state_dict(), "alpha": alphas.state_dict(),
-                    "optimizer": searcher.trainer.optimizer.state_dict(),
-                    "arch_optimizer": None if searcher.architect is None else searcher.architect.optimizer.state_dict(),
-                    "projection": searcher.projection.state(), "history": [asdict(r) for r in history],
-                    "elapsed": elapsed})
-                if epoch + 1 in snapshot_epochs:
-                    run.projection, run.history = searcher.projection, tuple(history)
-                    run.save(folder / f"snapshot_{epoch + 1}.pt")
-        run.projection, run.history, run.wall_time_s = searcher.projection, tuple(history), elapsed
+
+        def keep_snapshot(record: EpochRecord) -> None:
+            if folder is not None and record.epoch in snapshot_epochs:
+                Snapshot.of(config, int(seed), record.epoch, splits.name, supernet, alphas, step.projection).save(
+                    folder / f"snapshot_{record.epoch}.pt")
+
+        records, elapsed = loop.run(seed=int(seed), run_key=run_key, checkpoint_dir=folder, progress=False,
+                                    description=f"search {config.algorithm}", on_epoch_end=keep_snapshot)
+        run = SearchRun(config, int(seed), splits, supernet, alphas, step.projection, step.history(records),
+                        str(torch_device), elapsed)
         if folder is not None:
             run.snapshot_paths = {e: folder / f"snapshot_{e}.pt" for e in sorted(snapshot_epochs)}
             run.snapshot_paths[config.epochs] = run.save(folder / SNAPSHOT_NAME)

@@ -57,9 +57,9 @@ from nasaudit.differentiable.search import (
     DeviceData,
     SearchRun,
     Snapshot,
-    _Searcher,
     evaluate,
     load_snapshot,
+    search_loop,
 )
 from nasaudit.errors import ConfigError, DataError
 from nasaudit.spaces.base import SearchSpace
@@ -242,22 +242,24 @@ def tuning_config(config: SearchConfig, lr: float) -> SearchConfig:
 
 
 class _Tuner:
-    """Progressive tuning between decisions: epochs of the search's own alternating steps on the selector's
-    supernet and alpha, under the decisions taken so far, with a freshly reset weight optimiser (module doc)."""
+    """Progressive tuning between decisions: epochs of the search's own alternating steps (``search_loop``) on
+    the selector's supernet and alpha, under the decisions taken so far, with a freshly reset weight optimiser
+    (module doc)."""
 
     def __init__(self, sel: _Selector, data: DeviceData, seed: int, lr: float) -> None:
         assert sel.alphas is not None
-        self.searcher = _Searcher(tuning_config(sel.config, lr), sel.supernet, sel.alphas, data)
-        self.searcher.projection = sel.projection  # shared: every tuning step sees the decisions taken
+        # the projection is shared: every tuning step sees the decisions taken
+        self.loop, self.step = search_loop(tuning_config(sel.config, lr), sel.supernet, sel.alphas, data,
+                                           sel.projection)
         self.seed = seed
         self.records: list[dict[str, Any]] = []
 
     def run(self, epochs: int, after_round: int) -> None:
         for _ in range(epochs):
-            record = self.searcher.epoch(len(self.records), self.seed)
+            record = self.loop.run_epoch(len(self.records), self.seed)
             self.records.append({"epoch": record.epoch, "after_round": after_round, "lr": record.lr,
                                  "train_loss": record.train_loss, "train_acc": record.train_acc,
-                                 "arch_loss": record.arch_loss, "val_loss": record.val_loss,
+                                 "arch_loss": self.step.extras[-1]["arch_loss"], "val_loss": record.val_loss,
                                  "val_acc": record.val_acc})
 
 

@@ -1,8 +1,9 @@
 """Fused training: M small networks trained at once as one model (horizontal fusion, HFTA, MLSys 2021).
 
-Each model is trained exactly as ``train`` (``train/loop.py``) would train it on its own: its own
-initialisation, its own batch order and augmentation drawn from ``epoch_seeds(seed, epoch)`` through its
-own generator, its own mixup coefficients, its own data split; the loss is the SUM over models of each
+The fused model trains on ``TrainLoop`` (``train/loop.py``) with a fused step, and each model is trained exactly
+as ``train`` would train it on its own: its own initialisation, its own batch order and augmentation (its own
+``ShuffledBatches``) drawn from ``epoch_seeds(seed, epoch)`` through its own generator, its own mixup
+coefficients, its own data split; the loss is the SUM over models of each
 model's mean loss (``Batch.loss`` on its own logits), so every model's gradient is its separate gradient;
 SGD (momentum, Nesterov, weight decay) is elementwise and so fuses exactly; gradient clipping is applied per
 model (``FusedNetwork.clip_grad_norm_``); the tensors have ``TrainLoop``'s layout and the epoch means are taken
@@ -20,35 +21,36 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
-from nasaudit._console import stderr_console
-from nasaudit.data.augment import mixup, normalize
+from nasaudit.data.augment import normalize
 from nasaudit.data.loading import load_dataset_seeds
-from nasaudit.data.splits import DatasetSplits, Split
+from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, TrainingError
 from nasaudit.nn.fused import FusedNetwork
 from nasaudit.nn.networks import build_network, count_flops, count_parameters
 from nasaudit.spaces import get_space
 from nasaudit.spaces.base import SearchSpace
+from nasaudit.train.batches import Batch, BatchSource, DeviceData, ShuffledBatches
 from nasaudit.train.loop import (
-    Batch,
+    EpochStats,
     Schedule,
+    StepContext,
+    TrainLoop,
+    TrainStep,
     epoch_seeds,
     isolated_run,
     memory_format_for,
-    param_groups,
     resolve_device,
 )
-from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
+from nasaudit.train.protocols import TrainProtocol, get_protocol
 from nasaudit.train.result import EpochRecord, TrainResult
 
 
@@ -65,130 +67,117 @@ def _check_splits(splits: Sequence[DatasetSplits]) -> None:
         raise ConfigError(f"dataset {first.name!r} has {len(first.train)} training images; need at least 2")
 
 
-class _FusedRunner:
-    """Device-side state of one fused run: the fused model, each model's data, the optimiser."""
+@dataclass(frozen=True)
+class FusedBatch:
+    """One step's batch of every model (``parts``) and their images fused into one input ``x``."""
 
-    def __init__(self, models: Sequence[nn.Module], splits: Sequence[DatasetSplits], protocol: TrainProtocol,
-                 device: torch.device, schedule: Schedule) -> None:
-        first = splits[0]
-        self.protocol, self.device, self.models, self.schedule = protocol, device, len(models), schedule
-        self.cuda = device.type == "cuda"
-        # the layout ``TrainLoop`` trains these networks in: kernels sum in an order that depends on it, and each
-        # model must see the numbers its separate run sees
-        self.memory_format = memory_format_for(models[0], device)
-        self.amp_dtype = torch.bfloat16 if not self.cuda or torch.cuda.is_bf16_supported() else torch.float16
-        self.fused = FusedNetwork(models, (first.in_channels, first.image_size, first.image_size))
-        self.fused.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
-        distinct: dict[int, int] = {}
-        self.which = [distinct.setdefault(id(s), len(distinct)) for s in splits]
-        unique = {index: s for s, index in zip(splits, self.which, strict=True)}
-        self.data = [{name: Split(part.x.to(device), part.y.to(device))
-                      for name, part in (("train", s.train), ("val", s.val), ("test", s.test))}
-                     for _, s in sorted(unique.items())]
-        self.mean = [torch.tensor(s.mean, device=device) for s in splits]
-        self.std = [torch.tensor(s.std, device=device) for s in splits]
-        self.optimizer = make_optimizer(param_groups(self.fused, protocol), protocol)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and self.amp_dtype == torch.float16)
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
+    x: torch.Tensor
+    parts: tuple[Batch, ...]
 
-    def _autocast(self) -> torch.autocast:
-        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.cuda)
 
-    def _set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+def _fuse_inputs(xs: Sequence[torch.Tensor], memory_format: torch.memory_format) -> torch.Tensor:
+    """M batches of (B, C, H, W) as one (B, M*C, H, W) batch, model-major channels."""
+    return torch.stack(list(xs), 1).flatten(1, 2).contiguous(memory_format=memory_format)
 
-    def _fuse_inputs(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        """M batches of (B, C, H, W) as one (B, M*C, H, W) batch, model-major channels."""
-        return torch.stack(xs, 1).flatten(1, 2).contiguous(memory_format=self.memory_format)
 
-    def train_epoch(self, epoch: int, seeds: Sequence[int]) -> tuple[float, list[float], list[float]]:
-        """One pass of every model over its training split; (lr at start, M mean losses, M accuracies %).
+class _FusedBatches(BatchSource[FusedBatch]):
+    """Every model's ``ShuffledBatches``, each drawn from that model's own seed as its separate run draws them
+    (the loop's generators, from the first seed, go unused), fused step by step."""
 
-        Every number a model sees is the one ``TrainLoop.train_epoch`` computes for it alone: its batch order,
-        crops and mixup from its own generators, its loss and accuracy by ``Batch`` on its own logits, the
-        epoch means in Python floats."""
-        p, device = self.protocol, self.device
-        n = len(self.data[0]["train"])
-        steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)  # as ``train``: no final batch of one
-        generators, orders, lams = [], [], []
-        for seed in seeds:
+    def __init__(self, sources: Sequence[ShuffledBatches], seeds: Sequence[int],
+                 memory_format: torch.memory_format) -> None:
+        self.sources, self.seeds, self.memory_format = list(sources), list(seeds), memory_format
+
+    def steps(self) -> int:
+        return self.sources[0].steps()
+
+    def epoch(self, epoch: int, generator: torch.Generator, rng: np.random.Generator) -> Iterator[FusedBatch]:
+        del generator, rng  # each model draws from its own seed
+        streams = []
+        for source, seed in zip(self.sources, self.seeds, strict=True):
             _, data_seed = epoch_seeds(seed, epoch)  # the torch seed drives drop path / noise ops: none here
-            generator = torch.Generator(device=device).manual_seed(data_seed)
-            generators.append(generator)
-            orders.append(torch.randperm(n, generator=generator, device=device))
-            alpha = p.augmentation.mixup_alpha
-            lams.append(np.random.default_rng([seed, epoch]).beta(alpha, alpha, size=steps) if alpha > 0 else None)
-        self.fused.train()
-        loss_sums = [torch.zeros((), device=device) for _ in range(self.models)]
-        corrects = [torch.zeros((), device=device) for _ in range(self.models)]
-        seen = 0
-        start_lr = self.schedule.learning_rate(epoch)
-        self._set_lr(start_lr)
-        for step in range(steps):
-            lr = self.schedule.step_rate(epoch, step, steps)
-            if lr is not None:
-                self._set_lr(lr)
-            batches = []
-            for m in range(self.models):
-                train = self.data[self.which[m]]["train"]
-                idx = orders[m][step * p.batch_size:(step + 1) * p.batch_size]
-                x = p.augmentation.apply(train.x[idx], self.mean[m], self.std[m], generators[m])
-                y, y_mix, lam = train.y[idx], None, 1.0
-                if lams[m] is not None:
-                    lam = float(lams[m][step])  # type: ignore[index]
-                    x, y_mix = mixup(x, y, lam, generators[m])
-                batches.append(Batch(x, y, y_mix, lam, epoch, step))
-            x = self._fuse_inputs([batch.x for batch in batches])
-            with self._autocast():
-                logits = self.fused(x)  # (B, M, classes)
-                per_model = [logits[:, m].contiguous() for m in range(self.models)]
-                losses = [batch.loss(self.criterion, out) for batch, out in zip(batches, per_model, strict=True)]
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(torch.stack(losses).sum()).backward()
-            if p.grad_clip is not None:
-                self.scaler.unscale_(self.optimizer)
-                self.fused.clip_grad_norm_(p.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.fused.restore_unused_()
-            size = batches[0].size
-            for m, (batch, out, loss) in enumerate(zip(batches, per_model, losses, strict=True)):
-                loss_sums[m] += loss.detach().float() * size
-                corrects[m] += batch.correct(out)
-            seen += size
-        mean_loss = [float(total) / max(seen, 1) for total in loss_sums]
-        bad = [m for m, value in enumerate(mean_loss) if not math.isfinite(value)]
+            own = torch.Generator(device=source.data.device).manual_seed(data_seed)
+            streams.append(source.epoch(epoch, own, np.random.default_rng([seed, epoch])))
+        for parts in zip(*streams, strict=True):
+            yield FusedBatch(_fuse_inputs([batch.x for batch in parts], self.memory_format), parts)
+
+
+class _FusedStep(TrainStep[FusedBatch]):
+    """The fused model's step: the sum over models of each model's mean loss, clipped per model; every model's
+    epoch numbers (``train_loss``, ``train_acc``) and scores (``scores[split]``) counted as ``TrainLoop`` counts
+    a separate run's, the loop's own being their means."""
+
+    def __init__(self, fused: FusedNetwork, data: Sequence[DeviceData], seeds: Sequence[int]) -> None:
+        self.fused, self.data, self.seeds = fused, list(data), list(seeds)
+        self.train_loss: list[float] = []
+        self.train_acc: list[float] = []
+        self.scores: dict[str, tuple[list[float], list[float]]] = {}
+        self._loss_sums: list[torch.Tensor] = []
+        self._corrects: list[torch.Tensor] = []
+        self._seen = 0
+
+    def begin_epoch(self, epoch: int, lr: float) -> None:
+        device = self.data[0].device
+        self._loss_sums = [torch.zeros((), device=device) for _ in self.seeds]
+        self._corrects = [torch.zeros((), device=device) for _ in self.seeds]
+        self._seen = 0
+
+    def train_step(self, batch: FusedBatch, rng: np.random.Generator, ctx: StepContext) -> None:
+        with ctx.autocast():
+            logits = self.fused(batch.x)  # (B, M, classes)
+            per_model = [logits[:, m].contiguous() for m in range(len(batch.parts))]
+            losses = [part.loss(ctx.criterion, out) for part, out in zip(batch.parts, per_model, strict=True)]
+        ctx.backward(torch.stack(losses).sum())
+        size = batch.parts[0].size
+        for m, (part, out, loss) in enumerate(zip(batch.parts, per_model, losses, strict=True)):
+            self._loss_sums[m] += loss.detach().float() * size
+            self._corrects[m] += part.correct(out)
+        self._seen += size
+
+    def clip_gradients(self, model: nn.Module, max_norm: float) -> None:
+        self.fused.clip_grad_norm_(max_norm)
+
+    def after_update(self, batch: FusedBatch, rng: np.random.Generator, ctx: StepContext) -> None:
+        self.fused.restore_unused_()
+
+    def end_epoch(self, epoch: int, stats: EpochStats) -> EpochStats:
+        seen = max(self._seen, 1)
+        self.train_loss = [float(total) / seen for total in self._loss_sums]
+        self.train_acc = [100.0 * float(total) / seen for total in self._corrects]
+        bad = [m for m, value in enumerate(self.train_loss) if not math.isfinite(value)]
         if bad:
             raise TrainingError(
-                f"training loss became non-finite for fused model(s) {bad} (seeds {[seeds[m] for m in bad]}) in "
-                f"epoch {epoch + 1} (learning rate {start_lr:.3g}); the run stopped. Lower the learning rate or "
-                "train those separately."
+                f"training loss became non-finite for fused model(s) {bad} (seeds {[self.seeds[m] for m in bad]}) "
+                f"in epoch {epoch + 1} (learning rate {stats.lr:.3g}); the run stopped. Lower the learning rate "
+                "or train those separately."
             )
-        return start_lr, mean_loss, [100.0 * float(total) / max(seen, 1) for total in corrects]
+        return EpochStats(stats.lr, float(np.mean(self.train_loss)), float(np.mean(self.train_acc)))
 
     @torch.no_grad()
-    def evaluate(self, name: str) -> tuple[list[float], list[float]]:
-        """Per-model (mean loss, accuracy %) on split ``name`` (each model its own, summed as
-        ``TrainLoop.evaluate`` sums them); NaN for an empty split."""
-        size = len(self.data[0][name])
+    def evaluate(self, loop: TrainLoop[FusedBatch], name: str, noise_seed: int) -> tuple[float, float]:
+        """Every model's (mean loss, accuracy %) on split ``name``, each its own, summed as ``TrainLoop.evaluate``
+        sums them, into ``scores[name]``; NaN for an empty split. Returns their means."""
+        parts = [data.parts[name] for data in self.data]
+        size = len(parts[0])
         if size == 0:
-            return [math.nan] * self.models, [math.nan] * self.models
+            self.scores[name] = [math.nan] * len(parts), [math.nan] * len(parts)
+            return math.nan, math.nan
         self.fused.eval()
-        loss_sums = [torch.zeros((), device=self.device) for _ in range(self.models)]
-        corrects = [torch.zeros((), device=self.device) for _ in range(self.models)]
-        step = self.protocol.eval_batch_size
-        parts = [self.data[self.which[m]][name] for m in range(self.models)]
+        loss_sums = [torch.zeros((), device=loop.device) for _ in parts]
+        corrects = [torch.zeros((), device=loop.device) for _ in parts]
+        step = loop.protocol.eval_batch_size
         for start in range(0, size, step):
-            x = self._fuse_inputs([normalize(part.x[start:start + step], self.mean[m], self.std[m])
-                                   for m, part in enumerate(parts)])
-            with self._autocast():
+            x = _fuse_inputs([normalize(part.x[start:start + step], data.mean, data.std)
+                              for part, data in zip(parts, self.data, strict=True)], loop.memory_format)
+            with loop.autocast():
                 logits = self.fused(x)
             for m, part in enumerate(parts):
                 out, y = logits[:, m].contiguous(), part.y[start:start + step]
                 loss_sums[m] += nn.functional.cross_entropy(out.float(), y, reduction="sum")
                 corrects[m] += (out.argmax(1) == y).sum()
-        return ([float(total) / size for total in loss_sums], [100.0 * float(total) / size for total in corrects])
+        losses, accs = [float(total) / size for total in loss_sums], [100.0 * float(total) / size for total in corrects]
+        self.scores[name] = losses, accs
+        return float(np.mean(losses)), float(np.mean(accs))
 
 
 def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequence[DatasetSplits],
@@ -217,37 +206,43 @@ def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequ
     params, flops = zip(*(counted[repr(model)] for model in models), strict=True)
     share = 1.0 / len(models)
     with isolated_run(torch_device, threads):
-        runner = _FusedRunner(models, parts, proto, torch_device, Schedule(proto, warmup_epochs))
+        distinct: dict[int, DeviceData] = {}  # each distinct split goes to the device once
+        for part in parts:
+            if id(part) not in distinct:
+                distinct[id(part)] = DeviceData(part, torch_device)
+        data = [distinct[id(part)] for part in parts]
+        fused = FusedNetwork(models, shape)
+        # the layout ``TrainLoop`` trains these networks in: kernels sum in an order that depends on it, and each
+        # model must see the numbers its separate run sees
+        memory_format = memory_format_for(models[0], torch_device)
+        step = _FusedStep(fused, data, seeds)
+        batches = _FusedBatches([ShuffledBatches(d, proto, memory_format) for d in data], seeds, memory_format)
+        loop = TrainLoop(fused, step, data[0], proto, torch_device, Schedule(proto, warmup_epochs), batches=batches)
         histories: list[list[EpochRecord]] = [[] for _ in models]
-        elapsed = 0.0
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
-        with Progress(*columns, console=stderr_console(), disable=not progress, transient=True) as bar:
-            task = bar.add_task(f"train {len(models)} fused {proto.name}", total=proto.epochs, status="")
-            for epoch in range(proto.epochs):
-                started = time.perf_counter()
-                lr, train_loss, train_acc = runner.train_epoch(epoch, seeds)
-                val_loss, val_acc = runner.evaluate("val")
-                seconds = (time.perf_counter() - started) * share
-                tests = runner.evaluate("test") if test_each_epoch else None
-                elapsed += (time.perf_counter() - started) * share
-                for m, history in enumerate(histories):
-                    history.append(EpochRecord(
-                        epoch + 1, lr, float(train_loss[m]), float(train_acc[m]), float(val_loss[m]),
-                        float(val_acc[m]), seconds, None if tests is None else float(tests[0][m]),
-                        None if tests is None else float(tests[1][m])))
-                    if on_epoch_end is not None:
-                        on_epoch_end(m, history[-1])
-                bar.update(task, advance=1, status=f"mean loss {float(np.mean(train_loss)):.3f} "
-                                                   f"val {float(np.mean(val_acc)):.1f}%")
-        if tests is None:
+
+        def per_model(record: EpochRecord) -> None:
+            val_loss, val_acc = step.scores["val"]
+            tests = step.scores["test"] if test_each_epoch else None
+            for m, history in enumerate(histories):
+                history.append(EpochRecord(
+                    record.epoch, record.lr, step.train_loss[m], step.train_acc[m], val_loss[m], val_acc[m],
+                    record.seconds * share, None if tests is None else tests[0][m],
+                    None if tests is None else tests[1][m]))
+                if on_epoch_end is not None:
+                    on_epoch_end(m, history[-1])
+
+        evaluate = ("val", "test") if test_each_epoch else ("val",)
+        _, elapsed = loop.run(seed=seeds[0], run_key={}, evaluate=evaluate, progress=progress,
+                              description=f"train {len(models)} fused {proto.name}", on_epoch_end=per_model)
+        if not test_each_epoch:
             started = time.perf_counter()
-            tests = runner.evaluate("test")
-            elapsed += (time.perf_counter() - started) * share
-        runner.fused.store_models(models)
+            step.evaluate(loop, "test", 0)
+            elapsed += time.perf_counter() - started
+        fused.store_models(models)
+    test_loss, test_acc = step.scores["test"]
     return [TrainResult(protocol=proto.name, dataset=first.name, seed=seed, history=tuple(history),
-                        final_val_acc=history[-1].val_acc, test_loss=float(tests[0][m]), test_acc=float(tests[1][m]),
-                        params=params[m], flops=flops[m], wall_time_s=elapsed, device=str(torch_device))
+                        final_val_acc=history[-1].val_acc, test_loss=test_loss[m], test_acc=test_acc[m],
+                        params=params[m], flops=flops[m], wall_time_s=elapsed * share, device=str(torch_device))
             for m, (seed, history) in enumerate(zip(seeds, histories, strict=True))]
 
 

@@ -1,14 +1,20 @@
-"""The one training loop: stand-alone networks and weight-sharing supernets, with a plugged-in step.
+"""The one training loop: stand-alone networks, weight-sharing supernets, differentiable searches and fused
+training, each a plugged-in step on its batches.
 
 ``TrainLoop`` owns everything an epoch needs besides the forward pass: seeding per ``(seed, epoch)``,
-batch order, augmentation and mixup, the learning-rate schedule with optional linear warm-up
-(single-path paper Sec. 4.3), drop path, gradient clipping, mixed precision (bfloat16, or float16 with
-loss scaling, on CUDA) and channels-last tensors (CUDA), a checkpoint after every epoch with exact
-resume, stopping on a NaN/inf loss, per-epoch evaluation and the progress bar. A ``TrainStep`` does
-one optimiser step's forward and backward passes: ``ModelStep`` for a stand-alone network (its
-loss, plus an optional auxiliary head's), ``nasaudit.supernet.training.PathStep`` for a single-path
-supernet (sample the paths, then forward/backward each); a step with state of its own (e.g. a
-differentiable-NAS architect) returns it from ``state_dict`` and it is checkpointed with the weights.
+the learning-rate schedule with optional linear warm-up (single-path paper Sec. 4.3), drop path, gradient
+clipping, mixed precision (bfloat16, or float16 with loss scaling, on CUDA) and channels-last tensors
+(CUDA), a checkpoint after every epoch with exact resume, stopping on a NaN/inf loss, per-epoch evaluation
+and the progress bar. A ``BatchSource`` (``train/batches.py``) yields an epoch's batches from the epoch's
+generators: by default ``ShuffledBatches`` (batch order, augmentation, mixup). A ``TrainStep`` does one
+optimiser step's forward and backward passes, with hooks around them: ``ModelStep`` for a stand-alone
+network (its loss, plus an optional auxiliary head's), ``nasaudit.supernet.training.PathStep`` for a
+single-path supernet (sample the paths, then forward/backward each),
+``nasaudit.differentiable.search.SearchStep`` for a differentiable search (the alpha step before or after
+the weight update, per-epoch temperature or perturbation, SGAS decisions after an epoch, validation with
+the search's forward argument) and ``nasaudit.train.fused``'s step for M networks trained as one. A step
+with state of its own (e.g. a differentiable-NAS architect) returns it from ``state_dict`` and it is
+checkpointed with the weights.
 
 Reproducible: epoch ``e`` draws all its randomness (batch order, augmentation, mixup, drop path,
 noise ops, paths) from seeds derived from ``(seed, e)``, so resuming from the checkpoint written after
@@ -26,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import torch
@@ -34,13 +40,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from torch import nn
 
 from nasaudit._console import stderr_console
-from nasaudit.data.augment import mixup, normalize
-from nasaudit.data.splits import DatasetSplits, Split
+from nasaudit.data.augment import normalize
+from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, TrainingError
 from nasaudit.nn.networks import count_flops, count_parameters
+from nasaudit.train.batches import Batch, BatchSource, DeviceData, ShuffledBatches
 from nasaudit.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, restoring, save_checkpoint
 from nasaudit.train.protocols import TrainProtocol, get_protocol, make_optimizer
 from nasaudit.train.result import EpochRecord, TrainResult
+
+B = TypeVar("B")
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -125,41 +134,11 @@ class Schedule:
         return self.learning_rate(epoch + (step + int(self.at_step_end)) / steps)
 
 
-@dataclass(frozen=True)
-class Batch:
-    """One training batch: augmented images ``x`` on the device, labels ``y``; with mixup, ``y_mix``
-    are the labels mixed in with weight ``1 - lam`` (redundancy paper App. B.2)."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    y_mix: torch.Tensor | None
-    lam: float
-    epoch: int
-    step: int
-
-    @property
-    def size(self) -> int:
-        return int(self.y.shape[0])
-
-    def loss(self, criterion: nn.Module, logits: torch.Tensor) -> torch.Tensor:
-        """The (mixup-weighted) loss of ``logits``."""
-        if self.y_mix is None:
-            return criterion(logits, self.y)
-        return self.lam * criterion(logits, self.y) + (1.0 - self.lam) * criterion(logits, self.y_mix)
-
-    def correct(self, logits: torch.Tensor) -> torch.Tensor:
-        """Number of correct predictions (mixup-weighted), as a 0-d tensor."""
-        pred = logits.detach().argmax(1)
-        if self.y_mix is None:
-            return (pred == self.y).sum()
-        return self.lam * (pred == self.y).sum() + (1.0 - self.lam) * (pred == self.y_mix).sum()
-
-
 class StepContext:
     """What the loop lends a step for one optimiser step: autocast, (scaled) backward, the criterion
     and the epoch's running loss/accuracy."""
 
-    def __init__(self, loop: TrainLoop) -> None:
+    def __init__(self, loop: TrainLoop[Any]) -> None:
         self._loop = loop
         self.criterion = loop.criterion
         self.loss_sum = torch.zeros((), device=loop.device)
@@ -181,17 +160,47 @@ class StepContext:
         self.seen += n
 
 
-class TrainStep(ABC):
-    """One optimiser step's forward/backward passes (the loop zeroes, clips and applies the gradients).
+@dataclass(frozen=True)
+class EpochStats:
+    """An epoch's learning rate at its start, its mean training loss and accuracy (%)."""
+
+    lr: float
+    loss: float
+    acc: float
+
+
+class TrainStep(ABC, Generic[B]):
+    """One optimiser step's forward/backward passes on a batch of type ``B`` (the loop zeroes, clips and
+    applies the gradients), and the hooks around them, which do nothing unless overridden.
 
     A step with state beyond the model weights (e.g. architecture parameters and their optimiser)
     overrides ``state_dict``/``load_state_dict`` so that a resumed run continues exactly.
     """
 
+    def begin_epoch(self, epoch: int, lr: float) -> None:
+        """Before the first batch of ``epoch``, whose learning rate starts at ``lr``."""
+
     @abstractmethod
-    def train_step(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
+    def train_step(self, batch: B, rng: np.random.Generator, ctx: StepContext) -> None:
         """Forward ``batch``, ``ctx.backward`` the loss(es), ``ctx.record`` the numbers; ``rng`` is the
         epoch's generator (seeded by ``(seed, epoch)``) for any sampling the step does."""
+
+    def clip_gradients(self, model: nn.Module, max_norm: float) -> None:
+        """Clip the step's gradients to the protocol's ``grad_clip``: by default their norm over all of ``model``."""
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def after_update(self, batch: B, rng: np.random.Generator, ctx: StepContext) -> None:
+        """After the optimiser applied the step's gradients."""
+
+    def end_epoch(self, epoch: int, stats: EpochStats) -> EpochStats:
+        """After the last update of ``epoch``; returns the epoch's numbers: the loop's count of ``ctx.record``
+        (``stats``), unless the step counts its own."""
+        return stats
+
+    def evaluate(self, loop: TrainLoop[B], name: str, noise_seed: int) -> tuple[float, float]:
+        """(mean loss, accuracy %) on split ``name`` after an epoch, any noise drawn from ``noise_seed`` (the
+        epoch's data seed): by default ``loop.evaluate``, the model's plain forward pass."""
+        return loop.evaluate(name)
 
     def state_dict(self) -> dict[str, Any]:
         """Extra state to checkpoint (none by default)."""
@@ -204,7 +213,7 @@ class TrainStep(ABC):
                               "does not take; use another checkpoint folder")
 
 
-class ModelStep(TrainStep):
+class ModelStep(TrainStep[Batch]):
     """Stand-alone training: the network's loss on the batch, plus ``aux_weight`` times its auxiliary
     head's loss (DARTS, Liu et al., 2019, Sec. 3.3; redundancy paper App. B.2)."""
 
@@ -222,99 +231,90 @@ class ModelStep(TrainStep):
         ctx.record(loss, batch.correct(logits), batch.size)
 
 
-@dataclass(frozen=True)
-class _EpochStats:
-    lr: float
-    loss: float
-    acc: float
+class TrainLoop(Generic[B]):
+    """Device-side state of one run (module doc): ``model`` trained by ``step`` on the batches of ``batches``
+    (default ``ShuffledBatches`` of ``data``'s training split) under ``protocol`` with ``optimizer`` (default the
+    protocol's over ``param_groups``; pass it when the step needs it first); ``evaluate`` scores ``model(x)`` on
+    a split. ``float32`` trains in float32 on contiguous tensors on CUDA too (no autocast, loss scaling or
+    channels-last), as the differentiable search's reference code does."""
 
-
-class TrainLoop:
-    """Device-side state of one run (module doc): ``model`` trained by ``step`` on ``splits`` under
-    ``protocol`` with its optimiser (SGD or RMSProp); ``evaluate`` scores ``model(x)`` on a split."""
-
-    def __init__(self, model: nn.Module, step: TrainStep, splits: DatasetSplits, protocol: TrainProtocol,
-                 device: torch.device, schedule: Schedule | None = None) -> None:
-        if len(splits.train) < 2:
-            raise ConfigError(f"dataset {splits.name!r} has {len(splits.train)} training images; need at least 2")
-        self.model, self.step, self.splits, self.protocol, self.device = model, step, splits, protocol, device
+    def __init__(self, model: nn.Module, step: TrainStep[B], data: DatasetSplits | DeviceData,
+                 protocol: TrainProtocol, device: torch.device, schedule: Schedule | None = None, *,
+                 batches: BatchSource[B] | None = None, optimizer: torch.optim.Optimizer | None = None,
+                 float32: bool = False) -> None:
+        self.data = data if isinstance(data, DeviceData) else DeviceData(data, device)
+        if len(self.data.parts["train"]) < 2:
+            raise ConfigError(f"dataset {self.data.name!r} has {len(self.data.parts['train'])} training images; "
+                              "need at least 2")
+        self.model, self.step, self.protocol, self.device = model, step, protocol, device
         self.schedule = schedule if schedule is not None else Schedule(protocol)
-        self.cuda = device.type == "cuda"
-        self.memory_format = memory_format_for(model, device)
-        self.amp_dtype = (torch.bfloat16 if not self.cuda or torch.cuda.is_bf16_supported() else torch.float16)
+        self.mixed = device.type == "cuda" and not float32
+        self.memory_format = torch.contiguous_format if float32 else memory_format_for(model, device)
+        self.amp_dtype = (torch.bfloat16 if not self.mixed or torch.cuda.is_bf16_supported() else torch.float16)
         # Module.to takes memory_format (documented) but torch's type stubs do not list it
         self.model.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
-        self.data = {name: Split(part.x.to(device), part.y.to(device))
-                     for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
-        self.mean = torch.tensor(splits.mean, device=device)
-        self.std = torch.tensor(splits.std, device=device)
-        self.optimizer = make_optimizer(param_groups(model, protocol), protocol)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and self.amp_dtype == torch.float16)
+        # the default yields ``Batch``es, the batches of the steps that take no source (``ModelStep``, ``PathStep``)
+        self.batches = batches if batches is not None else cast(
+            BatchSource[B], ShuffledBatches(self.data, protocol, self.memory_format))
+        self.optimizer = (optimizer if optimizer is not None
+                          else make_optimizer(param_groups(model, protocol), protocol))
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed and self.amp_dtype == torch.float16)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=protocol.label_smoothing)
 
     def autocast(self) -> torch.autocast:
-        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.cuda)
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.mixed)
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def train_epoch(self, epoch: int, seed: int) -> _EpochStats:
-        """One pass over the training split."""
-        p, model, train = self.protocol, self.model, self.data["train"]
+    def train_epoch(self, epoch: int, seed: int) -> EpochStats:
+        """One pass over the epoch's batches."""
         torch_seed, data_seed = epoch_seeds(seed, epoch)
         torch.manual_seed(torch_seed)
         generator = torch.Generator(device=self.device).manual_seed(data_seed)
         rng = np.random.default_rng([seed, epoch])
-        n = len(train)
-        order = torch.randperm(n, generator=generator, device=self.device)
-        # a final batch of one image would break batch norm; drop it (as a data loader with drop_last would)
-        steps = n // p.batch_size + (1 if n % p.batch_size > 1 else 0)
-        alpha = p.augmentation.mixup_alpha
-        lams = rng.beta(alpha, alpha, size=steps) if alpha > 0 else None
-        if hasattr(model, "drop_path_prob"):
-            setattr(model, "drop_path_prob", p.drop_path_at(epoch))  # noqa: B010 (a float, not a submodule)
-        model.train()
+        if hasattr(self.model, "drop_path_prob"):
+            setattr(self.model, "drop_path_prob", self.protocol.drop_path_at(epoch))  # noqa: B010 (a float)
+        self.model.train()
         ctx = StepContext(self)
         start_lr = self.schedule.learning_rate(epoch)
         self._set_lr(start_lr)
-        for step in range(steps):
+        self.step.begin_epoch(epoch, start_lr)
+        steps, clip = self.batches.steps(), self.protocol.grad_clip
+        for step, batch in enumerate(self.batches.epoch(epoch, generator, rng)):
             lr = self.schedule.step_rate(epoch, step, steps)
             if lr is not None:
                 self._set_lr(lr)
-            idx = order[step * p.batch_size:(step + 1) * p.batch_size]
-            x = p.augmentation.apply(train.x[idx], self.mean, self.std, generator)
-            y, y_mix, lam = train.y[idx], None, 1.0
-            if lams is not None:
-                lam = float(lams[step])
-                x, y_mix = mixup(x, y, lam, generator)
-            batch = Batch(x.contiguous(memory_format=self.memory_format), y, y_mix, lam, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             self.step.train_step(batch, rng, ctx)
-            if p.grad_clip is not None:
+            if clip is not None:
                 self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
+                self.step.clip_gradients(self.model, clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
-        mean_loss = float(ctx.loss_sum) / max(ctx.seen, 1)
-        if not math.isfinite(mean_loss):
+            self.step.after_update(batch, rng, ctx)
+        seen = max(ctx.seen, 1)
+        stats = self.step.end_epoch(epoch, EpochStats(start_lr, float(ctx.loss_sum) / seen,
+                                                      100.0 * float(ctx.correct) / seen))
+        if not math.isfinite(stats.loss):
             raise TrainingError(
-                f"training loss became {mean_loss} in epoch {epoch + 1} (learning rate {start_lr:.3g}); the run "
+                f"training loss became {stats.loss} in epoch {epoch + 1} (learning rate {start_lr:.3g}); the run "
                 "stopped. Lower the learning rate or check the data and the architecture."
             )
-        return _EpochStats(start_lr, mean_loss, 100.0 * float(ctx.correct) / max(ctx.seen, 1))
+        return stats
 
     @torch.no_grad()
     def evaluate(self, name: str) -> tuple[float, float]:
         """(mean loss, accuracy %) of ``model(x)`` on split ``name``; NaN for an empty split."""
-        part = self.data[name]
+        part = self.data.parts[name]
         if len(part) == 0:
             return math.nan, math.nan
         self.model.eval()
         loss_sum, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
         size = self.protocol.eval_batch_size
         for start in range(0, len(part), size):
-            x = normalize(part.x[start:start + size], self.mean, self.std).contiguous(
+            x = normalize(part.x[start:start + size], self.data.mean, self.data.std).contiguous(
                 memory_format=self.memory_format)
             y = part.y[start:start + size]
             with self.autocast():
@@ -323,14 +323,27 @@ class TrainLoop:
             correct += (logits.argmax(1) == y).sum()
         return float(loss_sum) / len(part), 100.0 * float(correct) / len(part)
 
+    def run_epoch(self, epoch: int, seed: int, evaluate: Sequence[str] = ("val",)) -> EpochRecord:
+        """Train ``epoch`` and score the splits in ``evaluate`` with the step's ``evaluate`` (validation NaN
+        and test ``None`` when not scored); ``seconds`` counts training and validation."""
+        started = time.perf_counter()
+        stats = self.train_epoch(epoch, seed)
+        noise_seed = epoch_seeds(seed, epoch)[1]
+        val_loss, val_acc = self.step.evaluate(self, "val", noise_seed) if "val" in evaluate else (math.nan, math.nan)
+        seconds = time.perf_counter() - started
+        test_loss, test_acc = self.step.evaluate(self, "test", noise_seed) if "test" in evaluate else (None, None)
+        return EpochRecord(epoch + 1, stats.lr, stats.loss, stats.acc, val_loss, val_acc, seconds, test_loss,
+                           test_acc)
+
     def run(self, *, seed: int, run_key: dict[str, Any], checkpoint_dir: Path | None = None,
             evaluate: Sequence[str] = ("val",), progress: bool = True, description: str = "train",
             on_epoch_end: Callable[[EpochRecord], None] | None = None) -> tuple[list[EpochRecord], float]:
         """Train all the protocol's epochs, resuming from ``checkpoint_dir`` (which must hold a checkpoint of
         ``run_key`` if any); returns the per-epoch records and the wall time (s, over all sessions).
 
-        After each epoch the splits in ``evaluate`` ("val", "test") are scored (unscored ones are NaN for
-        validation, ``None`` for test), the checkpoint written and ``on_epoch_end`` called.
+        After each epoch the splits in ``evaluate`` ("val", "test") are scored (``run_epoch``), the checkpoint
+        (weights, optimiser, loss scaler, the step's ``state_dict``, the records) written and ``on_epoch_end``
+        called.
         """
         unknown = sorted(set(evaluate) - {"val", "test"})
         if unknown:
@@ -353,21 +366,17 @@ class TrainLoop:
             task = bar.add_task(description, total=self.protocol.epochs, completed=len(history), status="")
             for epoch in range(len(history), self.protocol.epochs):
                 started = time.perf_counter()
-                stats = self.train_epoch(epoch, seed)
-                val_loss, val_acc = self.evaluate("val") if "val" in evaluate else (math.nan, math.nan)
-                seconds = time.perf_counter() - started
-                test_loss, test_acc = self.evaluate("test") if "test" in evaluate else (None, None)
+                record = self.run_epoch(epoch, seed, evaluate)
                 elapsed += time.perf_counter() - started
-                record = EpochRecord(epoch + 1, stats.lr, stats.loss, stats.acc, val_loss, val_acc, seconds,
-                                     test_loss, test_acc)
                 history.append(record)
                 if folder is not None:
                     save_checkpoint(folder, {"run": run_key, "model": self.model.state_dict(),
                                              "optimizer": self.optimizer.state_dict(),
                                              "scaler": self.scaler.state_dict(), "step": self.step.state_dict(),
                                              "history": [asdict(r) for r in history], "elapsed": elapsed})
-                status = f"loss {stats.loss:.3f} train {stats.acc:.1f}%"
-                bar.update(task, advance=1, status=status + (f" val {val_acc:.1f}%" if "val" in evaluate else ""))
+                status = f"loss {record.train_loss:.3f} train {record.train_acc:.1f}%"
+                bar.update(task, advance=1,
+                           status=status + (f" val {record.val_acc:.1f}%" if "val" in evaluate else ""))
                 if on_epoch_end is not None:
                     on_epoch_end(record)
         return history, elapsed
