@@ -51,6 +51,9 @@ def _context_of(kind: str, folder: Path, nb101_csv: str) -> tuple[dict[str, Any]
         return {"name": "nb101"}, {"nb101": {"kind": "nb101", "path": "nb101.csv"}}
     if kind == "nb301_results":
         return {"name": "darts"}, {"nb301_results": {"kind": "nb301_results", "path": _nb301_results(folder)}}
+    if kind == "nb301_surrogate":
+        return {"name": "darts"}, {"nb301_surrogate": {"kind": "nb301_surrogate", "path": _nb301_results(folder),
+                                                       "n_estimators": 20}}
     if kind == "nats":
         pytest.skip("the nats kind reads an official NATS-Bench file through the nats_bench package (extra nb201); "
                     "neither ships with nasaudit")

@@ -1,4 +1,4 @@
-"""NB301 training-set loader on tiny files in the release's layout (<optimizer>/results_<n>.json)."""
+"""NB301 training-set loader on tiny files in the release's layout (<optimizer>/results_<n>.json, conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,7 @@ from nasaudit.truth.surrogate import (
     read_nb301_results,
 )
 
-
-def result_json(config: dict[str, str], val: float, test: float) -> dict[str, object]:
-    """A result file as the release writes it (other hyper-parameters and curves abridged)."""
-    hyper = {"CreateImageDataLoader:batch_size": 96, "NetworkSelectorDatasetInfo:darts:layers": 8, **config}
-    return {"optimized_hyperparamater_config": hyper, "budget": 100, "runtime": 3600.5, "test_accuracy": test,
-            "info": [{"val_accuracy": val, "val_accuracy_final": val, "train_accuracy_final": 99.1,
-                      "model_parameters": 1_234_567}],
-            "learning_curves": {"Train/val_accuracy": [val - 5, val]}}
+from .conftest import result_json
 
 
 def test_darts_v2_config_keys_follow_the_official_edge_numbering() -> None:

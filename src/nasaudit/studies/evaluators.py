@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError
-from nasaudit.jobs.job import identity
+from nasaudit.jobs.job import digest, identity
 from nasaudit.jobs.provenance import file_sha256
 from nasaudit.limits import MAX_EPOCHS, MAX_SAMPLES
 from nasaudit.registry import Registry
@@ -68,6 +68,23 @@ class SupernetEvaluatorSpec(StrictModel):
     sampling: Literal["fair", "uniform"] = "fair"
 
 
+class ProxyEvaluatorSpec(StrictModel):
+    """A zero-cost proxy of each architecture's untrained network (NB201 networks ``channels`` wide with
+    ``cells_per_stage``) from one ``batch_size`` batch of ``dataset``, all drawn with ``seed`` (docs/proxies.md);
+    scores kept in the audit's store. ``fuse`` > 1 fuses that many NB201 networks per pass."""
+
+    kind: Literal["proxy"] = "proxy"
+    proxy: str = "synflow"
+    dataset: str = "fashion16"
+    data_root: str | None = None
+    batch_size: int = Field(64, ge=2, le=4096)
+    seed: SeedValue = 0
+    channels: int = Field(4, ge=1, le=256)
+    cells_per_stage: int = Field(1, ge=1, le=10)
+    fuse: int = Field(1, ge=1, le=1024)
+    device: str = "cpu"
+
+
 class NB101EvaluatorSpec(StrictModel):
     """A NAS-Bench-101 table converted by ``nasaudit bench convert-nb101`` (one row per cell, budget and repeat),
     scored by the mean over repeats of ``metric`` at ``epochs`` (search-phase paper Sec. 3.2, App. A.2)."""
@@ -105,6 +122,25 @@ class NB301ResultsEvaluatorSpec(StrictModel):
     units: Literal["percent", "fraction"] = "percent"
 
 
+class NB301SurrogateEvaluatorSpec(StrictModel):
+    """A surrogate fit on a NAS-Bench-301 results folder the way NB301 fit its own (``model: gbt`` on NB301's
+    config encoding, ``gin`` on the cell graphs; 0.8/0.1/0.1 split seeded by ``seed``), scoring any DARTS genotype;
+    ``official`` is the released NB301 ensemble in ``model_dir`` (extra ``nb301``). The fit is kept in the run
+    folder, keyed by the folder's content and these settings."""
+
+    kind: Literal["nb301_surrogate"] = "nb301_surrogate"
+    path: str
+    metric: Literal["val_accuracy", "test_accuracy"] = "val_accuracy"
+    model: Literal["gbt", "gin", "official"] = "gbt"
+    model_dir: str | None = None
+    seed: SeedValue = 0
+    n_estimators: int = Field(500, ge=1, le=100_000)
+    epochs: int = Field(60, ge=1, le=MAX_EPOCHS)
+    hidden: int = Field(32, ge=2, le=1024)
+    layers: int = Field(3, ge=1, le=32)
+    units: Literal["percent", "fraction"] = "percent"
+
+
 class TrainEvaluatorSpec(StrictModel):
     """Ground truth on demand: each architecture trained from scratch with ``seeds`` under ``protocol`` on
     ``dataset`` (``options`` override protocol fields or the macro network), runs kept in the audit's store.
@@ -120,7 +156,8 @@ class TrainEvaluatorSpec(StrictModel):
 
 
 EvaluatorSpec = Annotated[TableEvaluatorSpec | SurrogateEvaluatorSpec | SupernetEvaluatorSpec | NB101EvaluatorSpec
-                          | NatsEvaluatorSpec | NB301ResultsEvaluatorSpec | TrainEvaluatorSpec,
+                          | NatsEvaluatorSpec | NB301ResultsEvaluatorSpec | NB301SurrogateEvaluatorSpec
+                          | TrainEvaluatorSpec,
                           Field(discriminator="kind")]
 
 
@@ -239,11 +276,15 @@ def _check_file(spec: FileSpec, base_dir: Path, space: SearchSpace | None) -> li
     return problems
 
 
+def content_digest(path: Path) -> str:
+    """sha256 over the relative name and content hash of every file at ``path`` (a file or a folder)."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return hashlib.sha256("".join(f"{p.relative_to(path.parent)}:{file_sha256(p)}" for p in files).encode()).hexdigest()
+
+
 def _file_fingerprint(spec: FileSpec, base_dir: Path) -> dict[str, Any]:
     path = resolve_path(base_dir, spec.path)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256("".join(f"{p.relative_to(path.parent)}:{file_sha256(p)}" for p in files).encode())
-    return {**identity(spec), "path": str(path), "sha256": digest.hexdigest()}
+    return {**identity(spec), "path": str(path), "sha256": content_digest(path)}
 
 
 @lru_cache(maxsize=8)
@@ -278,6 +319,70 @@ def _build_file(context: StudyContext, name: str, spec: FileSpec) -> Scored:
     if context.space.size != benchmark.space.size:
         benchmark = benchmark.restrict(context.space)
     return Scored(benchmark.evaluator(column, resolve="canonical"), what, spec.units, benchmark, column)
+
+
+# ----------------------------------------------------------------------------------------- NB301 surrogate
+def _importable(module: str) -> bool:
+    """Whether ``module`` is installed or already imported (``find_spec`` raises for one without a spec)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:
+        return True
+
+
+def _check_nb301_surrogate(spec: NB301SurrogateEvaluatorSpec, base_dir: Path,
+                           space: SearchSpace | None) -> list[Problem]:
+    from nasaudit.spaces.darts import DARTS_OPS, DartsSpace
+
+    problems: list[Problem] = []
+    path = resolve_path(base_dir, spec.path)
+    if not path.is_dir():
+        problems.append((("path",), f"NB301 results folder not found: {path}"))
+    if spec.model == "official":
+        if spec.model_dir is None:
+            problems.append((("model_dir",), "model: official needs model_dir, the folder of NB301's model files"))
+        elif not resolve_path(base_dir, spec.model_dir).is_dir():
+            problems.append((("model_dir",), f"folder not found: {resolve_path(base_dir, spec.model_dir)}"))
+        if not _importable("nasbench301"):
+            from nasaudit.truth.surrogate import NB301_HINT
+
+            problems.append((("model",), NB301_HINT))
+    elif spec.model_dir is not None:
+        problems.append((("model_dir",), f"model_dir is read by model: official only, not by {spec.model!r}"))
+    if space is not None and not (isinstance(space, DartsSpace) and space.n_nodes == 4
+                                  and set(space.ops) <= set(DARTS_OPS)):
+        problems.append((("kind",), f"an nb301_surrogate evaluator scores the DARTS space (4 nodes, ops among "
+                                    f"{list(DARTS_OPS)}), not {space.name!r}"))
+    return problems
+
+
+def _nb301_surrogate_fingerprint(spec: NB301SurrogateEvaluatorSpec, base_dir: Path) -> dict[str, Any]:
+    path = resolve_path(base_dir, spec.path)
+    out = {**identity(spec), "path": str(path), "sha256": content_digest(path)}
+    if spec.model_dir is not None:
+        model_dir = resolve_path(base_dir, spec.model_dir)
+        out.update(model_dir=str(model_dir), model_sha256=content_digest(model_dir))
+    return out
+
+
+def _build_nb301_surrogate(context: StudyContext, name: str, spec: NB301SurrogateEvaluatorSpec) -> Scored:
+    from nasaudit.jobs.provenance import package_version
+    from nasaudit.truth.gin import GINSettings
+    from nasaudit.truth.nb301_surrogate import fit_nb301_surrogate, official_nb301_surrogate
+
+    path = context.resolve(spec.path)
+    what = f"NB301 surrogate ({spec.model}) fit on {path.name}, {spec.metric}"
+    if spec.model == "official":
+        model_dir = context.resolve(spec.model_dir or "")
+        fitted = official_nb301_surrogate(path, model_dir, spec.metric, spec.seed)
+        return Scored(fitted, f"official NB301 surrogate ({model_dir.name})", spec.units)
+    key = {**_nb301_surrogate_fingerprint(spec, Path(context.resolve("."))), "version": package_version()}
+    cache = context.work_dir("nb301_surrogates", digest("nb301_surrogate", key))
+    settings = GINSettings(hidden=spec.hidden, layers=spec.layers, epochs=spec.epochs, seed=spec.seed)
+    fitted = fit_nb301_surrogate(path, cache, spec.model, spec.metric, spec.seed, settings, spec.n_estimators)
+    return Scored(fitted, what, spec.units)
 
 
 # ----------------------------------------------------------------------------------------- training
@@ -390,6 +495,9 @@ EVALUATOR_KINDS.add("surrogate", EvaluatorKind(SurrogateEvaluatorSpec, _check_no
                                                _build_surrogate), "a surrogate model fit on another evaluator")
 EVALUATOR_KINDS.add("supernet", EvaluatorKind(SupernetEvaluatorSpec, _check_supernet, _plain_fingerprint,
                                               _build_supernet), "a weight-sharing SPOS supernet")
+EVALUATOR_KINDS.add("nb301_surrogate", EvaluatorKind(NB301SurrogateEvaluatorSpec, _check_nb301_surrogate,
+                                                     _nb301_surrogate_fingerprint, _build_nb301_surrogate),
+                    "a surrogate fit on a NAS-Bench-301 results folder (GBT, GIN) or NB301's official one")
 EVALUATOR_KINDS.add("train", EvaluatorKind(TrainEvaluatorSpec, _check_train, _plain_fingerprint, _build_train),
                     "ground truth on demand: trained from scratch with several seeds")
 for _spec in (NB101EvaluatorSpec, NatsEvaluatorSpec, NB301ResultsEvaluatorSpec):
@@ -404,3 +512,37 @@ def definition(evaluators: dict[str, Any], name: str, base_dir: Path) -> dict[st
     if isinstance(spec, SurrogateEvaluatorSpec):
         out["fit_on"] = definition(evaluators, spec.fit_on, base_dir)
     return out
+
+
+# ----------------------------------------------------------------------------------------- zero-cost proxy
+def _check_proxy(spec: ProxyEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    from nasaudit.proxies import PROXIES
+
+    data = SupernetEvaluatorSpec(dataset=spec.dataset, data_root=spec.data_root)
+    problems = _check_supernet(data, base_dir, None)
+    try:
+        PROXIES.get(spec.proxy)  # an installed plugin may define it
+    except ConfigError as err:
+        problems.append((("proxy",), str(err)))
+    if space is not None and space.family not in ("nb201", "darts", "nb101"):
+        problems.append((("kind",), f"no network is defined for space {space.name!r}"))
+    if space is not None and spec.fuse > 1 and space.family != "nb201":
+        problems.append((("fuse",), f"fusing networks is for NB201 cells, not space {space.name!r}; use fuse: 1"))
+    return problems
+
+
+def _build_proxy(context: StudyContext, name: str, spec: ProxyEvaluatorSpec) -> Scored:
+    from nasaudit.proxies.evaluator import ProxyEvaluator
+    from nasaudit.proxies.scoring import ProxySetting
+
+    root = str(context.resolve(spec.data_root)) if spec.data_root is not None else None
+    setting = ProxySetting(spec.proxy, spec.dataset, spec.batch_size, spec.seed, spec.channels,
+                           spec.cells_per_stage, root, spec.device)
+    evaluator = ProxyEvaluator(context.space, setting, context.store, context.executor(), fuse=spec.fuse,
+                               progress=context.progress)
+    return Scored(evaluator, f"zero-cost proxy {spec.proxy} (batch of {spec.batch_size} {spec.dataset} images, "
+                             f"seed {spec.seed}, untrained network {spec.channels} channels)", "fraction")
+
+
+EVALUATOR_KINDS.add("proxy", EvaluatorKind(ProxyEvaluatorSpec, _check_proxy, _plain_fingerprint, _build_proxy),
+                    "a zero-cost proxy of the untrained network (grad_norm, snip, synflow, NWOT, ...)")

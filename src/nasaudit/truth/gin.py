@@ -45,7 +45,7 @@ def cell_graphs(space: DartsSpace, genotypes: list[DartsGenotype]) -> CellGraphs
         labels: list[int] = []
         blocks = []
         for c, cell_type in enumerate(CELL_TYPES):
-            graph = space.to_networkx(genotype, "node", cell=cell_type)
+            graph = space.to_networkx(genotype.cell(cell_type), "node")
             order = {node: k for k, node in enumerate(graph.nodes)}
             block = np.zeros((len(order), len(order)), dtype=np.float32)
             for u, v in graph.edges:
