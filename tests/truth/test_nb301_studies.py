@@ -50,6 +50,17 @@ def test_heldout_study_and_darts_studies_run_end_to_end(tmp_path: Path, nb301_fo
     assert len(fits) == 2  # one saved fit per evaluator, read back by later studies and reruns
 
 
+def test_two_runs_fit_and_report_byte_identically(tmp_path: Path, nb301_folder: Path) -> None:
+    analyses = [{"kind": "nb301_surrogate", "evaluator": "nb301", "beside": "beside"},
+                {"kind": "importance", "evaluator": "beside", "top": 0.005}]
+    for name in ("a", "b"):  # separate run folders: each fits its own GBT and GIN
+        spec = _spec(tmp_path / name, nb301_folder, analyses)
+        Runner(spec).run()
+    for table in ("00-nb301_surrogate/nb301_surrogate.csv", "00-nb301_surrogate/heldout_predictions.csv",
+                  "01-importance/importance.csv"):
+        assert (tmp_path / "a" / "run" / table).read_bytes() == (tmp_path / "b" / "run" / table).read_bytes()
+
+
 def test_official_model_beside_ours(tmp_path: Path, nb301_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fake nasbench301 package stands in for the optional extra (as tests/truth/test_official.py does for
     nats_bench): the official model is scored on the same test split, beside ours."""
