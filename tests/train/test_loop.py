@@ -18,7 +18,8 @@ from nasaudit.nn.networks import build_network
 from nasaudit.spaces import get_space
 from nasaudit.supernet.training import SupernetConfig, train_supernet
 from nasaudit.train import EpochRecord, get_protocol, train
-from nasaudit.train.loop import Batch, ModelStep, Schedule, StepContext, TrainLoop, TrainStep
+from nasaudit.train.batches import Batch, BatchSource, DeviceData
+from nasaudit.train.loop import EpochStats, ModelStep, Schedule, StepContext, TrainLoop, TrainStep, epoch_seeds
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 PROTOCOL = get_protocol("cpu_small").with_overrides(epochs=2)
@@ -177,3 +178,70 @@ def test_a_steps_own_state_is_checkpointed_and_resumed(few, tmp_path) -> None:
     with pytest.raises(ConfigError, match="evaluates the 'val' and 'test'"):
         TrainLoop(model, ModelStep(model), few, protocol, torch.device("cpu")).run(
             seed=2, run_key=key, evaluate=("train",), progress=False)
+
+
+class _HalfBatches(BatchSource[Batch]):
+    """Two batches per epoch: the first half of the training split, then the second, unshuffled, normalised."""
+
+    def __init__(self, data: DeviceData) -> None:
+        self.data = data
+
+    def steps(self) -> int:
+        return 2
+
+    def epoch(self, epoch: int, generator: torch.Generator, rng: np.random.Generator) -> Iterator[Batch]:
+        train = self.data.parts["train"]
+        half = len(train) // 2
+        for step, (a, b) in enumerate([(0, half), (half, len(train))]):
+            x = normalize(train.x[a:b], self.data.mean, self.data.std)
+            yield Batch(x, train.y[a:b], None, 1.0, epoch, step)
+
+
+class _HookedStep(ModelStep):
+    """A model step that logs every hook the loop calls, counts its own numbers and scores with its own rule."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__(model)
+        self.calls: list[tuple[Any, ...]] = []
+
+    def begin_epoch(self, epoch: int, lr: float) -> None:
+        self.calls.append(("begin", epoch, lr))
+
+    def train_step(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
+        self.calls.append(("step", batch.epoch, batch.step, batch.size))
+        super().train_step(batch, rng, ctx)
+
+    def clip_gradients(self, model: torch.nn.Module, max_norm: float) -> None:
+        self.calls.append(("clip", max_norm))
+
+    def after_update(self, batch: Batch, rng: np.random.Generator, ctx: StepContext) -> None:
+        self.calls.append(("after", batch.step))
+
+    def end_epoch(self, epoch: int, stats: EpochStats) -> EpochStats:
+        self.calls.append(("end", epoch))
+        return EpochStats(stats.lr, float(epoch), 50.0)
+
+    def evaluate(self, loop: TrainLoop[Batch], name: str, noise_seed: int) -> tuple[float, float]:
+        self.calls.append(("evaluate", name))
+        return float(noise_seed), 0.0
+
+
+def test_a_steps_hooks_and_batch_source_drive_the_epoch(few) -> None:
+    protocol = PROTOCOL.with_overrides(grad_clip=2.0)
+    model = _model()
+    step = _HookedStep(model)
+    data = DeviceData(few, torch.device("cpu"))
+    loop = TrainLoop(model, step, data, protocol, torch.device("cpu"), batches=_HalfBatches(data))
+    assert loop.data is data  # splits already on the device are not copied again
+    history, _ = loop.run(seed=0, run_key={}, evaluate=("val", "test"), progress=False)
+    half = len(few.train) // 2
+    for epoch in range(2):
+        lr = protocol.learning_rate(epoch)
+        expected = [("begin", epoch, lr), ("step", epoch, 0, half), ("clip", 2.0), ("after", 0),
+                    ("step", epoch, 1, len(few.train) - half), ("clip", 2.0), ("after", 1), ("end", epoch),
+                    ("evaluate", "val"), ("evaluate", "test")]
+        assert step.calls[epoch * len(expected):(epoch + 1) * len(expected)] == expected
+    # the record takes the step's own numbers and scores; the scores' noise seed is the epoch's data seed
+    assert [(r.train_loss, r.train_acc) for r in history] == [(0.0, 50.0), (1.0, 50.0)]
+    assert [r.val_loss for r in history] == [float(epoch_seeds(0, e)[1]) for e in range(2)]
+    assert history[0].test_loss == history[0].val_loss
