@@ -78,6 +78,19 @@ def test_official_model_beside_ours(tmp_path: Path, nb301_folder: Path, monkeypa
     assert by_model["nb301"] == by_model["beside"]  # the same test split
 
 
+def test_an_op_masked_darts_audit_draws_neighbours_inside_its_space(tmp_path: Path, nb301_folder: Path) -> None:
+    spec = _spec(tmp_path, nb301_folder, [{"kind": "importance", "evaluator": "nb301", "top": 0.01}])
+    kept = ["sep_conv_3x3", "skip_connect", "max_pool_3x3"]
+    spec = spec_from_data({**spec.model_dump(mode="json", exclude={"base_dir"}), "space": {"name": "darts", "ops": kept}},
+                          tmp_path)
+    runner = Runner(spec)
+    evaluator = runner.scored("nb301").evaluator
+    assert set(evaluator.space.ops) == set(kept)
+    genotype = runner.space.sample(0)
+    ops = {op for g in evaluator.space.neighbours(genotype) for cell in (g.normal, g.reduce) for op, _ in cell.edges}
+    assert ops <= set(kept) and evaluator.evaluate([genotype]).shape == (1,)
+
+
 def test_a_missing_folder_is_refused_before_anything_runs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="NB301 results folder not found"):
         _spec(tmp_path, tmp_path / "nowhere", [{"kind": "nb301_surrogate", "evaluator": "nb301"}])

@@ -369,19 +369,21 @@ def _nb301_surrogate_fingerprint(spec: NB301SurrogateEvaluatorSpec, base_dir: Pa
 
 def _build_nb301_surrogate(context: StudyContext, name: str, spec: NB301SurrogateEvaluatorSpec) -> Scored:
     from nasaudit.jobs.provenance import package_version
+    from nasaudit.spaces.darts import DartsSpace
     from nasaudit.truth.gin import GINSettings
     from nasaudit.truth.nb301_surrogate import fit_nb301_surrogate, official_nb301_surrogate
 
     path = context.resolve(spec.path)
+    space = context.space if isinstance(context.space, DartsSpace) else None
     what = f"NB301 surrogate ({spec.model}) fit on {path.name}, {spec.metric}"
     if spec.model == "official":
         model_dir = context.resolve(spec.model_dir or "")
-        fitted = official_nb301_surrogate(path, model_dir, spec.metric, spec.seed)
+        fitted = official_nb301_surrogate(path, model_dir, spec.metric, spec.seed, space)
         return Scored(fitted, f"official NB301 surrogate ({model_dir.name})", spec.units)
     key = {**_nb301_surrogate_fingerprint(spec, Path(context.resolve("."))), "version": package_version()}
     cache = context.work_dir("nb301_surrogates", digest("nb301_surrogate", key))
     settings = GINSettings(hidden=spec.hidden, layers=spec.layers, epochs=spec.epochs, seed=spec.seed)
-    fitted = fit_nb301_surrogate(path, cache, spec.model, spec.metric, spec.seed, settings, spec.n_estimators)
+    fitted = fit_nb301_surrogate(path, cache, spec.model, spec.metric, spec.seed, settings, spec.n_estimators, space)
     return Scored(fitted, what, spec.units)
 
 

@@ -122,10 +122,12 @@ class HeldOut:
 
 
 class NB301FittedSurrogate:
-    """A surrogate fit on NB301 training data, scoring any DARTS genotype (the ``Evaluator`` protocol)."""
+    """A surrogate fit on NB301 training data, scoring any DARTS genotype (the ``Evaluator`` protocol); ``space``
+    (an op-masked DARTS space, say) is where analyses draw neighbours, the whole DARTS space by default."""
 
-    def __init__(self, model: NB301Model, regressor: Any, heldout: HeldOut | None = None) -> None:
-        self.space = DartsSpace()
+    def __init__(self, model: NB301Model, regressor: Any, heldout: HeldOut | None = None,
+                 space: DartsSpace | None = None) -> None:
+        self.space = space or DartsSpace()
         self.model = model
         self.regressor = regressor
         self.heldout = heldout
@@ -155,7 +157,8 @@ def nb301_training_table(folder: str | Path, metric: str) -> tuple[list[DartsGen
 
 def fit_nb301_surrogate(folder: str | Path, cache: Path, model: Literal["gbt", "gin"] = "gbt",
                         metric: str = "val_accuracy", seed: int = 0, gin: GINSettings | None = None,
-                        n_estimators: int = GBT_DEFAULTS["n_estimators"]) -> NB301FittedSurrogate:
+                        n_estimators: int = GBT_DEFAULTS["n_estimators"],
+                        space: DartsSpace | None = None) -> NB301FittedSurrogate:
     """The surrogate saved in ``cache``, or fit on ``folder``'s train split (validation split for early stopping),
     saved there and read back. Its ``heldout`` holds the test split's predictions."""
     if not (cache / HELDOUT_FILE).is_file():
@@ -176,11 +179,11 @@ def fit_nb301_surrogate(folder: str | Path, cache: Path, model: Literal["gbt", "
                           fitted.evaluate(split["test"]), len(train), len(val))
         atomic_write(cache / HELDOUT_FILE, heldout.to_json())
     fitted = _load(model, cache / MODEL_FILE)
-    return NB301FittedSurrogate(model, fitted.regressor, HeldOut.from_json((cache / HELDOUT_FILE).read_text()))
+    return NB301FittedSurrogate(model, fitted.regressor, HeldOut.from_json((cache / HELDOUT_FILE).read_text()), space)
 
 
 def official_nb301_surrogate(folder: str | Path, model_dir: str | Path, metric: str = "val_accuracy",
-                             seed: int = 0) -> NB301FittedSurrogate:
+                             seed: int = 0, space: DartsSpace | None = None) -> NB301FittedSurrogate:
     """The released NB301 ensemble (``load_nb301``), with its predictions on the same seeded test split of
     ``folder`` as our fits (NB301's own split differs, so it may have been trained on some of these)."""
     from nasaudit.truth.surrogate import load_nb301
@@ -191,7 +194,7 @@ def official_nb301_surrogate(folder: str | Path, model_dir: str | Path, metric: 
     chosen = [genotypes[i] for i in test]
     official_heldout = HeldOut([DartsSpace().format(g) for g in chosen], scores[test], official.evaluate(chosen),
                                len(train), len(val))
-    return NB301FittedSurrogate("official", official.regressor, official_heldout)
+    return NB301FittedSurrogate("official", official.regressor, official_heldout, space)
 
 
 def published_rows() -> pd.DataFrame:
