@@ -5,7 +5,8 @@ to reproduce its operation-importance and subgraph findings on spaces without a 
 ensemble of MLPs over the path encoding). ``SurrogateBenchmark`` offers that ensemble and LightGBM
 gradient-boosted trees over any encoding of ``nasaudit.spaces.encodings``. ``load_nb301`` wraps the
 official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package is installed;
-``read_nb301_results`` / ``nb301_benchmark`` read the NB301 training set (~50k trained DARTS genotypes).
+``read_nb301_results`` / ``nb301_benchmark`` read the NB301 training set (~50k trained DARTS genotypes);
+``nasaudit.truth.nb301_surrogate`` fits NB301-style surrogates (GBT, GIN) on it.
 """
 
 from __future__ import annotations
