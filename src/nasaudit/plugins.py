@@ -3,12 +3,13 @@ the package (``docs/plugins.md``).
 
 A plugin is a Python module that registers what it defines when it is imported, exactly as the package's own
 modules do beside each definition (``STRATEGIES.add``, ``register_study``, ``register_space``,
-``EVALUATOR_KINDS.add``, a ``WeightSharingMethod`` subclass). Loading a plugin is importing its module. There
-are three ways in:
+``EVALUATOR_KINDS.add``, ``register_proxy``, a ``WeightSharingMethod`` subclass). Loading a plugin is importing
+its module. There are three ways in:
 
 * installed packages declare entry points in the groups of ``GROUPS`` (``nasaudit.strategies``,
-  ``nasaudit.methods``, ``nasaudit.evaluators``, ``nasaudit.studies``, ``nasaudit.spaces``); they load once per
-  process, when a spec is loaded or when a registry is asked for a name it does not hold (``load_installed``);
+  ``nasaudit.methods``, ``nasaudit.evaluators``, ``nasaudit.studies``, ``nasaudit.spaces``, ``nasaudit.proxies``);
+  they load once per process, when a spec is loaded or when a registry is asked for a name it does not hold
+  (``load_installed``);
 * a spec's ``plugins:`` list and the command line's ``--plugin`` name modules (``pkg.module``) or ``.py``
   files (``load_plugins``);
 * the environment variable ``NASAUDIT_PLUGINS`` (``os.pathsep``-separated, the same forms) loads with the
@@ -47,12 +48,14 @@ GROUPS = {
     "nasaudit.evaluators": "evaluator kind",
     "nasaudit.studies": "study kind",
     "nasaudit.spaces": "search space",
+    "nasaudit.proxies": "proxy",
 }
 #: the environment variable listing plugins to load with the installed ones (and passed on to workers)
 ENV = "NASAUDIT_PLUGINS"
 #: the package's own registering modules, imported before any plugin so a clash with a shipped name is the
 #: plugin's error (imported by name: this module stays below the registries it loads)
-_SHIPPED = ("nasaudit.spaces", "nasaudit.search.registry", "nasaudit.studies.evaluators", "nasaudit.weight_sharing")
+_SHIPPED = ("nasaudit.spaces", "nasaudit.search.registry", "nasaudit.studies.evaluators", "nasaudit.weight_sharing",
+            "nasaudit.proxies")
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: at most this many plugins in one spec or command
 MAX_PLUGINS = 64

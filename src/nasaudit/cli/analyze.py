@@ -13,8 +13,10 @@ import typer
 
 from nasaudit.cli._spec_options import SetOption, spec_argument, spec_option, study_command
 from nasaudit.cli._study import (
+    AddressOption,
     ArchColumnOption,
     DatasetsOption,
+    ExecutorOption,
     MetricOption,
     OpsOption,
     OutOption,
@@ -22,12 +24,15 @@ from nasaudit.cli._study import (
     SeedOption,
     SpaceOption,
     TableOption,
+    WorkersOption,
     run_studies,
+    split_ints,
+    split_names,
     table_evaluators,
 )
 
 app = typer.Typer(help="Search-space studies: operation importance, subgraphs, PrimSkip, op usage, surrogate, "
-                       "cell shape.", no_args_is_help=True)
+                       "cell shape, zero-cost proxies.", no_args_is_help=True)
 
 SurrogateOption = typer.Option(None, "--surrogate", help="Score through a surrogate fit on the table: gbt or ensemble.")
 SurrogateSamplesOption = typer.Option(200, "--surrogate-samples", min=10, help="Architectures the surrogate is fit on.")
@@ -155,3 +160,33 @@ def primskip_edit_command(genotypes: list[str] | None = GenotypesArgument, publi
     """The minimal edit making DARTS genotypes PrimSkip-compliant, with its edit distance (Table 2a)."""
     run_studies("primskip-edit", [{"kind": "primskip_edit", "archs": genotypes or [], "published": published}],
                 out=out, space="darts", settings=set_values)
+
+
+@app.command("proxies", cls=study_command("proxies"))
+def proxies_command(
+    table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
+    arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
+    proxies: str | None = typer.Option(None, "--proxies", help="Comma-separated proxies (default: all shipped)."),
+    proxy_seeds: str | None = typer.Option(None, "--proxy-seeds",
+                                           help="Comma-separated seeds of the networks and batch (default 0,1)."),
+    archs: int | None = spec_option("archs", "--archs", min=2,
+                                    help="Score this many seeded architectures instead of the whole space."),
+    proxy_data: str = spec_option("dataset", "--proxy-data", help="Dataset of the proxies' batch."),
+    data_root: str | None = spec_option("data_root", "--data-root", help="Folder of that dataset's files."),
+    batch_size: int = spec_option("batch_size", "--batch-size", min=2, help="Images in the proxies' batch."),
+    channels: int = spec_option("channels", "--channels", min=1, help="Width of the untrained networks."),
+    cells_per_stage: int = spec_option("cells_per_stage", "--cells-per-stage", min=1, help="Cells per stage."),
+    seed: int = SeedOption, executor: str = ExecutorOption, workers: int = WorkersOption,
+    address: str | None = AddressOption,
+    set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
+) -> None:
+    """Zero-cost proxies against the table: tau, Spearman, tau@top-N, P@K and seed-to-seed tau (issue #27)."""
+    settings: dict[str, Any] = {"archs": archs, "dataset": proxy_data, "data_root": data_root,
+                                "batch_size": batch_size, "channels": channels, "cells_per_stage": cells_per_stage}
+    if proxies is not None:
+        settings["proxies"] = split_names(proxies)
+    if proxy_seeds is not None:
+        settings["seeds"] = split_ints(proxy_seeds, "--proxy-seeds")
+    evaluators, studies = _table_studies("proxies", table, metric, dataset, arch_column, None, 0, **settings)
+    run_studies("proxies", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                executor={"kind": executor, "workers": workers, "address": address}, settings=set_values)
