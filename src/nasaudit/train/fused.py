@@ -3,13 +3,13 @@
 The fused model trains on ``TrainLoop`` (``train/loop.py``) with a fused step, and each model is trained exactly
 as ``train`` would train it on its own: its own initialisation, its own batch order and augmentation (its own
 ``ShuffledBatches``) drawn from ``epoch_seeds(seed, epoch)`` through its own generator, its own mixup
-coefficients, its own data split; the loss is the SUM over models of each
-model's mean loss (``Batch.loss`` on its own logits), so every model's gradient is its separate gradient;
-SGD (momentum, Nesterov, weight decay) is elementwise and so fuses exactly; gradient clipping is applied per
-model (``FusedNetwork.clip_grad_norm_``); the tensors have ``TrainLoop``'s layout and the epoch means are taken
-as ``TrainLoop`` takes them. Results equal separate training bit for bit where the kernels allow it
-(``nasaudit.nn.fused``; measured on CPU: identical weights, losses and accuracies), so one builder job gives one
-result whatever ``fuse`` is (issue #22 item 17).
+coefficients, its own data split; the loss is the SUM over models of each model's mean loss (``Batch.loss`` on
+its own logits), so every model's gradient is its separate gradient; SGD (momentum, Nesterov, weight decay) is
+elementwise and so fuses exactly; gradient clipping is applied per model (``FusedNetwork.clip_grad_norm_``);
+the tensors have ``TrainLoop``'s layout and the epoch means are taken as ``TrainLoop`` takes them. Results
+equal separate training bit for bit where the kernels allow it (``nasaudit.nn.fused``; measured on CPU:
+identical weights, losses and accuracies), so one builder job gives one result whatever ``fuse`` is (issue #22
+item 17).
 
 What fuses is what ``nasaudit.nn.fused`` fuses: NB201 networks of one macro shape, any cells (the
 search-space papers' tiny-network benchmarks, search-phase paper Sec. 3.2). Wall time is shared: each
