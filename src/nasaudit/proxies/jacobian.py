@@ -8,8 +8,9 @@
   values, real) is used. A Jacobian row that is constant makes the correlation undefined: NaN, as the release.
 * ``nwot``: Mellor et al. ICML 2021, Sec. 3 (Eq. 2),
   BayesWatch/nas-without-training@b3a82a6642564df115f989ff940ec6b8ef9ca9d3 ``score_networks.py`` and ``scores.py``
-  (``hook_logdet``): the binary code ``c`` of each ReLU's input (``> 0``) per image, over the ReLUs that the
-  backward pass reaches, ``K_H = sum c c^T + (1-c)(1-c)^T`` and ``score = log|det K_H|`` (``slogdet``), in
+  (``hook_logdet``): the binary code ``c`` of the input (``> 0``) per image of every module whose class name
+  contains "ReLU" (the release's test, so NB201's ``ReLUConvBN`` counts beside its inner ``ReLU``, as in the
+  authors' runs) that the backward pass reaches, ``K_H = sum c c^T + (1-c)(1-c)^T`` and ``score = log|det K_H|`` (``slogdet``), in
   training mode.
 
 Higher = predicted better for both.
@@ -59,13 +60,14 @@ def jacov(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
 
 
 def relu_kernel(network: nn.Module, batch: Batch) -> np.ndarray:
-    """NWOT's ``K_H`` of one network: the ReLU codes of the batch, over the ReLUs the backward pass reaches."""
+    """NWOT's ``K_H`` of one network: the binary codes of the batch at the "ReLU" modules the backward pass
+    reaches (module doc)."""
     codes: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         codes.append(((inputs[0] > 0).flatten(1).to(torch.float32), out))
 
-    handles = [m.register_forward_hook(hook) for m in network.modules() if isinstance(m, nn.ReLU)]
+    handles = [m.register_forward_hook(hook) for m in network.modules() if "ReLU" in type(m).__name__]
     network.train()
     try:
         logits = network(batch.x)
