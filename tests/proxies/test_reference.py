@@ -116,7 +116,7 @@ def reference_fisher(net: nn.Module, batch: Batch) -> float:
             self.act = self.dummy(out)
             return self.act
 
-        def hook_factory(layer: nn.Module):  # noqa: ANN202
+        def hook_factory(layer: nn.Module):
             def hook(module: nn.Module, grad_input: object, grad_output: tuple[torch.Tensor, ...]) -> None:
                 act, grad = layer.act.detach(), grad_output[0].detach()
                 g_nk = torch.sum(act * grad, list(range(2, len(act.shape)))) if len(act.shape) > 2 else act * grad

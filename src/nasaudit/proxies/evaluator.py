@@ -17,7 +17,7 @@ import numpy as np
 
 from nasaudit.errors import DataError
 from nasaudit.jobs.executors import Executor, run_jobs
-from nasaudit.jobs.job import ExperimentJob, JobResult
+from nasaudit.jobs.job import ExperimentJob, JobResult, freeze_options
 from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces.base import SearchSpace
 
@@ -72,7 +72,7 @@ class ProxyEvaluator:
         """One job per distinct architecture."""
         params = {**dataclasses.asdict(self.setting), "space": self._space.name, "fuse": self.fuse}
         seed = params.pop("seed")
-        return [ExperimentJob(EXPERIMENT, self._space.format(a), seed, params)
+        return [ExperimentJob(EXPERIMENT, self._space.format(a), seed, freeze_options(params))
                 for a in dict.fromkeys(self._space.coerce(a) for a in archs)]
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:

@@ -10,8 +10,8 @@
   BayesWatch/nas-without-training@b3a82a6642564df115f989ff940ec6b8ef9ca9d3 ``score_networks.py`` and ``scores.py``
   (``hook_logdet``): the binary code ``c`` of the input (``> 0``) per image of every module whose class name
   contains "ReLU" (the release's test, so NB201's ``ReLUConvBN`` counts beside its inner ``ReLU``, as in the
-  authors' runs) that the backward pass reaches, ``K_H = sum c c^T + (1-c)(1-c)^T`` and ``score = log|det K_H|`` (``slogdet``), in
-  training mode.
+  authors' runs) that the backward pass reaches, ``K_H = sum c c^T + (1-c)(1-c)^T`` and
+  ``score = log|det K_H|`` (``slogdet``), in training mode.
 
 Higher = predicted better for both.
 """

@@ -73,6 +73,8 @@ def score_archs(archs: Sequence[Any], space: SearchSpace, setting: ProxySetting,
     for start in range(0, len(archs), step):
         networks = [untrained_network(a, space, setting, num_classes, batch.x.shape[1]).to(setting.device)
                     for a in archs[start:start + step]]
-        stack = Stack.fuse(networks, tuple(batch.x.shape[1:])) if step > 1 else Stack.single(networks[0], copy=False)
+        channels, height, width = batch.x.shape[1:]
+        stack = (Stack.fuse(networks, (channels, height, width)) if step > 1
+                 else Stack.single(networks[0], copy=False))
         out.append(np.asarray(proxy.score(stack, batch, cross_entropy), dtype=np.float64))
     return np.concatenate(out) if out else np.empty(0)
