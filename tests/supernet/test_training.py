@@ -36,12 +36,12 @@ def test_resume_from_checkpoint_gives_the_uninterrupted_weights(tiny_splits, tin
     two = replace(tiny_config, epochs=2, sampling="uniform")
     straight = train_supernet(two, tiny_splits, seed=0)
 
-    def crash_after_one(record: SupernetEpoch) -> None:
-        if record.epoch == 1:
+    def crash_in_epoch_two(record: SupernetEpoch) -> None:  # before epoch 2's checkpoint
+        if record.epoch == 2:
             raise _Crash
 
     with pytest.raises(_Crash):
-        train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path, on_epoch_end=crash_after_one)
+        train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path, on_epoch_end=crash_in_epoch_two)
     epochs_run: list[int] = []
     resumed = train_supernet(two, tiny_splits, seed=0, checkpoint_dir=tmp_path,
                              on_epoch_end=lambda r: epochs_run.append(r.epoch))

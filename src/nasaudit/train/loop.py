@@ -341,9 +341,9 @@ class TrainLoop(Generic[B]):
         """Train all the protocol's epochs, resuming from ``checkpoint_dir`` (which must hold a checkpoint of
         ``run_key`` if any); returns the per-epoch records and the wall time (s, over all sessions).
 
-        After each epoch the splits in ``evaluate`` ("val", "test") are scored (``run_epoch``), the checkpoint
-        (weights, optimiser, loss scaler, the step's ``state_dict``, the records) written and ``on_epoch_end``
-        called.
+        After each epoch the splits in ``evaluate`` ("val", "test") are scored (``run_epoch``), ``on_epoch_end``
+        is called (what it writes, e.g. a snapshot or a ranking, is on disk before the epoch counts as done) and
+        the checkpoint (weights, optimiser, loss scaler, the step's ``state_dict``, the records) written.
         """
         unknown = sorted(set(evaluate) - {"val", "test"})
         if unknown:
@@ -369,6 +369,8 @@ class TrainLoop(Generic[B]):
                 record = self.run_epoch(epoch, seed, evaluate)
                 elapsed += time.perf_counter() - started
                 history.append(record)
+                if on_epoch_end is not None:  # before the checkpoint: a run killed in between redoes the epoch
+                    on_epoch_end(record)
                 if folder is not None:
                     save_checkpoint(folder, {"run": run_key, "model": self.model.state_dict(),
                                              "optimizer": self.optimizer.state_dict(),
@@ -377,8 +379,6 @@ class TrainLoop(Generic[B]):
                 status = f"loss {record.train_loss:.3f} train {record.train_acc:.1f}%"
                 bar.update(task, advance=1,
                            status=status + (f" val {record.val_acc:.1f}%" if "val" in evaluate else ""))
-                if on_epoch_end is not None:
-                    on_epoch_end(record)
         return history, elapsed
 
 
