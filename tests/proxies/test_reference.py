@@ -166,6 +166,24 @@ def reference_jacov(net: nn.Module, batch: Batch) -> float:
     return float(np.real(-np.sum(np.log(v + k) + 1.0 / (v + k))))
 
 
+def reference_epe_nas(net: nn.Module, batch: Batch) -> float:
+    """VascoLopes/EPE-NAS@22bd341 search.py: ``get_batch_jacobian`` (input gradient of the summed logits), rows
+    stacked per label in batch order (``np.vstack``), ``eval_score_perclass`` with its default ``n_classes=10``:
+    ``sum_c |sum(log(|corrcoef| + k))|``."""
+    x = batch.x.clone().requires_grad_(True)
+    net.zero_grad()
+    y = net(x)
+    y.backward(torch.ones_like(y))
+    jacob = x.grad.detach().reshape(x.shape[0], -1).numpy()
+    per_class: dict[int, np.ndarray] = {}
+    for i, label in enumerate(batch.y.numpy().tolist()):
+        per_class[label] = np.vstack((per_class[label], jacob[i])) if label in per_class else jacob[i]
+    score = 0.0
+    for rows in per_class.values():
+        score += np.absolute(np.sum(np.log(abs(np.corrcoef(rows)) + 1e-5)))
+    return float(score)
+
+
 def reference_l2_norm(net: nn.Module, batch: Batch) -> float:
     """measures/l2_norm.py: per layer ``weight.norm()``."""
     return _sum_arr([layer.weight.norm() for layer in _layers(net)])
@@ -207,7 +225,7 @@ def reference_nwot(net: nn.Module, batch: Batch) -> float:
 
 REFERENCES = {"grad_norm": reference_grad_norm, "snip": reference_snip, "plain": reference_plain,
               "grasp": reference_grasp, "fisher": reference_fisher, "synflow": reference_synflow,
-              "jacov": reference_jacov, "l2_norm": reference_l2_norm, "params": reference_params,
+              "jacov": reference_jacov, "epe_nas": reference_epe_nas, "l2_norm": reference_l2_norm, "params": reference_params,
               "nwot": reference_nwot}
 
 

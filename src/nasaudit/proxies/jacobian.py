@@ -1,4 +1,4 @@
-"""Proxies of the input Jacobian and the ReLU codes of one batch: jacob_cov and NWOT.
+"""Proxies of the input Jacobian and the ReLU codes of one batch: jacob_cov, EPE-NAS and NWOT.
 
 * ``jacov``: Mellor et al., "Neural Architecture Search without Training" (arXiv v1, Sec. 3) as implemented in
   SamsungLabs/zero-cost-nas@a43bfbc90c1a02a81fb4397a5e096759e93fbe50 ``foresight/pruners/measures/jacob_cov.py``:
@@ -6,6 +6,10 @@
   correlation matrix of these B rows and ``score = -sum_i log(v_i + k) + 1/(v_i + k)`` over its eigenvalues
   ``v_i`` (k = 1e-5). The release takes ``np.linalg.eig``; the matrix is symmetric, so ``eigvalsh`` (the same
   values, real) is used. A Jacobian row that is constant makes the correlation undefined: NaN, as the release.
+* ``epe_nas``: Lopes et al., "EPE-NAS" (ICANN 2021), Sec. 3,
+  VascoLopes/EPE-NAS@22bd3410a7fc901661daf923c93b40de1b5de2c3 ``search.py`` (``eval_score_perclass`` as the
+  release calls it, ``n_classes=10``): the same Jacobians, grouped by label; per class
+  ``s_c = sum log(|corr| + k)`` over its correlation matrix, ``score = sum_c |s_c|``.
 * ``nwot``: Mellor et al. ICML 2021, Sec. 3 (Eq. 2),
   BayesWatch/nas-without-training@b3a82a6642564df115f989ff940ec6b8ef9ca9d3 ``score_networks.py`` and ``scores.py``
   (``hook_logdet``): the binary code ``c`` of the input (``> 0``) per image of every module whose class name
@@ -13,7 +17,7 @@
   authors' runs) that the backward pass reaches, ``K_H = sum c c^T + (1-c)(1-c)^T`` and
   ``score = log|det K_H|`` (``slogdet``), in training mode.
 
-Higher = predicted better for both.
+Higher = predicted better for all three.
 """
 
 from __future__ import annotations
@@ -57,6 +61,25 @@ def jacov(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
     """The Jacobian-covariance score of each model (module doc); the loss is not used."""
     jacobians = input_jacobians(stack, batch).to(torch.float64).cpu().numpy()
     return np.array([jacobian_score(jacobians[m]) for m in range(stack.models)])
+
+
+def per_class_score(jacobian: np.ndarray, labels: np.ndarray) -> float:
+    """EPE-NAS's ``eval_score_perclass`` of one model's ``(B, D)`` Jacobian (module doc; NaN propagates)."""
+    total = 0.0
+    for label in dict.fromkeys(labels.tolist()):  # classes in order of first appearance, as the release
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corrs = np.corrcoef(jacobian[labels == label])
+        total += float(np.absolute(np.sum(np.log(np.abs(corrs) + JACOV_K))))
+    return total
+
+
+@register_proxy("epe_nas", "EPE-NAS (Lopes et al. ICANN 2021) Sec. 3: per-class Jacobian correlation",
+                "VascoLopes/EPE-NAS@22bd341 search.py eval_score_perclass")
+def epe_nas(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
+    """EPE-NAS score of each model (module doc); the loss is not used."""
+    jacobians = input_jacobians(stack, batch).to(torch.float64).cpu().numpy()
+    labels = batch.y.cpu().numpy()
+    return np.array([per_class_score(jacobians[m], labels) for m in range(stack.models)])
 
 
 def relu_kernel(network: nn.Module, batch: Batch) -> np.ndarray:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from nasaudit.spaces.base import SearchSpace
 
 #: the proxies audited by default: every shipped one
-DEFAULT_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacov", "nwot", "plain", "l2_norm",
-                   "params", "flops")
+DEFAULT_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacov", "epe_nas", "nwot", "plain",
+                   "l2_norm", "params", "flops")
 
 
 class ProxiesSpec(StudySpec):
