@@ -184,6 +184,43 @@ def reference_epe_nas(net: nn.Module, batch: Batch) -> float:
     return float(score)
 
 
+def reference_zen(net: nn.Module, batch: Batch) -> float:
+    """idstcv/ZenNAS@d1d617e ZeroShotProxy/compute_zen_score.py, one repeat, mixup_gamma 1e-2, the global RNG
+    seeded with the batch's seed: ``network_weight_gaussian_init``, two Gaussian inputs, the pre-GAP features'
+    mean L1 difference, plus ``log sqrt(mean running_var)`` of every BN."""
+    torch.manual_seed(batch.seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        inputs = torch.randn(size=list(batch.x.shape))
+        inputs2 = torch.randn(size=list(batch.x.shape))
+
+        def forward_pre_gap(x: torch.Tensor) -> torch.Tensor:  # NB201: the features after lastact
+            out = net.stem(x)
+            for layer in net.cells:
+                out = layer(out) if not hasattr(layer, "edges") else layer(out, None)
+            return net.lastact(out)
+
+        output = forward_pre_gap(inputs)
+        mixup_output = forward_pre_gap(inputs + 1e-2 * inputs2)
+        nas_score = torch.mean(torch.sum(torch.abs(output - mixup_output), dim=[1, 2, 3]))
+        log_bn_scaling_factor = 0.0
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                log_bn_scaling_factor += torch.log(torch.sqrt(torch.mean(m.running_var)))
+        return float(torch.log(nas_score) + log_bn_scaling_factor)
+
+
 def reference_l2_norm(net: nn.Module, batch: Batch) -> float:
     """measures/l2_norm.py: per layer ``weight.norm()``."""
     return _sum_arr([layer.weight.norm() for layer in _layers(net)])
@@ -225,7 +262,7 @@ def reference_nwot(net: nn.Module, batch: Batch) -> float:
 
 REFERENCES = {"grad_norm": reference_grad_norm, "snip": reference_snip, "plain": reference_plain,
               "grasp": reference_grasp, "fisher": reference_fisher, "synflow": reference_synflow,
-              "jacov": reference_jacov, "epe_nas": reference_epe_nas, "l2_norm": reference_l2_norm, "params": reference_params,
+              "jacov": reference_jacov, "epe_nas": reference_epe_nas, "zen": reference_zen, "l2_norm": reference_l2_norm, "params": reference_params,
               "nwot": reference_nwot}
 
 
@@ -248,7 +285,7 @@ def test_each_proxy_equals_its_reference_on_a_tiny_network(name: str, batch: Bat
 def test_score_network_leaves_the_network_as_it_was(batch: Batch) -> None:
     network = tiny_network(ARCHS[0])
     before = copy.deepcopy(network.state_dict())
-    for name in ("synflow", "snip", "grasp"):
+    for name in ("synflow", "snip", "grasp", "zen"):
         score_network(name, network, batch)
     assert all(torch.equal(before[key], value) for key, value in network.state_dict().items())
     assert all(param.grad is None for param in network.parameters())

@@ -12,8 +12,8 @@ from nasaudit.proxies import PROXIES, Proxy, ProxySetting, register_proxy, score
 from nasaudit.spaces import get_space
 from nasaudit.testing.context import tiny_context
 
-SHIPPED = {"grad_norm", "snip", "grasp", "fisher", "plain", "synflow", "jacov", "epe_nas", "nwot", "params", "flops",
-           "l2_norm"}
+SHIPPED = {"grad_norm", "snip", "grasp", "fisher", "plain", "synflow", "jacov", "epe_nas", "nwot", "zen", "params",
+           "flops", "l2_norm"}
 CELLS = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
          "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|")
 

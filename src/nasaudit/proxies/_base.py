@@ -28,10 +28,12 @@ Loss = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 @dataclass(frozen=True)
 class Batch:
-    """One standardised batch of images ``x`` (B, C, H, W; float32) and labels ``y`` (B,; int64)."""
+    """One standardised batch of images ``x`` (B, C, H, W; float32) and labels ``y`` (B,; int64), drawn with
+    ``seed`` (proxies that draw random inputs of their own, Zen-score, draw them from it)."""
 
     x: torch.Tensor
     y: torch.Tensor
+    seed: int = 0
 
 
 @dataclass(frozen=True)

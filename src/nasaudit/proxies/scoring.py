@@ -48,7 +48,7 @@ def proxy_batch(dataset: str, data_root: str | None, batch_size: int, seed: int)
     splits = load_dataset(dataset, data_root, val_fraction=0.1, seed=seed)
     order = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(seed))[:batch_size]
     x = normalize(splits.train.x[order], torch.tensor(splits.mean), torch.tensor(splits.std)).contiguous()
-    return Batch(x, splits.train.y[order].clone()), splits.num_classes
+    return Batch(x, splits.train.y[order].clone(), seed), splits.num_classes
 
 
 def untrained_network(arch: Any, space: SearchSpace, setting: ProxySetting, num_classes: int,
@@ -67,7 +67,7 @@ def score_archs(archs: Sequence[Any], space: SearchSpace, setting: ProxySetting,
     """The proxy ``setting.proxy`` of every architecture, in order (float64; NaN where it is undefined)."""
     proxy = PROXIES.get(setting.proxy)
     batch, num_classes = proxy_batch(setting.dataset, setting.data_root, setting.batch_size, setting.seed)
-    batch = Batch(batch.x.to(setting.device), batch.y.to(setting.device))
+    batch = Batch(batch.x.to(setting.device), batch.y.to(setting.device), batch.seed)
     step = fuse if space.family == "nb201" else 1
     out = []
     for start in range(0, len(archs), step):

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from nasaudit.spaces.base import SearchSpace
 
 #: the proxies audited by default: every shipped one
-DEFAULT_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacov", "epe_nas", "nwot", "plain",
+DEFAULT_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacov", "epe_nas", "nwot", "zen", "plain",
                    "l2_norm", "params", "flops")
 
 
