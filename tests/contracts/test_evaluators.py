@@ -54,6 +54,8 @@ def _context_of(kind: str, folder: Path, nb101_csv: str) -> tuple[dict[str, Any]
     if kind == "nb301_surrogate":
         return {"name": "darts"}, {"nb301_surrogate": {"kind": "nb301_surrogate", "path": _nb301_results(folder),
                                                        "n_estimators": 20}}
+    if kind == "proxy":
+        return NB201_3OPS, {"proxy": {"kind": "proxy", "proxy": "synflow", "dataset": "embedded", "batch_size": 8}}
     if kind == "nats":
         pytest.skip("the nats kind reads an official NATS-Bench file through the nats_bench package (extra nb201); "
                     "neither ships with nasaudit")
