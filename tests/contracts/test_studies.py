@@ -35,7 +35,7 @@ TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     "primskip": ({"evaluator": "truth", "samples": 5}, None),
     "primskip_edit": ({}, None),
     "proxies": ({"evaluator": "truth", "proxies": ["synflow", "params"], "seeds": [0], "archs": 6,
-                 "dataset": "embedded", "batch_size": 8, "k": 3}, None),
+                 "proxy_dataset": "embedded", "batch_size": 8, "k": 3}, None),
     "reduced_spaces": ({"evaluator": "nb101", "vertices": [4], "strategies": ["random"], "budget": 5, "seeds": 2},
                        {"space": {"name": "nb101"}, "evaluators": {"nb101": {"kind": "nb101", "path": "nb101.csv"}}}),
     "subgraphs": ({"evaluator": "truth"}, None),

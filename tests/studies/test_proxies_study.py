@@ -16,7 +16,7 @@ from nasaudit.metrics import kendall_tau
 
 OPS = ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]  # the embedded table's space
 STUDY = {"kind": "proxies", "evaluator": "truth", "proxies": ["synflow", "params", "jacov"], "seeds": [0, 1],
-         "archs": 20, "dataset": "embedded", "batch_size": 8, "k": 5}
+         "archs": 20, "proxy_dataset": "embedded", "batch_size": 8, "k": 5}
 
 
 def _spec(tmp_path: Path, **study: object) -> dict:
@@ -49,7 +49,7 @@ def test_two_runs_write_the_same_scores(tmp_path: Path) -> None:
 
 
 def test_the_command_runs_the_study_and_refuses_an_unknown_proxy(tmp_path: Path) -> None:
-    args = ["proxies", "--table", "embedded", "--ops", ",".join(OPS), "--archs", "6", "--proxy-data", "embedded",
+    args = ["proxies", "--table", "embedded", "--ops", ",".join(OPS), "--archs", "6", "--proxy-dataset", "embedded",
             "--batch-size", "8", "--proxy-seeds", "0", "--set", "k=3"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run"), "--proxies", "params,l2_norm"])
     assert result.exit_code == 0, result.output

@@ -166,12 +166,11 @@ def primskip_edit_command(genotypes: list[str] | None = GenotypesArgument, publi
 def proxies_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
-    proxies: str | None = typer.Option(None, "--proxies", help="Comma-separated proxies (default: all shipped)."),
-    proxy_seeds: str | None = typer.Option(None, "--proxy-seeds",
-                                           help="Comma-separated seeds of the networks and batch (default 0,1)."),
+    proxies: str = spec_option("proxies", "--proxies", help="Comma-separated proxies (a plugin's included)."),
+    seeds: str = spec_option("seeds", "--proxy-seeds", help="Comma-separated seeds of the networks and batch."),
     archs: int | None = spec_option("archs", "--archs", min=2,
                                     help="Score this many seeded architectures instead of the whole space."),
-    proxy_data: str = spec_option("dataset", "--proxy-data", help="Dataset of the proxies' batch."),
+    proxy_dataset: str = spec_option("proxy_dataset", "--proxy-dataset", help="Dataset of the proxies' batch."),
     data_root: str | None = spec_option("data_root", "--data-root", help="Folder of that dataset's files."),
     batch_size: int = spec_option("batch_size", "--batch-size", min=2, help="Images in the proxies' batch."),
     channels: int = spec_option("channels", "--channels", min=1, help="Width of the untrained networks."),
@@ -181,12 +180,9 @@ def proxies_command(
     set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
 ) -> None:
     """Zero-cost proxies against the table: tau, Spearman, tau@top-N, P@K and seed-to-seed tau (issue #27)."""
-    settings: dict[str, Any] = {"archs": archs, "dataset": proxy_data, "data_root": data_root,
-                                "batch_size": batch_size, "channels": channels, "cells_per_stage": cells_per_stage}
-    if proxies is not None:
-        settings["proxies"] = split_names(proxies)
-    if proxy_seeds is not None:
-        settings["seeds"] = split_ints(proxy_seeds, "--proxy-seeds")
+    settings = {"proxies": split_names(proxies), "seeds": split_ints(seeds, "--proxy-seeds"), "archs": archs,
+                "proxy_dataset": proxy_dataset, "data_root": data_root, "batch_size": batch_size,
+                "channels": channels, "cells_per_stage": cells_per_stage}
     evaluators, studies = _table_studies("proxies", table, metric, dataset, arch_column, None, 0, **settings)
     run_studies("proxies", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
                 executor={"kind": executor, "workers": workers, "address": address}, settings=set_values)

@@ -37,7 +37,7 @@ class ProxiesSpec(StudySpec):
     proxies: list[str] = Field(default_factory=lambda: list(DEFAULT_PROXIES), min_length=1, max_length=64)
     seeds: list[SeedValue] = Field(default_factory=lambda: [0, 1], min_length=1, max_length=20)
     archs: int | None = Field(None, ge=2, le=MAX_SAMPLES)
-    dataset: str = "fashion16"
+    proxy_dataset: str = "fashion16"
     data_root: str | None = None
     batch_size: int = Field(64, ge=2, le=4096)
     channels: int = Field(4, ge=1, le=256)
@@ -59,7 +59,7 @@ class ProxiesSpec(StudySpec):
                 problems.append(str(err))
         if len(set(self.proxies)) != len(self.proxies):
             problems.append(f"proxies must be distinct, got {self.proxies}")
-        data = ProxyEvaluatorSpec(dataset=self.dataset, data_root=self.data_root, fuse=self.fuse)
+        data = ProxyEvaluatorSpec(dataset=self.proxy_dataset, data_root=self.data_root, fuse=self.fuse)
         return problems + [message for _, message in EVALUATOR_KINDS.get("proxy").check(data, base_dir, space)]
 
 
@@ -125,7 +125,7 @@ def run(context: StudyContext, spec: ProxiesSpec) -> StudyResult:
     scores: dict[tuple[str, int], np.ndarray] = {}
     for name in spec.proxies:
         for seed in spec.seeds:
-            setting = ProxySetting(name, spec.dataset, spec.batch_size, seed, spec.channels, spec.cells_per_stage,
+            setting = ProxySetting(name, spec.proxy_dataset, spec.batch_size, seed, spec.channels, spec.cells_per_stage,
                                    root, spec.device)
             evaluator = ProxyEvaluator(context.space, setting, context.store, context.executor(), fuse=spec.fuse,
                                        progress=context.progress)
@@ -156,10 +156,10 @@ def run(context: StudyContext, spec: ProxiesSpec) -> StudyResult:
         title=f"Zero-cost proxies against {spec.evaluator}",
         summary=(f"{len(archs)} architectures scored by {len(spec.proxies)} proxies with seeds {spec.seeds} "
                  f"(untrained {spec.channels}-channel networks, {spec.cells_per_stage} cell(s) per stage, one "
-                 f"batch of {spec.batch_size} {spec.dataset} images per seed), ranked against "
+                 f"batch of {spec.batch_size} {spec.proxy_dataset} images per seed), ranked against "
                  f"{scored.description}."),
         settings={"seed": context.seed, "evaluator": spec.evaluator, "proxies": spec.proxies, "seeds": spec.seeds,
-                  "archs": spec.archs if spec.archs is not None else "all", "dataset": spec.dataset,
+                  "archs": spec.archs if spec.archs is not None else "all", "proxy_dataset": spec.proxy_dataset,
                   "batch_size": spec.batch_size, "channels": spec.channels,
                   "cells_per_stage": spec.cells_per_stage, "k": spec.k},
         tables=tables, notes=notes,
