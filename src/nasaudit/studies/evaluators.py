@@ -530,7 +530,21 @@ def _check_proxy(spec: ProxyEvaluatorSpec, base_dir: Path, space: SearchSpace | 
         problems.append((("kind",), f"no network is defined for space {space.name!r}"))
     if space is not None and spec.fuse > 1 and space.family != "nb201":
         problems.append((("fuse",), f"fusing networks is for NB201 cells, not space {space.name!r}; use fuse: 1"))
-    return problems
+    problem = _device_problem(spec.device)
+    return problems + ([(("device",), problem)] if problem else [])
+
+
+def _device_problem(device: str) -> str | None:
+    """Why torch cannot run on ``device`` here (a malformed name, CUDA absent), or None."""
+    import torch
+
+    try:
+        where = torch.device(device)
+    except (RuntimeError, ValueError) as err:
+        return f"not a torch device: {device!r} ({str(err).splitlines()[0]})"
+    if where.type == "cuda" and not torch.cuda.is_available():
+        return f"device {device!r} asks for CUDA, which this machine does not have"
+    return None
 
 
 def _build_proxy(context: StudyContext, name: str, spec: ProxyEvaluatorSpec) -> Scored:
