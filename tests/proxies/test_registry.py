@@ -76,6 +76,7 @@ def test_the_proxy_evaluator_stores_each_score_once(tmp_path: Path, monkeypatch:
     ({"proxy": "snipp"}, "unknown proxy 'snipp' (did you mean 'snip'?)"),
     ({"dataset": "cifar10"}, "needs data_root"),
     ({"dataset": "imagenet"}, "unknown dataset"),
+    ({"device": "gpu0"}, "not a torch device: 'gpu0'"),
 ])
 def test_a_bad_proxy_evaluator_is_one_line(tmp_path: Path, fields: dict, message: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -59,7 +59,8 @@ class ProxiesSpec(StudySpec):
                 problems.append(str(err))
         if len(set(self.proxies)) != len(self.proxies):
             problems.append(f"proxies must be distinct, got {self.proxies}")
-        data = ProxyEvaluatorSpec(dataset=self.proxy_dataset, data_root=self.data_root, fuse=self.fuse)
+        data = ProxyEvaluatorSpec(dataset=self.proxy_dataset, data_root=self.data_root, fuse=self.fuse,
+                                  device=self.device)
         return problems + [message for _, message in EVALUATOR_KINDS.get("proxy").check(data, base_dir, space)]
 
 
