@@ -87,7 +87,6 @@ class Stack:
         return total
 
 
-
 def output_rows(layer: Layer, out: torch.Tensor) -> torch.Tensor:
     """A layer's output as ``(B, owners, C, positions)``: a convolution's ``(B, owners*C, H, W)``, a fused head's
     ``(B, owners, C)`` or a plain ``Linear``'s ``(B, C)``."""

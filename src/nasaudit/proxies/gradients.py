@@ -27,7 +27,7 @@ def grad_norm(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
     return stack.per_model([(layer, layer.rows(gradient(layer)).norm(dim=1)) for layer in stack.layers]).numpy()
 
 
-@register_proxy("snip", "SNIP (Lee et al. ICLR 2019) Eq. 6 as zero-cost proxies Sec. 3: sum |W * dL/dW|",
+@register_proxy("snip", "SNIP (Lee et al. ICLR 2019) as zero-cost proxies Sec. 3: sum |W * dL/dW|",
                 _RELEASE.format("snip"))
 def snip(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
     """Sum of ``|dL/dmask|`` over the weights, with ``dL/dmask = W * dL/dW`` at a mask of ones."""
@@ -44,7 +44,7 @@ def plain(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
                             for layer in stack.layers]).numpy()
 
 
-@register_proxy("grasp", "GraSP (Wang et al. ICLR 2020) Eq. 8 as zero-cost proxies Sec. 3: sum -W * Hg",
+@register_proxy("grasp", "GraSP (Wang et al. ICLR 2020) as zero-cost proxies Sec. 3: sum -W * Hg",
                 _RELEASE.format("grasp"))
 def grasp(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
     """Sum of ``-W * (H g)`` with ``g`` the loss gradient (held constant) and ``H`` the Hessian, as

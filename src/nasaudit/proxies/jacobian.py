@@ -10,7 +10,7 @@
   VascoLopes/EPE-NAS@22bd3410a7fc901661daf923c93b40de1b5de2c3 ``search.py`` (``eval_score_perclass`` as the
   release calls it, ``n_classes=10``): the same Jacobians, grouped by label; per class
   ``s_c = sum log(|corr| + k)`` over its correlation matrix, ``score = sum_c |s_c|``.
-* ``nwot``: Mellor et al. ICML 2021, Sec. 3 (Eq. 2),
+* ``nwot``: Mellor et al. ICML 2021, Sec. 3,
   BayesWatch/nas-without-training@b3a82a6642564df115f989ff940ec6b8ef9ca9d3 ``score_networks.py`` and ``scores.py``
   (``hook_logdet``): the binary code ``c`` of the input (``> 0``) per image of every module whose class name
   contains "ReLU" (the release's test, so NB201's ``ReLUConvBN`` counts beside its inner ``ReLU``, as in the
@@ -106,7 +106,7 @@ def relu_kernel(network: nn.Module, batch: Batch) -> np.ndarray:
     return kernel
 
 
-@register_proxy("nwot", "NWOT (Mellor et al. ICML 2021) Sec. 3 Eq. 2: log|K_H| of the binary ReLU codes",
+@register_proxy("nwot", "NWOT (Mellor et al. ICML 2021) Sec. 3: log|K_H| of the binary ReLU codes",
                 "BayesWatch/nas-without-training@b3a82a6 score_networks.py, scores.py hooklogdet")
 def nwot(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
     """``log|det K_H|`` per network (module doc), network by network (a forward pass each; the codes of a

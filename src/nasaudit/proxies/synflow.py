@@ -1,4 +1,4 @@
-"""SynFlow (Tanaka et al. NeurIPS 2020, Eq. 2 and Sec. 6) as a zero-cost proxy (Abdelfattah et al. ICLR 2021,
+"""SynFlow (Tanaka et al. NeurIPS 2020) as a zero-cost proxy (Abdelfattah et al. ICLR 2021,
 Sec. 3), following SamsungLabs/zero-cost-nas@a43bfbc90c1a02a81fb4397a5e096759e93fbe50
 ``foresight/pruners/measures/synflow.py`` (measure ``synflow``, ``bn=False``): BatchNorm layers do nothing,
 every parameter and buffer is replaced by its absolute value, the network runs in float64 on one all-ones
@@ -20,7 +20,7 @@ def _pass_through(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-@register_proxy("synflow", "SynFlow Eq. 2 (Tanaka et al. 2020), zero-cost proxies Sec. 3: sum |W * dR/dW|, "
+@register_proxy("synflow", "SynFlow (Tanaka et al. 2020), zero-cost proxies Sec. 3: sum |W * dR/dW|, "
                 "|W|, no BN, ones input", "SamsungLabs/zero-cost-nas@a43bfbc foresight/pruners/measures/synflow.py")
 def synflow(stack: Stack, batch: Batch, loss: Loss) -> np.ndarray:
     """The synaptic-flow saliency summed over the weights (module doc); changes the stack's weights."""
