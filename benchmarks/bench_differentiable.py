@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_differentiable.py [--space nb201] [--channels 4] 
        [--batch-size 64] [--tune-epochs 1] [--dataset embedded] [--data-root DIR] [--device cpu] [--threads N]
 
 Runs, each in a fresh process, one search of DARTS first order, DARTS second order and GDAS, and one SPOS
-supernet training (uniform single-path sampling, ``nasaudit.supernet.training``), all on the same space,
+supernet training (uniform single-path sampling, ``nasaudit.weight_sharing.supernet.training``), all on the same space,
 width, depth, data and batch size, and PT selection on the DARTS run. Prints seconds per epoch (the last
 epoch's, so start-up is not counted; a search epoch includes its end-of-epoch validation pass) and peak
 memory (``torch.cuda.max_memory_allocated`` on CUDA; on CPU the growth of the process's peak RSS over
@@ -23,10 +23,10 @@ import time
 import torch
 
 from nasaudit.data.loading import load_dataset
-from nasaudit.differentiable.config import SearchConfig
-from nasaudit.differentiable.search import search
-from nasaudit.differentiable.selection import select
-from nasaudit.supernet.training import SupernetConfig, train_supernet
+from nasaudit.weight_sharing.differentiable.config import SearchConfig
+from nasaudit.weight_sharing.differentiable.search import search
+from nasaudit.weight_sharing.differentiable.selection import select
+from nasaudit.weight_sharing.supernet.training import SupernetConfig, train_supernet
 
 METHODS = ("spos", "darts", "darts2", "gdas", "pt")
 

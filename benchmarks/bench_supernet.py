@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from nasaudit.supernet import PathSampler, SupernetConfig, SupernetEvaluator, train_supernet
+from nasaudit.weight_sharing.supernet import PathSampler, SupernetConfig, SupernetEvaluator, train_supernet
 
 
 def _peak_memory_mb(device: str) -> float:

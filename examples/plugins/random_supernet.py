@@ -28,9 +28,9 @@ from nasaudit.weight_sharing.methods.spos import EpochRanking, spos_config
 if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
     from nasaudit.spaces.base import SearchSpace
-    from nasaudit.supernet.modules import Supernet
-    from nasaudit.supernet.sampling import PathSampler
     from nasaudit.weight_sharing.setup import WSSetup
+    from nasaudit.weight_sharing.supernet.modules import Supernet
+    from nasaudit.weight_sharing.supernet.sampling import PathSampler
 
 
 class RandomSupernetSettings(MethodSettings):
@@ -52,8 +52,8 @@ class RandomSupernet(WeightSharingMethod):
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
-        from nasaudit.supernet.sampling import PathSampler
-        from nasaudit.supernet.training import train_supernet
+        from nasaudit.weight_sharing.supernet.sampling import PathSampler
+        from nasaudit.weight_sharing.supernet.training import train_supernet
 
         config = replace(spos_config(setup, space), sampling="uniform")
         ranking = EpochRanking(setup, splits, work_dir)  # ranks the comparison's set after the ranked epochs

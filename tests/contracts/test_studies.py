@@ -10,6 +10,8 @@ from nasaudit.studies import study_kinds
 from nasaudit.testing import StudyContract
 from nasaudit.testing.studies import NB201_3OPS, TRUTH
 
+from ..truth.conftest import write_nb301_folder
+
 #: a tiny macro network and training (arch_sets, dynamics: DARTS cells)
 TRAINING = {"epochs": 1, "macro": {"channels": 4, "layers": 3}, "seeds": [0],
             "sets": [{"name": "shape", "generator": "shape", "bases": ["DARTS_V2"]}]}
@@ -31,6 +33,8 @@ TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
                   "hessian_iters": 3}, DARTS),
     "fidelity": ({"low": ["truth"], "final": "truth", "top_ns": [5]}, None),
     "importance": ({"evaluator": "truth"}, None),
+    "nb301_surrogate": ({"evaluator": "nb301"}, {"space": {"name": "darts"}, "evaluators": {"nb301": {
+        "kind": "nb301_surrogate", "path": "nb301", "model": "gbt", "n_estimators": 20}}}),
     "op_usage": ({"evaluator": "truth"}, None),
     "primskip": ({"evaluator": "truth", "samples": 5}, None),
     "primskip_edit": ({}, None),
@@ -76,5 +80,10 @@ class TestRegisteredStudies(StudyContract):
         return TINY[study_kind][1] or {"space": NB201_3OPS, "evaluators": {"truth": TRUTH}}
 
     @pytest.fixture
-    def tiny_files(self, study_kind: str, nb101_csv: str) -> dict[str, str]:
-        return {"grid.yaml": GRID, "nb101.csv": nb101_csv}
+    def tiny_files(self, study_kind: str, nb101_csv: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+        files = {"grid.yaml": GRID, "nb101.csv": nb101_csv}
+        if study_kind == "nb301_surrogate":  # a synthetic folder in NB301's results layout (tests/truth/conftest.py)
+            folder = write_nb301_folder(tmp_path_factory.mktemp("nb301"), n=40)
+            files.update({f"nb301/{path.relative_to(folder).as_posix()}": path.read_text()
+                          for path in sorted(folder.rglob("*.json"))})
+        return files

@@ -299,7 +299,7 @@ def test_odd_supernet_files_are_one_line(case: str, tmp_path: Path, capsys: pyte
 
 def test_supernet_of_the_wrong_size_is_one_line(tmp_path: Path) -> None:
     from nasaudit.data.loading import load_dataset
-    from nasaudit.supernet.training import SupernetConfig, load_run
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig, load_run
 
     config = SupernetConfig(space="nb201", channels=4, depth=1)
     model = config.build(load_dataset("embedded", None, val_fraction=0.1, seed=0)).state_dict()

@@ -16,10 +16,10 @@ from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError
 from nasaudit.nn.networks import build_network
 from nasaudit.spaces import get_space
-from nasaudit.supernet.training import SupernetConfig, train_supernet
 from nasaudit.train import EpochRecord, get_protocol, train
 from nasaudit.train.batches import Batch, BatchSource, DeviceData
 from nasaudit.train.loop import EpochStats, ModelStep, Schedule, StepContext, TrainLoop, TrainStep, epoch_seeds
+from nasaudit.weight_sharing.supernet.training import SupernetConfig, train_supernet
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 PROTOCOL = get_protocol("cpu_small").with_overrides(epochs=2)

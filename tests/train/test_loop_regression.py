@@ -21,8 +21,8 @@ import torch
 from nasaudit.data import Augmentation, Split, load_dataset
 from nasaudit.data.formats import read_embedded
 from nasaudit.data.splits import DatasetSplits, make_splits
-from nasaudit.supernet.training import SupernetConfig, train_supernet
 from nasaudit.train import get_protocol, train_arch
+from nasaudit.weight_sharing.supernet.training import SupernetConfig, train_supernet
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 LOSS_RTOL, NORM_RTOL, LR_RTOL = 1e-3, 1e-4, 1e-12

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from nasaudit.data.loading import load_dataset
-from nasaudit.differentiable.alpha import ArchParameters
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces import get_space
 from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing import cost
 from nasaudit.weight_sharing.base import get_method
+from nasaudit.weight_sharing.differentiable.alpha import ArchParameters
 from nasaudit.weight_sharing.methods.darts import search_config
 from nasaudit.weight_sharing.methods.spos import spos_config
 from nasaudit.weight_sharing.setup import SUPERNET_SIZES, WSSetup

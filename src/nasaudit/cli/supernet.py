@@ -67,7 +67,7 @@ def train_command(
 ) -> None:
     """Train one single-path supernet (single-path paper Sec. 3.3) and save it."""
     from nasaudit.spaces import get_space
-    from nasaudit.supernet.training import SupernetConfig, train_supernet
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig, train_supernet
 
     kept = tuple(split_names(ops) or ())
     mask = tuple(op for op in get_space(space).ops if op not in kept) if kept else ()

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from nasaudit.errors import DataError
 from nasaudit.metrics import kendall_tau
 from nasaudit.report.canvas import save_figure
-from nasaudit.supernet.ranking import RankingReport, RankingSet
+from nasaudit.weight_sharing.supernet.ranking import RankingReport, RankingSet
 
 
 def plot_predictions(rset: RankingSet, predictions: np.ndarray, path: str | Path, groups: Sequence[int] = (50, 250),

@@ -68,7 +68,7 @@ def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[
 
 def truth_ceiling(benchmark: TabularBenchmark, column: str, archs: list[Any]) -> pd.DataFrame | None:
     """Seed-to-seed tau of the truth, when the table has per-seed columns of ``column``."""
-    from nasaudit.supernet import ground_truth_ceiling
+    from nasaudit.weight_sharing.supernet import ground_truth_ceiling
 
     base = column.removesuffix("_mean")
     if not any(m.startswith(f"{base}_seed") for m in benchmark.metrics):

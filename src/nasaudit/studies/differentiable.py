@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from nasaudit.data.splits import DatasetSplits
-    from nasaudit.differentiable.config import SearchConfig
     from nasaudit.spaces.base import SearchSpace
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
 
 Algorithm = Literal["darts", "darts2", "sdarts_rs", "sgas", "gdas"]
 Method = Literal["alpha", "pt", "pt_mag", "fixed_alpha_pt"]
@@ -66,9 +66,9 @@ class DifferentiableSpec(StudySpec):
 
     def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
         from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
-        from nasaudit.differentiable.selection import SELECTION_METHODS
         from nasaudit.registry import unknown_name_message
         from nasaudit.studies.evaluators import resolve_path
+        from nasaudit.weight_sharing.differentiable.selection import SELECTION_METHODS
 
         methods = {METHODS[m][1] for m in self.selections}
         problems = [f"selection {method!r} is defined on {list(SELECTION_METHODS[method])} spaces, not "
@@ -93,8 +93,8 @@ def search_config(context: StudyContext, spec: DifferentiableSpec, algorithm: st
     """The library config of a study: the audit's space (its masked ops), the preset, the overrides."""
     from dataclasses import replace
 
-    from nasaudit.differentiable.config import SearchConfig
     from nasaudit.spaces import get_space
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
 
     mask = tuple(op for op in get_space(context.space.name).ops if op not in context.space.ops)
     config = (SearchConfig.tiny(algorithm, context.space.name) if spec.preset == "tiny"
@@ -118,8 +118,6 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
     """Search, select, score; operation strength, skip domination, selection along the search, tuning sweep."""
     import pandas as pd
 
-    from nasaudit.differentiable.search import search
-    from nasaudit.differentiable.selection import SELECTION_METHODS, operation_strength, select
     from nasaudit.report.figures_differentiable import (
         plot_operation_strength,
         plot_selection_along_search,
@@ -127,6 +125,8 @@ def run(context: StudyContext, spec: DifferentiableSpec) -> StudyResult:
         plot_skip_domination,
         skip_domination,
     )
+    from nasaudit.weight_sharing.differentiable.search import search
+    from nasaudit.weight_sharing.differentiable.selection import SELECTION_METHODS, operation_strength, select
 
     if context.space.family not in SELECTION_METHODS["pt"]:
         raise ConfigError(f"differentiable search is defined on NB201 and DARTS spaces, not {context.space.name!r}")
@@ -235,8 +235,8 @@ def _along_search(run: Any, methods: dict[str, str], spec: DifferentiableSpec, s
                   splits: DatasetSplits) -> list[dict[str, Any]]:
     """Each study method of ``methods`` (-> selection method) applied to the snapshots ``run`` kept along its
     search (Fig. 4; Fig. 8 for the fixed-alpha run)."""
-    from nasaudit.differentiable.search import load_snapshot
-    from nasaudit.differentiable.selection import select
+    from nasaudit.weight_sharing.differentiable.search import load_snapshot
+    from nasaudit.weight_sharing.differentiable.selection import select
 
     rows = []
     for epoch, path in sorted(run.snapshot_paths.items()):
@@ -251,7 +251,7 @@ def _shuffles(run: Any, spec: DifferentiableSpec, seed: int) -> tuple[list[dict[
     """Accuracy of the searched supernet (alpha-weighted) before and after shuffling its edges / layers."""
     import torch
 
-    from nasaudit.differentiable.shuffle import shuffle_accuracy
+    from nasaudit.weight_sharing.differentiable.shuffle import shuffle_accuracy
 
     with torch.no_grad():
         forward_arg = run.alphas.forward_arg(run.alphas.weights())

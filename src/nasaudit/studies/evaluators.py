@@ -26,9 +26,9 @@ from nasaudit.studies._base import Scored, SeedValue, StrictModel, StudyContext,
 
 if TYPE_CHECKING:
     from nasaudit.spaces.base import SearchSpace
-    from nasaudit.supernet.evaluator import SupernetEvaluator
-    from nasaudit.supernet.training import SupernetConfig
     from nasaudit.truth.tabular import TabularBenchmark
+    from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig
 
 #: the "tiny" supernet size: CPU-friendly (8 channels, one cell per stage)
 TINY = {"size": "S", "channels": 8, "depth": 1}
@@ -461,7 +461,7 @@ def _check_supernet(spec: SupernetEvaluatorSpec, base_dir: Path, space: SearchSp
 def supernet_config(context: StudyContext, spec: SupernetEvaluatorSpec) -> SupernetConfig:
     """The SPOS config of a supernet evaluator: the audit's space, its missing ops masked."""
     from nasaudit.spaces import get_space
-    from nasaudit.supernet.training import SupernetConfig
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig
 
     base = context.space.name
     mask = [op for op in get_space(base).ops if op not in context.space.ops]
@@ -476,7 +476,7 @@ def supernet_config(context: StudyContext, spec: SupernetEvaluatorSpec) -> Super
 def train_supernet_evaluator(context: StudyContext, name: str, spec: SupernetEvaluatorSpec,
                              seed: int) -> SupernetEvaluator:
     """Train (or resume from its per-epoch checkpoints) the supernet ``name`` with ``seed``."""
-    from nasaudit.supernet import SupernetEvaluator, train_supernet
+    from nasaudit.weight_sharing.supernet import SupernetEvaluator, train_supernet
 
     data_root = context.resolve(spec.data_root) if spec.data_root is not None else None
     run = train_supernet(supernet_config(context, spec), spec.dataset, seed=seed, data_root=data_root,

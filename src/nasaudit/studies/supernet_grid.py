@@ -11,7 +11,7 @@ from nasaudit.errors import ConfigError
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 
 #: the shipped grid on the embedded data
-EMBEDDED_GRID = Path(__file__).resolve().parents[1] / "supernet" / "specs" / "embedded_grid.yaml"
+EMBEDDED_GRID = Path(__file__).resolve().parents[1] / "weight_sharing" / "supernet" / "specs" / "embedded_grid.yaml"
 
 
 class SupernetGridSpec(StudySpec):
@@ -37,7 +37,7 @@ def run(context: StudyContext, spec: SupernetGridSpec) -> StudyResult:
     import pandas as pd
 
     from nasaudit.report.figures_supernet import plot_top_n_curves
-    from nasaudit.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
+    from nasaudit.weight_sharing.supernet.grid import GridSpec, grid_reports, grid_summary, run_grid
 
     path = grid_file(context, spec)
     grid = GridSpec.from_yaml(path, data_root=str(context.resolve(spec.data_root)) if spec.data_root else None,

@@ -62,8 +62,8 @@ class SupernetRankingSpec(StudySpec):
 def _supernets(context: StudyContext, spec: SupernetRankingSpec) -> tuple[list[Evaluator], list[int], str]:
     """The supernet evaluators (trained or loaded), their seeds and a description."""
     from nasaudit.studies.evaluators import SupernetEvaluatorSpec, train_supernet_evaluator
-    from nasaudit.supernet import SupernetEvaluator
-    from nasaudit.supernet.training import load_run
+    from nasaudit.weight_sharing.supernet import SupernetEvaluator
+    from nasaudit.weight_sharing.supernet.training import load_run
 
     if spec.checkpoints:
         data_root = context.resolve(spec.data_root) if spec.data_root else None
@@ -96,7 +96,7 @@ def run(context: StudyContext, spec: SupernetRankingSpec) -> StudyResult:
     import pandas as pd
 
     from nasaudit.report.figures_supernet import plot_predictions, plot_rank_disorder, plot_top_n_curves
-    from nasaudit.supernet import rank_disorder, ranking_report, select_ranking_set
+    from nasaudit.weight_sharing.supernet import rank_disorder, ranking_report, select_ranking_set
 
     truth = context.scored(spec.truth)
     if truth.benchmark is None or truth.column is None:
@@ -150,7 +150,7 @@ def _sharing(space: SearchSpace, base: str, evaluators: list[Evaluator], truth: 
     import numpy as np
 
     from nasaudit.spaces.nb201 import NB201Space
-    from nasaudit.supernet.sharing import amount_of_sharing, sharing_archs
+    from nasaudit.weight_sharing.supernet.sharing import amount_of_sharing, sharing_archs
 
     if not isinstance(space, NB201Space):
         raise ConfigError(f"the amount-of-sharing experiment is defined on NB201 cells, not {space.name!r}")
@@ -164,7 +164,7 @@ def _sharing(space: SearchSpace, base: str, evaluators: list[Evaluator], truth: 
 def _with_and_without(space: SearchSpace, spec: SupernetRankingSpec, supernet: Evaluator,
                       benchmark: TabularBenchmark, column: str) -> Table:
     """The same strategies driven by the supernet and by the truth (search-phase paper Table 4)."""
-    from nasaudit.supernet.ranking import space_truth, weight_sharing_comparison
+    from nasaudit.weight_sharing.supernet.ranking import space_truth, weight_sharing_comparison
 
     truth = benchmark.evaluator(column, resolve="canonical")
     _, space_scores = space_truth(benchmark, column, space)

@@ -3,7 +3,7 @@
 A ``BatchSource`` yields one epoch's batches from the generators ``TrainLoop`` seeds per ``(seed, epoch)``;
 ``ShuffledBatches`` is the stand-alone networks' and supernets' source (the training split shuffled, augmented,
 mixed up). The differentiable search pairs training and validation batches
-(``nasaudit.differentiable.search.SearchBatches``) and fused training zips one ``ShuffledBatches`` per model
+(``weight_sharing.differentiable.search.SearchBatches``) and fused training zips one ``ShuffledBatches`` per model
 (``nasaudit.train.fused``).
 """
 

@@ -8,9 +8,9 @@ clipping, mixed precision (bfloat16, or float16 with loss scaling, on CUDA) and 
 and the progress bar. A ``BatchSource`` (``train/batches.py``) yields an epoch's batches from the epoch's
 generators: by default ``ShuffledBatches`` (batch order, augmentation, mixup). A ``TrainStep`` does one
 optimiser step's forward and backward passes, with hooks around them: ``ModelStep`` for a stand-alone
-network (its loss, plus an optional auxiliary head's), ``nasaudit.supernet.training.PathStep`` for a
+network (its loss, plus an optional auxiliary head's), ``nasaudit.weight_sharing.supernet.training.PathStep`` for a
 single-path supernet (sample the paths, then forward/backward each),
-``nasaudit.differentiable.search.SearchStep`` for a differentiable search (the alpha step before or after
+``nasaudit.weight_sharing.differentiable.search.SearchStep`` for a differentiable search (the alpha step before or after
 the weight update, per-epoch temperature or perturbation, SGAS decisions after an epoch, validation with
 the search's forward argument) and ``nasaudit.train.fused``'s step for M networks trained as one. A step
 with state of its own (e.g. a differentiable-NAS architect) returns it from ``state_dict`` and it is

@@ -45,14 +45,14 @@ from torch import nn
 
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
-from nasaudit.differentiable.alpha import ArchParameters, Projection
-from nasaudit.differentiable.search import batch_bounds, close_full_nodes
-from nasaudit.differentiable.selection import pt_schedule
 from nasaudit.nn.networks import count_flops
 from nasaudit.spaces.registry import get_space
-from nasaudit.supernet.modules import Supernet
 from nasaudit.truth.builder import BuildSpec
+from nasaudit.weight_sharing.differentiable.alpha import ArchParameters, Projection
+from nasaudit.weight_sharing.differentiable.search import batch_bounds, close_full_nodes
+from nasaudit.weight_sharing.differentiable.selection import pt_schedule
 from nasaudit.weight_sharing.setup import WSSetup, build_epochs
+from nasaudit.weight_sharing.supernet.modules import Supernet
 
 if TYPE_CHECKING:
     from nasaudit.weight_sharing.methods.darts import DartsAlpha
@@ -209,8 +209,8 @@ def single_path_work(setup: WSSetup, sampling: str = "uniform") -> SinglePathWor
     """Counted work of the single-path training of ``setup`` (module doc): ``sampling`` ``uniform`` (or a
     controller) trains one path per step, strictly ``fair`` sampling (FairNAS) all ``|O|`` paths of a step on the
     same batch, so its weight steps cost ``|O|`` times as much."""
-    from nasaudit.supernet.sampling import PathSampler
     from nasaudit.weight_sharing.methods.spos import spos_config
+    from nasaudit.weight_sharing.supernet.sampling import PathSampler
 
     space = get_space(setup.space)
     config = spos_config(setup, space)

@@ -1,10 +1,10 @@
 """DARTS in the fair comparison (search-phase paper Sec. 4.2): first-order DARTS (Liu et al. 2019, Alg. 1;
 quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5, ``cnn/train_search.py``, ``cnn/architect.py``), run by
-``nasaudit.differentiable.search``, with two ways to derive the final cell from one search: ``darts_alpha`` (the
+``weight_sharing.differentiable.search``, with two ways to derive the final cell from one search: ``darts_alpha`` (the
 largest alpha per edge, DARTS Sec. 2.4) and ``darts_pt`` (perturbation-based selection, Wang et al. 2021;
 ruocwang/darts-pt@c31e3766611ace330416b5dbbc89cbdc53f01972, ``nasbench201/projection.py``; progressive
 projection with its setting ``tune_epochs``, the tuning epochs between decisions,
-``nasaudit.differentiable.selection``). Both name the training ``darts``: one job per seed searches once and
+``weight_sharing.differentiable.selection``). Both name the training ``darts``: one job per seed searches once and
 derives both.
 
 An architecture's shared-weight score is the mixed supernet's validation accuracy with every edge fixed to its
@@ -29,20 +29,20 @@ if TYPE_CHECKING:
     import torch
 
     from nasaudit.data.splits import DatasetSplits
-    from nasaudit.differentiable.alpha import ArchParameters, Projection
-    from nasaudit.differentiable.config import SearchConfig
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.spaces.darts import DartsGenotype
     from nasaudit.spaces.nb201 import NB201Arch
-    from nasaudit.supernet.modules import Supernet
+    from nasaudit.weight_sharing.differentiable.alpha import ArchParameters, Projection
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
     from nasaudit.weight_sharing.setup import WSSetup
+    from nasaudit.weight_sharing.supernet.modules import Supernet
 
 
 def search_config(setup: WSSetup, algorithm: str) -> SearchConfig:
     """The differentiable search of a setup: its preset, space, mask and the supernet size every method shares
     (``WSSetup.sizes``)."""
-    from nasaudit.differentiable.config import SearchConfig
     from nasaudit.spaces.registry import get_space
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
 
     changes: dict[str, Any] = {"mask": setup.masked, "epochs": setup.epochs,
                                **setup.sizes(get_space(setup.space).family)}
@@ -53,9 +53,9 @@ def search_config(setup: WSSetup, algorithm: str) -> SearchConfig:
 
 def arch_projection(alphas: ArchParameters, arch: NB201Arch | DartsGenotype, space: SearchSpace) -> Projection:
     """The decisions that make the mixed supernet run exactly ``arch`` (every kept edge fixed to its op)."""
-    from nasaudit.differentiable.alpha import Projection
     from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
     from nasaudit.spaces.nb201 import NB201Arch
+    from nasaudit.weight_sharing.differentiable.alpha import Projection
 
     projection = Projection.empty(alphas)
     if isinstance(arch, NB201Arch):
@@ -74,7 +74,7 @@ def arch_projection(alphas: ArchParameters, arch: NB201Arch | DartsGenotype, spa
 def val_batches(splits: DatasetSplits, device: torch.device, images: int, size: int
                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The first ``images`` validation images in fixed batches of ``size``, on ``device``."""
-    from nasaudit.differentiable.search import DeviceData
+    from nasaudit.weight_sharing.differentiable.search import DeviceData
 
     batches = DeviceData(splits, device).fixed_batches("val", size)
     kept, seen = [], 0
@@ -88,8 +88,8 @@ def val_batches(splits: DatasetSplits, device: torch.device, images: int, size: 
 
 class DartsAlpha(WeightSharingMethod):
     """First-order DARTS, the final cell by alpha magnitude (module doc). Hooks a variant overrides:
-    ``algorithm`` (the search of ``nasaudit.differentiable.search`` it runs), ``selection`` (how
-    ``nasaudit.differentiable.selection.select`` derives the cell, with ``selection_options``), ``trains_alpha``
+    ``algorithm`` (the search of ``weight_sharing.differentiable.search`` it runs), ``selection`` (how
+    ``weight_sharing.differentiable.selection.select`` derives the cell, with ``selection_options``), ``trains_alpha``
     (whether the search steps alpha) and ``step_macs`` (the counted multiply-adds per image of one supernet
     step)."""
 
@@ -106,8 +106,8 @@ class DartsAlpha(WeightSharingMethod):
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
-        from nasaudit.differentiable.search import SNAPSHOT_NAME, evaluate, load_snapshot, search
         from nasaudit.train.loop import resolve_device
+        from nasaudit.weight_sharing.differentiable.search import SNAPSHOT_NAME, evaluate, load_snapshot, search
 
         config = search_config(setup, self.algorithm)
         epochs = ranked_epochs(config.epochs)
@@ -144,8 +144,8 @@ class DartsAlpha(WeightSharingMethod):
 
     def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
                seed: int) -> str:
-        from nasaudit.differentiable.selection import select
         from nasaudit.spaces.subset import SubsetSpace
+        from nasaudit.weight_sharing.differentiable.selection import select
 
         within = space if isinstance(space, SubsetSpace) else None
         chosen = select(trained.state, self.selection, seed=seed, device=setup.device, within=within,

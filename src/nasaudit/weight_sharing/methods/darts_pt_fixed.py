@@ -1,7 +1,7 @@
 """Fixed-alpha search with perturbation-based selection in the fair comparison (Wang et al. 2021, selection paper
 Sec. 4.2 and Fig. 8; ruocwang/darts-pt@c31e3766611ace330416b5dbbc89cbdc53f01972, ``nasbench201/projection.py``
-for the projection, as ``nasaudit.differentiable.selection`` follows it): alpha stays uniform (zero) and frozen,
-only the supernet's weights train (``nasaudit.differentiable.search``, algorithm ``fixed_alpha``), and the final
+for the projection, as ``weight_sharing.differentiable.selection`` follows it): alpha stays uniform (zero) and frozen,
+only the supernet's weights train (``weight_sharing.differentiable.search``, algorithm ``fixed_alpha``), and the final
 cell comes from PT alone (progressive projection, ``tune_epochs`` tuning epochs of weight steps between
 decisions). It
 overrides only what differs from ``darts.DartsPT``: the search it runs (its own training, one job per seed) and

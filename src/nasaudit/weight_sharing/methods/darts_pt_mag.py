@@ -2,7 +2,7 @@
 "DARTS+PT-Mag"; ruocwang/darts-pt@c31e3766611ace330416b5dbbc89cbdc53f01972, whose progressive projection
 ``nasbench201/projection.py`` it keeps; the release has no code for PT-Mag): the DARTS search of ``darts.py`` and
 PT's progressive tuning, but each edge visited keeps its op of largest alpha instead of the op whose removal
-hurts most (``nasaudit.differentiable.selection``, ``pt_mag``). It names DARTS's training, so one job per seed
+hurts most (``weight_sharing.differentiable.selection``, ``pt_mag``). It names DARTS's training, so one job per seed
 searches once for ``darts_alpha``, ``darts_pt`` and this; it overrides only its selection and its counted work,
 which has no validation pass per candidate of an operation decision.
 """

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
     from nasaudit.search.controller import Controller
     from nasaudit.spaces.base import SearchSpace
-    from nasaudit.supernet.modules import Supernet
-    from nasaudit.supernet.training import SupernetEpoch
     from nasaudit.weight_sharing.setup import WSSetup
+    from nasaudit.weight_sharing.supernet.modules import Supernet
+    from nasaudit.weight_sharing.supernet.training import SupernetEpoch
 
 
 class _ControllerPaths:
@@ -70,7 +70,7 @@ class ENAS(WeightSharingMethod):
         import numpy as np
 
         from nasaudit.search.controller import Controller, Decisions, Reinforce, Sample
-        from nasaudit.supernet.training import train_supernet
+        from nasaudit.weight_sharing.supernet.training import train_supernet
 
         config = spos_config(setup, space)
         controller = Controller(Decisions(space), seed=seed)

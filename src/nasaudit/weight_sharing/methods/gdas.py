@@ -1,6 +1,6 @@
 """GDAS in the fair comparison (Dong & Yang 2019; D-X-Y/AutoDL-Projects@f46486e21b71ae6459a700be720d7648b5429569,
 ``exps/NAS-Bench-201-algos/GDAS.py``): DARTS's method with another search, one hard Gumbel-softmax path per step
-(``nasaudit.differentiable.search``, algorithm ``gdas``), and the final cell by alpha as DARTS. It overrides only
+(``weight_sharing.differentiable.search``, algorithm ``gdas``), and the final cell by alpha as DARTS. It overrides only
 what differs from ``darts.DartsAlpha``: the search it runs (its own training, one job per seed) and the counted
 multiply-adds of a step, one sampled candidate per edge instead of all of them.
 """
@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     import torch
 
     from nasaudit.data.splits import DatasetSplits
-    from nasaudit.differentiable.alpha import ArchParameters
-    from nasaudit.differentiable.config import SearchConfig
-    from nasaudit.supernet.modules import Supernet
+    from nasaudit.weight_sharing.differentiable.alpha import ArchParameters
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
+    from nasaudit.weight_sharing.supernet.modules import Supernet
 
 
 class GDAS(DartsAlpha):

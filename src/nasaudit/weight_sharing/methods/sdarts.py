@@ -2,7 +2,7 @@
 xiangning-chen/SmoothDARTS@d3dbfed06643d5fd4056edd90891ec9109634ada, ``sota/cnn/train_search.py`` and
 ``nasbench201/train_search.py``): DARTS whose weight steps run on randomly
 smoothed alpha, the softmax weights perturbed by U(-epsilon, epsilon) with epsilon ramped per epoch
-(``nasaudit.differentiable.search``, algorithm ``sdarts_rs``), and the final cell by alpha as DARTS. It overrides
+(``weight_sharing.differentiable.search``, algorithm ``sdarts_rs``), and the final cell by alpha as DARTS. It overrides
 only what differs from ``darts.DartsAlpha``: the search it runs (its own training, one job per seed). A step
 costs what DARTS's does: the perturbed weights still run every candidate of every edge.
 

@@ -1,5 +1,5 @@
 """SGAS in the fair comparison (Li et al. 2020, Sec. 3, criterion 1; lightaime/sgas, ``cnn/train_search.py`` as
-stored at 4bd471cfcda77af03963c3b415c975296ba59693): DARTS's search (``nasaudit.differentiable.search``,
+stored at 4bd471cfcda77af03963c3b415c975296ba59693): DARTS's search (``weight_sharing.differentiable.search``,
 algorithm ``sgas``) that, after a warm-up, greedily fixes one edge per cell kind every few epochs to its
 strongest op, the edge of best normalised importance x selection certainty (``sgas_decide``; a DARTS node with
 two decided inputs drops its others). The final cell keeps those decisions and takes the edges still open by
@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     import torch
 
     from nasaudit.data.splits import DatasetSplits
-    from nasaudit.differentiable.alpha import ArchParameters
-    from nasaudit.differentiable.config import SearchConfig
-    from nasaudit.supernet.modules import Supernet
+    from nasaudit.weight_sharing.differentiable.alpha import ArchParameters
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
     from nasaudit.weight_sharing.setup import WSSetup
+    from nasaudit.weight_sharing.supernet.modules import Supernet
 
 
 def decisions(config: SearchConfig, epochs: int) -> int:

@@ -1,6 +1,6 @@
 """SPOS with evolution in the fair comparison (Guo et al. 2020, Sec. 3-4;
 megvii-model/SinglePathOneShot@36eed6cf083497ffa9cfe7b8da25bb0b6ba5a452; search-phase paper Sec. 4.3, Table 4):
-a single-path supernet (``nasaudit.supernet.training.train_supernet``), then regularised evolution
+a single-path supernet (``weight_sharing.supernet.training.train_supernet``), then regularised evolution
 (``nasaudit.search.evolution``) with the supernet's validation accuracy on ``rank_images`` images as its
 evaluator, its setting ``evolution_budget`` queries (``SposSettings``); its counterpart without weight sharing
 is the same evolution on the truth (``evolution``).
@@ -28,10 +28,10 @@ from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingM
 if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
     from nasaudit.spaces.base import SearchSpace
-    from nasaudit.supernet.evaluator import SupernetEvaluator
-    from nasaudit.supernet.modules import Supernet
-    from nasaudit.supernet.training import SupernetConfig, SupernetEpoch
     from nasaudit.weight_sharing.setup import WSSetup
+    from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
+    from nasaudit.weight_sharing.supernet.modules import Supernet
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig, SupernetEpoch
 
 _RANKING_FILE = "ranking.json"
 
@@ -39,7 +39,7 @@ _RANKING_FILE = "ranking.json"
 def spos_config(setup: WSSetup, space: SearchSpace) -> SupernetConfig:
     """The single-path supernet of a setup, of the size every method shares (``WSSetup.sizes``: the width and
     depth override the supernet size's own)."""
-    from nasaudit.supernet.training import SupernetConfig
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig
 
     sizes: dict[str, Any] = setup.sizes(space.family)
     sampling = "fair" if space.family == "nb201" else "uniform"
@@ -63,7 +63,7 @@ class EpochRanking:
 
     def evaluator(self, images: int | None = None) -> SupernetEvaluator:
         """The supernet's validation accuracy on ``images`` (default: the setup's ``rank_images``) images."""
-        from nasaudit.supernet.evaluator import SupernetEvaluator
+        from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
 
         assert self.supernet is not None
         return SupernetEvaluator(self.supernet, self.splits, max_images=images or self.setup.rank_images)
@@ -103,8 +103,8 @@ class SposEvolution(WeightSharingMethod):
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
-        from nasaudit.supernet.sampling import PathSampler
-        from nasaudit.supernet.training import train_supernet
+        from nasaudit.weight_sharing.supernet.sampling import PathSampler
+        from nasaudit.weight_sharing.supernet.training import train_supernet
 
         config = spos_config(setup, space)
         ranking = EpochRanking(setup, splits, work_dir)

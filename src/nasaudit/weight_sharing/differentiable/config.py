@@ -1,0 +1,225 @@
+"""``SearchConfig``: one differentiable search setup, with the papers' settings as defaults.
+
+Sources of the defaults (the selection paper, Sec. 5: "We keep all the search and retrain settings
+identical to DARTS"):
+
+* DARTS (Liu et al., 2019, Sec. 3.1.1 and App. A.1; quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5,
+  cnn/train_search.py): 50 epochs, batch 64, weights by SGD, momentum 0.9, LR 0.025 cosine-annealed per
+  epoch to 0.001, weight decay 3e-4, gradient clipping at 5; alpha by Adam, LR 3e-4, betas (0.5, 0.999),
+  weight decay 1e-3, initialised 1e-3 N(0, 1); 8 cells, 16 channels; the 8-op set including ``none``;
+  batch norm without affine parameters; random crop and flip. A DARTS network puts its reduction cells
+  at ``layers // 3`` and ``2 * layers // 3``, so it has a normal cell (and a normal alpha to learn) only
+  from 3 cells on: a shallower DARTS-space search is refused.
+* NB201 search network (NB201 paper Sec. 5; DARTS-PT NB201 scripts): 5 cells per stage, 16 channels.
+* SDARTS-RS (Chen & Hsieh, 2020; xiangning-chen/SmoothDARTS@d3dbfed06643d5fd4056edd90891ec9109634ada,
+  sota/cnn/train_search.py and nasbench201/train_search.py): the softmax weights perturbed by
+  U(-epsilon, epsilon) for every weight step (``ArchParameters.randomly_smoothed_weights``), epsilon
+  ``0.03 + (0.3 - 0.03) * epoch / epochs`` in epoch ``epoch = 0, 1, ...`` (``sdarts_epsilon_at``).
+* SGAS criterion 1 (Li et al., 2020, public code for CIFAR-10): first decision after 10 epochs
+  (``warmup_dec_epoch=9``), then one every 5 epochs.
+* GDAS (Dong & Yang, 2019; D-X-Y/AutoDL-Projects@f46486e21b71ae6459a700be720d7648b5429569,
+  exps/NAS-Bench-201-algos/GDAS.py with configs/nas-benchmark/algos/GDAS.config and
+  scripts-search/NAS-Bench-201-algos/GDAS.sh): weights by SGD with Nesterov momentum 0.9 and weight decay
+  5e-4 (``ALGORITHM_DEFAULTS``), LR 0.025 cosine-annealed per epoch to 0.001, gradient clipping at 5,
+  batch 64; alpha by Adam, LR 3e-4, betas (0.5, 0.999), weight decay 1e-3; temperature
+  ``10 - (10 - 0.1) * epoch / (epochs - 1)``; the weight step comes before the alpha step. Ours differs
+  on purpose in one number: AutoDL searches 250 epochs, ours defaults to DARTS's 50, so that one
+  comparison gives every method the same budget (set ``epochs`` for AutoDL's).
+* PT selection (selection paper Sec. 5.1 and App. A.7): 5 tuning epochs between two decisions.
+
+``tiny`` gives a CPU-sized variant (a few epochs of a 4-channel supernet) for tests and smoke runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from nasaudit.data.augment import Augmentation
+from nasaudit.data.splits import DatasetSplits
+from nasaudit.errors import ConfigError, SpaceError
+from nasaudit.spaces.base import SearchSpace
+from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
+from nasaudit.spaces.registry import get_space
+from nasaudit.train.protocols import TrainProtocol
+from nasaudit.weight_sharing.supernet.modules import Supernet, build_supernet
+
+ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "sdarts_rs", "sgas", "gdas", "fixed_alpha")
+#: weight-optimiser settings a field left at ``None`` takes: DARTS's, or the algorithm's own (module doc)
+ALGORITHM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "default": {"weight_decay": 3e-4, "nesterov": False},
+    "gdas": {"weight_decay": 5e-4, "nesterov": True},
+}
+#: fewest cells of a DARTS search network that leave a normal cell (reductions at layers//3, 2*layers//3)
+MIN_DARTS_DEPTH = 3
+#: default (width, depth) of the search network per space family (module doc)
+SEARCH_MACRO: dict[str, dict[str, int]] = {"nb201": {"channels": 16, "cells_per_stage": 5},
+                                           "darts": {"channels": 16, "layers": 8}}
+_DEPTH_KEY = {"nb201": "cells_per_stage", "darts": "layers"}
+#: PT: tuning epochs between two decisions (selection paper Sec. 5.1, App. A.7)
+PAPER_TUNE_EPOCHS = 5
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """A differentiable search (module doc for the sources of every default).
+
+    ``mask`` removes ops from the space; ``channels``/``depth`` override the search network's width and
+    depth (DARTS: cells, at least ``MIN_DARTS_DEPTH``; NB201: cells per stage). ``none_candidate`` adds
+    DARTS's ``none`` candidate to every edge (``None``: only for the space ``darts``, whose published
+    search used it). ``weight_decay`` and ``nesterov`` left at ``None`` take the algorithm's published
+    setting (``ALGORITHM_DEFAULTS``) when the config is made. ``sdarts_epsilon`` is SDARTS-RS's final
+    epsilon and ``sdarts_epsilon_start`` its first (``sdarts_epsilon_at``).
+    """
+
+    algorithm: str = "darts"
+    space: str = "darts"
+    mask: tuple[str, ...] = ()
+    channels: int | None = None
+    depth: int | None = None
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    nesterov: bool | None = None
+    weight_decay: float | None = None
+    grad_clip: float = 5.0
+    arch_lr: float = 3e-4
+    arch_betas: tuple[float, float] = (0.5, 0.999)
+    arch_weight_decay: float = 1e-3
+    alpha_init: float = 1e-3
+    crop_padding: int = 4
+    flip: bool = True
+    affine: bool = False
+    none_candidate: bool | None = None
+    sdarts_epsilon: float = 0.3
+    sdarts_epsilon_start: float = 0.03
+    sgas_warmup: int = 9
+    sgas_interval: int = 5
+    gdas_tau: tuple[float, float] = (10.0, 0.1)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mask", tuple(sorted(self.mask)))
+        object.__setattr__(self, "arch_betas", tuple(float(b) for b in self.arch_betas))
+        object.__setattr__(self, "gdas_tau", tuple(float(t) for t in self.gdas_tau))
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"search algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
+        for name, value in ALGORITHM_DEFAULTS.get(self.algorithm, ALGORITHM_DEFAULTS["default"]).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        family = self.family  # checks the space
+        for name in ("epochs", "batch_size", "sgas_interval"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("channels", "depth"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if family == "darts" and self.depth is not None and self.depth < MIN_DARTS_DEPTH:
+            raise ConfigError(f"a DARTS search network needs depth >= {MIN_DARTS_DEPTH}: with {self.depth} cell(s) "
+                              "the reduction cells at layers//3 and 2*layers//3 leave no normal cell")
+        if self.nesterov and (self.algorithm == "darts2" or self.momentum <= 0):
+            raise ConfigError("nesterov=True needs momentum > 0, and darts2 (which unrolls a plain-momentum SGD "
+                              "step) cannot take it")
+        if min(self.lr, self.arch_lr, self.grad_clip) <= 0 or min(self.lr_min, self._weight_decay(),
+                                                                   self.arch_weight_decay, self.alpha_init,
+                                                                   self.sdarts_epsilon, self.sdarts_epsilon_start,
+                                                                   self.sgas_warmup) < 0:
+            raise ConfigError("learning rates and grad_clip must be > 0; lr_min, weight decays, alpha_init, "
+                              "sdarts_epsilon(_start) and sgas_warmup must be >= 0")
+        if len(self.gdas_tau) != 2 or min(self.gdas_tau) <= 0 or len(self.arch_betas) != 2:
+            raise ConfigError(f"gdas_tau must be two positive temperatures (start, end) and arch_betas two "
+                              f"numbers, got {self.gdas_tau}, {self.arch_betas}")
+
+    @classmethod
+    def tiny(cls, algorithm: str = "darts", space: str = "nb201", **changes: Any) -> SearchConfig:
+        """A CPU-sized search: 4 channels, the shallowest network, 2 epochs of batch 64, no flip (for
+        digits), SGAS deciding from the first epoch on."""
+        depth = 1 if get_space(space).name == "nb201" else 3
+        base = cls(algorithm=algorithm, space=space, channels=4, depth=depth, epochs=2, batch_size=64,
+                   flip=False, sgas_warmup=0, sgas_interval=1)
+        return replace(base, **changes) if changes else base
+
+    @property
+    def family(self) -> str:
+        """``"nb201"`` or ``"darts"``: the mixed-op supernets that exist."""
+        try:
+            base = get_space(self.space)
+        except SpaceError as err:
+            raise ConfigError(str(err)) from None
+        if base.family in ("nb201", "darts"):
+            return base.family
+        raise ConfigError(f"differentiable search needs an NB201 or DARTS-like space, not {self.space!r}")
+
+    def sdarts_epsilon_at(self, epoch: int) -> float:
+        """SDARTS-RS's epsilon in epoch ``epoch`` (0-based), ramped linearly per epoch from
+        ``sdarts_epsilon_start`` as SmoothDARTS's ``train_search.py`` does (module doc):
+        ``start + (sdarts_epsilon - start) * epoch / epochs``, so the last epoch stays just below the end."""
+        start = self.sdarts_epsilon_start
+        return start + (self.sdarts_epsilon - start) * epoch / self.epochs
+
+    def gdas_tau_at(self, epoch: int) -> float:
+        """GDAS's temperature in epoch ``epoch`` (0-based), annealed linearly from ``gdas_tau[0]`` in the
+        first epoch to ``gdas_tau[1]`` in the last (AutoDL's GDAS.py, module doc)."""
+        start, end = self.gdas_tau
+        return start - (start - end) * epoch / max(self.epochs - 1, 1)
+
+    def make_space(self) -> SearchSpace:
+        """The searched space (``mask`` removed): selected architectures belong to it."""
+        try:
+            return get_space(self.space).without(self.mask)
+        except SpaceError as err:
+            raise ConfigError(str(err)) from None
+
+    def supernet_space(self) -> SearchSpace:
+        """``make_space`` plus the ``none`` candidate on every DARTS edge when ``none_candidate`` asks."""
+        space = self.make_space()
+        add_none = self.none_candidate if self.none_candidate is not None else self.space == "darts"
+        if not add_none or not isinstance(space, DartsSpace):
+            return space
+        edge_ops = {c: [ops if "none" in ops else ("none", *ops) for ops in space.candidate_ops[c]]
+                    for c in CELL_TYPES}
+        return DartsSpace(n_nodes=space.n_nodes, name=space.name, edge_ops=edge_ops)
+
+    def macro(self) -> dict[str, Any]:
+        """Width, depth and batch-norm setting of the search network."""
+        macro: dict[str, Any] = dict(SEARCH_MACRO[self.family])
+        if self.channels is not None:
+            macro["channels"] = self.channels
+        if self.depth is not None:
+            macro[_DEPTH_KEY[self.family]] = self.depth
+        macro["affine"] = self.affine
+        return macro
+
+    def build_supernet(self, splits: DatasetSplits) -> Supernet:
+        """A freshly initialised mixed-op supernet of this config (global torch RNG)."""
+        return build_supernet(self.supernet_space(), num_classes=splits.num_classes,
+                              in_channels=splits.in_channels, mode="mixed", **self.macro())
+
+    def weight_protocol(self) -> TrainProtocol:
+        """The weight optimisation of the search as a ``TrainProtocol`` (SGD, per-epoch cosine)."""
+        return TrainProtocol(
+            name=f"{self.algorithm}_search",
+            source=f"{self.algorithm} search (SearchConfig's module doc), as SearchConfig's fields set it",
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, lr_min=self.lr_min, momentum=self.momentum,
+            nesterov=bool(self.nesterov), weight_decay=self._weight_decay(), grad_clip=self.grad_clip,
+            augmentation=Augmentation(crop_padding=self.crop_padding, flip=self.flip),
+            eval_batch_size=self.batch_size)
+
+    def _weight_decay(self) -> float:
+        value = self.weight_decay
+        return float(value if value is not None else ALGORITHM_DEFAULTS["default"]["weight_decay"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (tuples as lists), e.g. for a snapshot file; ``from_dict`` reads them back."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown search option(s) {unknown}; valid: {sorted(names)}")
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
