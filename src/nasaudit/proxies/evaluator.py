@@ -2,8 +2,9 @@
 
 Each score is an ``ExperimentJob`` of the results store (experiment ``proxy``, key the architecture, params the
 ``ProxySetting`` and the space), so a cell scored once is never scored again and a killed run loses only the
-groups in flight. Jobs of one setting run ``GROUP`` at a time as one call (``score_jobs``: the batch and data
-are loaded once per call), and the processes executor runs groups side by side.
+groups in flight. Jobs of one setting run up to ``GROUP`` at a time as one call (``score_jobs``: the batch and
+data are loaded once per call; smaller groups where that keeps every worker busy), and the processes executor
+runs groups side by side.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from nasaudit.jobs.job import ExperimentJob, JobResult, freeze_options
 from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces.base import SearchSpace
 
-#: architectures scored by one job-group call
+#: architectures scored by one job-group call at most (fewer when that leaves a worker idle)
 GROUP = 128
 EXPERIMENT = "proxy"
 
@@ -80,9 +81,10 @@ class ProxyEvaluator:
         if len(archs) == 0:
             return np.empty(0, dtype=np.float64)
         jobs = self.jobs(archs)
+        workers = self.executor.capacity if self.executor is not None else 1
         summary = run_jobs(jobs, score_job, self.store, self.executor, progress=self.progress,
                            description=f"proxy {self.setting.proxy}", group_fn=score_jobs, group_key=group_key,
-                           group_size=GROUP)
+                           group_size=max(1, min(GROUP, math.ceil(len(jobs) / workers))))
         if not summary.complete:
             raise DataError(f"scoring architectures with proxy {self.setting.proxy!r} did not finish: {summary}")
         rows = self.store.experiment_results(EXPERIMENT, status="done")
