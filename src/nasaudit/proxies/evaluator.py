@@ -1,7 +1,7 @@
 """Proxy scores as an evaluator: one stored job per (architecture, setting), computed in groups on the executor.
 
-Each score is an ``ExperimentJob`` of the results store (experiment ``proxy``, key the architecture, params the
-``ProxySetting`` and the space), so a cell scored once is never scored again and a killed run loses only the
+Each score is an ``ExperimentJob`` of the results store (experiment ``proxy:<name>``, key the architecture,
+params the ``ProxySetting`` and the space), so a cell scored once is never scored again and a killed run loses only the
 groups in flight. Jobs of one setting run up to ``GROUP`` at a time as one call (``score_jobs``: the batch and
 data are loaded once per call; smaller groups where that keeps every worker busy), and the processes executor
 runs groups side by side.
@@ -24,7 +24,11 @@ from nasaudit.spaces.base import SearchSpace
 
 #: architectures scored by one job-group call at most (fewer when that leaves a worker idle)
 GROUP = 128
-EXPERIMENT = "proxy"
+
+
+def experiment(proxy: str) -> str:
+    """The store's experiment name of a proxy's scores (one per proxy, so reading them back reads no other's)."""
+    return f"proxy:{proxy}"
 
 
 def _setting_of(job: ExperimentJob) -> tuple[SearchSpace, Any]:
@@ -73,7 +77,7 @@ class ProxyEvaluator:
         """One job per distinct architecture."""
         params = {**dataclasses.asdict(self.setting), "space": self._space.name, "fuse": self.fuse}
         seed = params.pop("seed")
-        return [ExperimentJob(EXPERIMENT, self._space.format(a), seed, freeze_options(params))
+        return [ExperimentJob(experiment(self.setting.proxy), self._space.format(a), seed, freeze_options(params))
                 for a in dict.fromkeys(self._space.coerce(a) for a in archs)]
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
@@ -87,7 +91,7 @@ class ProxyEvaluator:
                            group_size=max(1, min(GROUP, math.ceil(len(jobs) / workers))))
         if not summary.complete:
             raise DataError(f"scoring architectures with proxy {self.setting.proxy!r} did not finish: {summary}")
-        rows = self.store.experiment_results(EXPERIMENT, status="done")
+        rows = self.store.experiment_results(experiment(self.setting.proxy), status="done")
         wanted = {job.job_id: job.key for job in jobs}
         value = {wanted[job_id]: math.nan if metrics.get("score") is None else float(metrics["score"])
                  for job_id, metrics in zip(rows["job_id"], rows["metrics"], strict=True) if job_id in wanted}
