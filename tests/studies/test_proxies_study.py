@@ -57,3 +57,15 @@ def test_the_command_runs_the_study_and_refuses_an_unknown_proxy(tmp_path: Path)
     bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--proxies", "snipp"])
     assert isinstance(bad.exception, ConfigError)  # the entry point prints a ConfigError as its one line
     assert "unknown proxy 'snipp' (did you mean 'snip'?)" in str(bad.exception) and "\n" not in str(bad.exception)
+
+
+def test_a_proxy_is_the_search_signal_of_compare_beside_random_search(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    spec["evaluators"]["zc"] = {"kind": "proxy", "proxy": "synflow", "dataset": "embedded", "batch_size": 8}
+    spec["analyses"] = [{"kind": "compare", "evaluator": "zc", "truth": "truth", "strategies": ["random", "local"],
+                         "budget": 6, "seeds": 2, "within_truth": True}]
+    Runner(spec_from_data(spec, tmp_path)).run()
+    summary = pd.read_csv(tmp_path / "run" / "00-compare" / "summary.csv").set_index("strategy")
+    assert list(summary.index) == ["random", "local"]
+    assert (summary["budget"] == 6).all()
+    assert summary["mean"].between(50, 100).all()  # the found cells are scored by the truth table (%), not synflow
