@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod
-from nasaudit.weight_sharing.methods.spos import EpochRanking, spos_config
+from nasaudit.weight_sharing.methods.spos import EpochRanking
 
 if TYPE_CHECKING:
     from nasaudit.data.splits import DatasetSplits
@@ -55,7 +55,7 @@ class RandomSupernet(WeightSharingMethod):
         from nasaudit.weight_sharing.supernet.sampling import PathSampler
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
-        config = replace(spos_config(setup, space), sampling="uniform")
+        config = replace(setup.single_path_config(space), sampling="uniform")
         ranking = EpochRanking(setup, splits, work_dir)  # ranks the comparison's set after the ranked epochs
 
         def sampler(supernet: Supernet) -> PathSampler:

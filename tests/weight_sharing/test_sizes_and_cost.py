@@ -13,8 +13,6 @@ from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing import cost
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.differentiable.alpha import ArchParameters
-from nasaudit.weight_sharing.methods.darts import search_config
-from nasaudit.weight_sharing.methods.spos import spos_config
 from nasaudit.weight_sharing.setup import SUPERNET_SIZES, WSSetup
 
 
@@ -34,10 +32,10 @@ def test_every_training_builds_the_same_supernet_size(space: str, preset: str, c
     sizes = setup.sizes(family)
     built = {}
     for training in ("darts", "gdas"):
-        config = search_config(setup, training)
+        config = setup.search_config(training)
         net = config.build_supernet(splits)
         built[training] = (*_stem_and_cells(net, net.n_cells), config.batch_size)
-    config = spos_config(setup, get_space(space))
+    config = setup.single_path_config(get_space(space))
     net = config.build(splits)
     built["spos"] = (*_stem_and_cells(net, net.n_cells), config.make_protocol().batch_size)  # ENAS trains it too
     assert len(set(built.values())) == 1, built
@@ -69,7 +67,7 @@ class _Bound(torch.nn.Module):
 
 def test_darts_work_is_the_mixed_supernets_steps_counted_by_hand() -> None:
     splits = load_dataset("embedded", val_fraction=0.5, seed=0)
-    config = search_config(SETUP, "darts")
+    config = SETUP.search_config("darts")
     net = config.build_supernet(splits)
     alphas = ArchParameters(net)
     mixed = count_flops(_Bound(net, alphas.forward_arg(alphas.weights())), (splits.in_channels, splits.image_size, splits.image_size))

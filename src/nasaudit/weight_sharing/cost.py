@@ -37,7 +37,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol, cast
 
 import numpy as np
 import torch
@@ -49,13 +49,11 @@ from nasaudit.nn.networks import count_flops
 from nasaudit.spaces.registry import get_space
 from nasaudit.truth.builder import BuildSpec
 from nasaudit.weight_sharing.differentiable.alpha import ArchParameters, Projection
+from nasaudit.weight_sharing.differentiable.config import SearchConfig
 from nasaudit.weight_sharing.differentiable.search import batch_bounds, close_full_nodes
 from nasaudit.weight_sharing.differentiable.selection import pt_schedule
 from nasaudit.weight_sharing.setup import WSSetup, build_epochs
 from nasaudit.weight_sharing.supernet.modules import Supernet
-
-if TYPE_CHECKING:
-    from nasaudit.weight_sharing.methods.darts import DartsAlpha
 
 #: a training step's forward + backward, in forward passes
 FORWARD_BACKWARD = 3
@@ -165,11 +163,9 @@ class SearchWork:
 @lru_cache(maxsize=32)
 def _search_work(name: str, setup: WSSetup) -> SearchWork:
     from nasaudit.weight_sharing.base import get_method
-    from nasaudit.weight_sharing.methods.darts import DartsAlpha, search_config
 
-    method = get_method(name)
-    assert isinstance(method, DartsAlpha)
-    config = search_config(setup, method.algorithm)
+    method = cast("DifferentiableMethod", get_method(name))  # search_work's caller is one
+    config = setup.search_config(method.algorithm)
     splits = _splits(setup)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -183,7 +179,18 @@ def _search_work(name: str, setup: WSSetup) -> SearchWork:
     return SearchWork(config.epochs, step, mixed, n_train, n_val, alpha_images, alphas)
 
 
-def search_work(method: DartsAlpha, setup: WSSetup) -> SearchWork:
+class DifferentiableMethod(Protocol):
+    """What ``search_work`` counts of a differentiable method (``methods.darts.DartsAlpha`` and its variants)."""
+
+    name: ClassVar[str]
+    algorithm: ClassVar[str]
+    trains_alpha: ClassVar[bool]
+
+    def step_macs(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters,
+                  weights: dict[str, torch.Tensor], mixed: int, splits: DatasetSplits) -> float: ...
+
+
+def search_work(method: DifferentiableMethod, setup: WSSetup) -> SearchWork:
     """Counted work of ``method``'s differentiable search under ``setup`` (module doc; cached per method)."""
     return _search_work(method.name, setup)
 
@@ -197,7 +204,7 @@ def pt_work(work: SearchWork, tune_epochs: int, magnitude: bool = False) -> floa
 
 @dataclass(frozen=True)
 class SinglePathWork:
-    """Counted work of a single-path supernet training (``spos.spos_config``): its weight steps (``training``)
+    """Counted work of a single-path supernet training (``WSSetup.single_path_config``): its weight steps (``training``)
     and one supernet query, a forward pass of the mean path over the ranking images (``query``)."""
 
     training: float
@@ -209,11 +216,10 @@ def single_path_work(setup: WSSetup, sampling: str = "uniform") -> SinglePathWor
     """Counted work of the single-path training of ``setup`` (module doc): ``sampling`` ``uniform`` (or a
     controller) trains one path per step, strictly ``fair`` sampling (FairNAS) all ``|O|`` paths of a step on the
     same batch, so its weight steps cost ``|O|`` times as much."""
-    from nasaudit.weight_sharing.methods.spos import spos_config
     from nasaudit.weight_sharing.supernet.sampling import PathSampler
 
     space = get_space(setup.space)
-    config = spos_config(setup, space)
+    config = setup.single_path_config(space)
     splits = _splits(setup)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)

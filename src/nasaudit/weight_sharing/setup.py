@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from nasaudit.errors import ConfigError
 from nasaudit.jobs.job import Options, OptionValue, freeze_options, from_identity, identity
 
 if TYPE_CHECKING:
+    from nasaudit.spaces.base import SearchSpace
     from nasaudit.truth.builder import BuildSpec
+    from nasaudit.weight_sharing.differentiable.config import SearchConfig
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig
 
 #: the supernet every method of one comparison trains, per preset and space family: width, depth (NB201: cells
 #: per stage; DARTS: cells; NB101: cells per stack) and batch size. ``paper`` is the search network NAS-Bench-201
@@ -111,6 +114,31 @@ class WSSetup:
     def ranked(self) -> list[str]:
         """The architectures ranked after every epoch (``rank_archs``), as a list."""
         return list(self.rank_archs)
+
+    def search_config(self, algorithm: str) -> SearchConfig:
+        """The differentiable search (``algorithm`` of ``SearchConfig``) of this setup: its preset, space, mask and
+        the supernet size every method shares (``sizes``)."""
+        from dataclasses import replace
+
+        from nasaudit.spaces.registry import get_space
+        from nasaudit.weight_sharing.differentiable.config import SearchConfig
+
+        changes: dict[str, Any] = {"mask": self.masked, "epochs": self.epochs,
+                                   **self.sizes(get_space(self.space).family)}
+        if self.preset == "tiny":
+            return SearchConfig.tiny(algorithm, self.space, **changes)
+        return replace(SearchConfig(algorithm=algorithm, space=self.space), **changes)
+
+    def single_path_config(self, space: SearchSpace) -> SupernetConfig:
+        """The single-path supernet of this setup in ``space`` (its family's), of the size every method shares
+        (``sizes``: the width and depth override the supernet size's own); strictly fair sampling on NB201 (single-path
+        paper Sec. 3.3), uniform elsewhere."""
+        from nasaudit.weight_sharing.supernet.training import SupernetConfig
+
+        sizes: dict[str, Any] = self.sizes(space.family)
+        sampling = "fair" if space.family == "nb201" else "uniform"
+        return SupernetConfig(space=self.space, mask=self.masked, sampling=sampling, epochs=self.epochs,
+                              max_vertices=self.max_vertices, **sizes)
 
     def to_options(self) -> Options:
         """The setup as job options: its identity, nested JSON values (see the class docstring)."""

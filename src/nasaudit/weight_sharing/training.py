@@ -17,7 +17,6 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.registry import get_space
 from nasaudit.spaces.subset import classes_space
 from nasaudit.weight_sharing.base import WeightSharingMethod
-from nasaudit.weight_sharing.methods.spos import spos_config
 from nasaudit.weight_sharing.setup import WSSetup
 
 
@@ -35,7 +34,7 @@ class WSOutcome:
 def search_space(setup: WSSetup) -> SearchSpace:
     """The space searched: the registered space without ``mask`` (NB101: at most ``max_vertices`` vertices),
     reduced to ``within``'s classes if given."""
-    base = spos_config(setup, get_space(setup.space)).make_space()
+    base = setup.single_path_config(get_space(setup.space)).make_space()
     within = setup.within_archs
     return classes_space(base, within) if within else base
 

@@ -17,7 +17,6 @@ each paper's own; within a reduced space (NB201) the selection offers only the r
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,19 +35,6 @@ if TYPE_CHECKING:
     from nasaudit.weight_sharing.differentiable.config import SearchConfig
     from nasaudit.weight_sharing.setup import WSSetup
     from nasaudit.weight_sharing.supernet.modules import Supernet
-
-
-def search_config(setup: WSSetup, algorithm: str) -> SearchConfig:
-    """The differentiable search of a setup: its preset, space, mask and the supernet size every method shares
-    (``WSSetup.sizes``)."""
-    from nasaudit.spaces.registry import get_space
-    from nasaudit.weight_sharing.differentiable.config import SearchConfig
-
-    changes: dict[str, Any] = {"mask": setup.masked, "epochs": setup.epochs,
-                               **setup.sizes(get_space(setup.space).family)}
-    if setup.preset == "tiny":
-        return SearchConfig.tiny(algorithm, setup.space, **changes)
-    return replace(SearchConfig(algorithm=algorithm, space=setup.space), **changes)
 
 
 def arch_projection(alphas: ArchParameters, arch: NB201Arch | DartsGenotype, space: SearchSpace) -> Projection:
@@ -109,7 +95,7 @@ class DartsAlpha(WeightSharingMethod):
         from nasaudit.train.loop import resolve_device
         from nasaudit.weight_sharing.differentiable.search import SNAPSHOT_NAME, evaluate, load_snapshot, search
 
-        config = search_config(setup, self.algorithm)
+        config = setup.search_config(self.algorithm)
         epochs = ranked_epochs(config.epochs)
         run = search(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,
                      snapshot_epochs=epochs[:-1] if work_dir is not None else ())

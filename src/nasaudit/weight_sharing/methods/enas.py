@@ -1,6 +1,6 @@
 """ENAS in the fair comparison (Pham et al. 2018, Sec. 2.1-2.3;
 melodyguan/enas@00787a5f5162814ce8f62a603b76738d240df8df, ``src/cifar10/micro_controller.py``; search-phase
-paper Sec. 4.3, Table 4): SPOS's single-path supernet (``spos.spos_config``) trained on the paths an LSTM
+paper Sec. 4.3, Table 4): SPOS's single-path supernet (``WSSetup.single_path_config``) trained on the paths an LSTM
 controller samples (``nasaudit.search.controller``), the controller trained by REINFORCE on the supernet's
 validation accuracy after each epoch (``controller_steps`` updates of ``controller_batch`` samples; ENAS Sec. 2.2
 alternates the two), and the final cell the best by the supernet of ``derive_samples`` controller samples (ENAS
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod
-from nasaudit.weight_sharing.methods.spos import EpochRanking, spos_config
+from nasaudit.weight_sharing.methods.spos import EpochRanking
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,7 +72,7 @@ class ENAS(WeightSharingMethod):
         from nasaudit.search.controller import Controller, Decisions, Reinforce, Sample
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
-        config = spos_config(setup, space)
+        config = setup.single_path_config(space)
         controller = Controller(Decisions(space), seed=seed)
         learner = Reinforce(controller)
         ranking = EpochRanking(setup, splits, None)

@@ -62,8 +62,7 @@ class SGAS(DartsAlpha):
         return float(np.mean([macs[n] for n in before]))
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
-        from nasaudit.weight_sharing.methods.darts import search_config
 
-        config = search_config(setup, self.algorithm)
+        config = setup.search_config(self.algorithm)
         return (f"{super().describe_cost(setup, family)}, {decisions(config, config.epochs)} SGAS decision round(s), "
                 "one edge per cell kind each")

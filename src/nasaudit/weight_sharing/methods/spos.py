@@ -5,8 +5,8 @@ a single-path supernet (``weight_sharing.supernet.training.train_supernet``), th
 evaluator, its setting ``evolution_budget`` queries (``SposSettings``); its counterpart without weight sharing
 is the same evolution on the truth (``evolution``).
 
-The single-path supernet of a setup (``spos_config``) and the ranking of the setup's architectures after each
-ranked epoch (``EpochRanking``) are shared with ENAS and with user methods that train a single-path supernet.
+The ranking of the setup's architectures after each ranked epoch (``EpochRanking``) is shared with ENAS and with
+user methods that train a single-path supernet (``WSSetup.single_path_config``).
 The training checkpoints after every epoch and the ranking of each finished epoch is kept beside it, so a
 killed seed resumes.
 
@@ -31,20 +31,9 @@ if TYPE_CHECKING:
     from nasaudit.weight_sharing.setup import WSSetup
     from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
     from nasaudit.weight_sharing.supernet.modules import Supernet
-    from nasaudit.weight_sharing.supernet.training import SupernetConfig, SupernetEpoch
+    from nasaudit.weight_sharing.supernet.training import SupernetEpoch
 
 _RANKING_FILE = "ranking.json"
-
-
-def spos_config(setup: WSSetup, space: SearchSpace) -> SupernetConfig:
-    """The single-path supernet of a setup, of the size every method shares (``WSSetup.sizes``: the width and
-    depth override the supernet size's own)."""
-    from nasaudit.weight_sharing.supernet.training import SupernetConfig
-
-    sizes: dict[str, Any] = setup.sizes(space.family)
-    sampling = "fair" if space.family == "nb201" else "uniform"
-    return SupernetConfig(space=setup.space, mask=setup.masked, sampling=sampling, epochs=setup.epochs,
-                          max_vertices=setup.max_vertices, **sizes)
 
 
 class EpochRanking:
@@ -106,7 +95,7 @@ class SposEvolution(WeightSharingMethod):
         from nasaudit.weight_sharing.supernet.sampling import PathSampler
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
-        config = spos_config(setup, space)
+        config = setup.single_path_config(space)
         ranking = EpochRanking(setup, splits, work_dir)
 
         def sampler(supernet: Supernet) -> PathSampler:
@@ -130,7 +119,7 @@ class SposEvolution(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import single_path_work
         from nasaudit.weight_sharing.training import search_space
 
-        work = single_path_work(setup, spos_config(setup, search_space(setup)).sampling)
+        work = single_path_work(setup, setup.single_path_config(search_space(setup)).sampling)
         return work.training + min(self.settings.evolution_budget, search_space(setup).size) * work.query
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
