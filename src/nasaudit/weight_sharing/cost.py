@@ -139,7 +139,8 @@ class SearchWork:
     """Counted work of one differentiable search (``darts.DartsAlpha`` and its variants): multiply-adds per image
     of one search ``step`` (the method's ``step_macs``, its mean over the epochs) and of the ``mixed`` supernet, the
     split sizes, the validation images the alpha steps of one epoch see (none for a search of fixed alpha), and
-    the searched ``alphas`` (for PT's counts)."""
+    the training images its alpha steps pass over besides (second order: ``alpha_train_passes`` per training batch)
+    and the searched ``alphas`` (for PT's counts)."""
 
     epochs: int
     step: float
@@ -147,12 +148,13 @@ class SearchWork:
     n_train: int
     n_val: int
     alpha_images: int
+    alpha_train_images: int
     alphas: ArchParameters
 
     @property
     def search_epoch(self) -> float:
         """Weight and alpha steps of one epoch."""
-        return FORWARD_BACKWARD * self.step * (self.n_train + self.alpha_images)
+        return FORWARD_BACKWARD * self.step * (self.n_train + self.alpha_images + self.alpha_train_images)
 
     @property
     def training(self) -> float:
@@ -176,7 +178,8 @@ def _search_work(name: str, setup: WSSetup) -> SearchWork:
     step = method.step_macs(config, supernet, alphas, weights, mixed, splits)
     n_train, n_val = len(splits.train), len(splits.val)
     alpha_images = _alpha_steps_images(n_train, n_val, config.batch_size) if method.trains_alpha else 0
-    return SearchWork(config.epochs, step, mixed, n_train, n_val, alpha_images, alphas)
+    alpha_train = method.alpha_train_passes * n_train if method.trains_alpha else 0
+    return SearchWork(config.epochs, step, mixed, n_train, n_val, alpha_images, alpha_train, alphas)
 
 
 class DifferentiableMethod(Protocol):
@@ -185,6 +188,7 @@ class DifferentiableMethod(Protocol):
     name: ClassVar[str]
     algorithm: ClassVar[str]
     trains_alpha: ClassVar[bool]
+    alpha_train_passes: ClassVar[int]
 
     def step_macs(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters,
                   weights: dict[str, torch.Tensor], mixed: int, splits: DatasetSplits) -> float: ...

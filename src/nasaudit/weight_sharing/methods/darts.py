@@ -76,8 +76,8 @@ class DartsAlpha(WeightSharingMethod):
     """First-order DARTS, the final cell by alpha magnitude (module doc). Hooks a variant overrides:
     ``algorithm`` (the search of ``weight_sharing.differentiable.search`` it runs), ``selection`` (how
     ``weight_sharing.differentiable.selection.select`` derives the cell, with ``selection_options``), ``trains_alpha``
-    (whether the search steps alpha) and ``step_macs`` (the counted multiply-adds per image of one supernet
-    step)."""
+    (whether the search steps alpha), ``alpha_train_passes`` (the training-batch passes of an alpha step) and
+    ``step_macs`` (the counted multiply-adds per image of one supernet step)."""
 
     name = "darts_alpha"
     description = "DARTS (first order), final cell by alpha magnitude (Liu et al. 2019)"
@@ -89,6 +89,9 @@ class DartsAlpha(WeightSharingMethod):
     selection: ClassVar[str] = "alpha"
     #: whether the search takes an alpha step per weight step (counted work)
     trains_alpha: ClassVar[bool] = True
+    #: forward + backward passes over the training batch an alpha step adds to its validation pass (counted work):
+    #: none in first order
+    alpha_train_passes: ClassVar[int] = 0
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
