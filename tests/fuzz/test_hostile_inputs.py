@@ -572,7 +572,8 @@ def test_every_writer_of_the_package_goes_through_atomic_writes() -> None:
         lines = path.read_text().splitlines()
         for number, line in enumerate(lines):
             inside_atomic = any("atomic_open(" in before for before in lines[max(0, number - 3):number])
-            if direct.search(line) and not inside_atomic and path.name != "_atomic.py":
+            in_memory = "io.BytesIO()" in line
+            if direct.search(line) and not inside_atomic and not in_memory and path.name != "_atomic.py":
                 offenders.append(f"{path.relative_to(root)}:{number + 1}")
     assert not offenders, offenders
 

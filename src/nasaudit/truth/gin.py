@@ -176,8 +176,8 @@ class GINRegressor:
         """Settings, target scale and weights, for ``from_bytes``."""
         import torch
 
-        buffer = io.BytesIO()
-        torch.save({"settings": asdict(self.settings), "scale": self._scale, "state": self._net.state_dict()}, buffer)
+        saved = {"settings": asdict(self.settings), "scale": self._scale, "state": self._net.state_dict()}
+        torch.save(saved, buffer := io.BytesIO())  # in memory: the caller writes the bytes atomically
         return buffer.getvalue()
 
     @classmethod
