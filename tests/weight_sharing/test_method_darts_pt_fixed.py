@@ -10,7 +10,7 @@ import pytest
 from nasaudit.spaces import get_space
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.cost import FORWARD_BACKWARD, search_work
-from nasaudit.weight_sharing.methods.darts import DartsPT
+from nasaudit.weight_sharing.methods.darts_pt import DartsPT
 from nasaudit.weight_sharing.setup import WSSetup
 
 

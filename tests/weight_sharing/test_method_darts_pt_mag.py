@@ -9,7 +9,7 @@ import pytest
 
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.cost import search_work
-from nasaudit.weight_sharing.methods.darts import DartsPT
+from nasaudit.weight_sharing.methods.darts_pt import DartsPT
 from nasaudit.weight_sharing.setup import WSSetup
 
 

@@ -1,11 +1,10 @@
 """DARTS in the fair comparison (search-phase paper Sec. 4.2): first-order DARTS (Liu et al. 2019, Alg. 1;
 quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5, ``cnn/train_search.py``, ``cnn/architect.py``), run by
-``weight_sharing.differentiable.search``, with two ways to derive the final cell from one search: ``darts_alpha`` (the
-largest alpha per edge, DARTS Sec. 2.4) and ``darts_pt`` (perturbation-based selection, Wang et al. 2021;
-ruocwang/darts-pt@c31e3766611ace330416b5dbbc89cbdc53f01972, ``nasbench201/projection.py``; progressive
-projection with its setting ``tune_epochs``, the tuning epochs between decisions,
-``weight_sharing.differentiable.selection``). Both name the training ``darts``: one job per seed searches once and
-derives both.
+``weight_sharing.differentiable.search``, the final cell by the largest alpha per edge (``darts_alpha``, DARTS
+Sec. 2.4). Its training, ``darts``, is the base of the other DARTS-family methods: those that derive otherwise
+from the same search (``darts_pt.py``, ``darts_pt_mag.py``) name it too, so one job per seed searches once and
+derives them all; those that search otherwise (``darts2.py``, ``gdas.py``, ``sdarts.py``, ``sgas.py``,
+``darts_pt_fixed.py``) override ``algorithm`` and name their own.
 
 An architecture's shared-weight score is the mixed supernet's validation accuracy with every edge fixed to its
 op, batch norm on batch statistics (as PT measures it). The search checkpoints after every epoch and keeps a
@@ -20,9 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field
-
-from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod, ranked_epochs
+from nasaudit.weight_sharing.base import Trained, WeightSharingMethod, ranked_epochs
 
 if TYPE_CHECKING:
     import torch
@@ -156,35 +153,3 @@ class DartsAlpha(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import search_work
 
         return search_work(self, setup).training
-
-
-class PTSettings(MethodSettings):
-    """Perturbation-based selection: ``tune_epochs`` tuning epochs between two decisions (DARTS-PT's
-    ``proj_intv``; selection paper Sec. 5.1: 5)."""
-
-    tune_epochs: int = Field(1, ge=0, le=1000)
-
-
-class DartsPT(DartsAlpha):
-    """The same search, the final cell by perturbation-based selection (module doc); its cost adds the
-    selection's validation passes and tuning epochs."""
-
-    name = "darts_pt"
-    description = ("DARTS (first order), final cell by perturbation-based selection (DARTS-PT, Wang et al. "
-                   "2021)")
-    selection = "pt"
-    settings_model = PTSettings
-    settings: PTSettings
-
-    def selection_options(self) -> dict[str, Any]:
-        return {"tune_epochs": self.settings.tune_epochs}
-
-    def cost(self, setup: WSSetup) -> float:
-        from nasaudit.weight_sharing.cost import pt_work, search_work
-
-        work = search_work(self, setup)
-        return work.training + pt_work(work, self.settings.tune_epochs)
-
-    def describe_cost(self, setup: WSSetup, family: str) -> str:
-        return (f"{super().describe_cost(setup, family)} + PT with {self.settings.tune_epochs} tuning epoch(s) "
-                "per decision")

@@ -4,7 +4,7 @@ for the projection, as ``weight_sharing.differentiable.selection`` follows it): 
 only the supernet's weights train (``weight_sharing.differentiable.search``, algorithm ``fixed_alpha``), and the final
 cell comes from PT alone (progressive projection, ``tune_epochs`` tuning epochs of weight steps between
 decisions). It
-overrides only what differs from ``darts.DartsPT``: the search it runs (its own training, one job per seed) and
+overrides only what differs from ``darts_pt.DartsPT``: the search it runs (its own training, one job per seed) and
 its counted work, which has no alpha steps, in the search nor in the tuning (``cost``).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nasaudit.weight_sharing.methods.darts import DartsPT
+from nasaudit.weight_sharing.methods.darts_pt import DartsPT
 
 if TYPE_CHECKING:
     from nasaudit.weight_sharing.setup import WSSetup

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nasaudit.weight_sharing.base import WeightSharingMethod
-from nasaudit.weight_sharing.methods.darts import DartsPT
+from nasaudit.weight_sharing.methods.darts_pt import DartsPT
 
 if TYPE_CHECKING:
     from nasaudit.weight_sharing.setup import WSSetup
