@@ -1,4 +1,5 @@
-"""Operation importance (redundancy paper eq. 1): hand-checked values, batching, units, DARTS rewiring."""
+"""Operation importance (redundancy paper eq. 1): hand-checked values, batching, units, DARTS rewiring, skips by
+residual link (Fig. 8) and the worst fraction (App. A)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from nasaudit.analysis.importance import (
     importance_agreement,
     importance_counts,
     operation_importance,
+    skip_link_summary,
+    skip_links,
 )
 from nasaudit.analysis.published import published_genotype
-from nasaudit.analysis.ranking import top_fraction
+from nasaudit.analysis.ranking import bottom_fraction, top_fraction
 from nasaudit.errors import DataError
 from nasaudit.spaces import DartsSpace, NB201Arch, NB201Space
 
@@ -66,6 +69,42 @@ def test_darts_neighbours_include_input_rewiring_and_both_cells(make_evaluator):
     # y = 2; neighbour mean = (6 * 1 + 2 * 2) / 8 = 1.25 -> OI = 0.75
     assert normal.loc["('normal', 5)", "oi"] == pytest.approx(0.75)
     assert (oi.loc[oi["cell"] == "reduce", "oi"] == 0).all()
+
+
+def test_skips_split_by_the_residual_link_they_form(make_evaluator):
+    space = DartsSpace()
+    genotype = published_genotype("DARTS_V2")  # normal: two skips from input 0; reduce: three from node 2
+    evaluator = make_evaluator(space, lambda g: sum(op == "skip_connect" for op, _ in g.normal.edges))
+    oi = operation_importance(evaluator, [genotype])
+    links = skip_links(space, oi)
+    assert links.groupby("cell")["link"].apply(list).to_dict() == {"normal": ["in0", "in0"], "reduce": ["other"] * 3}
+    summary = skip_link_summary(oi, links).set_index(["cell", "link"])
+    assert sorted(summary.index) == [("normal", "all"), ("normal", "in0"), ("normal", "residual"),
+                                     ("reduce", "all"), ("reduce", "other")]
+    # OI 0.75 (node 4, see above) and 2/3 (node 5: 6 swaps lose the skip, rewiring to 1, 3 or 4 keeps it)
+    assert summary.loc[("normal", "in0"), "mean_oi"] == pytest.approx((0.75 + 2 / 3) / 2)
+    assert summary.loc[("normal", "residual"), ["n_skips", "share_of_archs", "fraction_positive"]].tolist() == [2, 1, 1]
+    assert summary.loc[("reduce", "other"), "median_oi"] == 0
+
+
+def test_only_the_input_to_output_skip_is_residual_in_nb201(make_evaluator):
+    space = NB201Space()
+    arch = NB201Arch(("skip_connect", "nor_conv_3x3", "nor_conv_3x3", "skip_connect", "none", "skip_connect"))
+    oi = operation_importance(make_evaluator(space, conv3_count), [arch, ALL_CONV3])
+    links = skip_links(space, oi)
+    assert links["link"].tolist() == ["other", "in0", "other"]  # App. D: only edge 0 -> 3 is a residual link
+    summary = skip_link_summary(oi, links).set_index(["cell", "link"])
+    assert summary.loc[("cell", "residual"), "share_of_archs"] == 0.5  # one of the two cells has it
+    assert skip_links(space, oi[oi["arch"] == str(ALL_CONV3)]).empty
+
+
+def test_the_worst_fraction_is_the_best_reversed():
+    archs = ["a", "b", "c", "d", "e"]
+    scores = np.array([3.0, 1.0, 5.0, 2.0, 4.0])
+    assert bottom_fraction(archs, scores, 0.4) == (["b", "d"], pytest.approx([1.0, 2.0]))
+    assert bottom_fraction(archs, scores, 1.0)[0] == top_fraction(archs, scores, 1.0)[0][::-1]
+    with pytest.raises(DataError, match="fraction"):
+        bottom_fraction(archs, scores, 0)
 
 
 def test_counts_and_agreement(make_evaluator):

@@ -114,3 +114,30 @@ def test_the_study_refuses_another_evaluator_kind(tmp_path: Path, nb301_folder: 
             "analyses": [{"kind": "nb301_surrogate", "evaluator": "table"}]}
     with pytest.raises(ConfigError, match="reads evaluators of kind nb301_surrogate"):
         Runner(spec_from_data(data, tmp_path)).run()
+
+
+def test_skip_links_and_the_worst_tail_on_darts(tmp_path: Path, nb301_folder: Path) -> None:
+    """Fig. 8 (skip OI by residual link) rides with the importance study; App. A's worst 5% through ``tail``."""
+    analyses = [{"kind": "importance", "evaluator": "nb301", "top": 0.01},
+                {"kind": "importance", "evaluator": "nb301", "top": 0.01, "tail": "worst"},
+                {"kind": "subgraphs", "evaluator": "nb301", "top": 0.01, "min_support": 0.5, "tail": "worst"}]
+    sections = Runner(_spec(tmp_path, nb301_folder, analyses)).run()
+    run = tmp_path / "run"
+    best, worst = (pd.read_csv(run / f"0{i}-importance" / "importance.csv") for i in (0, 1))
+    assert set(best["cell"]) == set(worst["cell"]) == {"normal", "reduce"}
+    assert best["score"].min() > worst["score"].max()  # the two ends of the 2,000 seeded samples
+    links = pd.read_csv(run / "00-importance" / "skip_links.csv")
+    assert set(links["link"]) <= {"in0", "in1", "other", "residual", "all"} and "all" in set(links["link"])
+    all_skips = links[links["link"] == "all"].set_index("cell")["n_skips"]
+    assert all_skips.to_dict() == best[best["primitive"] == "skip_connect"].groupby("cell").size().to_dict()
+    assert (run / "00-importance" / "skip_links.png").stat().st_size > 0
+    assert any(note.startswith("Paper (Sec. 4, Fig. 8") for note in sections[0].notes)
+    assert any(note.startswith("Paper (App. A, Fig. 11/12") for note in sections[1].notes)
+    assert sections[1].settings["tail"] == "worst" and "worst 1%" in sections[1].summary
+    assert any(note.startswith("Paper (App. A, Fig. 13") for note in sections[2].notes)
+    assert "worst cells" in sections[2].summary and (run / "02-subgraphs" / "subgraphs.csv").is_file()
+
+
+def test_an_unknown_tail_is_refused(tmp_path: Path, nb301_folder: Path) -> None:
+    with pytest.raises(ConfigError, match="tail"):
+        _spec(tmp_path, nb301_folder, [{"kind": "importance", "evaluator": "nb301", "tail": "middle"}])

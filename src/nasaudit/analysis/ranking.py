@@ -27,3 +27,12 @@ def top_fraction(archs: Sequence[Any], scores: np.ndarray, fraction: float) -> t
     order = best_first(scores, [str(a) for a in archs])
     keep = order[: int(np.ceil(fraction * len(order)))]
     return [archs[i] for i in keep], np.asarray(scores, dtype=float)[keep]
+
+
+def bottom_fraction(archs: Sequence[Any], scores: np.ndarray, fraction: float) -> tuple[list[Any], np.ndarray]:
+    """The worst ``ceil(fraction * n)`` archs and their scores, worst first (redundancy paper App. A: worst 5%)."""
+    if not 0 < fraction <= 1:
+        raise DataError(f"fraction must be in (0, 1], got {fraction}")
+    order = best_first(scores, [str(a) for a in archs])[::-1]
+    keep = order[: int(np.ceil(fraction * len(order)))]
+    return [archs[i] for i in keep], np.asarray(scores, dtype=float)[keep]

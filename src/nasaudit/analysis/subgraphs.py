@@ -201,14 +201,26 @@ def _pattern_text(code: Code) -> str:
     return "; ".join(f"{names[s]} -{op}-> {names[d]}" for s, d, op in code[1])
 
 
-def pattern_to_networkx(pattern: str) -> nx.DiGraph:
-    """The DAG of a mined ``pattern`` string, for drawing it as in Fig. 7; nodes carry a ``label``, edges an ``op``."""
-    graph = nx.DiGraph()
+def pattern_primitives(pattern: str) -> set[str]:
+    """The primitives on the edges of a mined ``pattern`` (App. A compares those of the best and the worst cells)."""
+    return {op for _, op, _ in _pattern_edges(pattern)}
+
+
+def _pattern_edges(pattern: str) -> list[tuple[str, str, str]]:
+    edges = []
     for part in pattern.split("; "):
         match = _EDGE_TEXT.fullmatch(part)
         if match is None:
             raise DataError(f"not a subgraph pattern edge: {part!r}")
         src, op, dst = match.groups()
+        edges.append((src, op, dst))
+    return edges
+
+
+def pattern_to_networkx(pattern: str) -> nx.DiGraph:
+    """The DAG of a mined ``pattern`` string, for drawing it as in Fig. 7; nodes carry a ``label``, edges an ``op``."""
+    graph = nx.DiGraph()
+    for src, op, dst in _pattern_edges(pattern):
         for node in (src, dst):
             graph.add_node(node, label="node" if re.fullmatch(r"n\d+", node) else node)
         graph.add_edge(src, dst, op=op)

@@ -3,7 +3,7 @@ computed once per run, strategy-name checks and the truth's seed-to-seed ceiling
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from nasaudit.registry import unknown_name_message
 from nasaudit.studies._base import StudyContext
@@ -20,6 +20,8 @@ TEST_AS_VALIDATION = ("The table's test accuracy stands in where the papers use 
 DEFAULT_THRESHOLD = 0.001
 #: the top fraction of the space whose operations OI, FSM and the surrogate inspection look at
 DEFAULT_TOP = 0.05
+#: which end of the ranking OI and FSM look at: the best (Sec. 3-4) or the worst architectures (App. A)
+Tail = Literal["best", "worst"]
 #: the query-based strategies of the fair comparison (search-phase paper Sec. 3.1)
 DEFAULT_STRATEGIES = ("random", "evolution", "local", "bananas")
 
@@ -37,15 +39,17 @@ def metric_notes(context: StudyContext, name: str) -> list[str]:
             f"({', '.join(validation[:3])}{', ...' if len(validation) > 3 else ''})."]
 
 
-def top_operation_importance(context: StudyContext, name: str, top: float, threshold: float) -> pd.DataFrame:
-    """OI of the top fraction under evaluator ``name``; computed once per run and shared by the studies."""
+def top_operation_importance(context: StudyContext, name: str, top: float, threshold: float,
+                             tail: Tail = "best") -> pd.DataFrame:
+    """OI of the top fraction under evaluator ``name`` (with ``tail="worst"`` the bottom fraction, App. A); computed
+    once per run and shared by the studies."""
     from nasaudit.analysis.importance import operation_importance
-    from nasaudit.analysis.ranking import top_fraction
+    from nasaudit.analysis.ranking import bottom_fraction, top_fraction
 
-    key = ("oi", name, top, threshold)
+    key = ("oi", name, top, threshold, tail)
     if key not in context.memo:
         archs, scores = context.population(name)
-        chosen, _ = top_fraction(archs, scores, top)
+        chosen, _ = (top_fraction if tail == "best" else bottom_fraction)(archs, scores, top)
         scored = context.scored(name)
         context.memo[key] = operation_importance(scored.evaluator, chosen, units=scored.units, threshold=threshold)
     return context.memo[key]
