@@ -24,6 +24,7 @@ TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
                                                                                "cells_per_stage": 1}}, None),
     "cell_drawing": ({"archs": ["|skip_connect~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
                                 "nor_conv_1x1~2|"], "evaluator": "truth"}, None),
+    "cell_map": ({"evaluator": "truth", "samples": 30, "perplexity": 5}, None),
     "cell_shape": ({}, None),
     "compare": ({"evaluator": "truth", "strategies": ["random", "local"], "budget": 10, "seeds": 2}, None),
     "differentiable": ({"search_seeds": 1, "epochs": 1, "tune_epochs": 0, "selections": ["alpha"], "channels": 4,

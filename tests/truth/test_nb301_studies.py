@@ -141,3 +141,16 @@ def test_skip_links_and_the_worst_tail_on_darts(tmp_path: Path, nb301_folder: Pa
 def test_an_unknown_tail_is_refused(tmp_path: Path, nb301_folder: Path) -> None:
     with pytest.raises(ConfigError, match="tail"):
         _spec(tmp_path, nb301_folder, [{"kind": "importance", "evaluator": "nb301", "tail": "middle"}])
+
+
+def test_cell_map_on_darts_maps_normal_and_reduce_cells_apart(tmp_path: Path, nb301_folder: Path) -> None:
+    analyses = [{"kind": "cell_map", "evaluator": "nb301", "samples": 40, "perplexity": 5, "top": 0.1}]
+    sections = Runner(_spec(tmp_path, nb301_folder, analyses)).run()
+    folder = tmp_path / "run" / "00-cell_map"
+    points = pd.read_csv(folder / "cell_map.csv")
+    assert points.groupby("cell").size().to_dict() == {"normal": 40, "reduce": 40}
+    assert points.groupby("cell")["top"].sum().to_dict() == {"normal": 4, "reduce": 4}
+    spread = pd.read_csv(folder / "spread.csv")
+    assert list(spread["cell"]) == ["normal", "reduce"] and (spread["ratio"] > 0).all()
+    assert (folder / "cell_map.png").stat().st_size > 0
+    assert sections[0].notes[0].startswith("Paper (Sec. 3, Fig. 2")

@@ -134,6 +134,23 @@ def op_usage_command(
                 settings=set_values)
 
 
+@app.command("cell-map", cls=study_command("cell_map"))
+def cell_map_command(
+    table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
+    arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
+    samples: int = spec_option("samples", "--samples", min=10), encoding: str = spec_option("encoding", "--encoding"),
+    perplexity: float = spec_option("perplexity", "--perplexity", min=0.0), top: float = TopOption,
+    surrogate: str | None = SurrogateOption, surrogate_samples: int = SurrogateSamplesOption,
+    seed: int = SeedOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
+) -> None:
+    """A t-SNE map of seeded sampled cells coloured by accuracy, the top ones ringed (redundancy paper Fig. 2)."""
+    evaluators, studies = _table_studies("cell_map", table, metric, dataset, arch_column, surrogate,
+                                         surrogate_samples, samples=samples, encoding=encoding,
+                                         perplexity=perplexity, top=top)
+    run_studies("cell-map", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
+
+
 GenotypesArgument = spec_argument("archs", help="DARTS genotype strings.")
 PublishedOption = spec_option("published", "--published",
                               help="Also the published cells shipped here (default if none).")

@@ -55,6 +55,14 @@ def top_operation_importance(context: StudyContext, name: str, top: float, thres
     return context.memo[key]
 
 
+def cells_label(cell: str) -> str:
+    """How notes name the cells of an analysis table's ``cell`` value: ``normal cells``, or ``cells`` in a
+    single-cell space (NB201)."""
+    from nasaudit.analysis.operations import SINGLE_CELL
+
+    return "cells" if cell == SINGLE_CELL else f"{cell} cells"
+
+
 def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[str]:
     """``names`` if each is a registered strategy (or, with ``weight_sharing``, a weight-sharing method), once;
     else a ValueError naming the problem."""

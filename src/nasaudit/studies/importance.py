@@ -10,7 +10,14 @@ from pydantic import Field
 
 from nasaudit.jobs.job import absent_means
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import DEFAULT_THRESHOLD, DEFAULT_TOP, Tail, metric_notes, top_operation_importance
+from nasaudit.studies._common import (
+    DEFAULT_THRESHOLD,
+    DEFAULT_TOP,
+    Tail,
+    cells_label,
+    metric_notes,
+    top_operation_importance,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +91,7 @@ def _median_oi_text(counts: pd.DataFrame) -> str:
     parts = []
     for cell, rows in counts.groupby("cell", sort=True):
         medians = ", ".join(f"{short_name(str(r.primitive))} {r.median_oi:+.4f} ({r.n_all})" for r in rows.itertuples())
-        parts.append(f"{cell} cells, median OI (operations): {medians}")
+        parts.append(f"{cells_label(str(cell))}, median OI (operations): {medians}")
     return "; ".join(parts)
 
 
@@ -96,7 +103,8 @@ def _skip_link_text(summary: pd.DataFrame) -> str:
         medians = ", ".join(f"{link} {by_link.at[link, 'median_oi']:+.4f} (n={by_link.at[link, 'n_skips']})"
                             for link in by_link.index if link not in ("all", "residual"))
         share = float(by_link.at["residual", "share_of_archs"]) if "residual" in by_link.index else 0.0
-        parts.append(f"{cell} cells, median skip OI {medians}; a residual link in {share:.1%} of the archs")
+        parts.append(f"{cells_label(str(cell))}, median skip OI {medians}; a residual link in {share:.1%} of the "
+                     "archs")
     return "; ".join(parts)
 
 
