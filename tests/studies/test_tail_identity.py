@@ -1,0 +1,20 @@
+"""The ``tail`` field of the importance and subgraphs studies (redundancy paper App. A): the default keeps the
+identity of stored results, the worst tail is a new one, and anything else is refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from nasaudit.jobs.job import identity
+from nasaudit.studies import study_entry
+
+
+@pytest.mark.parametrize("kind", ["importance", "subgraphs"])
+def test_best_tail_leaves_the_identity_as_before(kind: str) -> None:
+    spec = study_entry(kind).spec
+    best, worst = spec(evaluator="truth"), spec(evaluator="truth", tail="worst")
+    assert best.tail == "best" and "tail" not in identity(best)
+    assert identity(worst) == {**identity(best), "tail": "worst"}
+    with pytest.raises(ValidationError, match="tail"):
+        spec(evaluator="truth", tail="middle")
