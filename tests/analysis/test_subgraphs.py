@@ -91,6 +91,21 @@ def test_important_subgraphs_follow_the_oi_table(make_evaluator):
         important_subgraphs(space, oi, cell="normal")
 
 
+def test_important_subgraphs_of_one_sign(make_evaluator):
+    space = NB201Space()
+    arch = NB201Arch(("nor_conv_3x3", "none", "avg_pool_3x3", "skip_connect", "none", "nor_conv_3x3"))
+    # at threshold 0.2 the convs (OI +1) and the skip and pooling (OI -0.25) are all important
+    oi = operation_importance(make_evaluator(space, lambda a: a.ops.count("nor_conv_3x3")), [arch], threshold=0.2)
+    positive, full = important_subgraphs(space, oi, sign="positive")
+    negative, _ = important_subgraphs(space, oi, sign="negative")
+    either, _ = important_subgraphs(space, oi)
+    assert sorted(positive[0].edges) == [(0, 1, "nor_conv_3x3"), (2, 3, "nor_conv_3x3")]
+    assert sorted(negative[0].edges) == [(0, 3, "skip_connect"), (1, 2, "avg_pool_3x3")]
+    assert sorted(either[0].edges) == sorted(full[0].edges)
+    with pytest.raises(DataError, match="sign"):
+        important_subgraphs(space, oi, sign="both")  # type: ignore[arg-type]
+
+
 def test_real_nb201_top5_percent_mining(nb201_benchmark):
     scores = nb201_benchmark.scores("test_acc", "cifar10")
     archs, _ = top_fraction(nb201_benchmark.archs(), scores, 0.05)

@@ -1,5 +1,5 @@
-"""The ``tail`` field of the importance and subgraphs studies (redundancy paper App. A): the default keeps the
-identity of stored results, the worst tail is a new one, and anything else is refused."""
+"""The ``tail`` field of the importance and subgraphs studies and the ``sign`` of subgraphs (redundancy paper App. A):
+the defaults keep the identity of stored results, other values make a new one, and anything else is refused."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ def test_best_tail_leaves_the_identity_as_before(kind: str) -> None:
     assert identity(worst) == {**identity(best), "tail": "worst"}
     with pytest.raises(ValidationError, match="tail"):
         spec(evaluator="truth", tail="middle")
+
+
+def test_any_sign_leaves_the_subgraphs_identity_as_before() -> None:
+    spec = study_entry("subgraphs").spec
+    assert "sign" not in identity(spec(evaluator="truth"))
+    assert identity(spec(evaluator="truth", sign="negative"))["sign"] == "negative"

@@ -120,7 +120,8 @@ def test_skip_links_and_the_worst_tail_on_darts(tmp_path: Path, nb301_folder: Pa
     """Fig. 8 (skip OI by residual link) rides with the importance study; App. A's worst 5% through ``tail``."""
     analyses = [{"kind": "importance", "evaluator": "nb301", "top": 0.01},
                 {"kind": "importance", "evaluator": "nb301", "top": 0.01, "tail": "worst"},
-                {"kind": "subgraphs", "evaluator": "nb301", "top": 0.01, "min_support": 0.5, "tail": "worst"}]
+                {"kind": "subgraphs", "evaluator": "nb301", "top": 0.01, "min_support": 0.5, "tail": "worst",
+                 "sign": "negative"}]
     sections = Runner(_spec(tmp_path, nb301_folder, analyses)).run()
     run = tmp_path / "run"
     best, worst = (pd.read_csv(run / f"0{i}-importance" / "importance.csv") for i in (0, 1))
@@ -135,7 +136,8 @@ def test_skip_links_and_the_worst_tail_on_darts(tmp_path: Path, nb301_folder: Pa
     assert any(note.startswith("Paper (App. A, Fig. 11/12") for note in sections[1].notes)
     assert sections[1].settings["tail"] == "worst" and "worst 1%" in sections[1].summary
     assert any(note.startswith("Paper (App. A, Fig. 13") for note in sections[2].notes)
-    assert "worst cells" in sections[2].summary and (run / "02-subgraphs" / "subgraphs.csv").is_file()
+    assert "(OI <= -threshold) of 20 worst cells" in sections[2].summary
+    assert (run / "02-subgraphs" / "subgraphs.csv").is_file()
 
 
 def test_an_unknown_tail_is_refused(tmp_path: Path, nb301_folder: Path) -> None:

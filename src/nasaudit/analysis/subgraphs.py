@@ -15,8 +15,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -33,6 +34,10 @@ DISABLED_OP = "none"
 Edge = tuple[int, int, str]
 Code = tuple[tuple[str, ...], tuple[tuple[int, int, str], ...]]
 _EDGE_TEXT = re.compile(r"(\S+) -(\S+)-> (\S+)")
+Sign = Literal["any", "positive", "negative"]
+#: which important operations each ``sign`` keeps, given their OI
+_SIGNS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "any": lambda oi: oi.notna(), "positive": lambda oi: oi > 0, "negative": lambda oi: oi < 0}
 
 
 @dataclass(frozen=True)
@@ -44,19 +49,23 @@ class CellGraph:
 
 
 def important_subgraphs(
-    space: SearchSpace, oi: pd.DataFrame, cell: str | None = None
+    space: SearchSpace, oi: pd.DataFrame, cell: str | None = None, sign: Sign = "any"
 ) -> tuple[list[CellGraph], list[CellGraph]]:
     """For each arch in an OI table: (its important subgraph, its full cell graph), one cell type.
 
-    ``cell`` picks the cell of two-cell spaces (default ``normal``; NB201 has only ``cell``).
+    ``cell`` picks the cell of two-cell spaces (default ``normal``; NB201 has only ``cell``). ``sign`` keeps the
+    important operations of either sign (``any``), or only those with positive or negative OI, as the authors'
+    release mines one sign at a time (mine_motifs.py ``--condition geq|leq``; App. A's negative subgraphs).
     """
+    if sign not in _SIGNS:
+        raise DataError(f"sign must be one of {list(_SIGNS)}, got {sign!r}")
     present = sorted(oi["cell"].unique())
     if cell is None:
         cell = present[0] if len(present) == 1 else "normal"
     if cell not in present:
         raise DataError(f"the OI table has no {cell!r} cells; it has {present}")
     rows = oi[(oi["cell"] == cell) & (oi["primitive"] != DISABLED_OP)]
-    important_rows = rows[rows["important"]]
+    important_rows = rows[rows["important"] & _SIGNS[sign](rows["oi"])]
     archs = list(dict.fromkeys(oi["arch"]))
     labels = _node_labels(space, archs[0])  # the node roles are fixed by the space
     full = _graphs(rows, labels)

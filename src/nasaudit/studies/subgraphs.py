@@ -26,6 +26,8 @@ PAPER = {"best": ("Paper (Fig. 7, Table 1, NB301 top 5%): almost all top subgrap
                    "the good ones and the primitives of the two groups almost never overlap: no worst subgraph "
                    "contains s3 or s5.")}
 
+_SIGN_TEXT = {"any": "|OI| >= threshold", "positive": "OI >= threshold", "negative": "OI <= -threshold"}
+
 
 class SubgraphsSpec(StudySpec):
     """Connected subgraphs of the important-operation subgraphs of the top cells, ranked by support ratio."""
@@ -39,6 +41,9 @@ class SubgraphsSpec(StudySpec):
     threshold: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
     tail: Tail = Field("best", json_schema_extra=absent_means("best"),
                        description="best: the top fraction (Fig. 7); worst: the bottom fraction (App. A, Fig. 13).")
+    sign: Literal["any", "positive", "negative"] = Field(
+        "any", json_schema_extra=absent_means("any"),
+        description="Important operations mined: any sign of OI, or only positive or negative ones (App. A).")
 
 
 @register_study("subgraphs", SubgraphsSpec, "frequent subgraphs of important operations (redundancy Sec. 3)")
@@ -48,17 +53,18 @@ def run(context: StudyContext, spec: SubgraphsSpec) -> StudyResult:
     from nasaudit.report.figures_analysis import plot_subgraphs
 
     oi = top_operation_importance(context, spec.evaluator, spec.top, spec.threshold, spec.tail)
-    important, full = important_subgraphs(context.space, oi)
+    important, full = important_subgraphs(context.space, oi, sign=spec.sign)
     mined = mine_frequent_subgraphs(important, full, min_support=spec.min_support, seed=context.seed)
     which = "top" if spec.tail == "best" else "worst"
     result = StudyResult(
         title=(f"Frequent subgraphs of important operations ({spec.evaluator}"
                f"{'' if spec.tail == 'best' else ', worst architectures'})"),
-        summary=(f"Connected subgraphs of the important-operation subgraphs of {len(important)} {which} cells with "
-                 f"support >= {spec.min_support}, ranked by the ratio of their support to that among random "
-                 "same-size subgraphs."),
+        summary=(f"Connected subgraphs of the important-operation subgraphs ({_SIGN_TEXT[spec.sign]}) of "
+                 f"{len(important)} {which} cells with support >= {spec.min_support}, ranked by the ratio of their "
+                 "support to that among random same-size subgraphs."),
         settings={"seed": context.seed, "evaluator": spec.evaluator, "top": spec.top,
-                  "min_support": spec.min_support, "threshold": spec.threshold, "tail": spec.tail},
+                  "min_support": spec.min_support, "threshold": spec.threshold, "tail": spec.tail,
+                  "sign": spec.sign},
         tables=[Table("subgraphs.csv", "Frequent subgraphs, best ratio first", mined)],
         notes=[PAPER[spec.tail], f"Ours: {_primitives_text(mined)}."],
     )
