@@ -7,7 +7,8 @@ modules do beside each definition (``STRATEGIES.add``, ``register_study``, ``reg
 its module. There are three ways in:
 
 * installed packages declare entry points in the groups of ``GROUPS`` (``nasaudit.strategies``,
-  ``nasaudit.methods``, ``nasaudit.evaluators``, ``nasaudit.studies``, ``nasaudit.spaces``, ``nasaudit.proxies``);
+  ``nasaudit.methods``, ``nasaudit.evaluators``, ``nasaudit.studies``, ``nasaudit.spaces``, ``nasaudit.proxies``,
+  ``nasaudit.predictors``);
   they load once per process, when a spec is loaded or when a registry is asked for a name it does not hold
   (``load_installed``);
 * a spec's ``plugins:`` list and the command line's ``--plugin`` name modules (``pkg.module``) or ``.py``
@@ -49,13 +50,14 @@ GROUPS = {
     "nasaudit.studies": "study kind",
     "nasaudit.spaces": "search space",
     "nasaudit.proxies": "proxy",
+    "nasaudit.predictors": "predictor",
 }
 #: the environment variable listing plugins to load with the installed ones (and passed on to workers)
 ENV = "NASAUDIT_PLUGINS"
 #: the package's own registering modules, imported before any plugin so a clash with a shipped name is the
 #: plugin's error (imported by name: this module stays below the registries it loads)
 _SHIPPED = ("nasaudit.spaces", "nasaudit.search.registry", "nasaudit.studies.evaluators", "nasaudit.weight_sharing",
-            "nasaudit.proxies")
+            "nasaudit.proxies", "nasaudit.predictors")
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: at most this many plugins in one spec or command
 MAX_PLUGINS = 64

@@ -19,23 +19,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from nasaudit.errors import ArchitectureError, ConfigError, DataError, SpaceError
+from nasaudit.errors import ArchitectureError, ConfigError, DataError
 from nasaudit.evaluators import Evaluator
-from nasaudit.predictors import EnsemblePredictor
+from nasaudit.predictors import GBT_DEFAULTS, EnsemblePredictor, space_encoding
 from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
-from nasaudit.spaces.encodings import Encoding, get_encoding
 from nasaudit.truth.tabular import TabularBenchmark
 from nasaudit.yamlio import loads_json
 
 ModelName = Literal["gbt", "ensemble"]
-#: LightGBM settings for a few hundred samples: small leaves, many shallow rounds, row/feature bagging
-GBT_DEFAULTS: dict[str, Any] = {
-    "n_estimators": 500, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 5,
-    "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "n_jobs": 1,
-    "deterministic": True, "force_row_wise": True, "verbose": -1,
-}
 NB301_HINT = (
     "the official NAS-Bench-301 surrogate needs the optional package 'nasbench301' "
     "(pip install nasbench301, or the project's 'nb301' extra) and its model files "
@@ -58,7 +51,7 @@ class SurrogateBenchmark:
             raise ConfigError(f"unknown surrogate model {model!r}; choose 'gbt' or 'ensemble'")
         self.space = space
         self.model = model
-        self.encoder = _encoder(space, encoding)
+        self.encoder = space_encoding(space, encoding)
         self.seed = int(as_generator(seed).integers(2**31 - 1))
         self.model_params = model_params
         self._regressor: Any = None
@@ -125,15 +118,6 @@ def holdout_spearman(surrogate: SurrogateBenchmark, truth: Evaluator, n: int = 2
     """Spearman of ``surrogate`` against ``truth`` on ``n`` fresh uniform random archs (App. F, Fig. 30)."""
     archs = truth.space.sample_many(n, seed)
     return surrogate.spearman(archs, truth.evaluate(archs))
-
-
-def _encoder(space: SearchSpace, encoding: str) -> Encoding:
-    if encoding != "auto":
-        return get_encoding(encoding, space)
-    try:
-        return get_encoding("path", space)
-    except SpaceError:
-        return get_encoding("adjacency", space)
 
 
 # ------------------------------------------------------------------------------ NAS-Bench-301
