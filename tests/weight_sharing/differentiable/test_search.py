@@ -57,7 +57,7 @@ def test_fixed_alpha_stays_uniform(tiny_splits: DatasetSplits) -> None:
         assert all(v == 0.0 for edge in run.history[-1].alpha[kind] for v in edge)
 
 
-@pytest.mark.parametrize("algorithm", ["darts2", "gdas", "sgas"])
+@pytest.mark.parametrize("algorithm", ["darts2", "gdas", "sgas", "drnas"])
 def test_resume_is_bit_identical(algorithm: str, tiny_splits: DatasetSplits, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     config = SearchConfig.tiny(algorithm, epochs=2)

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.distributions import Dirichlet, kl_divergence
 from torch.nn import functional as F
 
 from nasaudit.errors import ConfigError
@@ -110,6 +111,35 @@ class ArchParameters(nn.Module):
             hard[kind] = one_hot - probs.detach() + probs
             index[kind] = chosen.squeeze(-1)
         return hard, index
+
+    def concentration(self, kind: str, edge: int) -> torch.Tensor:
+        """DrNAS's Dirichlet concentration of ``edge`` (Chen et al., 2021, Sec. 2.2): ``elu(alpha) + 1`` over the
+        edge's candidates, positive and monotone in alpha."""
+        return F.elu(self.alpha[kind][edge, :len(self.candidates[kind][edge])]) + 1.0
+
+    def dirichlet_sample(self) -> Weights:
+        """DrNAS mixing weights of one step: per edge, in kind and edge order, one reparameterised draw
+        ``Dirichlet(concentration).rsample()`` from the global torch RNG, as
+        xiangning-chen/DrNAS@f2caa4dbdd96c1be29b56cb7ed47a74a184e6ef0 ``utils.process_step_vector`` draws it
+        row by row; padding columns stay 0."""
+        return {kind: torch.stack([F.pad(Dirichlet(self.concentration(kind, k)).rsample(),
+                                         (0, self.alpha[kind].shape[1] - len(ops)))
+                                   for k, ops in enumerate(self.candidates[kind])]) for kind in self.kinds}
+
+    def dirichlet_mean(self) -> Weights:
+        """The mean of each edge's Dirichlet, the concentration over its sum (padding 0)."""
+        out = {}
+        for kind in self.kinds:
+            conc = (F.elu(self.alpha[kind]) + 1.0) * self.valid(kind)
+            out[kind] = conc / conc.sum(-1, keepdim=True)
+        return out
+
+    def dirichlet_kl(self) -> torch.Tensor:
+        """DrNAS's KL regulariser before its scale (release ``_get_kl_reg``): the sum over kinds and edges of
+        KL(Dirichlet(concentration) || Dirichlet(1, ..., 1))."""
+        terms = [kl_divergence(Dirichlet(conc), Dirichlet(torch.ones_like(conc)))
+                 for kind in self.kinds for conc in (self.concentration(kind, k) for k in range(self.n_edges(kind)))]
+        return torch.stack(terms).sum()
 
     def argmax_one_hot(self) -> tuple[Weights, dict[str, torch.Tensor]]:
         """GDAS inference: the one-hot of each edge's largest alpha, and that index."""

@@ -25,6 +25,13 @@ identical to DARTS"):
   ``10 - (10 - 0.1) * epoch / (epochs - 1)``; the weight step comes before the alpha step. Ours differs
   on purpose in one number: AutoDL searches 250 epochs, ours defaults to DARTS's 50, so that one
   comparison gives every method the same budget (set ``epochs`` for AutoDL's).
+* DrNAS (Chen et al., 2021; xiangning-chen/DrNAS@f2caa4dbdd96c1be29b56cb7ed47a74a184e6ef0,
+  201-space/train_search.py with ``--method dirichlet``): DARTS's weight and alpha settings and order (alpha
+  step first); ``drnas_reg`` is the release's ``reg_type``: ``"l2"`` (its default) puts ``arch_weight_decay``
+  (its ``reg_scale``, 1e-3) on Adam as weight decay, ``"kl"`` instead adds ``arch_weight_decay`` times the KL
+  divergence to the uniform Dirichlet to the alpha loss and gives Adam no weight decay (``alpha_weight_decay``).
+  Its DARTS-space search has no ``none`` candidate (``ALGORITHM_DEFAULTS``). Its 100 NB201 epochs are 50 here,
+  as for GDAS.
 * PT selection (selection paper Sec. 5.1 and App. A.7): 5 tuning epochs between two decisions.
 
 ``tiny`` gives a CPU-sized variant (a few epochs of a 4-channel supernet) for tests and smoke runs.
@@ -44,12 +51,15 @@ from nasaudit.spaces.registry import get_space
 from nasaudit.train.protocols import TrainProtocol
 from nasaudit.weight_sharing.supernet.modules import Supernet, build_supernet
 
-ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "sdarts_rs", "sgas", "gdas", "fixed_alpha")
+ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "sdarts_rs", "sgas", "gdas", "drnas", "fixed_alpha")
 #: weight-optimiser settings a field left at ``None`` takes: DARTS's, or the algorithm's own (module doc)
 ALGORITHM_DEFAULTS: dict[str, dict[str, Any]] = {
     "default": {"weight_decay": 3e-4, "nesterov": False},
     "gdas": {"weight_decay": 5e-4, "nesterov": True},
+    "drnas": {"weight_decay": 3e-4, "nesterov": False, "none_candidate": False},
 }
+#: DrNAS's regularisers of the Dirichlet concentration (``reg_type`` of its release; module doc)
+DRNAS_REGULARISERS: tuple[str, ...] = ("l2", "kl")
 #: fewest cells of a DARTS search network that leave a normal cell (reductions at layers//3, 2*layers//3)
 MIN_DARTS_DEPTH = 3
 #: default (width, depth) of the search network per space family (module doc)
@@ -69,7 +79,8 @@ class SearchConfig:
     DARTS's ``none`` candidate to every edge (``None``: only for the space ``darts``, whose published
     search used it). ``weight_decay`` and ``nesterov`` left at ``None`` take the algorithm's published
     setting (``ALGORITHM_DEFAULTS``) when the config is made. ``sdarts_epsilon`` is SDARTS-RS's final
-    epsilon and ``sdarts_epsilon_start`` its first (``sdarts_epsilon_at``).
+    epsilon and ``sdarts_epsilon_start`` its first (``sdarts_epsilon_at``). ``drnas_reg`` is DrNAS's regulariser
+    of the concentration, ``"l2"`` or ``"kl"`` (``alpha_weight_decay``, ``drnas_kl_scale``).
     """
 
     algorithm: str = "darts"
@@ -98,6 +109,7 @@ class SearchConfig:
     sgas_warmup: int = 9
     sgas_interval: int = 5
     gdas_tau: tuple[float, float] = (10.0, 0.1)
+    drnas_reg: str = "l2"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask", tuple(sorted(self.mask)))
@@ -128,6 +140,8 @@ class SearchConfig:
                                                                    self.sgas_warmup) < 0:
             raise ConfigError("learning rates and grad_clip must be > 0; lr_min, weight decays, alpha_init, "
                               "sdarts_epsilon(_start) and sgas_warmup must be >= 0")
+        if self.drnas_reg not in DRNAS_REGULARISERS:
+            raise ConfigError(f"drnas_reg must be one of {list(DRNAS_REGULARISERS)}, got {self.drnas_reg!r}")
         if len(self.gdas_tau) != 2 or min(self.gdas_tau) <= 0 or len(self.arch_betas) != 2:
             raise ConfigError(f"gdas_tau must be two positive temperatures (start, end) and arch_betas two "
                               f"numbers, got {self.gdas_tau}, {self.arch_betas}")
@@ -164,6 +178,15 @@ class SearchConfig:
         first epoch to ``gdas_tau[1]`` in the last (AutoDL's GDAS.py, module doc)."""
         start, end = self.gdas_tau
         return start - (start - end) * epoch / max(self.epochs - 1, 1)
+
+    def alpha_weight_decay(self) -> float:
+        """Adam's weight decay on alpha: ``arch_weight_decay``, or none for DrNAS with its KL regulariser, whose
+        scale ``arch_weight_decay`` then is (module doc)."""
+        return 0.0 if self.drnas_kl_scale() else self.arch_weight_decay
+
+    def drnas_kl_scale(self) -> float:
+        """The factor of DrNAS's KL regulariser in the alpha loss (0 unless ``drnas`` with ``drnas_reg="kl"``)."""
+        return self.arch_weight_decay if self.algorithm == "drnas" and self.drnas_reg == "kl" else 0.0
 
     def make_space(self) -> SearchSpace:
         """The searched space (``mask`` removed): selected architectures belong to it."""

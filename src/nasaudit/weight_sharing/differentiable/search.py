@@ -14,12 +14,18 @@ the variants the selection paper builds on (Sec. 5, App. A.1):
 * ``gdas`` (Dong & Yang, 2019; D-X-Y/AutoDL-Projects@f46486e21b71ae6459a700be720d7648b5429569,
   exps/NAS-Bench-201-algos/GDAS.py ``search_func``): one path per step from hard Gumbel-softmax samples,
   temperature annealed per epoch; the weight step comes first, then the alpha step, each on its own sample;
+* ``drnas`` (Chen et al., 2021, Sec. 2.2; xiangning-chen/DrNAS@f2caa4dbdd96c1be29b56cb7ed47a74a184e6ef0,
+  201-space/train_search.py with ``--method dirichlet``): DARTS whose weight and alpha steps each run on their
+  own reparameterised Dirichlet draw of the mixing weights, concentration ``elu(alpha) + 1``
+  (``ArchParameters.dirichlet_sample``), the alpha loss with the KL regulariser when ``drnas_reg="kl"``
+  (``ArchParameters.dirichlet_kl``); the epoch's validation score on the Dirichlet mean;
 * ``fixed_alpha`` (selection paper Sec. 6.3): alpha = 0 (uniform), frozen; only the weights train.
 
 A search is a ``SearchStep`` on its ``SearchBatches`` run by the one training loop (``nasaudit.train.loop``),
 in float32 also on CUDA. Epoch ``e`` draws all its randomness (batch orders, augmentation, perturbations,
-Gumbel noise) from ``epoch_seeds(seed, e)``, so resuming from the checkpoint written after any epoch gives bit-identical
-results. A ``Snapshot`` (weights, alpha, decisions, epoch) can be saved and selected from later.
+Gumbel noise, Dirichlet draws) from ``epoch_seeds(seed, e)``, so resuming from the checkpoint written after any
+epoch gives bit-identical results. A ``Snapshot`` (weights, alpha, decisions, epoch) can be saved and selected
+from later.
 """
 
 from __future__ import annotations
@@ -176,7 +182,7 @@ class SearchStep(TrainStep[SearchBatch]):
             config, supernet, alphas, projection, data)
         self.architect = None if config.algorithm == "fixed_alpha" else Architect(
             list(alphas.parameters()), optimizer, lr=config.arch_lr,
-            betas=(config.arch_betas[0], config.arch_betas[1]), weight_decay=config.arch_weight_decay,
+            betas=(config.arch_betas[0], config.arch_betas[1]), weight_decay=config.alpha_weight_decay(),
             second_order=config.algorithm == "darts2")
         self.weights_first = config.algorithm == "gdas"  # AutoDL's GDAS order; DARTS and SDARTS step alpha first
         self.lr = self.tau = self.epsilon = math.nan
@@ -190,23 +196,28 @@ class SearchStep(TrainStep[SearchBatch]):
             if self.config.algorithm == "gdas":
                 hard, index = self.alphas.gumbel(self.tau)
                 return self.alphas.forward_arg(hard, index)
-            weights = (self.alphas.randomly_smoothed_weights(self.epsilon) if self.config.algorithm == "sdarts_rs"
-                       else self.alphas.weights())
+            if self.config.algorithm == "sdarts_rs":
+                weights = self.alphas.randomly_smoothed_weights(self.epsilon)
+            elif self.config.algorithm == "drnas":
+                weights = self.alphas.dirichlet_sample()
+            else:
+                weights = self.alphas.weights()
             return self.alphas.forward_arg(self.projection.project(weights), self.projection.single_paths())
 
     def arch_arg(self) -> Any:
         if self.config.algorithm == "gdas":
             hard, index = self.alphas.gumbel(self.tau)
             return self.alphas.forward_arg(hard, index)
-        return self.alphas.forward_arg(self.projection.project(self.alphas.weights()), self.projection.single_paths())
+        weights = self.alphas.dirichlet_sample() if self.config.algorithm == "drnas" else self.alphas.weights()
+        return self.alphas.forward_arg(self.projection.project(weights), self.projection.single_paths())
 
     def eval_arg(self) -> Any:
         with torch.no_grad():
             if self.config.algorithm == "gdas":
                 hard, index = self.alphas.argmax_one_hot()
                 return self.alphas.forward_arg(hard, index)
-            return self.alphas.forward_arg(self.projection.project(self.alphas.weights()),
-                                           self.projection.single_paths())
+            weights = self.alphas.dirichlet_mean() if self.config.algorithm == "drnas" else self.alphas.weights()
+            return self.alphas.forward_arg(self.projection.project(weights), self.projection.single_paths())
 
     def begin_epoch(self, epoch: int, lr: float) -> None:
         c = self.config
@@ -235,9 +246,11 @@ class SearchStep(TrainStep[SearchBatch]):
         if self.architect is None or batch.arch_x is None or batch.arch_y is None:
             return
         arch_x, arch_y = batch.arch_x, batch.arch_y
+        kl_scale = self.config.drnas_kl_scale()
 
         def val_loss() -> torch.Tensor:  # of alpha (and the weights' current values)
-            return criterion(self.supernet(arch_x, self.arch_arg()), arch_y)
+            loss = criterion(self.supernet(arch_x, self.arch_arg()), arch_y)
+            return loss + kl_scale * self.alphas.dirichlet_kl() if kl_scale else loss
 
         def train_loss() -> torch.Tensor:
             return criterion(self.supernet(batch.x, self.arch_arg()), batch.y)
