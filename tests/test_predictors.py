@@ -1,4 +1,5 @@
-"""EnsemblePredictor: correct gradients, learns, reproducible, members disagree off the data, clear errors."""
+"""EnsemblePredictor: correct gradients, learns, reproducible, members disagree off the data, clear errors; the
+PREDICTORS registry: each predictor learns a cell's path count, is reproducible per seed, and refuses bad input in a line."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import numpy as np
 import pytest
 
 from nasaudit.errors import ConfigError, DataError
-from nasaudit.predictors import EnsemblePredictor
+from nasaudit.metrics import kendall_tau
+from nasaudit.predictors import PREDICTORS, EnsemblePredictor, space_encoding
+from nasaudit.spaces import get_space
 
 
 def test_gradient_matches_finite_differences() -> None:
@@ -58,3 +61,48 @@ def test_errors() -> None:
     model = EnsemblePredictor(epochs=2).fit(np.eye(4), np.arange(4.0))
     with pytest.raises(DataError, match="shape"):
         model.predict(np.zeros((2, 5)))
+
+
+def _path_counts(n: int, seed: int) -> tuple[list, np.ndarray]:
+    """``n`` NB201 cells scored by how many input-to-output paths they keep (the sum of their path encoding)."""
+    space = get_space("nb201")
+    archs = space.sample_many(n, seed)
+    return archs, space_encoding(space).encode(archs).sum(axis=1).astype(np.float64)
+
+
+@pytest.mark.parametrize("name", ["bananas", "gbt", "gp", "rf"])
+def test_each_predictor_ranks_cells_by_their_paths_and_repeats_per_seed(name: str) -> None:
+    archs, scores = _path_counts(80, 0)
+    space = get_space("nb201")
+    first = PREDICTORS.get(name)(space).fit(archs[:50], scores[:50], 3).predict(archs[50:])
+    again = PREDICTORS.get(name)(space).fit(archs[:50], scores[:50], 3).predict(archs[50:])
+    assert np.array_equal(first, again)
+    assert kendall_tau(scores[50:], first) > 0.2  # 50 training cells; chance is 0
+
+
+@pytest.mark.parametrize("name", ["bananas", "gbt", "rf"])
+def test_the_seed_changes_a_randomised_predictor(name: str) -> None:
+    archs, scores = _path_counts(40, 1)
+    space = get_space("nb201")
+    predictions = [PREDICTORS.get(name)(space).fit(archs[:30], scores[:30], seed).predict(archs[30:])
+                   for seed in (0, 1)]
+    assert not np.array_equal(*predictions)
+
+
+def test_registry_errors_are_one_line() -> None:
+    archs, scores = _path_counts(5, 2)
+    space = get_space("nb201")
+    with pytest.raises(ConfigError, match=r"unknown predictor 'gpp' \(did you mean 'gp'\?\)"):
+        PREDICTORS.get("gpp")
+    with pytest.raises(ConfigError, match="must be callable"):
+        PREDICTORS.add("not_a_factory", 3)  # type: ignore[arg-type]
+    predictor = PREDICTORS.get("rf")(space)
+    with pytest.raises(ConfigError, match="not fitted"):
+        predictor.predict(archs)
+    with pytest.raises(DataError, match="at least 2 finite training scores, got 1"):
+        predictor.fit(archs[:1], scores[:1], 0)
+    with pytest.raises(DataError, match="one score per architecture, got 4 for 5"):
+        predictor.fit(archs, scores[:4], 0)
+    with pytest.raises(ConfigError, match=r"seed must be an integer in \[0, 2\*\*31\), got -1"):
+        predictor.fit(archs, scores, -1)
+    assert "not_a_factory" not in PREDICTORS

@@ -32,7 +32,7 @@ from nasaudit.cli._study import (
 )
 
 app = typer.Typer(help="Search-space studies: operation importance, subgraphs, PrimSkip, op usage, surrogate, "
-                       "cell shape, zero-cost proxies.", no_args_is_help=True)
+                       "cell shape, zero-cost proxies, performance predictors.", no_args_is_help=True)
 
 SurrogateOption = typer.Option(None, "--surrogate", help="Score through a surrogate fit on the table: gbt or ensemble.")
 SurrogateSamplesOption = typer.Option(200, "--surrogate-samples", min=10, help="Architectures the surrogate is fit on.")
@@ -203,3 +203,22 @@ def proxies_command(
     evaluators, studies = _table_studies("proxies", table, metric, dataset, arch_column, None, 0, **settings)
     run_studies("proxies", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
                 executor={"kind": executor, "workers": workers, "address": address}, settings=set_values)
+
+
+@app.command("predictors", cls=study_command("predictors"))
+def predictors_command(
+    table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
+    arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
+    predictors: str = spec_option("predictors", "--predictors",
+                                  help="Comma-separated predictors (a plugin's included)."),
+    train_sizes: str = spec_option("train_sizes", "--train-sizes", help="Comma-separated training-set sizes."),
+    seeds: str = spec_option("seeds", "--predictor-seeds", help="Comma-separated seeds of the sample and model."),
+    test: int = spec_option("test", "--test", min=2, help="Held-out architectures every predictor is ranked on."),
+    seed: int = SeedOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
+) -> None:
+    """Performance predictors against the table by training-set size: tau, Spearman, tau@top-N, P@K (issue #27)."""
+    settings = {"predictors": split_names(predictors), "train_sizes": split_ints(train_sizes, "--train-sizes"),
+                "seeds": split_ints(seeds, "--predictor-seeds"), "test": test}
+    evaluators, studies = _table_studies("predictors", table, metric, dataset, arch_column, None, 0, **settings)
+    run_studies("predictors", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)

@@ -1,5 +1,5 @@
 """Small pieces several studies share (so that study modules never import each other): the metric note, OI
-computed once per run, strategy-name checks and the truth's seed-to-seed ceiling."""
+computed once per run, strategy-name checks, the truth's seed-to-seed ceiling and agreement with the truth."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from nasaudit.registry import unknown_name_message
 from nasaudit.studies._base import StudyContext
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from nasaudit.truth.tabular import TabularBenchmark
@@ -86,3 +87,31 @@ def truth_ceiling(benchmark: TabularBenchmark, column: str, archs: list[Any]) ->
     if not any(m.startswith(f"{base}_seed") for m in benchmark.metrics):
         return None
     return ground_truth_ceiling(benchmark, base, archs)
+
+
+def agreement(truth: np.ndarray, scores: np.ndarray, k: int) -> dict[str, float]:
+    """tau, Spearman, tau over each top-N that fits, and P@K of ``scores`` against ``truth`` (NaNs left out)."""
+    import numpy as np
+
+    from nasaudit.metrics import PAPER_TOP_NS, kendall_tau, kendall_tau_topn, precision_at_k, spearman
+
+    keep = np.isfinite(scores)
+    a, b = truth[keep], scores[keep]
+    row: dict[str, float] = {"scored": int(keep.sum()), "undefined": int((~keep).sum())}
+    if a.size < 2:
+        return row
+    row.update(kendall_tau=kendall_tau(a, b), spearman=spearman(a, b))
+    row.update({f"tau_top{n}": kendall_tau_topn(a, b, n) for n in PAPER_TOP_NS if 2 <= n <= a.size})
+    if k < a.size:  # P@K of the whole population is 1 by definition
+        row[f"p_at_{k}"] = precision_at_k(a, b, k)
+    return row
+
+
+def evaluator_ceiling(context: StudyContext, name: str, archs: list[Any]) -> pd.DataFrame | None:
+    """The truth's seed-to-seed ceiling over those of ``archs`` that are rows of evaluator ``name``'s table (isomorphic
+    cells answer through those rows), when it is a table with per-seed columns."""
+    scored = context.scored(name)
+    if scored.benchmark is None or scored.column is None:
+        return None
+    members = set(scored.benchmark.archs())
+    return truth_ceiling(scored.benchmark, scored.column, [a for a in archs if a in members])

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from nasaudit.limits import MAX_SAMPLES
 from nasaudit.studies._base import Plot, SeedValue, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import truth_ceiling
+from nasaudit.studies._common import agreement, evaluator_ceiling
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -78,24 +78,6 @@ def _population(context: StudyContext, spec: ProxiesSpec) -> tuple[list[Any], np
     return [archs[i] for i in chosen], np.asarray(truth, dtype=np.float64)[chosen]
 
 
-def _agreement(truth: np.ndarray, scores: np.ndarray, k: int) -> dict[str, float]:
-    """tau, Spearman, tau over each top-N that fits, and P@K of ``scores`` against ``truth`` (NaNs left out)."""
-    import numpy as np
-
-    from nasaudit.metrics import PAPER_TOP_NS, kendall_tau, kendall_tau_topn, precision_at_k, spearman
-
-    keep = np.isfinite(scores)
-    a, b = truth[keep], scores[keep]
-    row: dict[str, float] = {"scored": int(keep.sum()), "undefined": int((~keep).sum())}
-    if a.size < 2:
-        return row
-    row.update(kendall_tau=kendall_tau(a, b), spearman=spearman(a, b))
-    row.update({f"tau_top{n}": kendall_tau_topn(a, b, n) for n in PAPER_TOP_NS if 2 <= n <= a.size})
-    if k < a.size:  # P@K of the whole population is 1 by definition
-        row[f"p_at_{k}"] = precision_at_k(a, b, k)
-    return row
-
-
 def _stability(runs: list[np.ndarray]) -> float:
     """Mean Kendall tau between the scores of each pair of seeds (NaN with one seed)."""
     import numpy as np
@@ -131,7 +113,7 @@ def run(context: StudyContext, spec: ProxiesSpec) -> StudyResult:
             evaluator = ProxyEvaluator(context.space, setting, context.store, context.executor(), fuse=spec.fuse,
                                        progress=context.progress)
             scores[name, seed] = evaluator.evaluate(archs)
-    per_seed = pd.DataFrame([{"proxy": name, "seed": seed, **_agreement(truth, values, spec.k)}
+    per_seed = pd.DataFrame([{"proxy": name, "seed": seed, **agreement(truth, values, spec.k)}
                              for (name, seed), values in scores.items()])
     summary = per_seed.drop(columns="seed").groupby("proxy", sort=False).mean().reset_index()
     summary["seed_to_seed_tau"] = [_stability([scores[name, s] for s in spec.seeds]) for name in summary["proxy"]]
@@ -145,10 +127,7 @@ def run(context: StudyContext, spec: ProxiesSpec) -> StudyResult:
                                   **{f"{name}@{seed}": v for (name, seed), v in scores.items()}}), show=False)]
     notes = ["Higher proxy = predicted better for every proxy (docs/proxies.md); undefined scores (NaN, e.g. "
              "jacov of a network whose output does not depend on its input) are left out of that proxy's metrics."]
-    ceiling = None
-    if scored.benchmark is not None and scored.column is not None:
-        members = set(scored.benchmark.archs())  # the table's own rows (isomorphic cells answer through them)
-        ceiling = truth_ceiling(scored.benchmark, scored.column, [a for a in archs if a in members])
+    ceiling = evaluator_ceiling(context, spec.evaluator, archs)
     if ceiling is not None:
         tables.append(Table("truth_ceiling.csv", "The truth's own seed-to-seed agreement (ceiling)", ceiling))
     first = spec.seeds[0]
