@@ -73,8 +73,9 @@ class DartsAlpha(WeightSharingMethod):
     """First-order DARTS, the final cell by alpha magnitude (module doc). Hooks a variant overrides:
     ``algorithm`` (the search of ``weight_sharing.differentiable.search`` it runs), ``selection`` (how
     ``weight_sharing.differentiable.selection.select`` derives the cell, with ``selection_options``), ``trains_alpha``
-    (whether the search steps alpha), ``alpha_train_passes`` (the training-batch passes of an alpha step) and
-    ``step_macs`` (the counted multiply-adds per image of one supernet step)."""
+    (whether the search steps alpha), ``alpha_train_passes`` (the training-batch passes of an alpha step),
+    ``search_changes`` (the ``SearchConfig`` fields its settings set) and ``step_macs`` (the counted multiply-adds
+    per image of one supernet step)."""
 
     name = "darts_alpha"
     description = "DARTS (first order), final cell by alpha magnitude (Liu et al. 2019)"
@@ -90,12 +91,25 @@ class DartsAlpha(WeightSharingMethod):
     #: none in first order
     alpha_train_passes: ClassVar[int] = 0
 
+    def search_changes(self) -> dict[str, Any]:
+        """The ``SearchConfig`` fields this method's settings set (none here)."""
+        return {}
+
+    def search_config(self, setup: WSSetup) -> SearchConfig:
+        """The search this method runs under ``setup``: the setup's search of ``algorithm`` with
+        ``search_changes``."""
+        from dataclasses import replace
+
+        changes = self.search_changes()
+        config = setup.search_config(self.algorithm)
+        return replace(config, **changes) if changes else config
+
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
         from nasaudit.train.loop import resolve_device
         from nasaudit.weight_sharing.differentiable.search import SNAPSHOT_NAME, evaluate, load_snapshot, search
 
-        config = setup.search_config(self.algorithm)
+        config = self.search_config(setup)
         epochs = ranked_epochs(config.epochs)
         run = search(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,
                      snapshot_epochs=epochs[:-1] if work_dir is not None else ())

@@ -63,6 +63,6 @@ class SGAS(DartsAlpha):
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
 
-        config = setup.search_config(self.algorithm)
+        config = self.search_config(setup)
         return (f"{super().describe_cost(setup, family)}, {decisions(config, config.epochs)} SGAS decision round(s), "
                 "one edge per cell kind each")
