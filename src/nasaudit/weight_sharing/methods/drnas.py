@@ -1,9 +1,9 @@
 """DrNAS in the fair comparison (Chen et al., ICLR 2021, Sec. 2.2;
-xiangning-chen/DrNAS@f2caa4dbdd96c1be29b56cb7ed47a74a184e6ef0, ``201-space/train_search.py`` with
-``--method dirichlet``, ``201-space/search_model.py``, ``architect.py``, ``utils.py``): DARTS whose mixing weights are reparameterised draws
-from a Dirichlet with concentration ``elu(alpha) + 1``, a fresh draw for every weight step and every alpha step,
-alpha by Adam as DARTS, regularised by weight decay (the release's default ``reg_type`` l2) or by the KL divergence
-to the uniform Dirichlet (its setting ``reg``, ``SearchConfig.drnas_reg``); run by
+xiangning-chen/DrNAS@f2caa4dbdd96c1be29b56cb7ed47a74a184e6ef0, ``201-space/train_search.py`` with ``--method
+dirichlet``, ``201-space/search_model.py``, ``architect.py``, ``utils.py``): DARTS whose mixing weights are
+reparameterised draws from a Dirichlet with concentration ``elu(alpha) + 1``, a fresh draw for every weight step and
+every alpha step, alpha by Adam as DARTS, regularised by weight decay (the release's default ``reg_type`` l2) or by
+the KL divergence to the uniform Dirichlet (its setting ``reg``, ``SearchConfig.drnas_reg``); run by
 ``weight_sharing.differentiable.search``, algorithm ``drnas``. The final cell is the release's ``genotype``: per
 edge the largest alpha, i.e. the largest concentration (``darts_alpha``'s selection; DARTS space: two inputs per
 node by that weight). It overrides only what differs from ``darts.DartsAlpha``: the search it runs (its own
