@@ -1,5 +1,5 @@
-"""Named performance predictors over a space's architectures (White et al. 2021, "How powerful are performance
-predictors in NAS?", Sec. 3: model-based predictors): ``bananas`` (the MLP ensemble on the path encoding),
+"""Named performance predictors over a space's architectures, the kind White et al. ("How powerful are
+performance predictors in NAS?", NeurIPS 2021) compare: ``bananas`` (the MLP ensemble on the path encoding),
 ``gbt`` (LightGBM), ``gp`` (a Gaussian process) and ``rf`` (a random forest), each a regressor over the space's
 encoding.
 

@@ -1,5 +1,5 @@
 """Figure of the predictor audit: each metric against the training-set size, one line per predictor with the
-seed-to-seed standard deviation as error bars (White et al. 2021, Fig. 3 style), the truth's seed-to-seed Kendall
+seed-to-seed standard deviation as error bars (as White et al. 2021 plot predictors), the truth's seed-to-seed Kendall
 tau as a dashed line where the table has it.
 
 Drawn with matplotlib's Agg canvas (no display, no global pyplot state); writes a PNG and returns its path.
@@ -27,7 +27,10 @@ def plot_predictor_curves(summary: pd.DataFrame, metrics: list[str], path: str |
                         marker="o", markersize=3, capsize=2, label=str(name))
         if metric == "kendall_tau" and ceiling_tau is not None:
             ax.axhline(ceiling_tau, color="grey", linestyle="--", linewidth=1, label="truth seed-to-seed")
+        sizes = sorted(summary["train_size"].unique())
         ax.set_xscale("log")
+        ax.set_xticks(sizes, labels=[str(n) for n in sizes])
+        ax.minorticks_off()
         ax.set_xlabel("training architectures", fontsize=8)
         ax.set_title(metric, fontsize=9)
         ax.tick_params(labelsize=7)

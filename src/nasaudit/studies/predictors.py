@@ -1,9 +1,9 @@
-"""Audit performance predictors against the truth as a function of training-set size (issue #27; White et al.
-2021, "How powerful are performance predictors in NAS?", Sec. 4: predictors trained on a growing number of
-architectures, ranked on held-out ones). Per predictor, training-set size and seed: Kendall tau, Spearman, tau
-over the truth's top-N (single-path paper Sec. 3.2, ``PAPER_TOP_NS``) and P@K on a fixed held-out test set; mean
-and standard deviation over seeds, beside the truth's seed-to-seed ceiling where the table has per-seed columns.
-Predictors: ``nasaudit.predictors.PREDICTORS`` (docs/predictors.md)."""
+"""Audit performance predictors against the truth as a function of training-set size (issue #27), as White et
+al. ("How powerful are performance predictors in NAS?", NeurIPS 2021) do: predictors trained on a growing number
+of architectures and ranked on held-out ones. Per predictor, training-set size and seed: Kendall tau, Spearman,
+tau over the truth's top-N (single-path paper Sec. 3.2, ``PAPER_TOP_NS``) and P@K on a fixed held-out test set;
+mean and standard deviation over seeds, beside the truth's seed-to-seed ceiling where the table has per-seed
+columns. Predictors: ``nasaudit.predictors.PREDICTORS`` (docs/predictors.md)."""
 
 from __future__ import annotations
 
