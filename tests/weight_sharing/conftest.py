@@ -34,3 +34,25 @@ def tiny_compare(tmp_path: Path) -> TinyCompare:
         return tmp_path / "run" / "00-compare"
 
     return run
+
+
+@pytest.fixture
+def runs_in_comparison(tiny_compare: TinyCompare) -> Callable[..., Path]:
+    """Run ``method`` alone beside ``random`` (``tiny_compare``'s keywords) and check what every method of the
+    comparison shows: its weight-sharing row with a mean accuracy, the ranking of its ``training`` (default: its
+    name) and final cells inside the searched space; return the section's folder."""
+    import pandas as pd
+
+    from nasaudit.spaces import get_space
+
+    def run(method: str, training: str | None = None, **kwargs: Any) -> Path:
+        folder = tiny_compare([method], **kwargs)
+        row = pd.read_csv(folder / "summary.csv").set_index("strategy").loc[method]
+        assert bool(row["weight_sharing"]) and 0 < row["mean"] <= 100
+        assert pd.read_csv(folder / "ws_ranking.csv")["method"].tolist() == [training or method]
+        finals = pd.read_csv(folder / "finals.csv")
+        space = get_space("nb201")
+        assert all(space.contains(space.parse(a)) for a in finals.loc[finals["strategy"] == method, "arch"])
+        return folder
+
+    return run

@@ -4,23 +4,15 @@ training batch (DARTS eq. 7-8: the gradient at w and the two of the finite diffe
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from nasaudit.spaces import get_space
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.cost import FORWARD_BACKWARD, search_work
 from nasaudit.weight_sharing.setup import WSSetup
 
 
-def test_darts2_runs_in_the_comparison(tiny_compare) -> None:
-    folder = tiny_compare(["darts2_alpha"])
-    summary = pd.read_csv(folder / "summary.csv").set_index("strategy")
-    assert bool(summary.loc["darts2_alpha", "weight_sharing"]) and 0 < summary.loc["darts2_alpha", "mean"] <= 100
-    assert pd.read_csv(folder / "ws_ranking.csv")["method"].tolist() == ["darts2"]  # its training ranks
-    finals = pd.read_csv(folder / "finals.csv")
-    space = get_space("nb201")
-    assert all(space.contains(space.parse(a)) for a in finals.loc[finals["strategy"] == "darts2_alpha", "arch"])
+def test_darts2_runs_in_the_comparison(runs_in_comparison) -> None:
+    runs_in_comparison("darts2_alpha", training="darts2")
 
 
 def test_an_alpha_step_of_second_order_counts_three_more_training_passes() -> None:

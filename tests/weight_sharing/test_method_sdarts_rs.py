@@ -3,20 +3,11 @@ inside the searched space, and DARTS's counted work (the perturbed weights still
 
 from __future__ import annotations
 
-import pandas as pd
-
-from nasaudit.spaces import get_space
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.setup import WSSetup
 
 
-def test_sdarts_rs_runs_in_the_comparison_and_costs_what_darts_costs(tiny_compare) -> None:
-    folder = tiny_compare(["sdarts_rs"])
-    summary = pd.read_csv(folder / "summary.csv").set_index("strategy")
-    assert bool(summary.loc["sdarts_rs", "weight_sharing"]) and 0 < summary.loc["sdarts_rs", "mean"] <= 100
-    assert pd.read_csv(folder / "ws_ranking.csv")["method"].tolist() == ["sdarts_rs"]
-    finals = pd.read_csv(folder / "finals.csv")
-    space = get_space("nb201")
-    assert all(space.contains(space.parse(a)) for a in finals.loc[finals["strategy"] == "sdarts_rs", "arch"])
+def test_sdarts_rs_runs_in_the_comparison_and_costs_what_darts_costs(runs_in_comparison) -> None:
+    runs_in_comparison("sdarts_rs")
     setup = WSSetup(space="nb201", mask=("none", "avg_pool_3x3"), epochs=1)
     assert get_method("sdarts_rs").cost(setup) == get_method("darts_alpha").cost(setup)
