@@ -7,7 +7,7 @@ columns. Predictors: ``nasaudit.predictors.PREDICTORS`` (docs/predictors.md)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
@@ -36,7 +36,8 @@ class PredictorsSpec(StudySpec):
     kind: Literal["predictors"] = "predictors"
     evaluator: str
     predictors: list[str] = Field(default_factory=lambda: list(DEFAULT_PREDICTORS), min_length=1, max_length=64)
-    train_sizes: list[int] = Field(default_factory=lambda: [20, 50, 100, 200], min_length=1, max_length=20)
+    train_sizes: list[Annotated[int, Field(ge=2, le=MAX_SAMPLES)]] = Field(
+        default_factory=lambda: [20, 50, 100, 200], min_length=1, max_length=20)
     seeds: list[SeedValue] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
     test: int = Field(1000, ge=2, le=MAX_SAMPLES)
     k: int = Field(10, ge=1, le=MAX_SAMPLES)
@@ -55,8 +56,6 @@ class PredictorsSpec(StudySpec):
                               ("seeds", self.seeds)):
             if len(set(values)) != len(values):
                 problems.append(f"{field} must be distinct, got {values}")
-        if any(not 2 <= n <= MAX_SAMPLES for n in self.train_sizes):
-            problems.append(f"train_sizes must each be between 2 and {MAX_SAMPLES}, got {self.train_sizes}")
         return problems
 
 
