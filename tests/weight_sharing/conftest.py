@@ -1,5 +1,6 @@
 """``tiny_compare``: a method's test runs it through the ``compare`` study at tiny size (the embedded table's
-reduced NB201 space, tiny supernets on the embedded digits) and reads the section's tables."""
+reduced NB201 space, tiny supernets on the embedded digits) and reads the section's tables; ``write_compare_spec``
+writes such a spec for tests that run it otherwise (with a plugin, in a killed process)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,24 @@ from nasaudit.audit.spec import load_spec
 TinyCompare = Callable[..., Path]
 
 
+def write_compare_spec(folder: Path, strategies: list[str], settings: dict[str, dict[str, Any]] | None = None, *,
+                       epochs: int = 1, seeds: int = 1, within_truth: bool = True, rank_images: int = 64,
+                       plugins: tuple[str, ...] = ()) -> Path:
+    """``folder/spec.yaml``: ``compare`` of ``strategies`` on the embedded table's NB201 space of three ops, budget
+    5, ``seeds`` seeds of ``epochs`` supernet epochs ranking 8 architectures on ``rank_images`` images, the methods'
+    own ``settings``, loading ``plugins`` (files in ``folder``) first."""
+    spec = {"output": "run", "plugins": list(plugins),
+            "space": {"name": "nb201", "ops": ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]},
+            "evaluators": {"truth": {"kind": "table", "path": "embedded", "metric": "test_acc"}},
+            "analyses": [{"kind": "compare", "evaluator": "truth", "strategies": strategies, "budget": 5,
+                          "seeds": seeds, "within_truth": within_truth,
+                          "weight_sharing": {"epochs": epochs, "rank_set": 8, "rank_images": rank_images,
+                                             "methods": settings or {}}}]}
+    path = folder / "spec.yaml"
+    path.write_text(json.dumps(spec))  # JSON is YAML
+    return path
+
+
 @pytest.fixture
 def tiny_compare(tmp_path: Path) -> TinyCompare:
     """Run ``compare`` with ``strategies`` (and ``random``), ``seeds`` seeds of ``epochs`` supernet epochs and
@@ -23,14 +42,8 @@ def tiny_compare(tmp_path: Path) -> TinyCompare:
 
     def run(strategies: list[str], settings: dict[str, dict[str, Any]] | None = None, *, epochs: int = 1,
             seeds: int = 1, within_truth: bool = True) -> Path:
-        spec = {"output": "run", "space": {"name": "nb201", "ops": ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]},
-                "evaluators": {"truth": {"kind": "table", "path": "embedded", "metric": "test_acc"}},
-                "analyses": [{"kind": "compare", "evaluator": "truth", "strategies": ["random", *strategies],
-                              "budget": 5, "seeds": seeds, "within_truth": within_truth,
-                              "weight_sharing": {"epochs": epochs, "rank_set": 8, "rank_images": 64,
-                                                 "methods": settings or {}}}]}
-        (tmp_path / "spec.yaml").write_text(json.dumps(spec))  # JSON is YAML
-        run_spec(load_spec(tmp_path / "spec.yaml"))
+        run_spec(load_spec(write_compare_spec(tmp_path, ["random", *strategies], settings, epochs=epochs,
+                                              seeds=seeds, within_truth=within_truth)))
         return tmp_path / "run" / "00-compare"
 
     return run

@@ -17,23 +17,10 @@ import pandas as pd
 from nasaudit.plugins import ENV
 from nasaudit.train.checkpoint import CHECKPOINT_NAME
 
+from .conftest import write_compare_spec
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "random_supernet.py"
 
-SPEC = """
-output: run
-plugins: [random_supernet.py]
-space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
-evaluators:
-  truth: {kind: table, path: embedded, metric: test_acc}
-analyses:
-  - kind: compare
-    evaluator: truth
-    strategies: [random_supernet]
-    budget: 5
-    seeds: 2
-    within_truth: true
-    weight_sharing: {epochs: 4, rank_set: 8, rank_images: 50}
-"""
 
 TABLES = ("summary.csv", "finals.csv")
 
@@ -41,7 +28,7 @@ TABLES = ("summary.csv", "finals.csv")
 def _folder(root: Path) -> Path:
     root.mkdir()
     shutil.copy(EXAMPLE, root / EXAMPLE.name)
-    (root / "spec.yaml").write_text(SPEC)
+    write_compare_spec(root, ["random_supernet"], epochs=4, seeds=2, rank_images=50, plugins=("random_supernet.py",))
     return root
 
 

@@ -19,24 +19,10 @@ from nasaudit.plugins import ENV
 from nasaudit.spaces import get_space
 from nasaudit.weight_sharing.base import WS_METHODS, WeightSharingMethod, get_method, training_rows
 
+from .conftest import write_compare_spec
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "random_supernet.py"
 
-SPEC = """
-output: run
-plugins: [random_supernet.py]
-space: {name: nb201, ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]}
-evaluators:
-  truth: {kind: table, path: embedded, metric: test_acc}
-analyses:
-  - kind: compare
-    evaluator: truth
-    strategies: [random, random_supernet, spos_evolution]
-    budget: 5
-    seeds: 2
-    within_truth: true
-    weight_sharing: {epochs: 2, rank_set: 8, rank_images: 50,
-                     methods: {spos_evolution: {evolution_budget: 4}, random_supernet: {derive_samples: 6}}}
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +33,10 @@ def _own_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_method_in_one_file_runs_in_the_comparison_beside_a_shipped_one(tmp_path: Path) -> None:
     shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
-    (tmp_path / "spec.yaml").write_text(SPEC)
-    run_spec(load_spec(tmp_path / "spec.yaml"))  # the spec's plugins: list imports the file, which registers it
+    run_spec(load_spec(write_compare_spec(
+        tmp_path, ["random", "random_supernet", "spos_evolution"],
+        {"spos_evolution": {"evolution_budget": 4}, "random_supernet": {"derive_samples": 6}},
+        epochs=2, seeds=2, rank_images=50, plugins=("random_supernet.py",))))  # the spec's plugins: list imports the file, which registers it
     assert WS_METHODS.get("random_supernet").__name__ == "RandomSupernet"
     assert training_rows(["random_supernet", "spos_evolution"]) == {"random_supernet": ["random_supernet"],
                                                                     "spos": ["spos_evolution"]}
