@@ -11,8 +11,8 @@ import sys
 
 #: packages that must type-check without a single error
 CLEAN = ("audit", "studies", "jobs", "cli", "registry.py", "evaluators.py", "yamlio.py", "_atomic.py", "_console.py",
-         "limits.py", "plugins.py", "testing", "report", "dynamics",
-         "weight_sharing", "spaces", "search", "nn", "analysis", "truth", "predictors", "proxies", "metrics", "data", "train")
+         "limits.py", "plugins.py", "testing", "report", "dynamics", "weight_sharing", "spaces", "search", "nn",
+         "analysis", "truth", "predictors", "proxies", "metrics", "data", "train")
 #: errors allowed in the rest of the package (round 1 left 95, round 2 60; this number only goes down)
 BUDGET = 0
 
