@@ -214,7 +214,7 @@ def train_models_fused(models: Sequence[nn.Module], splits: DatasetSplits | Sequ
         fused = FusedNetwork(models, shape)
         # the layout ``TrainLoop`` trains these networks in: kernels sum in an order that depends on it, and each
         # model must see the numbers its separate run sees
-        memory_format = memory_format_for(models[0], torch_device)
+        memory_format = memory_format_for(torch_device)
         step = _FusedStep(fused, data, seeds)
         batches = _FusedBatches([ShuffledBatches(d, proto, memory_format) for d in data], seeds, memory_format)
         loop = TrainLoop(fused, step, data[0], proto, torch_device, Schedule(proto, warmup_epochs), batches=batches)

@@ -65,12 +65,11 @@ def resolve_device(device: str | None) -> torch.device:
     return resolved
 
 
-def memory_format_for(model: nn.Module, device: torch.device) -> torch.memory_format:
-    """The tensor layout ``model`` trains in: channels-last on CUDA, contiguous on CPU. Separate and fused
-    training (``train/fused.py``) both take it from here, so they sum in the same order. (Channels-last NB201
+def memory_format_for(device: torch.device) -> torch.memory_format:
+    """The tensor layout networks train in on ``device``: channels-last on CUDA, contiguous on CPU. Separate and
+    fused training (``train/fused.py``) both take it from here, so they sum in the same order. (Channels-last NB201
     networks on CPU were ~10% faster, but then the BatchNorm backward of a model inside a fused tensor receives
     its gradient in another layout than the separate network's and sums it otherwise: not bit for bit.)"""
-    del model  # one layout for every network today; the model is the argument a finer choice would need
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
@@ -249,7 +248,7 @@ class TrainLoop(Generic[B]):
         self.model, self.step, self.protocol, self.device = model, step, protocol, device
         self.schedule = schedule if schedule is not None else Schedule(protocol)
         self.mixed = device.type == "cuda" and not float32
-        self.memory_format = torch.contiguous_format if float32 else memory_format_for(model, device)
+        self.memory_format = torch.contiguous_format if float32 else memory_format_for(device)
         self.amp_dtype = (torch.bfloat16 if not self.mixed or torch.cuda.is_bf16_supported() else torch.float16)
         # Module.to takes memory_format (documented) but torch's type stubs do not list it
         self.model.to(device=device, memory_format=self.memory_format)  # type: ignore[call-overload]
