@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasaudit.audit.runner import EXHAUSTIVE_LIMIT, SAMPLED_POPULATION
-from nasaudit.audit.spec import AuditSpec, build_space
+from nasaudit.audit.spec import AuditSpec
 from nasaudit.spaces.base import SearchSpace
-from nasaudit.studies._base import StudySpec
+from nasaudit.studies._base import StudySpec, build_space
 
 #: spec fields that size a study, shown for kinds without a finer plan
 _SIZE_WORDS = ("seed", "epoch", "budget", "sample", "repeat", "run", "step", "top", "size")
@@ -97,7 +97,8 @@ def plan_spec(spec: AuditSpec) -> list[PlannedJobs]:
     seen: set[str] = set()
     for index, study in enumerate(spec.analyses):
         key = f"{index:02d}-{study.kind}"
-        rows = _compare(spec, study, space) if study.kind == "compare" else _generic(study)
+        study_space = space if study.space is None else build_space(study.space)
+        rows = _compare(spec, study, study_space) if study.kind == "compare" else _generic(study)
         for name in study.evaluator_refs():
             config = spec.evaluators[name]
             if name in seen:

@@ -10,6 +10,7 @@ figures and ``section.json`` land in ``<output>/<nn>-<kind>/`` beside ``spec.jso
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,10 @@ from rich.progress import (
 
 from nasaudit._atomic import atomic_write, inside
 from nasaudit._console import stderr_console
-from nasaudit.audit.spec import AuditSpec, build_space
+from nasaudit.audit.spec import AuditSpec
 from nasaudit.errors import ConfigError, DataError, ResultWarning
 from nasaudit.jobs.executors import LEASE_S, Executor, _claim, _LeaseKeeper, make_executor
-from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, freeze_options, identity
+from nasaudit.jobs.job import ExperimentJob, JobResult, Outcome, digest, freeze_options, identity
 from nasaudit.jobs.provenance import file_sha256, package_version, worker_name
 from nasaudit.jobs.store import ResultStore
 from nasaudit.report.build import run_store_path
@@ -46,7 +47,7 @@ from nasaudit.report.section import RUN_MARKER, RUN_MARKER_TEXT, SECTION_FILE, i
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import SectionRecord, study_entry, write_result
 from nasaudit.studies._announce import announce_training
-from nasaudit.studies._base import Scored, StudySpec
+from nasaudit.studies._base import Scored, SpaceSpec, StudySpec, build_space
 from nasaudit.studies.evaluators import EVALUATOR_KINDS, definition
 
 #: spaces up to this size are scored exhaustively where a study needs "the whole space"
@@ -55,6 +56,19 @@ EXHAUSTIVE_LIMIT = 100_000
 SAMPLED_POPULATION = 2_000
 #: how often a run waiting for a study another run computes looks again (seconds)
 CLAIM_POLL_S = 2.0
+
+
+@dataclass
+class _SpaceState:
+    """What the runner builds once per space: the space, its evaluators, its population ("the whole space" with
+    every evaluator's scores) and the computations studies share (``memo``); ``folder`` prefixes its scratch
+    folders (empty for the audit's own space)."""
+
+    space: SearchSpace
+    folder: tuple[str, ...]
+    scored: dict[str, Scored] = dataclasses.field(default_factory=dict)
+    population: tuple[list[Any], dict[str, np.ndarray]] | None = None
+    memo: dict[tuple[Any, ...], Any] = dataclasses.field(default_factory=dict)
 
 
 class Runner:
@@ -68,36 +82,60 @@ class Runner:
         self.out = spec.resolve(spec.output)
         prepare_run_folder(self.out)
         self.store = ResultStore(spec.store or run_store_path(self.out), create_tables=create_store)
-        self.space: SearchSpace = build_space(spec.space)
-        self.memo: dict[tuple[Any, ...], Any] = {}
-        self._scored: dict[str, Scored] = {}
-        self._population: tuple[list[Any], dict[str, np.ndarray]] | None = None
+        self._states: dict[str, _SpaceState] = {}
+        self._state = self._state_for(None)
         self._executor: Executor | None = None
         self._warned_sampled = False
 
+    # ------------------------------------------------------------------ spaces
+    def _state_for(self, space: SpaceSpec | None) -> _SpaceState:
+        """The state of the space a study runs in: the audit's (``None`` or equal to it), or its own, whose
+        scratch folders sit under ``spaces/<digest>/`` so that two spaces never share a checkpoint."""
+        folder: tuple[str, ...] = ()
+        if space is None or space == self.spec.space:
+            space = self.spec.space
+        else:
+            folder = ("spaces", digest("space", identity(space))[:16])
+        name = "/".join(folder)
+        if name not in self._states:
+            self._states[name] = _SpaceState(build_space(space), folder)
+        return self._states[name]
+
+    @property
+    def space(self) -> SearchSpace:
+        """The space of the study running now (the audit's unless the study names its own)."""
+        return self._state.space
+
+    @property
+    def memo(self) -> dict[tuple[Any, ...], Any]:
+        """Computations shared by the studies of the current space."""
+        return self._state.memo
+
     # ------------------------------------------------------------------ StudyContext
     def scored(self, name: str) -> Scored:
-        """The evaluator named ``name`` in the spec, built on first use."""
-        if name not in self._scored:
+        """The evaluator named ``name`` in the spec, built on first use in the current space."""
+        built = self._state.scored
+        if name not in built:
             config = self.spec.evaluators[name]
-            self.console.print(f"[bold]evaluator[/] {escape(name)}: building {config.kind}", highlight=False)
-            self._scored[name] = EVALUATOR_KINDS.get(config.kind).build(self, name, config)
-        return self._scored[name]
+            where = f" in {self.space.name}" if self._state.folder else ""
+            self.console.print(f"[bold]evaluator[/] {escape(name)}: building {config.kind}{where}", highlight=False)
+            built[name] = EVALUATOR_KINDS.get(config.kind).build(self, name, config)
+        return built[name]
 
     def evaluator_spec(self, name: str) -> Any:
         return self.spec.evaluators[name]
 
     def population(self, name: str) -> tuple[list[Any], np.ndarray]:
         """Every arch of the space (or seeded samples of a huge one) and its scores under ``name``."""
-        if self._population is None:
+        if self._state.population is None:
             if self.space.size <= EXHAUSTIVE_LIMIT:
                 archs = list(self.space.enumerate())
             else:
                 archs = list(dict.fromkeys(self.space.sample_many(SAMPLED_POPULATION, self.seed)))
                 self.console.print(f"[yellow]{self.space.name} has {self.space.size:.3g} architectures: 'the whole "
                                    f"space' is approximated by {len(archs)} seeded samples[/]", highlight=False)
-            self._population = (archs, {})
-        archs, scores = self._population
+            self._state.population = (archs, {})
+        archs, scores = self._state.population
         if name not in scores:
             announce_training(self, name, self.scored(name), archs, "every architecture of the space")
             scores[name] = np.asarray(self.scored(name).evaluator.evaluate(archs), dtype=np.float64)
@@ -110,7 +148,7 @@ class Runner:
         return self._executor
 
     def work_dir(self, *parts: str) -> Path:
-        folder = inside(self.out, "/".join(parts), "work folder")
+        folder = inside(self.out, "/".join((*self._state.folder, *parts)), "work folder")
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -129,7 +167,7 @@ class Runner:
             files[field] = [{"path": str(path), "sha256": file_sha256(path)} for path in paths]
         key: dict[str, Any] = {
             "study": identity(study, exclude={"reference"}),
-            "space": identity(self.spec.space),
+            "space": identity(study.space or self.spec.space),
             "evaluators": {name: definition(self.spec.evaluators, name, self.spec.base_dir)
                            for name in study.evaluator_refs()},
             "files": files,
@@ -164,6 +202,7 @@ class Runner:
             for index, study in enumerate(self.spec.analyses):
                 key = f"{index:02d}-{study.kind}"
                 bar.update(task, description=f"study {key}")
+                self._state = self._state_for(study.space)
                 job = self.study_job(key, study)
                 sections.append(self._study(study, key, job, driver, keeper))
                 bar.advance(task)

@@ -22,7 +22,7 @@ from nasaudit.errors import ConfigError, NasauditError
 from nasaudit.plugins import MAX_PLUGINS, load_plugins
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.studies import STUDIES, load_studies
-from nasaudit.studies._base import StrictModel, StudySpec
+from nasaudit.studies._base import SpaceSpec, StrictModel, StudySpec, build_space
 from nasaudit.studies.evaluators import EVALUATOR_KINDS, SurrogateEvaluatorSpec, resolve_path
 from nasaudit.yamlio import PathKey, load_yaml_with_locations, locate
 
@@ -30,31 +30,6 @@ load_studies()
 
 #: evaluator names become folder names (supernet checkpoints): keep them to a safe alphabet
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-
-
-class SpaceSpec(StrictModel):
-    """A registered space, optionally restricted to the ops kept (op masking, single-path paper Sec. 4.1) and,
-    for NB101, to cells of at most ``max_vertices`` vertices (search-phase paper Sec. 4.3, Table 6)."""
-
-    name: str = "nb201"
-    ops: list[str] | None = Field(None, min_length=1)
-    max_vertices: int | None = Field(None, ge=2, le=7)
-
-
-def build_space(spec: SpaceSpec) -> SearchSpace:
-    """The space a spec names: registered, op-masked, reduced."""
-    from nasaudit.spaces import get_space
-    from nasaudit.spaces.nb101 import NB101Space
-
-    space = get_space(spec.name)
-    if spec.ops:
-        space = space.restrict(spec.ops)
-    if spec.max_vertices is not None:
-        if not isinstance(space, NB101Space):
-            raise ConfigError(f"max_vertices reduces NB101 spaces; space {spec.name!r} is not one")
-        space = NB101Space(ops=space.ops, max_vertices=spec.max_vertices, max_edges=space.max_edges,
-                           sampling=space.sampling, name=space.name)
-    return space
 
 
 class ExecutorSpec(StrictModel):
@@ -198,35 +173,59 @@ def _message(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _space_problems(data: dict[str, Any]) -> tuple[SearchSpace | None, list[tuple[PathKey, str]]]:
+def _space_problems(raw: Any, where: PathKey) -> tuple[SearchSpace | None, list[tuple[PathKey, str]]]:
+    """The space ``raw`` (a space mapping at ``where``) names, or the problems with it."""
     from nasaudit.spaces import get_space
 
-    raw = data.get("space") or {}
     if not isinstance(raw, dict):
         return None, []
     name = raw.get("name", "nb201")
     try:
         base = get_space(name) if isinstance(name, str) else None
     except NasauditError as err:
-        return None, [(("space", "name"), str(err))]
+        return None, [((*where, "name"), str(err))]
     ops = raw.get("ops")
     if base is not None and isinstance(ops, list):
         bad = [op for op in ops if op not in base.ops]
         if bad:
-            return None, [(("space", "ops"), f"unknown op(s) {bad} for space {name!r}; choose from {list(base.ops)}")]
+            return None, [((*where, "ops"), f"unknown op(s) {bad} for space {name!r}; choose from {list(base.ops)}")]
     try:
         return build_space(SpaceSpec.model_validate(raw)), []
     except ValidationError:
         return None, []  # reported by the schema
     except NasauditError as err:
-        return None, [(("space",), str(err))]
+        return None, [(where, str(err))]
+
+
+def _study_spaces(data: dict[str, Any], space: SearchSpace | None
+                  ) -> tuple[list[SearchSpace | None], list[tuple[PathKey, str]]]:
+    """The space of each study (its own ``space``, else the audit's) and the problems with the studies' own."""
+    analyses = data.get("analyses")
+    spaces: list[SearchSpace | None] = []
+    problems: list[tuple[PathKey, str]] = []
+    built: dict[str, SearchSpace | None] = {}  # one object per distinct space: evaluators are checked once in each
+    for index, raw in enumerate(analyses if isinstance(analyses, list) else []):
+        own = raw.get("space") if isinstance(raw, dict) else None
+        if own is None:
+            spaces.append(space)
+            continue
+        text = repr(own)
+        if text not in built:
+            built[text], found = _space_problems(own, ("analyses", index, "space"))
+            problems += found
+        spaces.append(built[text])
+    return spaces, problems
 
 
 def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, str]]:
-    """Checks beyond types: the space, evaluator files and columns, datasets, references, study files."""
-    space, problems = _space_problems(data)
+    """Checks beyond types: the space, evaluator files and columns, datasets, references, study files. An
+    evaluator is checked in the space of every study that reads it (the audit's when none does)."""
+    space, problems = _space_problems(data.get("space") or {}, ("space",))
+    study_spaces, found = _study_spaces(data, space)
+    problems += found
     evaluators = data.get("evaluators") or {}
     names = set(evaluators) if isinstance(evaluators, dict) else set()
+    readers = _evaluator_spaces(data, study_spaces)
     for key, raw in (evaluators.items() if isinstance(evaluators, dict) else []):
         if not isinstance(raw, dict) or raw.get("kind") not in EVALUATOR_KINDS:
             continue
@@ -237,15 +236,19 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
             continue  # reported by the schema
         if isinstance(spec, SurrogateEvaluatorSpec) and spec.fit_on not in names:
             problems.append((("evaluators", key, "fit_on"), f"no evaluator named {spec.fit_on!r}"))
-        problems += [(("evaluators", key, *loc), message) for loc, message in kind.check(spec, base_dir, space)]
+        for checked_space in readers.get(key) or [space]:
+            for loc, message in kind.check(spec, base_dir, checked_space):
+                if (("evaluators", key, *loc), message) not in problems:
+                    problems.append((("evaluators", key, *loc), message))
     analyses = data.get("analyses") or []
     for index, raw in enumerate(analyses if isinstance(analyses, list) else []):
         if not isinstance(raw, dict) or raw.get("kind") not in STUDIES:
             continue
         study: type[StudySpec] = STUDIES.get(raw["kind"]).spec
-        if space is not None:
+        study_space = study_spaces[index]
+        if study_space is not None:
             with contextlib.suppress(ValidationError):  # a schema error is reported by the schema
-                checked = study.model_validate(raw).check(space, base_dir)
+                checked = study.model_validate(raw).check(study_space, base_dir)
                 problems += [(("analyses", index), message) for message in checked]
         for field in study.evaluator_fields:
             ref = raw.get(field)
@@ -260,3 +263,25 @@ def _cross_check(data: dict[str, Any], base_dir: Path) -> list[tuple[PathKey, st
                                                                                        position)
                     problems.append((where, f"file not found: {resolve_path(base_dir, item)}"))
     return problems
+
+
+def _evaluator_spaces(data: dict[str, Any], study_spaces: list[SearchSpace | None]
+                      ) -> dict[str, list[SearchSpace | None]]:
+    """For each evaluator name, the distinct spaces of the studies that read it (a surrogate's ``fit_on`` is read
+    in its reader's spaces too)."""
+    analyses = data.get("analyses")
+    evaluators = data.get("evaluators")
+    readers: dict[str, list[SearchSpace | None]] = {}
+
+    def add(name: Any, space: SearchSpace | None) -> None:
+        if isinstance(name, str) and space not in readers.setdefault(name, []):
+            readers[name].append(space)
+            raw = evaluators.get(name) if isinstance(evaluators, dict) else None
+            if isinstance(raw, dict) and raw.get("kind") == "surrogate":
+                add(raw.get("fit_on"), space)
+
+    for raw, space in zip(analyses if isinstance(analyses, list) else [], study_spaces, strict=False):
+        if isinstance(raw, dict) and raw.get("kind") in STUDIES:
+            for field in STUDIES.get(raw["kind"]).spec.evaluator_fields:
+                add(raw.get(field), space)
+    return readers

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from nasaudit._atomic import atomic_table, atomic_write
+from nasaudit.jobs.job import absent_means
 from nasaudit.limits import MAX_SEED
 from nasaudit.registry import Registry
 from nasaudit.report.section import SectionRecord
@@ -42,8 +43,36 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SpaceSpec(StrictModel):
+    """A registered space, optionally restricted to the ops kept (op masking, single-path paper Sec. 4.1) and,
+    for NB101, to cells of at most ``max_vertices`` vertices (search-phase paper Sec. 4.3, Table 6)."""
+
+    name: str = "nb201"
+    ops: list[str] | None = Field(None, min_length=1)
+    max_vertices: int | None = Field(None, ge=2, le=7)
+
+
+def build_space(spec: SpaceSpec) -> SearchSpace:
+    """The space a spec names: registered, op-masked, reduced."""
+    from nasaudit.errors import ConfigError
+    from nasaudit.spaces import get_space
+    from nasaudit.spaces.nb101 import NB101Space
+
+    space = get_space(spec.name)
+    if spec.ops:
+        space = space.restrict(spec.ops)
+    if spec.max_vertices is not None:
+        if not isinstance(space, NB101Space):
+            raise ConfigError(f"max_vertices reduces NB101 spaces; space {spec.name!r} is not one")
+        space = NB101Space(ops=space.ops, max_vertices=spec.max_vertices, max_edges=space.max_edges,
+                           sampling=space.sampling, name=space.name)
+    return space
+
+
 class StudySpec(StrictModel):
-    """Fields every study has. ``reference`` is what a paper reported, shown beside our numbers.
+    """Fields every study has. ``reference`` is what a paper reported, shown beside our numbers; ``space``, when
+    given, is the space this study runs in instead of the audit's (one audit can cover NB201 and DARTS, say): its
+    evaluators are built again in that space.
 
     Subclasses list in ``evaluator_fields`` the fields that name evaluators of the audit (checked up front,
     and their resolved definitions go into the result's key) and in ``file_fields`` the fields that name
@@ -55,6 +84,7 @@ class StudySpec(StrictModel):
 
     kind: str
     reference: str | None = None
+    space: SpaceSpec | None = Field(None, json_schema_extra=absent_means(None))
 
     def evaluator_refs(self) -> list[str]:
         """The evaluator names this study reads (``None`` fields left out)."""
@@ -127,12 +157,20 @@ class StudyContext(Protocol):
     """What a study may use: the audit's space, seed, evaluators, executor and store, and a scratch folder."""
 
     seed: int
-    space: SearchSpace
     store: ResultStore
     console: Console
     #: show progress bars (with ETA) for long steps: on when ``console`` is a terminal, quiet otherwise
     progress: bool
-    memo: dict[tuple[Any, ...], Any]
+
+    @property
+    def space(self) -> SearchSpace:
+        """The space the study runs in (the audit's, or the study's own ``space``)."""
+        ...
+
+    @property
+    def memo(self) -> dict[tuple[Any, ...], Any]:
+        """Computations shared by the studies of one space (e.g. operation importance)."""
+        ...
 
     def scored(self, name: str) -> Scored:
         """The evaluator named ``name`` in the audit, built on first use."""

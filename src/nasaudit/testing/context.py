@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from nasaudit.audit.runner import Runner
-from nasaudit.audit.spec import AuditSpec, ExecutorSpec, SpaceSpec, build_space
+from nasaudit.audit.spec import AuditSpec, ExecutorSpec
 from nasaudit.errors import ConfigError
+from nasaudit.studies._base import SpaceSpec, build_space
 from nasaudit.studies.evaluators import EVALUATOR_KINDS
 
 

@@ -77,8 +77,8 @@ class StudyContract:
 
     def test_check_finds_no_problem_in_the_tiny_audit(self, study_kind: str, tiny_spec: dict[str, Any],
                                                       tiny_audit: dict[str, Any], spec_folder: Path) -> None:
-        from nasaudit.audit.spec import SpaceSpec, build_space
         from nasaudit.studies import study_entry
+        from nasaudit.studies._base import SpaceSpec, build_space
 
         spec = study_entry(study_kind).spec.model_validate(tiny_spec)
         space = build_space(SpaceSpec.model_validate(tiny_audit.get("space") or {}))
