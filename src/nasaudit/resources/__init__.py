@@ -1,5 +1,5 @@
 """Files shipped inside the package: the embedded mini-benchmark, the published NB201 table, the Fashion-MNIST
-subset and its training benchmark, and the default audit spec."""
+subset and its two training benchmarks (NB201 and DARTS cells), and the default audit spec."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ DEFAULT_SPEC = "default_audit.yaml"
 NB201_TABLE = "nb201_test_acc_200ep.csv.xz"
 FASHION_SUBSET = "fashion_mnist_subset.npz"
 FASHION_BENCHMARK = "nb201_fashion.csv"
+DARTS_BENCHMARK = "darts_fashion.csv"
 
 
 def _resource(name: str) -> Path:
@@ -45,12 +46,15 @@ def fashion_benchmark_path() -> Path:
 
 
 #: tables shipped in the package, usable by name wherever a table path is accepted
-PACKAGED_TABLES = {"embedded": EMBEDDED_BENCHMARK, "nb201": NB201_TABLE, "fashion": FASHION_BENCHMARK}
+PACKAGED_TABLES = {"embedded": EMBEDDED_BENCHMARK, "nb201": NB201_TABLE, "fashion": FASHION_BENCHMARK,
+                   "darts_fashion": DARTS_BENCHMARK}
 
 
 def table_path(value: str | Path) -> Path:
     """A benchmark table given by path, or by the name of a shipped one: ``nb201`` (the published NAS-Bench-201
-    table), ``fashion`` (the NB201 training benchmark on Fashion-MNIST), ``embedded`` (the digits mini-benchmark)."""
+    table), ``fashion`` (the NB201 training benchmark on Fashion-MNIST), ``darts_fashion`` (the DARTS-cell
+    training benchmark on Fashion-MNIST, e.g. for an ``nb301_surrogate`` evaluator), ``embedded`` (the digits
+    mini-benchmark). A shipped name whose file is not installed raises ``DataError``."""
     name = str(value)
     return _resource(PACKAGED_TABLES[name]) if name in PACKAGED_TABLES else Path(value)
 

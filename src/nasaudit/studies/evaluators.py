@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from nasaudit.errors import ConfigError, NasauditError
-from nasaudit.jobs.job import digest, identity
+from nasaudit.errors import ConfigError, DataError, NasauditError
+from nasaudit.jobs.job import absent_means, digest, identity
 from nasaudit.jobs.provenance import file_sha256
 from nasaudit.limits import MAX_EPOCHS, MAX_SAMPLES
 from nasaudit.registry import Registry
@@ -123,14 +123,18 @@ class NB301ResultsEvaluatorSpec(StrictModel):
 
 
 class NB301SurrogateEvaluatorSpec(StrictModel):
-    """A surrogate fit on a NAS-Bench-301 results folder the way NB301 fit its own (``model: gbt`` on NB301's
-    config encoding, ``gin`` on the cell graphs; 0.8/0.1/0.1 split seeded by ``seed``), scoring any DARTS genotype;
-    ``official`` is the released NB301 ensemble in ``model_dir`` (extra ``nb301``). The fit is kept in the run
-    folder, keyed by the folder's content and these settings."""
+    """A surrogate fit the way NB301 fit its own (``model: gbt`` on NB301's config encoding, ``gin`` on the cell
+    graphs), scoring any DARTS genotype. ``path`` is an NB301 results folder (``metric`` val_accuracy or
+    test_accuracy) or a DARTS-space benchmark table: a CSV/parquet with ``arch_column`` of DARTS genotype strings,
+    or a shipped table by name such as ``darts_fashion`` (``metric`` one of its numeric columns). Held out:
+    ``heldout: split`` is NB301's 0.8/0.1/0.1 split seeded by ``seed``; ``kfold`` predicts every genotype from
+    the other ``folds`` and fits the evaluator's model on all rows (for small tables). ``official`` is the
+    released NB301 ensemble in ``model_dir`` (extra ``nb301``; folders only). The fit is kept in the run folder,
+    keyed by the data's content and these settings."""
 
     kind: Literal["nb301_surrogate"] = "nb301_surrogate"
     path: str
-    metric: Literal["val_accuracy", "test_accuracy"] = "val_accuracy"
+    metric: str = "val_accuracy"
     model: Literal["gbt", "gin", "official"] = "gbt"
     model_dir: str | None = None
     seed: SeedValue = 0
@@ -139,6 +143,9 @@ class NB301SurrogateEvaluatorSpec(StrictModel):
     hidden: int = Field(32, ge=2, le=1024)
     layers: int = Field(3, ge=1, le=32)
     units: Literal["percent", "fraction"] = "percent"
+    heldout: Literal["split", "kfold"] = Field("split", json_schema_extra=absent_means("split"))
+    folds: int = Field(10, ge=2, le=20, json_schema_extra=absent_means(10))
+    arch_column: str = Field("ArchitectureString", json_schema_extra=absent_means("ArchitectureString"))
 
 
 class TrainEvaluatorSpec(StrictModel):
@@ -332,14 +339,28 @@ def _importable(module: str) -> bool:
         return True
 
 
+def nb301_source(spec: NB301SurrogateEvaluatorSpec, base_dir: Path) -> Path:
+    """What an nb301_surrogate evaluator is fit on: a shipped table by name, or a folder or table file relative
+    to the spec (a shipped table not installed raises ``DataError``)."""
+    from nasaudit.resources import PACKAGED_TABLES, table_path
+
+    return table_path(spec.path) if spec.path in PACKAGED_TABLES else resolve_path(base_dir, spec.path)
+
+
 def _check_nb301_surrogate(spec: NB301SurrogateEvaluatorSpec, base_dir: Path,
                            space: SearchSpace | None) -> list[Problem]:
     from nasaudit.spaces.darts import DARTS_OPS, DartsSpace
 
     problems: list[Problem] = []
-    path = resolve_path(base_dir, spec.path)
-    if not path.is_dir():
-        problems.append((("path",), f"NB301 results folder not found: {path}"))
+    try:
+        path: Path | None = nb301_source(spec, base_dir)
+    except NasauditError as err:
+        path = None
+        problems.append((("path",), str(err)))
+    if path is not None and path.is_file():
+        problems.extend(_check_nb301_table(spec, path))
+    elif path is not None:
+        problems.extend(_check_nb301_folder(spec, path))
     if spec.model == "official":
         if spec.model_dir is None:
             problems.append((("model_dir",), "model: official needs model_dir, the folder of NB301's model files"))
@@ -349,8 +370,13 @@ def _check_nb301_surrogate(spec: NB301SurrogateEvaluatorSpec, base_dir: Path,
             from nasaudit.truth.surrogate import NB301_HINT
 
             problems.append((("model",), NB301_HINT))
+        if spec.heldout != "split":
+            problems.append((("heldout",), "model: official is fit by NB301, not here: it is scored on the test "
+                                           "split (heldout: split)"))
     elif spec.model_dir is not None:
         problems.append((("model_dir",), f"model_dir is read by model: official only, not by {spec.model!r}"))
+    if spec.heldout != "kfold" and spec.folds != 10:
+        problems.append((("folds",), "folds is read by heldout: kfold only"))
     if space is not None and not (isinstance(space, DartsSpace) and space.n_nodes == 4
                                   and set(space.ops) <= set(DARTS_OPS)):
         problems.append((("kind",), f"an nb301_surrogate evaluator scores the DARTS space (4 nodes, ops among "
@@ -358,8 +384,88 @@ def _check_nb301_surrogate(spec: NB301SurrogateEvaluatorSpec, base_dir: Path,
     return problems
 
 
+def _check_nb301_folder(spec: NB301SurrogateEvaluatorSpec, path: Path) -> list[Problem]:
+    from nasaudit.truth.nb301_surrogate import ARCH_COLUMN, NB301_FOLDER_METRICS
+
+    if not path.is_dir():
+        name = path.name.lower()
+        what = "table" if ".csv" in name or name.endswith((".parquet", ".pq")) else "NB301 results folder"
+        return [(("path",), f"{what} not found: {path} (an NB301 results folder, a CSV/parquet DARTS benchmark "
+                            "table, or a shipped table's name)")]
+    problems: list[Problem] = []
+    if spec.metric not in NB301_FOLDER_METRICS:
+        problems.append((("metric",), f"an NB301 results folder gives {' or '.join(NB301_FOLDER_METRICS)}, not "
+                                      f"{spec.metric!r}"))
+    if spec.arch_column != ARCH_COLUMN:
+        problems.append((("arch_column",), "arch_column is read from a table only, not from an NB301 results folder"))
+    return problems
+
+
+def _check_nb301_table(spec: NB301SurrogateEvaluatorSpec, path: Path) -> list[Problem]:
+    """A DARTS benchmark table: its columns, the metric numeric, every genotype parsed, enough rows held out."""
+    from nasaudit.truth.nb301_surrogate import kfold_too_few
+    from nasaudit.truth.tabular import table_header
+
+    problems: list[Problem] = []
+    if spec.model == "official":
+        problems.append((("model",), f"model: official is scored on an NB301 results folder, not a table "
+                                     f"({path.name}); use model: gbt or gin"))
+    try:
+        header = table_header(path)
+        if spec.arch_column not in header:
+            return [*problems, (("arch_column",), f"no column {spec.arch_column!r} in {path.name}; columns are "
+                                                  f"{header}")]
+        if spec.metric not in header or spec.metric == spec.arch_column:
+            others = [c for c in header if c != spec.arch_column]
+            return [*problems, (("metric",), f"no metric column {spec.metric!r} in {path.name}; columns are "
+                                             f"{others}")]
+        n_rows = _darts_table_rows(str(path), file_sha256(path), spec.arch_column, spec.metric)
+    except _NotNumeric as err:
+        return [*problems, (("metric",), str(err))]
+    except NasauditError as err:
+        return [*problems, (("path",), str(err))]
+    too_few = kfold_too_few(n_rows, spec.folds) if spec.heldout == "kfold" else _split_too_few(n_rows)
+    if too_few is not None:
+        problems.append((("path",), f"{path.name}: {too_few}"))
+    return problems
+
+
+class _NotNumeric(DataError):
+    """A table's metric column holds a value that is not a number."""
+
+
+@lru_cache(maxsize=8)
+def _darts_table_rows(path: str, sha256: str, arch_column: str, metric: str) -> int:
+    """Rows of a DARTS benchmark table, its ``metric`` column numeric and complete and every genotype parsed
+    (read once per content)."""
+    import numpy as np
+    import pandas as pd
+
+    from nasaudit.spaces.darts import DartsSpace
+    from nasaudit.truth.tabular import TabularBenchmark, read_frame
+
+    frame = read_frame(path, "DARTS benchmark table")
+    values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise _NotNumeric(f"column {metric!r} of {Path(path).name} is not a complete numeric column: "
+                          f"{bad.size} missing or non-numeric value(s), first at data row {bad[0] + 1} "
+                          f"({frame[metric].iloc[int(bad[0])]!r})")
+    return len(TabularBenchmark.from_frame(frame, DartsSpace(), arch_column, [metric], source=path))
+
+
+def _split_too_few(n: int) -> str | None:
+    from nasaudit.truth.nb301_surrogate import nb301_split
+
+    try:
+        nb301_split(n, 0)
+    except DataError as err:
+        return f"{err}; or use heldout: kfold"
+    return None
+
+
 def _nb301_surrogate_fingerprint(spec: NB301SurrogateEvaluatorSpec, base_dir: Path) -> dict[str, Any]:
-    path = resolve_path(base_dir, spec.path)
+    path = nb301_source(spec, base_dir)
     out = {**identity(spec), "path": str(path), "sha256": content_digest(path)}
     if spec.model_dir is not None:
         model_dir = resolve_path(base_dir, spec.model_dir)
@@ -373,18 +479,23 @@ def _build_nb301_surrogate(context: StudyContext, name: str, spec: NB301Surrogat
     from nasaudit.truth.gin import GINSettings
     from nasaudit.truth.nb301_surrogate import fit_nb301_surrogate, official_nb301_surrogate
 
-    path = context.resolve(spec.path)
+    base_dir = Path(context.resolve("."))
+    path = nb301_source(spec, base_dir)
     space = context.space if isinstance(context.space, DartsSpace) else None
-    what = f"NB301 surrogate ({spec.model}) fit on {path.name}, {spec.metric}"
     if spec.model == "official":
         model_dir = context.resolve(spec.model_dir or "")
         fitted = official_nb301_surrogate(path, model_dir, spec.metric, spec.seed, space)
         return Scored(fitted, f"official NB301 surrogate ({model_dir.name})", spec.units)
-    key = {**_nb301_surrogate_fingerprint(spec, Path(context.resolve("."))), "version": package_version()}
+    key = {**_nb301_surrogate_fingerprint(spec, base_dir), "version": package_version()}
     cache = context.work_dir("nb301_surrogates", digest("nb301_surrogate", key))
     settings = GINSettings(hidden=spec.hidden, layers=spec.layers, epochs=spec.epochs, seed=spec.seed)
-    fitted = fit_nb301_surrogate(path, cache, spec.model, spec.metric, spec.seed, settings, spec.n_estimators, space)
-    return Scored(fitted, what, spec.units)
+    fitted = fit_nb301_surrogate(path, cache, spec.model, spec.metric, spec.seed, settings, spec.n_estimators, space,
+                                 heldout=spec.heldout, folds=spec.folds, arch_column=spec.arch_column)
+    data = f"table {path.name}" if path.is_file() else f"NB301 results folder {path.name}"
+    rows = f"{fitted.heldout.n_rows} genotypes, " if fitted.heldout is not None else ""
+    held = fitted.heldout.label() if fitted.heldout is not None else spec.heldout
+    return Scored(fitted, f"NB301 surrogate ({spec.model}) fit on {data}, {spec.metric} ({rows}held out: {held})",
+                  spec.units)
 
 
 # ----------------------------------------------------------------------------------------- training
@@ -499,7 +610,8 @@ EVALUATOR_KINDS.add("supernet", EvaluatorKind(SupernetEvaluatorSpec, _check_supe
                                               _build_supernet), "a weight-sharing SPOS supernet")
 EVALUATOR_KINDS.add("nb301_surrogate", EvaluatorKind(NB301SurrogateEvaluatorSpec, _check_nb301_surrogate,
                                                      _nb301_surrogate_fingerprint, _build_nb301_surrogate),
-                    "a surrogate fit on a NAS-Bench-301 results folder (GBT, GIN) or NB301's official one")
+                    "a surrogate fit on a NAS-Bench-301 results folder or a DARTS benchmark table (GBT, GIN), "
+                    "or NB301's official one")
 EVALUATOR_KINDS.add("train", EvaluatorKind(TrainEvaluatorSpec, _check_train, _plain_fingerprint, _build_train),
                     "ground truth on demand: trained from scratch with several seeds")
 for _spec in (NB101EvaluatorSpec, NatsEvaluatorSpec, NB301ResultsEvaluatorSpec):

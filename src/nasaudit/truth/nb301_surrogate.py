@@ -14,6 +14,12 @@ and a GIN on the cell graphs. Here:
 * ``gin``: ``nasaudit.truth.gin``, best validation epoch kept.
 * ``official``: the released NB301 ensemble (optional extra ``nb301``) scored on the same test split.
 
+The training data is an NB301 results folder or a DARTS-space benchmark table (a CSV/parquet with a column of
+DARTS genotype strings, as ``nasaudit bench export`` writes). A table of a few dozen rows leaves NB301's test tenth
+a handful of points, so ``heldout="kfold"`` predicts every genotype by a model fit on the other folds (seeded
+fold assignment; each fit stops early on a seeded tenth of its own training rows) and then fits the model used
+as the evaluator on all rows the same way.
+
 A fit is saved to a folder and read back before use, so a fresh fit and a cached one score identically.
 """
 
@@ -33,8 +39,21 @@ from nasaudit.metrics.correlation import kendall_tau, spearman
 from nasaudit.spaces.darts import CELL_TYPES, DartsGenotype, DartsSpace
 from nasaudit.truth.gin import GINRegressor, GINSettings, cell_graphs
 from nasaudit.truth.surrogate import GBT_DEFAULTS, NB301_KEY_PREFIX, genotype_to_nb301_config, read_nb301_results
+from nasaudit.truth.tabular import TabularBenchmark
 
 NB301Model = Literal["gbt", "gin", "official"]
+#: how the held-out predictions are made: NB301's test split, or out-of-fold predictions of every row
+HeldOutMode = Literal["split", "kfold"]
+#: the architecture column of a benchmark table (``nasaudit bench export``)
+ARCH_COLUMN = "ArchitectureString"
+#: the metrics of an NB301 results folder a surrogate may be fit on
+NB301_FOLDER_METRICS: tuple[str, ...] = ("val_accuracy", "test_accuracy")
+#: k of k-fold held-out predictions: the default and the bounds
+DEFAULT_FOLDS, MIN_FOLDS, MAX_FOLDS = 10, 2, 20
+#: share of a k-fold fit's training rows kept for early stopping (GBT) or the best epoch (GIN), as NB301's split
+EARLY_STOP_FRACTION = 0.1
+#: fewest distinct genotypes a k-fold fit accepts (as NB301's split needs) and fewest per fold
+MIN_KFOLD_ROWS, MIN_ROWS_PER_FOLD = 12, 2
 #: choice order of every ``edge_*`` hyperparameter in ``nasbench301/configspace.json``
 NB301_OP_CHOICES: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
                                      "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
@@ -97,28 +116,81 @@ def nb301_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
+def kfold_too_few(n: int, folds: int) -> str | None:
+    """Why ``n`` distinct genotypes are too few for ``folds``-fold held-out predictions, or None."""
+    need = max(MIN_KFOLD_ROWS, MIN_ROWS_PER_FOLD * folds)
+    if n >= need:
+        return None
+    return f"{n} distinct genotypes are too few for {folds}-fold held-out predictions (at least {need} needed)"
+
+
+def kfold_assignment(n: int, folds: int, seed: int) -> np.ndarray:
+    """The fold of each of ``n`` rows: a seeded permutation dealt out in turn, so fold sizes differ by at most one."""
+    if not MIN_FOLDS <= folds <= MAX_FOLDS:
+        raise DataError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}, got {folds}")
+    problem = kfold_too_few(n, folds)
+    if problem is not None:
+        raise DataError(problem)
+    fold = np.empty(n, dtype=np.int64)
+    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    return fold
+
+
+def early_stopping_split(rows: np.ndarray, seed: int, part: int) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` split into the rows a k-fold fit trains on and a seeded tenth (at least one) it stops early on;
+    ``part`` (the fold, or k for the final fit) makes each fit's draw its own."""
+    order = np.random.default_rng([seed, part]).permutation(rows)
+    n_stop = max(1, int(EARLY_STOP_FRACTION * len(rows)))
+    return order[n_stop:], order[:n_stop]
+
+
 @dataclass(frozen=True)
 class HeldOut:
-    """The test split of a fit: its genotypes (DARTS strings), true and predicted scores, and split sizes."""
+    """The held-out predictions of a fit: genotypes (DARTS strings), true and predicted scores. ``mode`` "split":
+    NB301's test split, ``n_train``/``n_val`` the model's train and validation splits; "kfold": every genotype
+    predicted by a model fit on the other ``folds`` - 1 folds, ``n_train``/``n_val`` the rows the final model
+    (the evaluator) trained and stopped early on."""
 
     genotypes: list[str]
     true: np.ndarray
     predicted: np.ndarray
     n_train: int
     n_val: int
+    mode: HeldOutMode = "split"
+    folds: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        """Distinct genotypes of the training data."""
+        return len(self.genotypes) if self.mode == "kfold" else self.n_train + self.n_val + len(self.genotypes)
+
+    def label(self) -> str:
+        """``split 0.8/0.1/0.1`` or ``<k>-fold``."""
+        return f"{self.folds}-fold" if self.mode == "kfold" else "split 0.8/0.1/0.1"
+
+    def describe(self) -> str:
+        """Which predictions are held out, in words."""
+        if self.mode == "kfold":
+            return (f"{self.folds}-fold out-of-fold predictions of all {self.n_rows} genotypes (the evaluator's model "
+                    f"then fit on all of them: {self.n_train} trained on, {self.n_val} for early stopping)")
+        return (f"the seeded test split, {len(self.genotypes)} of {self.n_rows} genotypes (0.8/0.1/0.1: "
+                f"{self.n_train} train, {self.n_val} validation)")
 
     def metrics(self) -> dict[str, float]:
         return heldout_metrics(self.true, self.predicted)
 
     def to_json(self) -> str:
         return json.dumps({"genotypes": self.genotypes, "true": self.true.tolist(),
-                           "predicted": self.predicted.tolist(), "n_train": self.n_train, "n_val": self.n_val})
+                           "predicted": self.predicted.tolist(), "n_train": self.n_train, "n_val": self.n_val,
+                           "mode": self.mode, "folds": self.folds})
 
     @classmethod
     def from_json(cls, text: str) -> HeldOut:
         data = json.loads(text)
+        mode: HeldOutMode = "kfold" if data.get("mode") == "kfold" else "split"
         return cls(list(data["genotypes"]), np.asarray(data["true"], dtype=np.float64),
-                   np.asarray(data["predicted"], dtype=np.float64), int(data["n_train"]), int(data["n_val"]))
+                   np.asarray(data["predicted"], dtype=np.float64), int(data["n_train"]), int(data["n_val"]),
+                   mode, int(data.get("folds", 0)))
 
 
 class NB301FittedSurrogate:
@@ -155,31 +227,70 @@ def nb301_training_table(folder: str | Path, metric: str) -> tuple[list[DartsGen
     return [space.parse(text) for text in table.index], table.to_numpy(dtype=np.float64)
 
 
-def fit_nb301_surrogate(folder: str | Path, cache: Path, model: Literal["gbt", "gin"] = "gbt",
+def darts_table_training_data(path: str | Path, metric: str,
+                              arch_column: str = ARCH_COLUMN) -> tuple[list[DartsGenotype], np.ndarray]:
+    """The genotypes of a DARTS-space benchmark table (CSV/parquet, one row per genotype in ``arch_column``, as
+    ``nasaudit bench export`` writes) and its numeric column ``metric``, in table order; every row checked."""
+    benchmark = TabularBenchmark.from_file(path, space=DartsSpace(), arch_column=arch_column, metric_columns=[metric])
+    return list(benchmark.archs()), benchmark.scores(metric)
+
+
+def nb301_training_data(source: str | Path, metric: str,
+                        arch_column: str = ARCH_COLUMN) -> tuple[list[DartsGenotype], np.ndarray]:
+    """The training data at ``source``: a benchmark table file, or else an NB301 results folder."""
+    if Path(source).is_file():
+        return darts_table_training_data(source, metric, arch_column)
+    return nb301_training_table(source, metric)
+
+
+def fit_nb301_surrogate(source: str | Path, cache: Path, model: Literal["gbt", "gin"] = "gbt",
                         metric: str = "val_accuracy", seed: int = 0, gin: GINSettings | None = None,
-                        n_estimators: int = GBT_DEFAULTS["n_estimators"],
-                        space: DartsSpace | None = None) -> NB301FittedSurrogate:
-    """The surrogate saved in ``cache``, or fit on ``folder``'s train split (validation split for early stopping),
-    saved there and read back. Its ``heldout`` holds the test split's predictions."""
+                        n_estimators: int = GBT_DEFAULTS["n_estimators"], space: DartsSpace | None = None,
+                        heldout: HeldOutMode = "split", folds: int = DEFAULT_FOLDS,
+                        arch_column: str = ARCH_COLUMN) -> NB301FittedSurrogate:
+    """The surrogate saved in ``cache``, or fit on ``source`` (an NB301 results folder or a DARTS benchmark table),
+    saved there and read back. ``heldout="split"``: fit on the train split (validation split for early stopping),
+    ``heldout`` holds the test split's predictions; ``"kfold"``: ``heldout`` holds every genotype's out-of-fold
+    prediction and the model is fit on all rows (a seeded tenth of them for early stopping)."""
     if not (cache / HELDOUT_FILE).is_file():
-        genotypes, scores = nb301_training_table(folder, metric)
-        train, val, test = nb301_split(len(genotypes), seed)
-        split = {name: [genotypes[i] for i in index] for name, index in (("train", train), ("val", val),
-                                                                          ("test", test))}
-        if model == "gbt":
-            blob = _fit_gbt(split["train"], scores[train], split["val"], scores[val], seed, n_estimators)
+        genotypes, scores = nb301_training_data(source, metric, arch_column)
+        if heldout == "kfold":
+            blob, record = _fit_kfold(genotypes, scores, model, seed, gin, n_estimators, folds)
+            atomic_write(cache / MODEL_FILE, blob)
         else:
-            space = DartsSpace()
-            blob = GINRegressor(gin or GINSettings(seed=seed)).fit(
-                cell_graphs(space, split["train"]), scores[train], cell_graphs(space, split["val"]), scores[val],
-            ).to_bytes()
-        atomic_write(cache / MODEL_FILE, blob)
-        fitted = _load(model, cache / MODEL_FILE)
-        heldout = HeldOut([DartsSpace().format(g) for g in split["test"]], scores[test],
-                          fitted.evaluate(split["test"]), len(train), len(val))
-        atomic_write(cache / HELDOUT_FILE, heldout.to_json())
+            train, val, test = nb301_split(len(genotypes), seed)
+            split = {name: [genotypes[i] for i in index] for name, index in (("train", train), ("val", val),
+                                                                              ("test", test))}
+            blob = _fit(model, split["train"], scores[train], split["val"], scores[val], seed, gin, n_estimators)
+            atomic_write(cache / MODEL_FILE, blob)
+            fitted = _load(model, cache / MODEL_FILE)
+            record = HeldOut([DartsSpace().format(g) for g in split["test"]], scores[test],
+                             fitted.evaluate(split["test"]), len(train), len(val))
+        atomic_write(cache / HELDOUT_FILE, record.to_json())
     fitted = _load(model, cache / MODEL_FILE)
     return NB301FittedSurrogate(model, fitted.regressor, HeldOut.from_json((cache / HELDOUT_FILE).read_text()), space)
+
+
+def _fit_kfold(genotypes: list[DartsGenotype], scores: np.ndarray, model: Literal["gbt", "gin"], seed: int,
+               gin: GINSettings | None, n_estimators: int, folds: int) -> tuple[bytes, HeldOut]:
+    """Out-of-fold predictions of every genotype, then the model fit on all of them (each fit stopping early on
+    a seeded tenth of its own training rows)."""
+    fold = kfold_assignment(len(genotypes), folds, seed)
+    predicted = np.empty(len(genotypes), dtype=np.float64)
+
+    def fit(rows: np.ndarray, part: int) -> tuple[bytes, int, int]:
+        train, stop = early_stopping_split(rows, seed, part)
+        blob = _fit(model, [genotypes[i] for i in train], scores[train], [genotypes[i] for i in stop], scores[stop],
+                    seed, gin, n_estimators)
+        return blob, len(train), len(stop)
+
+    for k in range(folds):
+        out = np.flatnonzero(fold == k)
+        blob, _, _ = fit(np.flatnonzero(fold != k), k)
+        predicted[out] = _from_bytes(model, blob).evaluate([genotypes[i] for i in out])
+    blob, n_train, n_stop = fit(np.arange(len(genotypes)), folds)
+    return blob, HeldOut([DartsSpace().format(g) for g in genotypes], scores.astype(np.float64), predicted,
+                         n_train, n_stop, "kfold", folds)
 
 
 def official_nb301_surrogate(folder: str | Path, model_dir: str | Path, metric: str = "val_accuracy",
@@ -188,6 +299,9 @@ def official_nb301_surrogate(folder: str | Path, model_dir: str | Path, metric: 
     ``folder`` as our fits (NB301's own split differs, so it may have been trained on some of these)."""
     from nasaudit.truth.surrogate import load_nb301
 
+    if Path(folder).is_file():
+        raise DataError(f"model: official is scored on the test split of an NB301 results folder, not on a table "
+                        f"({Path(folder).name}); fit model: gbt or gin on a table")
     official = NB301FittedSurrogate("official", load_nb301(model_dir))
     genotypes, scores = nb301_training_table(folder, metric)
     train, val, test = nb301_split(len(genotypes), seed)
@@ -204,6 +318,16 @@ def published_rows() -> pd.DataFrame:
                           "sparse_kendall": values["sparse_kendall"]} for name, values in NB301_PUBLISHED.items()])
 
 
+def _fit(model: Literal["gbt", "gin"], train: list[DartsGenotype], y: np.ndarray, val: list[DartsGenotype],
+         y_val: np.ndarray, seed: int, gin: GINSettings | None, n_estimators: int) -> bytes:
+    """One fit of ``model`` on ``train`` (``val`` for early stopping or the best epoch), as saved bytes."""
+    if model == "gbt":
+        return _fit_gbt(train, y, val, y_val, seed, n_estimators)
+    space = DartsSpace()
+    return GINRegressor(gin or GINSettings(seed=seed)).fit(cell_graphs(space, train), y, cell_graphs(space, val),
+                                                           y_val).to_bytes()
+
+
 def _fit_gbt(train: list[DartsGenotype], y: np.ndarray, val: list[DartsGenotype], y_val: np.ndarray, seed: int,
              n_estimators: int) -> bytes:
     import lightgbm
@@ -217,7 +341,10 @@ def _fit_gbt(train: list[DartsGenotype], y: np.ndarray, val: list[DartsGenotype]
 
 
 def _load(model: Literal["gbt", "gin"], path: Path) -> NB301FittedSurrogate:
-    data = path.read_bytes()
+    return _from_bytes(model, path.read_bytes())
+
+
+def _from_bytes(model: Literal["gbt", "gin"], data: bytes) -> NB301FittedSurrogate:
     if model == "gbt":
         import lightgbm
 
