@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from nasaudit.cli.main import main
-from nasaudit.errors import ConfigError, DataError
+from nasaudit.errors import ArchitectureError, ConfigError, DataError
 from nasaudit.jobs.job import JobResult
 from nasaudit.jobs.provenance import package_version
 from nasaudit.jobs.store import ResultStore
@@ -311,3 +311,38 @@ def test_train_job_identity_is_canonical_and_keeps_ids_when_a_defaulted_field_is
               "options": {"epochs": 2, "widths": [8, 16]}}
     assert grown(**values).job_id == job.job_id
     assert grown(**values, fidelity="half").job_id != job.job_id
+
+
+def test_named_architectures_join_the_sample_or_stand_alone() -> None:
+    """``archs`` builds chosen cells of a space too large to enumerate (the DARTS benchmark), after any sample."""
+    darts = get_space("darts")
+    named = tuple(str(arch) for arch in darts.sample_many(3, 7))
+    alone = select_architectures(BuildSpec(space="darts", archs=(*named, named[0])))
+    assert [str(arch) for arch in alone] == list(named)  # a repeated name is trained once
+    mixed = select_architectures(BuildSpec(space="darts", sample=2, sample_seed=0, archs=named))
+    assert [str(arch) for arch in mixed[2:]] == list(named) and len(mixed) == 5
+    spec = BuildSpec(space="darts", archs=named, seeds=(0, 1))
+    assert BuildSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert "archs" not in BuildSpec(ops=TWO_OPS).to_dict()  # absent means none: saved builds keep their identity
+    with pytest.raises(ArchitectureError, match="missing field"):
+        check_build(BuildSpec(space="darts", archs=("Genotype(normal=[('sep_conv_9x9', 0)])",)))
+
+
+def test_per_epoch_tau_reads_the_test_curve_of_every_run(tmp_path) -> None:
+    from nasaudit.truth.shipped import per_epoch_tau
+
+    def curved(job: TrainJob) -> JobResult:
+        convs = job.arch.count("nor_conv_3x3")
+        first = 10.0 + convs * (-1) ** job.seed  # epoch 1: seed 1 ranks backwards; epoch 2: all agree
+        return JobResult(metrics={"test_acc": 50.0 + convs}, curves={"test_acc": [first, 50.0 + convs + job.seed / 10],
+                                                                   "seconds": [1.0, 3.0]})
+
+    with ResultStore(tmp_path / "s.db") as store:
+        build_benchmark("c", BuildSpec(ops=TWO_OPS, sample=6, seeds=(0, 1, 2)), store, fn=curved, progress=False)
+        points = per_epoch_tau("c", store)
+        assert [point["epochs"] for point in points] == [1, 2]
+        assert points[1]["tau"] > points[0]["tau"] and points[1]["tau"] == pytest.approx(1.0)
+        assert points[1]["cpu_hours"] == pytest.approx(4 * points[0]["cpu_hours"])
+        build_benchmark("flat", BuildSpec(ops=TWO_OPS, sample=3, seeds=(5, 6)), store, fn=fake_train, progress=False)
+        with pytest.raises(DataError, match="test_each_epoch"):
+            per_epoch_tau("flat", store)

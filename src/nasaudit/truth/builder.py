@@ -48,7 +48,9 @@ DEFAULT_FUSE = 8
 class BuildSpec:
     """What to train: which architectures of which space, under which protocol, on which data, with
     which seeds. ``ops`` restricts the space (op masking); ``unique`` keeps one architecture per
-    canonical class; ``sample`` draws that many distinct architectures with ``sample_seed``;
+    canonical class; ``sample`` draws that many distinct architectures with ``sample_seed``; ``archs`` names
+    architectures (community strings) trained after the sample, or alone when there is no sample (so a
+    space too large to enumerate, such as DARTS, can be built from chosen cells);
     ``options`` are trainer keyword arguments that change results (e.g. macro-network width);
     ``runtime`` ones only say where to run (data folder, device)."""
 
@@ -62,8 +64,10 @@ class BuildSpec:
     seeds: tuple[int, ...] = (0, 1)
     options: Options = NO_OPTIONS
     runtime: Options = field(default=NO_OPTIONS, compare=False)
+    archs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "archs", tuple(self.archs))
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ConfigError(f"seeds must be distinct non-negative ints, got {list(self.seeds)}")
         if self.sample is not None and self.sample < 1:
@@ -83,6 +87,10 @@ class BuildSpec:
         data["ops"] = list(self.ops) if self.ops else None
         data["seeds"] = list(self.seeds)
         data["options"] = dict(self.options)
+        if self.archs:
+            data["archs"] = list(self.archs)
+        else:  # absent means none: builds saved before the field existed keep their identity
+            del data["archs"]
         return data
 
     @classmethod
@@ -90,16 +98,19 @@ class BuildSpec:
         """Inverse of ``to_dict``."""
         return cls(**{**data, "ops": tuple(data["ops"]) if data.get("ops") else None,
                       "seeds": tuple(data["seeds"]), "options": freeze_options(data.get("options")),
+                      "archs": tuple(data.get("archs") or ()),
                       "runtime": freeze_options(runtime)})
 
 
 def select_architectures(spec: BuildSpec) -> list[Any]:
     """The build's architectures, in a fixed order: every one, one per canonical class, or a seeded sample
-    of distinct ones (distinct classes with ``unique``)."""
+    of distinct ones (distinct classes with ``unique``), followed by the named ``archs`` (duplicates, of an
+    architecture or with ``unique`` of a class, kept once)."""
     space = spec.make_space()
+    named = [space.parse(text) for text in spec.archs]
     if spec.sample is None:
-        archs = list(space.enumerate())
-        return first_per_class(space, archs) if spec.unique else archs
+        archs = named or list(space.enumerate())
+        return first_per_class(space, archs) if spec.unique else list(dict.fromkeys(archs))
     if spec.sample > space.size:
         raise ConfigError(f"cannot sample {spec.sample:,} distinct architectures from {space.name!r} "
                           f"({space.size:,} in all)")
@@ -109,6 +120,8 @@ def select_architectures(spec: BuildSpec) -> list[Any]:
         arch = space.sample(rng)
         chosen.setdefault(space.canonical(arch) if spec.unique else arch, arch)
         if len(chosen) == spec.sample:
+            for arch in named:
+                chosen.setdefault(space.canonical(arch) if spec.unique else arch, arch)
             return list(chosen.values())
     raise ConfigError(f"found only {len(chosen):,} distinct {'classes' if spec.unique else 'architectures'} "
                       f"of {space.name!r} in {_DRAWS_PER_SAMPLE * spec.sample:,} draws; ask for fewer")
@@ -224,6 +237,8 @@ def check_build(spec: BuildSpec) -> None:
     space = spec.make_space()
     if spec.sample is not None and spec.sample > space.size:
         raise ConfigError(f"sample {spec.sample} exceeds the {space.size:,} architectures of the space")
+    for text in spec.archs:
+        space.parse(text)  # a bad string is one ArchitectureError naming it
     arch = space.sample(spec.sample_seed)
     build_network(arch, space, num_classes=10, **{**protocol.macro.get(space.family, {}), **options})
 
@@ -400,7 +415,7 @@ def seed_agreement(table: pd.DataFrame, metric: str = "test_acc") -> SeedAgreeme
 
 # --------------------------------------------------------------------------------------------- training
 #: trainer options that are keyword arguments of ``train_arch`` itself (the rest shape the protocol or network)
-_TRAIN_ARCH_OPTIONS = ("val_fraction",)
+_TRAIN_ARCH_OPTIONS = ("val_fraction", "test_each_epoch")
 
 
 def _trainer_arguments(job: TrainJob) -> tuple[Any, dict[str, Any]]:
@@ -421,6 +436,8 @@ def _job_result(result: Any) -> JobResult:
                "params": result.params, "flops": result.flops, "train_seconds": result.wall_time_s}
     curves = {name: [getattr(record, name) for record in result.history]
               for name in ("lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")}
+    if result.history and result.history[0].test_acc is not None:  # option test_each_epoch
+        curves["test_acc"] = [record.test_acc for record in result.history]
     return JobResult(metrics=metrics, curves=curves)
 
 

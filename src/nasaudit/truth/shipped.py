@@ -170,6 +170,34 @@ def seed_to_seed_tau(per_seed: np.ndarray, top_fraction: float = 1.0) -> float:
     return float(np.mean(taus))
 
 
+def per_epoch_tau(name: str, store: ResultStore) -> list[dict[str, Any]]:
+    """Seed-to-seed tau (whole table, top 10%) of build ``name``'s test accuracy after each epoch (its runs scored
+    the test split every epoch: option ``test_each_epoch``), against the CPU-hours spent up to that epoch (each
+    run's job seconds shared out by its epochs' measured seconds). One schedule's curve: earlier epochs are not
+    annealed, so it bounds from below what a shorter schedule of its own would reach."""
+    from nasaudit.truth.builder import BuildSpec, build_jobs
+
+    spec = BuildSpec.from_dict(store.load_build(name)["spec"])
+    jobs = build_jobs(spec)
+    runs = store.runs(space=spec.space, protocol=spec.protocol, dataset=spec.dataset, status="done",
+                      job_ids=[job.job_id for job in jobs], include_curves=True)
+    if runs.empty or any("test_acc" not in curves for curves in runs["curves"]):
+        raise DataError(f"build {name!r} has runs without per-epoch test accuracy; build it with the option "
+                        "test_each_epoch=true")
+    test = np.array([curves["test_acc"] for curves in runs["curves"]], dtype=np.float64)
+    seconds = np.array([curves["seconds"] for curves in runs["curves"]], dtype=np.float64)
+    spent = runs["duration_s"].to_numpy(dtype=np.float64)[:, None] * np.cumsum(seconds, axis=1) \
+        / seconds.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({"arch": runs["arch"].to_numpy(), "seed": runs["seed"].to_numpy()})
+    points = []
+    for epoch in range(test.shape[1]):
+        wide = frame.assign(acc=test[:, epoch]).pivot(index="arch", columns="seed", values="acc").dropna()
+        points.append({"epochs": epoch + 1, "tau": seed_to_seed_tau(wide.to_numpy()),
+                       "tau_top10": seed_to_seed_tau(wide.to_numpy(), 0.1),
+                       "cpu_hours": float(spent[:, epoch].sum() / 3600.0)})
+    return points
+
+
 def export_training_benchmark(name: str, store: ResultStore, out: Path, *, probes: list[dict[str, Any]],
                               settings: dict[str, Any], partial: bool = False) -> pd.DataFrame:
     """Export build ``name`` with ``export_benchmark`` (search-phase paper Sec. 3.2 ground truth) and add to its
