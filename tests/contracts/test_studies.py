@@ -41,6 +41,7 @@ TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
                     "test": 20, "k": 3}, None),
     "primskip": ({"evaluator": "truth", "samples": 5}, None),
     "primskip_edit": ({}, None),
+    "primskip_search": ({"evaluator": "truth", "budget": 5, "seeds": 2}, None),
     "proxies": ({"evaluator": "truth", "proxies": ["synflow", "params"], "seeds": [0], "archs": 6,
                  "proxy_dataset": "embedded", "batch_size": 8, "k": 3}, None),
     "reduced_spaces": ({"evaluator": "nb101", "vertices": [4], "strategies": ["random"], "budget": 5, "seeds": 2},

@@ -10,16 +10,24 @@ The four groups of Fig. 10 / Fig. 16: ``random`` (no constraint), ``skip`` (Skip
 unconstrained), ``prim`` (Prim only: as Fig. 10's caption says, ops from the Prim set plus
 ``skip_connect``, wired freely) and ``primskip`` (both). Samples are uniform over the freedom each
 group leaves (wiring of the other nodes and the choice among the allowed ops).
+
+``PrimSkipSpace`` is one group as a search space (redundancy paper App. H: NAS run inside the PrimSkip space):
+samples are the group's, moves are the base space's one-step changes that stay in the group.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
-from nasaudit.errors import SpaceError
+import networkx as nx
+import numpy as np
+
+from nasaudit.errors import ArchitectureError, SpaceError
 from nasaudit.seeding import SeedLike, as_generator
-from nasaudit.spaces.base import SearchSpace
+from nasaudit.spaces.base import GraphForm, SearchSpace, position_error
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch, NB201Space
 
@@ -117,3 +125,122 @@ class PrimSkip:
             n_ops = len(self.free_ops or self.space.ops)
             return n_ops ** (len(NB201_EDGES) - 1) if self.skip else n_ops ** len(NB201_EDGES)
         return math.prod(self.space.cell_count(c, self.free_ops, first_node=1 if self.skip else 0) for c in CELL_TYPES)
+
+
+class PrimSkipSpace(SearchSpace):
+    """The PrimSkip ``group`` of an NB201 or DARTS ``base`` space as a search space (redundancy paper App. H).
+
+    ``name``, ``family``, strings, keys, graphs and encodings are the base space's; ``ops`` are the ops the
+    group uses. Sampling is ``PrimSkip.sample`` (uniform over the group); ``neighbours`` are the base space's
+    one-step changes that stay in the group, i.e. changes of the free operations only (the Skip edges are
+    fixed), and ``positions`` are those free operations. A group the base space cannot hold (an op, or the
+    residual skip, not allowed where the group needs it) is a ``SpaceError``.
+    """
+
+    def __init__(self, base: SearchSpace, group: str) -> None:
+        self.constraint = PrimSkip(base, group)
+        self.base = base
+        self.group = group
+        self.name = base.name
+        self.family = base.family  # type: ignore[misc]  # an instance copy of the base's class-level family
+        allowed = set(self.constraint.free_ops or base.ops) | ({SKIP_OP} if self.constraint.skip else set())
+        self.ops = tuple(op for op in base.ops if op in allowed)
+        if isinstance(base, DartsSpace) and self.constraint.skip:
+            for cell_type in CELL_TYPES:
+                for src in (0, 1):
+                    if SKIP_OP not in base.selectable(cell_type, 0, src):
+                        raise SpaceError(f"space {base.name!r} does not allow {SKIP_OP} on edge {src} -> 2 of the "
+                                         f"{cell_type} cell, which the {group!r} group wires")
+        try:
+            base.validate(self.constraint.sample(0))
+        except (SpaceError, ArchitectureError) as err:
+            raise SpaceError(f"the {group!r} group cannot be drawn in space {base.name!r}: {err}") from None
+
+    def __repr__(self) -> str:
+        return f"PrimSkipSpace({self.base!r}, group={self.group!r})"
+
+    def parse(self, text: str) -> Hashable:
+        return self.base.parse(text)
+
+    def format(self, arch: Any) -> str:
+        return self.base.format(arch)
+
+    def validate(self, arch: Any) -> None:
+        self.base.validate(arch)
+        if not self.constraint.satisfied(arch):
+            raise ArchitectureError(f"{self.base.format(arch)} is not in the {self.group!r} group of "
+                                    f"{self.base.name!r}")
+
+    @property
+    def size(self) -> int:
+        return self.constraint.size
+
+    def _enumerate(self) -> Iterator[Any]:
+        if isinstance(self.base, NB201Space):
+            per_edge = [(SKIP_OP,) if self.constraint.skip and k == NB201_SKIP_EDGE else self._free
+                        for k in range(len(NB201_EDGES))]
+            return (NB201Arch(ops) for ops in itertools.product(*per_edge))
+        assert isinstance(self.base, DartsSpace)
+        reduce_cells = list(self._darts_cells(self.base, "reduce"))
+        return (DartsGenotype(normal, reduce) for normal in self._darts_cells(self.base, "normal")
+                for reduce in reduce_cells)
+
+    @property
+    def _free(self) -> tuple[str, ...]:
+        """The ops of the free operations, in the base space's order."""
+        free = self.constraint.free_ops or self.base.ops
+        return tuple(op for op in self.base.ops if op in free)
+
+    def _darts_cells(self, base: DartsSpace, cell_type: str) -> Iterator[DartsCell]:
+        per_node: list[list[tuple[tuple[str, int], tuple[str, int]]]] = []
+        for node in range(base.n_nodes):
+            if node == 0 and self.constraint.skip:
+                per_node.append([DARTS_SKIP_EDGES])
+                continue
+            options = base.node_options(cell_type, node, self._free)
+            per_node.append([((op_a, a), (op_b, b)) for a, b in itertools.combinations(range(node + 2), 2)
+                             for op_a in options[a] for op_b in options[b]])
+        for combo in itertools.product(*per_node):
+            yield DartsCell(tuple(edge for pair in combo for edge in pair), base.concat)
+
+    def sample(self, seed: SeedLike) -> Any:
+        return self.constraint.sample(seed)
+
+    def positions(self, arch: Any) -> list[Hashable]:
+        """The free operations: every operation of the base space but the Skip constraint's fixed edges."""
+        fixed: set[Hashable] = set()
+        if self.constraint.skip:
+            fixed = {NB201_SKIP_EDGE} if isinstance(self.base, NB201Space) else {(c, k) for c in CELL_TYPES
+                                                                                 for k in (0, 1)}
+        return [p for p in self.base.positions(arch) if p not in fixed]
+
+    def neighbours(self, arch: Any, position: Hashable | None = None) -> list[Any]:
+        """The base space's one-step changes of ``arch`` that stay in the group."""
+        self.validate(arch)
+        if position is not None and position not in (valid := self.positions(arch)):
+            raise position_error(f"{self.name} ({self.group})", position, valid)
+        return [n for n in self.base.neighbours(arch, position) if self.constraint.satisfied(n)]
+
+    def mutate(self, arch: Any, seed: SeedLike) -> Any:
+        """A uniformly random neighbour inside the group (a fresh sample of the group if there is none)."""
+        rng = as_generator(seed)
+        options = self.neighbours(arch)
+        return options[int(rng.integers(len(options)))] if options else self.sample(rng)
+
+    def canonical(self, arch: Any) -> str:
+        return self.base.canonical(arch)
+
+    def to_networkx(self, arch: Any, form: GraphForm = "edge") -> nx.DiGraph:
+        return self.base.to_networkx(arch, form)
+
+    def restrict(self, ops: Sequence[str]) -> PrimSkipSpace:
+        """The group in the base space restricted to ``ops`` (PrimSkip needs its ops: dropping one is refused)."""
+        kept = self._check_restriction(ops, self.ops)
+        return PrimSkipSpace(self.base.restrict(kept), self.group)
+
+    def one_hot(self, arch: Any) -> np.ndarray:
+        return self.base.one_hot(arch)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.base.describe(), "ops": list(self.ops), "size": self.size, "group": self.group,
+                "constrained_from": self.base.size}
