@@ -86,3 +86,17 @@ def test_errors_exit_2_with_one_line(args, fragment, capsys):
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_darts_space_runs_the_chosen_studies_on_an_nb301_folder(tmp_path, capsys):
+    from ..truth.conftest import write_nb301_folder
+
+    folder = write_nb301_folder(tmp_path / "nb301", n=40)
+    run("darts-space", "--data", str(folder), "--studies", "nb301_surrogate,primskip", "-o", str(tmp_path / "out"))
+    fit = pd.read_csv(tmp_path / "out" / "00-nb301_surrogate" / "nb301_surrogate.csv")
+    assert fit["heldout"].iloc[0].startswith("split")  # a folder is held out by NB301's split
+    samples = pd.read_csv(tmp_path / "out" / "01-primskip" / "samples.csv")
+    assert samples["arch"].str.startswith("Genotype(").all()
+    with pytest.raises(SystemExit) as done:
+        main(["analyze", "darts-space", "--data", str(folder), "--studies", "importanse", "-o", str(tmp_path / "x")])
+    assert done.value.code == 2 and "importance" in capsys.readouterr().err

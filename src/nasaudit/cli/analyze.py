@@ -222,3 +222,54 @@ def predictors_command(
     evaluators, studies = _table_studies("predictors", table, metric, dataset, arch_column, None, 0, **settings)
     run_studies("predictors", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
                 settings=set_values)
+
+
+#: the redundancy paper's DARTS-space studies (Sec. 3-4, App. A, App. H), by the name ``--studies`` takes
+DARTS_STUDIES: dict[str, dict[str, Any]] = {
+    "nb301_surrogate": {"kind": "nb301_surrogate"},
+    "importance": {"kind": "importance"},
+    "importance_worst": {"kind": "importance", "tail": "worst"},
+    "subgraphs": {"kind": "subgraphs"},
+    "subgraphs_worst": {"kind": "subgraphs", "tail": "worst", "sign": "negative"},
+    "primskip": {"kind": "primskip"},
+    "cell_map": {"kind": "cell_map"},
+    "primskip_search": {"kind": "primskip_search"},
+}
+
+
+@app.command("darts-space")
+def darts_space_command(
+    data: str = typer.Option("darts_fashion", "--data",
+                             help="An NB301 results folder, a DARTS-space benchmark table (CSV/parquet) or a shipped "
+                                  "one by name (darts_fashion)."),
+    out: Path = OutOption,
+    metric: str | None = typer.Option(None, "--metric", "-m",
+                                      help="Metric: a table's column (default test_acc) or val_accuracy / "
+                                           "test_accuracy of a folder (default val_accuracy)."),
+    model: str = typer.Option("gbt", "--model", help="Surrogate: gbt, gin or official (NB301's models, extra nb301)."),
+    model_dir: str | None = typer.Option(None, "--model-dir", help="Folder of NB301's model files (model official)."),
+    heldout: str | None = typer.Option(None, "--heldout",
+                                       help="split (NB301's 0.8/0.1/0.1) or kfold (every row predicted out of fold); "
+                                            "default kfold for a table, split for a folder."),
+    studies: str = typer.Option(",".join(DARTS_STUDIES), "--studies", help="Comma-separated studies to run."),
+    seed: int = SeedOption, plugin: list[str] | None = PluginOption,
+) -> None:
+    """The redundancy paper's DARTS-space studies through a surrogate of NB301 data or a DARTS benchmark table:
+    held-out fit, operation importance (best and worst), frequent subgraphs, PrimSkip groups, the cell map and
+    searches inside PrimSkip (Sec. 3-4, Fig. 2-13, App. A, App. H)."""
+    from nasaudit.errors import ConfigError
+    from nasaudit.registry import unknown_name_message
+
+    folder = Path(data).is_dir()
+    chosen = split_names(studies) or []
+    for name in chosen:
+        if name not in DARTS_STUDIES:
+            raise ConfigError(unknown_name_message("study", name, list(DARTS_STUDIES)))
+    evaluator: dict[str, Any] = {"kind": "nb301_surrogate", "path": data, "model": model,
+                                 "metric": metric or ("val_accuracy" if folder else "test_acc")}
+    if model_dir is not None:
+        evaluator["model_dir"] = model_dir
+    if model != "official":
+        evaluator["heldout"] = heldout or ("split" if folder else "kfold")
+    run_studies("darts-space", [{**DARTS_STUDIES[name], "evaluator": "darts"} for name in chosen], out=out,
+                seed=seed, space="darts", evaluators={"darts": evaluator})

@@ -4,6 +4,7 @@ holds out beside the figures NAS-Bench-301 published for its own (Siems et al. 2
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -104,7 +105,9 @@ def run_nb301(context: StudyContext, spec: NB301SurrogateSpec) -> StudyResult:
     published = published_rows().assign(heldout="NB301 test split")
     table = pd.concat([pd.DataFrame(rows), published], ignore_index=True)
     units = context.scored(spec.evaluator).units
+    notes = [note for name in spec.evaluator_refs() if (note := _table_ceiling(context, name))]
     return StudyResult(
+        notes=notes,
         title=f"NB301 surrogate held-out fit ({', '.join(spec.evaluator_refs())})",
         summary=("Held out (" + "; ".join(held) + "). A split holds out the seeded test tenth of the unique "
                  "genotypes (NB301's 0.8/0.1/0.1 split; the official model is scored on the same split, though "
@@ -121,6 +124,23 @@ def run_nb301(context: StudyContext, spec: NB301SurrogateSpec) -> StudyResult:
         plots=[Plot("heldout.png", "Predicted vs true score, held out (test split or out-of-fold)",
                     partial(plot_heldout_scatter, panels, label="accuracy (%)" if units == "percent" else "accuracy"))],
     )
+
+
+def _table_ceiling(context: StudyContext, name: str) -> str | None:
+    """For a surrogate fit on a built table whose sidecar records it: the table's own seed-to-seed Kendall tau, the
+    ceiling of any ranking of its rows (one training seed against another)."""
+    from nasaudit.studies.evaluators import nb301_source
+    from nasaudit.truth.builder import metadata_path, read_metadata
+
+    path = nb301_source(context.evaluator_spec(name), Path(context.resolve(".")))
+    if not path.is_file() or not metadata_path(path).is_file():
+        return None  # a results folder, or a table without a build sidecar
+    agreement = read_metadata(path).get("seed_to_seed_tau")
+    if not isinstance(agreement, dict) or not isinstance(agreement.get("whole"), float):
+        return None
+    return (f"{name}: the table's own seed-to-seed Kendall tau is {agreement['whole']:.3f} (top 10%: "
+            f"{agreement.get('top10', float('nan')):.3f}), the ceiling of any ranking of its rows: one training seed "
+            "ranks another's no better.")
 
 
 def _heldout(context: StudyContext, name: str) -> tuple[str, HeldOut]:
