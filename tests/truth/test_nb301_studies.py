@@ -133,6 +133,9 @@ def test_skip_links_and_the_worst_tail_on_darts(tmp_path: Path, nb301_folder: Pa
     assert all_skips.to_dict() == best[best["primitive"] == "skip_connect"].groupby("cell").size().to_dict()
     assert (run / "00-importance" / "skip_links.png").stat().st_size > 0
     assert any(note.startswith("Paper (Sec. 4, Fig. 8") for note in sections[0].notes)
+    claims = [note for note in sections[0].notes if note.startswith("Ours #")]  # Sec. 3's three findings, judged
+    assert len(claims) == 3 and all(note.endswith(("holds.", "does not hold.")) for note in claims)
+    assert not any(note.startswith("Ours #") for note in sections[1].notes)
     assert any(note.startswith("Paper (App. A, Fig. 11/12") for note in sections[1].notes)
     assert sections[1].settings["tail"] == "worst" and "worst 1%" in sections[1].summary
     assert any(note.startswith("Paper (App. A, Fig. 13") for note in sections[2].notes)

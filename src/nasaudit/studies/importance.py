@@ -30,6 +30,14 @@ PAPER_WORST = ("Paper (App. A, Fig. 11/12, NB301 worst 5%): the worst cells hold
                "many of them important with negative OI; d3/d5 stay neutral; s3/s5 stay positive even there; skips "
                "are negative in general with a very large spread.")
 
+#: Sec. 3 (Fig. 3/4), NB301 top 5%: the three findings each DARTS-space run is checked against
+PAPER_DARTS_CLAIMS = ("Paper (Sec. 3, Fig. 3/4, NB301 top 5%): (#1) only a fraction of the operations are important; "
+                      "(#2) reduce cells hold far fewer important operations than normal cells, their OI centred near "
+                      "zero; (#3) the important operations of normal cells are separable convolutions (s3, s5) and "
+                      "skip, while pooling and dilated convolutions are rarely important.")
+#: the primitives of finding #3
+DARTS_KEY_PRIMITIVES = frozenset({"sep_conv_3x3", "sep_conv_5x5", "skip_connect"})
+
 
 class ImportanceSpec(StudySpec):
     """OI of every operation of the top ``top`` fraction of architectures under ``evaluator``."""
@@ -71,6 +79,8 @@ def run(context: StudyContext, spec: ImportanceSpec) -> StudyResult:
     )
     if spec.tail == "worst":
         result.notes += [PAPER_WORST, f"Ours: {_median_oi_text(counts)}."]
+    elif {"normal", "reduce"} <= set(counts["cell"]):
+        result.notes += [PAPER_DARTS_CLAIMS, *_darts_claims(counts)]
     links = skip_links(context.space, oi)
     if len(links):
         summary = skip_link_summary(oi, links)
@@ -82,6 +92,29 @@ def run(context: StudyContext, spec: ImportanceSpec) -> StudyResult:
             result.notes.append(PAPER_SKIP_LINKS)
         result.notes.append(f"Ours: {_skip_link_text(summary)}.")
     return result
+
+
+def _darts_claims(counts: pd.DataFrame) -> list[str]:
+    """Ours against each finding of ``PAPER_DARTS_CLAIMS``, saying plainly whether it holds, with the counts behind."""
+    from nasaudit.report.figures_analysis import short_name
+
+    def share(rows: pd.DataFrame) -> float:
+        return float(rows["n_important"].sum() / max(int(rows["n_all"].sum()), 1))
+
+    normal, reduce = counts[counts["cell"] == "normal"], counts[counts["cell"] == "reduce"]
+    overall = share(counts)
+    ranked = normal.sort_values(["fraction_important", "n_important"], ascending=False, kind="stable")
+    leaders = [str(p) for p in ranked["primitive"].head(3)]
+    held = set(leaders) <= DARTS_KEY_PRIMITIVES
+    ranking = ", ".join(f"{short_name(str(r.primitive))} {r.fraction_important:.0%}" for r in ranked.itertuples())
+    return [
+        f"Ours #1: {overall:.0%} of the operations are important: {'holds' if overall < 0.5 else 'does not hold'}.",
+        f"Ours #2: {share(normal):.0%} of normal-cell and {share(reduce):.0%} of reduce-cell operations are important "
+        f"(median |OI| {normal['median_oi'].abs().median():.4f} vs {reduce['median_oi'].abs().median():.4f}): "
+        f"{'holds' if share(reduce) < share(normal) else 'does not hold'}.",
+        f"Ours #3: share important per primitive in normal cells: {ranking}; the three most often important are "
+        f"{'' if held else 'not all '}among s3, s5 and skip: {'holds' if held else 'does not hold'}.",
+    ]
 
 
 def _median_oi_text(counts: pd.DataFrame) -> str:
