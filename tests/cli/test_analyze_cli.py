@@ -33,7 +33,8 @@ def test_importance_and_surrogate_on_nb201(nb201_csv, tmp_path, capsys):
 
 def test_primskip_and_op_usage_on_nb201(nb201_csv, tmp_path, capsys):
     run("primskip", "-t", str(nb201_csv), "-d", "cifar100", "--samples", "8", "-o", str(tmp_path))
-    assert "inside the PrimSkip group" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "inside the PrimSkip group" in out and "PrimSkip has the highest mean: " in out  # Fig. 16, judged
     located = pd.read_csv(tmp_path / "00-primskip" / "optimum.csv")
     assert located["optimum_in_group"].all() and located["optimum_score"].iloc[0] == pytest.approx(73.5133, abs=1e-3)
     assert len(pd.read_csv(tmp_path / "00-primskip" / "samples.csv")) == 32
