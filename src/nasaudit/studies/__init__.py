@@ -24,7 +24,7 @@ from nasaudit.studies._base import (
 )
 
 #: the modules that register study kinds, in the order the report lists them
-_MODULES = ("compare", "importance", "subgraphs", "primskip", "op_usage", "cell_shape", "surrogate",
+_MODULES = ("compare", "importance", "subgraphs", "primskip", "primskip_search", "op_usage", "cell_shape", "surrogate",
             "supernet_ranking", "supernet_grid", "fidelity", "reduced_spaces", "bench_build",
             "differentiable", "arch_sets", "dynamics", "cell_drawing", "proxies", "predictors", "cell_map")
 
