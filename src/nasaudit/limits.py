@@ -37,6 +37,12 @@ MAX_RADIUS = 100.0
 MAX_STEPS = 100_000
 #: a learning rate (SGD on these networks diverges long before)
 MAX_LR = 10.0
+#: bytes of one text-corpus file read for language modelling (PTB's training file is 5 MB)
+MAX_TEXT_BYTES = 256 * 2**20
+#: words in a language-modelling vocabulary (PTB: 10,000)
+MAX_VOCAB = 1_000_000
+#: the BPTT length of a language-model protocol (DARTS: 35)
+MAX_BPTT = 10_000
 
 #: the range (lowest, highest) of each whole-number option of the stand-alone networks
 #: (``nasaudit.nn.networks.build_network``)

@@ -14,6 +14,8 @@ NB201_TABLE = "nb201_test_acc_200ep.csv.xz"
 FASHION_SUBSET = "fashion_mnist_subset.npz"
 FASHION_BENCHMARK = "nb201_fashion.csv"
 DARTS_BENCHMARK = "darts_fashion.csv"
+#: the shipped English text corpus (the Jargon File, public domain), one file per split
+TEXT_CORPUS = "jargon"
 
 
 def _resource(name: str) -> Path:
@@ -57,6 +59,12 @@ def table_path(value: str | Path) -> Path:
     mini-benchmark). A shipped name whose file is not installed raises ``DataError``."""
     name = str(value)
     return _resource(PACKAGED_TABLES[name]) if name in PACKAGED_TABLES else Path(value)
+
+
+def text_corpus_path(split: str) -> Path:
+    """Split ``split`` (train, valid or test) of the shipped English corpus ``jargon``, xz-compressed text in the
+    Penn Treebank layout (see ``jargon.meta.json`` and docs/text_data.md)."""
+    return _resource(f"{TEXT_CORPUS}.{split}.txt.xz")
 
 
 def default_spec_path() -> Path:
