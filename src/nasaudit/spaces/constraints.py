@@ -104,7 +104,11 @@ class PrimSkip:
     # ------------------------------------------------------------------------------- membership
     def satisfied(self, arch: Any) -> bool:
         """Whether ``arch`` (arch value or string) belongs to this group."""
-        arch = self.space.coerce(arch)
+        return self.holds(self.space.coerce(arch))
+
+    def holds(self, arch: NB201Arch | DartsGenotype) -> bool:
+        """``satisfied`` for an architecture value already valid in the space (no validation: the base space's
+        moves, which ``PrimSkipSpace.neighbours`` filters by the thousand)."""
         if isinstance(arch, NB201Arch):
             free = [op for k, op in enumerate(arch.ops) if not (self.skip and k == NB201_SKIP_EDGE)]
             skip_ok = not self.skip or arch.ops[NB201_SKIP_EDGE] == SKIP_OP
@@ -219,7 +223,7 @@ class PrimSkipSpace(SearchSpace):
         self.validate(arch)
         if position is not None and position not in (valid := self.positions(arch)):
             raise position_error(f"{self.name} ({self.group})", position, valid)
-        return [n for n in self.base.neighbours(arch, position) if self.constraint.satisfied(n)]
+        return [n for n in self.base.neighbours(arch, position) if self.constraint.holds(n)]
 
     def mutate(self, arch: Any, seed: SeedLike) -> Any:
         """A uniformly random neighbour inside the group (a fresh sample of the group if there is none)."""
