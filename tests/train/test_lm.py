@@ -133,3 +133,15 @@ def test_protocols_and_errors() -> None:
         get_lm_protocol("darts_rnn")
     with pytest.raises(ConfigError, match="bptt"):
         p.with_overrides(bptt=0)
+
+
+def test_the_darts_rnn_cell_trains_as_a_language_model(corpus: TextCorpus) -> None:
+    """The project's RNNModel (a 2-node cell of the reduced space) through the same loop: AR/TAR read its
+    ``forward_states``; perplexity falls."""
+    from nasaudit.nn.rnn_cell import RNNModel
+    from nasaudit.spaces import get_space
+
+    genotype = next(iter(get_space("rnn_reduced").enumerate()))
+    model = RNNModel(corpus.ntoken, genotype, ninp=16, nhid=16, seed=0)
+    result = train_lm(model, corpus, _protocol(), seed=1, progress=False)
+    assert result.val_ppl[1] < result.val_ppl[0] and math.isfinite(result.test_ppl)

@@ -19,8 +19,9 @@ quark0/darts, commit 8876e79; ENAS used the same recipe), hosted by the project'
 * ``train_lm``: per-epoch train/valid perplexity, then the best-validation weights scored on test at batch 1.
 
 The model follows DARTS's ``RNNModel`` interface: ``init_hidden(batch)``, ``model(tokens [T, B], hidden)`` ->
-``(log_probs [T, B, ntoken], hidden)``, and with ``return_h=True`` also the per-layer outputs before and after
-dropout (lists of ``[T, B, nhid]``), which the AR/TAR terms read. Differences from DARTS, by design: the
+``(log_probs [T, B, ntoken], hidden)``; the AR/TAR terms read the outputs before and after dropout from
+``forward_states`` (``nasaudit.nn.rnn_cell.RNNModel``) or, as DARTS's model gives them, ``return_h=True``.
+Differences from DARTS, by design: the
 vocabulary comes from training text only (``data.text``); evaluation divides the summed NLL by the number of
 predicted tokens (DARTS divides by the rows of the batchified split, one more); the epoch's training loss is the
 token-weighted mean NLL; DARTS's ``small_batch_size`` gradient accumulation and its roll-back on a NaN are not
@@ -254,6 +255,19 @@ class BPTTBatches(BatchSource[TokenBatch]):
             i += seq_len
 
 
+def forward_states(model: nn.Module, tokens: torch.Tensor, hidden: Any) -> tuple[torch.Tensor, Any, torch.Tensor,
+                                                                                  torch.Tensor]:
+    """``(log_probs, hidden, outputs, dropped)``: the last layer's outputs before and after the output dropout, which
+    AR/TAR read; from ``model.forward_states`` (``nasaudit.nn.rnn_cell.RNNModel``) or, for a model with DARTS's
+    interface, from ``model(tokens, hidden, return_h=True)`` (per-layer lists, the last layer taken)."""
+    states = getattr(model, "forward_states", None)
+    if callable(states):
+        log_prob, new_hidden, outputs, dropped = states(tokens, hidden)
+        return log_prob, new_hidden, outputs, dropped
+    log_prob, new_hidden, rnn_hs, dropped_hs = model(tokens, hidden, return_h=True)
+    return log_prob, new_hidden, rnn_hs[-1], dropped_hs[-1]
+
+
 class LMStep(TrainStep[TokenBatch]):
     """One window's forward/backward with the AR/TAR terms, the hidden state carried over, the per-window learning
     rate, and the best-weights/ASGD bookkeeping after each validation (module doc)."""
@@ -286,17 +300,16 @@ class LMStep(TrainStep[TokenBatch]):
             group["lr"] = self.base_lr * batch.seq_len / p.bptt
         with ctx.autocast():
             if p.alpha > 0 or p.beta > 0:
-                log_prob, self.hidden, rnn_hs, dropped_hs = self.model(batch.x, self.hidden, return_h=True)
+                log_prob, self.hidden, outputs, dropped = forward_states(self.model, batch.x, self.hidden)
             else:
                 log_prob, self.hidden = self.model(batch.x, self.hidden)
-                rnn_hs = dropped_hs = []
             flat = log_prob.reshape(-1, log_prob.shape[-1]).float()
             raw = nn.functional.nll_loss(flat, batch.y)
             loss = raw
             if p.alpha > 0:
-                loss = loss + sum(p.alpha * h.pow(2).mean() for h in dropped_hs[-1:])
+                loss = loss + p.alpha * dropped.pow(2).mean()
             if p.beta > 0:
-                loss = loss + sum(p.beta * (h[1:] - h[:-1]).pow(2).mean() for h in rnn_hs[-1:])
+                loss = loss + p.beta * (outputs[1:] - outputs[:-1]).pow(2).mean()
         ctx.backward(loss)
         ctx.record(raw, (flat.detach().argmax(1) == batch.y).sum(), batch.y.numel())
 
