@@ -1,5 +1,5 @@
 """FairNAS in the fair comparison (Chu et al., ICCV 2021, "FairNAS: Rethinking Evaluation Fairness of Weight
-Sharing Neural Architecture Search", Sec. 3.2-3.3, Algorithm 1; search-phase paper Sec. 4.3, Table 4): a single-path
+Sharing Neural Architecture Search", strict fairness, Algorithm 1; search-phase paper Sec. 4.3, Table 4): a single-path
 supernet trained under strict fairness, then regularised evolution with the supernet's validation accuracy on
 ``rank_images`` images as its evaluator, its setting ``evolution_budget`` queries (``FairNASSettings``); its
 counterpart without weight sharing is the same evolution on the truth (``evolution``).
@@ -21,7 +21,7 @@ FairNAS-A/B/C models and their evaluation (``models/FairNAS_{A,B,C}.py``, ``veri
 Algorithm 1 (gradients accumulated as a sum over the ``m`` models, one update).
 
 Ours differs on purpose: the final architecture is chosen by the same regularised evolution as ``spos_evolution``
-with the same ``evolution_budget``, not the paper's NSGA-II over accuracy, multiply-adds and parameters (Sec. 3.4),
+with the same ``evolution_budget``, not the paper's multi-objective NSGA-II search (accuracy against model cost),
 because the fair comparison ranks methods by one objective, accuracy, at one budget (search-phase paper Sec. 3.1,
 4.3), so only the supernet training differs between the two; one supernet size, protocol and epochs for every
 method (``WSSetup.sizes``) instead of the paper's MobileNetV2-like ImageNet supernet. Strict fairness needs every
