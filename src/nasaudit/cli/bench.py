@@ -39,6 +39,15 @@ def _options(pairs: list[str]) -> dict[str, OptionValue]:
     return options
 
 
+def _agreement_metric(space_name: str) -> str:
+    """The metric whose seed-to-seed agreement an export reports: test accuracy, or for an RNN space (language
+    models) ``test_score`` (minus the test NLL: the order of the test perplexities reversed)."""
+    from nasaudit.spaces import get_space
+    from nasaudit.train.arch import is_lm_space
+
+    return "test_score" if is_lm_space(get_space(space_name)) else "test_acc"
+
+
 @app.command("build")
 def build_command(
     name: str = NameArgument,
@@ -86,7 +95,7 @@ def build_command(
         if not summary.complete:
             raise typer.Exit(1)
         if out is not None:
-            table = export_benchmark(name, results, out)
+            table = export_benchmark(name, results, out, metric=_agreement_metric(space))
             _out.print(f"wrote {len(table):,} architectures to {out} (metadata {metadata_path(out)})",
                        highlight=False)
 
@@ -107,8 +116,9 @@ def export_command(
     from nasaudit.truth.tabular import TabularBenchmark
 
     with ResultStore(store) as results:
-        table = export_benchmark(name, results, out, partial=partial)
-        space = BuildSpec.from_dict(results.load_build(name)["spec"]).make_space()
+        spec = BuildSpec.from_dict(results.load_build(name)["spec"])
+        table = export_benchmark(name, results, out, partial=partial, metric=_agreement_metric(spec.space))
+        space = spec.make_space()
     if official is not None:
         written = export_official(TabularBenchmark.from_frame(table, space), official)
         _out.print(f"wrote the official format to {written}", highlight=False, markup=False)

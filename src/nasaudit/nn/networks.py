@@ -86,6 +86,10 @@ def build_network(arch: Any, space: SearchSpace | str, *, num_classes: int, in_c
     DARTS Sec. 3.3, NB101 Sec. 2.1). ``arch`` may be a string; ``macro_kwargs`` set width, depth, etc.
     """
     the_space = get_space(space) if isinstance(space, str) else space
+    if the_space.family not in _BUILDERS:
+        raise ConfigError(f"build_network builds {', '.join(_BUILDERS)} image classifiers, not space "
+                          f"{the_space.name!r} (family {the_space.family!r}); RNN cells are language models "
+                          "(nasaudit.nn.rnn_cell)")
     value = the_space.coerce(arch)
     if num_classes < 1 or in_channels < 1:
         raise ConfigError(f"num_classes and in_channels must be positive, got {num_classes}, {in_channels}")

@@ -42,6 +42,8 @@ ARCH_CONSTANT_METRICS = ("params", "flops")
 _DRAWS_PER_SAMPLE = 200
 #: how many seeds of one architecture the builder trains at once by default (``build_benchmark``'s ``fuse``)
 DEFAULT_FUSE = 8
+#: space families whose networks train fused (``nasaudit.nn.fused`` fuses NB201 networks only)
+FUSED_FAMILIES = ("nb201",)
 
 
 @dataclass(frozen=True)
@@ -202,11 +204,14 @@ def build_benchmark(name: str, spec: BuildSpec, store: ResultStore, executor: Ex
     one architecture are trained ``fuse`` at a time by ``group_fn`` (default with the default ``fn``:
     ``train_jobs_fused``; none with a custom ``fn``), and recorded as their own runs: ``fuse`` says how to
     train, not what, so the job ids, and a build resumed with another ``fuse``, stay the same. ``fuse=1``
-    trains every run on its own.
+    trains every run on its own, and so does a space whose family has no fusion (not in ``FUSED_FAMILIES``:
+    DARTS, NB101, the RNN spaces), whatever ``fuse`` says.
     """
     if fuse < 1:
         raise ConfigError(f"fuse must be at least 1 network per training call, got {fuse}")
     check_build(spec)
+    if spec.make_space().family not in FUSED_FAMILIES:
+        fuse = 1
     register_build(name, spec, store, command)
     if group_fn is None and fn is None:
         group_fn = train_jobs_fused
@@ -218,29 +223,66 @@ def build_benchmark(name: str, spec: BuildSpec, store: ResultStore, executor: Ex
 
 def check_build(spec: BuildSpec) -> None:
     """Everything checkable before a build is recorded: protocol and its overrides, dataset and its folder, the
-    macro-network options (one network is built), the sample size. A build that fails leaves nothing behind."""
+    macro-network options (one network is built), the sample size. A build that fails leaves nothing behind.
+    RNN spaces (``train.arch.is_lm_space``) take a language-model protocol and a text dataset, image spaces an
+    image protocol and an image dataset; the other kind is refused in one line."""
     from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
-    from nasaudit.nn.networks import build_network
+    from nasaudit.data.text import TEXT_DATASETS, TEXT_WITHOUT_ROOT
     from nasaudit.registry import unknown_name_message
-    from nasaudit.train import TrainProtocol, get_protocol
+    from nasaudit.train import PROTOCOLS
+    from nasaudit.train.arch import is_lm_space
+    from nasaudit.train.lm import LM_PROTOCOLS
 
-    options = dict(spec.options)
-    protocol_fields = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
-    for key in _TRAIN_ARCH_OPTIONS:
-        options.pop(key, None)
-    protocol = get_protocol(spec.protocol).with_overrides(**protocol_fields)
-    if spec.dataset not in DATASET_NAMES:
-        raise ConfigError(unknown_name_message("dataset", spec.dataset, list(DATASET_NAMES)))
-    data_root = dict(spec.runtime).get("data_root")
-    if spec.dataset not in WITHOUT_ROOT and (data_root is None or not Path(str(data_root)).is_dir()):
-        raise ConfigError(f"dataset {spec.dataset!r} needs --data-root, an existing folder (got {data_root!r})")
     space = spec.make_space()
+    lm = is_lm_space(space)
+    names, without_root = (TEXT_DATASETS, TEXT_WITHOUT_ROOT) if lm else (DATASET_NAMES, WITHOUT_ROOT)
+    if spec.dataset not in names:
+        if spec.dataset in (DATASET_NAMES if lm else TEXT_DATASETS):
+            raise ConfigError(f"dataset {spec.dataset!r} is {'an image' if lm else 'a text'} dataset; space "
+                              f"{space.name!r} trains on {'a text' if lm else 'an image'} dataset "
+                              f"({', '.join(names)})")
+        raise ConfigError(unknown_name_message("dataset", spec.dataset, list(names)))
+    protocols = LM_PROTOCOLS if lm else PROTOCOLS
+    if spec.protocol not in protocols:
+        if spec.protocol in (PROTOCOLS if lm else LM_PROTOCOLS):
+            raise ConfigError(f"protocol {spec.protocol!r} is {'an image' if lm else 'a language-model'} protocol; "
+                              f"space {space.name!r} takes {'a language-model' if lm else 'an image'} protocol "
+                              f"({', '.join(sorted(protocols))})")
+        what = "language-model protocol" if lm else "training protocol"
+        raise ConfigError(unknown_name_message(what, spec.protocol, sorted(protocols)))
+    data_root = dict(spec.runtime).get("data_root")
+    if spec.dataset not in without_root and (data_root is None or not Path(str(data_root)).is_dir()):
+        raise ConfigError(f"dataset {spec.dataset!r} needs --data-root, an existing folder (got {data_root!r})")
+    if lm and spec.dataset in without_root and data_root is not None:
+        raise ConfigError(f"text dataset {spec.dataset!r} ships with the package and takes no --data-root")
     if spec.sample is not None and spec.sample > space.size:
         raise ConfigError(f"sample {spec.sample} exceeds the {space.size:,} architectures of the space")
     for text in spec.archs:
         space.parse(text)  # a bad string is one ArchitectureError naming it
     arch = space.sample(spec.sample_seed)
+    protocol, options = _protocol_and_options(spec.space, spec.protocol, spec.options)
+    if lm:
+        _check_lm_network(arch, protocol, options)
+    else:
+        _check_image_network(arch, space, protocol, options)
+
+
+def _check_image_network(arch: Any, space: SearchSpace, protocol: Any, options: dict[str, Any]) -> None:
+    """Build one image network with the build's macro options (a bad option fails here, before training)."""
+    from nasaudit.nn.networks import build_network
+
+    for key in _TRAIN_ARCH_OPTIONS:
+        options.pop(key, None)
     build_network(arch, space, num_classes=10, **{**protocol.macro.get(space.family, {}), **options})
+
+
+def _check_lm_network(arch: Any, protocol: Any, options: dict[str, Any]) -> None:
+    """Build one small-vocabulary language model with the build's model options and check ``text_prefix``."""
+    from nasaudit.nn.rnn_cell import RNNModel
+    from nasaudit.train.arch import check_text_prefix, lm_model_kwargs
+
+    check_text_prefix(options.pop(_TEXT_PREFIX, None))
+    RNNModel(2, arch, **lm_model_kwargs(protocol, **options))
 
 
 def delete_build(name: str, store: ResultStore) -> int:
@@ -416,22 +458,40 @@ def seed_agreement(table: pd.DataFrame, metric: str = "test_acc") -> SeedAgreeme
 # --------------------------------------------------------------------------------------------- training
 #: trainer options that are keyword arguments of ``train_arch`` itself (the rest shape the protocol or network)
 _TRAIN_ARCH_OPTIONS = ("val_fraction", "test_each_epoch")
+#: the option of ``train_lm_arch`` itself: (train, valid, test) token counts kept of the corpus
+_TEXT_PREFIX = "text_prefix"
+
+
+def _protocol_and_options(space: str, protocol: str, options: Options) -> tuple[Any, dict[str, Any]]:
+    """The protocol named ``protocol`` for ``space``'s family (an ``LMProtocol`` for RNN spaces) with the overrides
+    among ``options`` (those named like one of its fields), and the other options."""
+    from nasaudit.train import TrainProtocol, get_protocol
+    from nasaudit.train.arch import is_lm_space
+    from nasaudit.train.lm import LMProtocol, get_lm_protocol
+
+    lm = is_lm_space(get_space(space))
+    fields = (LMProtocol if lm else TrainProtocol).__dataclass_fields__
+    rest = dict(options)
+    overrides = {k: rest.pop(k) for k in list(rest) if k in fields}
+    named = get_lm_protocol(protocol) if lm else get_protocol(protocol)
+    return (named.with_overrides(**overrides) if overrides else named), rest
 
 
 def _trainer_arguments(job: TrainJob) -> tuple[Any, dict[str, Any]]:
     """The protocol of ``job`` (with its overrides) and the other keyword arguments of its trainer."""
-    from nasaudit.train import TrainProtocol, get_protocol
-
-    options, runtime = dict(job.options), dict(job.runtime)
-    protocol_fields = {k: options.pop(k) for k in list(options) if k in TrainProtocol.__dataclass_fields__}
-    protocol = get_protocol(job.protocol)
-    return (protocol.with_overrides(**protocol_fields) if protocol_fields else protocol,
-            {"dataset": job.dataset, "data_root": runtime.get("data_root"), "device": runtime.get("device"),
-             "progress": False, **options})
+    protocol, options = _protocol_and_options(job.space, job.protocol, job.options)
+    runtime = dict(job.runtime)
+    return protocol, {"dataset": job.dataset, "data_root": runtime.get("data_root"), "device": runtime.get("device"),
+                      "progress": False, **options}
 
 
 def _job_result(result: Any) -> JobResult:
-    """A ``TrainResult``'s final metrics and per-epoch curves, as the builder records them."""
+    """A ``TrainResult``'s final metrics and per-epoch curves, as the builder records them (an ``LMResult``'s:
+    ``_lm_job_result``)."""
+    from nasaudit.train.lm import LMResult
+
+    if isinstance(result, LMResult):
+        return _lm_job_result(result)
     metrics = {"val_acc": result.final_val_acc, "test_acc": result.test_acc, "test_loss": result.test_loss,
                "params": result.params, "flops": result.flops, "train_seconds": result.wall_time_s}
     curves = {name: [getattr(record, name) for record in result.history]
@@ -441,17 +501,39 @@ def _job_result(result: Any) -> JobResult:
     return JobResult(metrics=metrics, curves=curves)
 
 
+def _lm_job_result(result: Any) -> JobResult:
+    """A language-model run (``LMResult``) as the builder records it (search-phase paper Table 3A: perplexity).
+
+    Metrics: ``val_ppl`` (the best validation perplexity) and ``val_loss`` (its mean NLL per token), ``test_ppl``
+    and ``test_loss`` (of the best-validation weights), ``val_score = -val_loss`` and ``test_score = -test_loss``
+    (higher is better, the order of the perplexities reversed: what evaluators read), ``params``,
+    ``train_seconds``. Curves per epoch: ``lr``, ``train_loss``, ``val_loss``, ``train_ppl``, ``val_ppl``,
+    ``train_acc``/``val_acc`` (next-token accuracy %), ``seconds``."""
+    val_loss = min(record.val_loss for record in result.history)
+    metrics = {"val_ppl": result.best_val_ppl, "val_loss": val_loss, "val_score": -val_loss,
+               "test_ppl": result.test_ppl, "test_loss": result.test_loss, "test_score": -result.test_loss,
+               "params": result.params, "train_seconds": result.wall_time_s}
+    curves = {name: [getattr(record, name) for record in result.history]
+              for name in ("lr", "train_loss", "val_loss", "train_acc", "val_acc", "seconds")}
+    curves.update(train_ppl=list(result.train_ppl), val_ppl=list(result.val_ppl))
+    return JobResult(metrics=metrics, curves=curves)
+
+
 def train_job(job: TrainJob) -> JobResult:
     """Train ``job.arch`` from scratch with ``nasaudit.train.train_arch`` (search-phase paper Sec. 3.2: one
     individually trained run per architecture and seed); keep its final metrics and per-epoch curves.
 
     Options named like a ``TrainProtocol`` field (e.g. ``epochs``) override the protocol, ``val_fraction``
-    goes to ``train_arch``, and any other option to the macro network (e.g. ``channels``).
+    goes to ``train_arch``, and any other option to the macro network (e.g. ``channels``). An RNN space's job
+    trains a language model with ``train_lm_arch`` (``LMProtocol`` fields override the protocol, ``text_prefix``
+    goes to ``train_lm_arch``, other options to ``RNNModel``) and records ``_lm_job_result``'s metrics.
     """
-    from nasaudit.train import train_arch  # torch loads in the workers only
+    from nasaudit.train.arch import is_lm_space, train_arch, train_lm_arch  # torch loads in the workers only
 
     space = get_space(job.space)
     protocol, kwargs = _trainer_arguments(job)
+    if is_lm_space(space):  # RNN spaces: a language model, perplexities (``_lm_job_result``)
+        return _job_result(train_lm_arch(space, space.parse(job.arch), protocol=protocol, seed=job.seed, **kwargs))
     return _job_result(train_arch(space, space.parse(job.arch), protocol=protocol, seed=job.seed, **kwargs))
 
 
