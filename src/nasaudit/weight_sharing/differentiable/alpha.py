@@ -5,6 +5,11 @@ DARTS: ``"normal"`` and ``"reduce"``), one row per edge and one column per candi
 the supernet's own (possibly op-masked) candidate list. Edges with fewer candidates than the widest one
 (DARTS-like spaces with per-edge op sets) are padded; padding never gets weight.
 
+A PC-DARTS supernet (``partial.partial_channels``, Xu et al., 2020, Sec. 3.3) adds one beta per (cell kind,
+edge), initialised as alpha (the release's ``betas_normal`` / ``betas_reduce``): ``edge_weights`` is its softmax over
+each node's incoming edges, and ``forward_arg`` scales every edge's output by it (zero for an edge whose weight row is
+all zero: a pruned or removed edge is off, its bypassed channels too).
+
 ``Projection`` holds the decisions taken so far (SGAS edge decisions, Li et al., 2020; perturbation-based
 selection, selection paper Alg. 2): a decided edge carries its chosen op with weight 1, a pruned edge
 weight 0. ``project`` applies them, and optionally one removed op or edge (the perturbation of PT).
@@ -23,6 +28,7 @@ from torch.nn import functional as F
 
 from nasaudit.errors import ConfigError
 from nasaudit.spaces.nb201 import NB201_EDGES
+from nasaudit.weight_sharing.differentiable.partial import ScaledWeights
 from nasaudit.weight_sharing.supernet.modules import DartsSupernet, NB201Supernet, SampledWeights, Supernet, darts_edges
 
 Weights = dict[str, torch.Tensor]
@@ -60,6 +66,11 @@ class ArchParameters(nn.Module):
             self.register_buffer(f"valid_{kind}", valid)
             noise = torch.randn(len(per_edge), width, generator=generator)
             self.alpha[kind] = nn.Parameter(init_scale * noise * valid)
+        #: PC-DARTS edge normalisation: one beta per edge (module doc), drawn after every alpha
+        self.beta = nn.ParameterDict()
+        if getattr(supernet, "partial_channels", 0):
+            for kind, per_edge in self.candidates.items():
+                self.beta[kind] = nn.Parameter(init_scale * torch.randn(len(per_edge), generator=generator))
 
     def valid(self, kind: str) -> torch.Tensor:
         """Which columns of ``alpha[kind]`` are real candidates (not padding)."""
@@ -67,6 +78,24 @@ class ArchParameters(nn.Module):
 
     def n_edges(self, kind: str) -> int:
         return len(self.candidates[kind])
+
+    @property
+    def edge_normalised(self) -> bool:
+        """Whether this supernet's edges are normalised by beta (PC-DARTS, module doc)."""
+        return len(self.beta) > 0
+
+    def edge_weights(self) -> Weights:
+        """PC-DARTS edge normalisation (Xu et al., 2020, Sec. 3.3; the release's ``weights2``): per kind, the
+        softmax of beta over the incoming edges of each node, one value per edge in edge order."""
+        out = {}
+        for kind in self.kinds:
+            beta = self.beta[kind]
+            nodes = sorted({dst for _, dst in self.edge_ends})
+            order = [k for node in nodes for k, (_, dst) in enumerate(self.edge_ends) if dst == node]
+            normalised = torch.cat([F.softmax(beta[[k for k, (_, d) in enumerate(self.edge_ends) if d == node]], dim=0)
+                                    for node in nodes])
+            out[kind] = normalised[torch.tensor(order, device=beta.device).argsort()]
+        return out
 
     def weights(self) -> Weights:
         """Softmax of alpha over each edge's candidates (Liu et al., eq. 2)."""
@@ -155,12 +184,16 @@ class ArchParameters(nn.Module):
         """The supernet's mixed-mode forward argument: per kind a list of per-edge weight rows (trimmed
         to the edge's candidates); an edge with a ``sampled`` index >= 0 runs only that candidate."""
         rows: dict[str, list[Any]] = {}
+        scales = self.edge_weights() if self.edge_normalised else None
         for kind in self.kinds:
             per_edge: list[Any] = []
+            if scales is not None:  # PC-DARTS: an edge without weight is off (module doc)
+                scale = scales[kind] * (weights[kind] != 0).any(-1)
             for k, ops in enumerate(self.candidates[kind]):
                 row = weights[kind][k, :len(ops)]
                 index = -1 if sampled is None else int(sampled[kind][k])
-                per_edge.append(row if index < 0 else SampledWeights(row, index))
+                arg: Any = row if index < 0 else SampledWeights(row, index)
+                per_edge.append(arg if scales is None else ScaledWeights(arg, scale[k]))
             rows[kind] = per_edge
         return rows["cell"] if self.family == "nb201" else rows
 

@@ -32,6 +32,13 @@ identical to DARTS"):
   divergence to the uniform Dirichlet to the alpha loss and gives Adam no weight decay (``alpha_weight_decay``).
   Its DARTS-space search has no ``none`` candidate (``ALGORITHM_DEFAULTS``). Its 100 NB201 epochs are 50 here,
   as for GDAS.
+* PC-DARTS (Xu et al., 2020; yuhuixu1993/PC-DARTS@225925a390c26616331d5b83fddc9c34ffbb9887, ``model_search.py``,
+  ``train_search.py``): DARTS's first-order search on the partially connected supernet (``partial``), 1/``pcdarts_k``
+  of each edge's channels through the candidates (the release's ``k = 4``), with edge normalisation. The release's
+  batch 256, LR 0.1, alpha LR 6e-4 and 15 epochs without alpha steps are not taken over: every DARTS-family method
+  of a comparison keeps DARTS's settings (``methods/pcdarts.py``). ``pcdarts_k`` is left out of the config's repr
+  (the search's checkpoint key, so that the keys of every other search stay as they were); ``search`` adds it to
+  the key of a PC-DARTS search.
 * PT selection (selection paper Sec. 5.1 and App. A.7): 5 tuning epochs between two decisions.
 
 ``tiny`` gives a CPU-sized variant (a few epochs of a 4-channel supernet) for tests and smoke runs.
@@ -39,19 +46,20 @@ identical to DARTS"):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from nasaudit.data.augment import Augmentation
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.errors import ConfigError, SpaceError
+from nasaudit.limits import MAX_CHANNELS
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
 from nasaudit.spaces.registry import get_space
 from nasaudit.train.protocols import TrainProtocol
 from nasaudit.weight_sharing.supernet.modules import Supernet, build_supernet
 
-ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "sdarts_rs", "sgas", "gdas", "drnas", "fixed_alpha")
+ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "sdarts_rs", "sgas", "gdas", "drnas", "pcdarts", "fixed_alpha")
 #: weight-optimiser settings a field left at ``None`` takes: DARTS's, or the algorithm's own (module doc)
 ALGORITHM_DEFAULTS: dict[str, dict[str, Any]] = {
     "default": {"weight_decay": 3e-4, "nesterov": False},
@@ -80,7 +88,8 @@ class SearchConfig:
     search used it). ``weight_decay`` and ``nesterov`` left at ``None`` take the algorithm's published
     setting (``ALGORITHM_DEFAULTS``) when the config is made. ``sdarts_epsilon`` is SDARTS-RS's final
     epsilon and ``sdarts_epsilon_start`` its first (``sdarts_epsilon_at``). ``drnas_reg`` is DrNAS's regulariser
-    of the concentration, ``"l2"`` or ``"kl"`` (``alpha_weight_decay``, ``drnas_kl_scale``).
+    of the concentration, ``"l2"`` or ``"kl"`` (``alpha_weight_decay``, ``drnas_kl_scale``). ``pcdarts_k`` is
+    PC-DARTS's channel proportion 1/k (it must divide ``channels``).
     """
 
     algorithm: str = "darts"
@@ -110,6 +119,7 @@ class SearchConfig:
     sgas_interval: int = 5
     gdas_tau: tuple[float, float] = (10.0, 0.1)
     drnas_reg: str = "l2"
+    pcdarts_k: int = field(default=4, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask", tuple(sorted(self.mask)))
@@ -142,6 +152,11 @@ class SearchConfig:
                               "sdarts_epsilon(_start) and sgas_warmup must be >= 0")
         if self.drnas_reg not in DRNAS_REGULARISERS:
             raise ConfigError(f"drnas_reg must be one of {list(DRNAS_REGULARISERS)}, got {self.drnas_reg!r}")
+        if not 1 <= self.pcdarts_k <= MAX_CHANNELS:
+            raise ConfigError(f"pcdarts_k must lie in 1..{MAX_CHANNELS}, got {self.pcdarts_k}")
+        if self.algorithm == "pcdarts" and self.macro()["channels"] % self.pcdarts_k:
+            raise ConfigError(f"PC-DARTS runs 1/k of every edge's channels: k={self.pcdarts_k} must divide the "
+                              f"search network's {self.macro()['channels']} channels")
         if len(self.gdas_tau) != 2 or min(self.gdas_tau) <= 0 or len(self.arch_betas) != 2:
             raise ConfigError(f"gdas_tau must be two positive temperatures (start, end) and arch_betas two "
                               f"numbers, got {self.gdas_tau}, {self.arch_betas}")
@@ -217,8 +232,13 @@ class SearchConfig:
 
     def build_supernet(self, splits: DatasetSplits) -> Supernet:
         """A freshly initialised mixed-op supernet of this config (global torch RNG)."""
-        return build_supernet(self.supernet_space(), num_classes=splits.num_classes,
-                              in_channels=splits.in_channels, mode="mixed", **self.macro())
+        supernet = build_supernet(self.supernet_space(), num_classes=splits.num_classes,
+                                  in_channels=splits.in_channels, mode="mixed", **self.macro())
+        if self.algorithm == "pcdarts":
+            from nasaudit.weight_sharing.differentiable.partial import partial_channels
+
+            return partial_channels(supernet, self.pcdarts_k, self.affine)
+        return supernet
 
     def weight_protocol(self) -> TrainProtocol:
         """The weight optimisation of the search as a ``TrainProtocol`` (SGD, per-epoch cosine)."""

@@ -19,6 +19,10 @@ the variants the selection paper builds on (Sec. 5, App. A.1):
   own reparameterised Dirichlet draw of the mixing weights, concentration ``elu(alpha) + 1``
   (``ArchParameters.dirichlet_sample``), the alpha loss with the KL regulariser when ``drnas_reg="kl"``
   (``ArchParameters.dirichlet_kl``); the epoch's validation score on the Dirichlet mean;
+* ``pcdarts`` (Xu et al., 2020, Sec. 3.2-3.3; yuhuixu1993/PC-DARTS@225925a390c26616331d5b83fddc9c34ffbb9887,
+  model_search.py, train_search.py): DARTS's steps on the partially connected supernet (``partial``: 1/k of each
+  edge's channels through the candidates, the rest bypassed, channel shuffle) with edge normalisation, beta trained
+  beside alpha by the same Adam (``ArchParameters.edge_weights``);
 * ``fixed_alpha`` (selection paper Sec. 6.3): alpha = 0 (uniform), frozen; only the weights train.
 
 A search is a ``SearchStep`` on its ``SearchBatches`` run by the one training loop (``nasaudit.train.loop``),
@@ -488,6 +492,8 @@ def search(config: SearchConfig, splits: DatasetSplits, *, seed: int, checkpoint
         loop, step = search_loop(config, supernet, alphas, DeviceData(splits, torch_device), Projection.empty(alphas))
         run_key = {"seed": int(seed), "config": repr(config), "dataset": splits.name,
                    "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
+        if config.algorithm == "pcdarts":  # not in repr(config)
+            run_key["pcdarts_k"] = config.pcdarts_k
 
         def keep_snapshot(record: EpochRecord) -> None:
             if folder is not None and record.epoch in snapshot_epochs:

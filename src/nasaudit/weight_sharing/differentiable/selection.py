@@ -2,7 +2,8 @@
 
 * ``alpha`` (magnitude; DARTS, Liu et al., 2019, Sec. 2.4; selection paper App. A.1.1): on every edge
   the candidate with the largest alpha (DARTS-like spaces: never ``none``), and per DARTS node the two
-  inputs whose strongest non-``none`` op weighs most;
+  inputs whose strongest non-``none`` op weighs most (PC-DARTS, Xu et al., 2020, the release's ``genotype``: that
+  weight times the edge's normalised beta, ``ArchParameters.edge_weights``);
 * ``pt`` (perturbation-based, selection paper Sec. 4, Alg. 1-2) follows DARTS-PT's ``pt_project``
   (ruocwang/darts-pt, commit c31e3766611ace330416b5dbbc89cbdc53f01972, unchanged at the release's head
   4ec3149: ``sota/cnn/projection.py`` for DARTS-like spaces, ``nasbench201/projection.py`` for NB201):
@@ -202,6 +203,8 @@ def _alpha_select(sel: _Selector, within: SearchSpace | None = None
         proj.chosen["cell"] = [int(i) for i in best]
     rows: list[dict[str, Any]] = []
     strength: dict[tuple[str, int], float] = {}
+    with torch.no_grad():
+        edges = {k: w.detach() for k, w in alphas.edge_weights().items()} if alphas.edge_normalised else None
     for kind in alphas.kinds:
         projected = proj.project(weights)[kind]
         for k in range(alphas.n_edges(kind)):
@@ -209,6 +212,8 @@ def _alpha_select(sel: _Selector, within: SearchSpace | None = None
             if proj.chosen[kind][k] < 0:
                 proj.chosen[kind][k] = options[int(projected[k, options].argmax())]
             strength[kind, k] = -math.inf if proj.pruned[kind][k] else float(projected[k, options].max())
+            if edges is not None:  # PC-DARTS genotype(): the edge's weights times its normalised beta
+                strength[kind, k] *= float(edges[kind][k])
             rows += _rows(alphas, weights, "op", 0, kind, k, options, math.nan, [math.nan] * len(options),
                           {proj.chosen[kind][k]})
     if alphas.family == "darts":
