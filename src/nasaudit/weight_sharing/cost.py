@@ -163,11 +163,10 @@ class SearchWork:
 
 
 @lru_cache(maxsize=32)
-def _search_work(name: str, setup: WSSetup) -> SearchWork:
+def _search_work(name: str, setup: WSSetup, config: SearchConfig) -> SearchWork:
     from nasaudit.weight_sharing.base import get_method
 
     method = cast("DifferentiableMethod", get_method(name))  # search_work's caller is one
-    config = setup.search_config(method.algorithm)
     splits = _splits(setup)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -193,10 +192,13 @@ class DifferentiableMethod(Protocol):
     def step_macs(self, config: SearchConfig, supernet: Supernet, alphas: ArchParameters,
                   weights: dict[str, torch.Tensor], mixed: int, splits: DatasetSplits) -> float: ...
 
+    def search_config(self, setup: WSSetup) -> SearchConfig: ...
+
 
 def search_work(method: DifferentiableMethod, setup: WSSetup) -> SearchWork:
-    """Counted work of ``method``'s differentiable search under ``setup`` (module doc; cached per method)."""
-    return _search_work(method.name, setup)
+    """Counted work of ``method``'s differentiable search under ``setup`` (module doc): the search it runs, its own
+    settings included (``search_config``); cached per method and search."""
+    return _search_work(method.name, setup, method.search_config(setup))
 
 
 def pt_work(work: SearchWork, tune_epochs: int, magnitude: bool = False) -> float:

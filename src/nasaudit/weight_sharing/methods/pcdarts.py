@@ -10,10 +10,10 @@ strongest op's softmax weight times the edge's normalised beta is largest (``dif
 It overrides only what differs from ``darts.DartsAlpha``: the search it runs (its own training, one job per seed).
 
 Its counted cost is honest: DARTS's count (``cost.search_work``) of the multiply-adds of the supernet
-``SearchConfig.build_supernet`` builds for ``pcdarts`` with the method's ``k`` (``cost``), whose candidates are
-convolutions at 1/k of the width (a 1x1 convolution costs 1/k^2 of DARTS's, a depthwise one 1/k); the bypass,
-max-pool and shuffle move data and add no multiply-adds; the cell preprocessing, stem and classifier cost what
-DARTS's do.
+``SearchConfig.build_supernet`` builds for ``pcdarts`` with the method's ``k`` (its ``search_config``), whose
+candidates are convolutions at 1/k of the width (a 1x1 convolution costs 1/k^2 of DARTS's, a depthwise one
+1/k); the bypass, max-pool and shuffle move data and add no multiply-adds; the cell preprocessing, stem and
+classifier cost what DARTS's do.
 
 Ours differs on purpose: the supernet size, batch and epochs every method of the comparison shares
 (``WSSetup.sizes``; the release searches with batch 256, LR 0.1 and 50 epochs at 16 channels), DARTS's alpha LR
@@ -61,31 +61,6 @@ class PCDARTS(DartsAlpha):
 
     def search_changes(self) -> dict[str, Any]:
         return {"pcdarts_k": self.settings.k}
-
-    def cost(self, setup: WSSetup) -> float:
-        """DARTS's count (``cost.search_work``) on the supernet of this method's ``k``: ``search_work`` caches per
-        method name and counts the setup's search of ``algorithm``, i.e. ``SearchConfig``'s default ``k``, so another
-        ``k`` recounts a step's multiply-adds on its own supernet (the same seeded build as ``search_work``)."""
-        from dataclasses import replace
-
-        import torch
-
-        from nasaudit.data.loading import load_dataset
-        from nasaudit.weight_sharing.cost import search_work, supernet_macs
-        from nasaudit.weight_sharing.differentiable.alpha import ArchParameters
-
-        work = search_work(self, setup)
-        config = self.search_config(setup)
-        if config == setup.search_config(self.algorithm):
-            return work.training
-        splits = load_dataset(setup.dataset, setup.data_root, val_fraction=setup.val_fraction, seed=0)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            supernet = config.build_supernet(splits)
-            alphas = ArchParameters(supernet, generator=torch.Generator().manual_seed(0))
-        macs = supernet_macs(supernet, alphas.forward_arg({k: w.detach() for k, w in alphas.weights().items()}),
-                             splits)
-        return replace(work, step=float(macs), mixed=macs).training
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
         return f"{super().describe_cost(setup, family)}, 1/{self.settings.k} of each edge's channels through its ops"
