@@ -25,7 +25,8 @@ app = typer.Typer(help="Differentiable NAS: DARTS-family search, alpha vs pertur
 @app.command("search", cls=study_command("differentiable"))
 def search_command(
     out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption, seed: int = SeedOption,
-    algorithm: str = spec_option("algorithm", "--algorithm", help="darts, darts2, sdarts_rs, sgas, gdas or drnas."),
+    algorithm: str = spec_option("algorithm", "--algorithm",
+                                 help="darts, darts2, sdarts_rs, sgas, gdas, drnas or pcdarts."),
     preset: str = spec_option("preset", "--preset", help="paper (the papers' settings, GPU) or tiny (CPU)."),
     dataset: str = spec_option("dataset", "--dataset", help="embedded, fashion8, cifar10, ..."),
     data_root: str | None = spec_option("data_root", "--data-root", help="Folder of the dataset files."),

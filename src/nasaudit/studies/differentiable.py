@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.weight_sharing.differentiable.config import SearchConfig
 
-Algorithm = Literal["darts", "darts2", "sdarts_rs", "sgas", "gdas", "drnas"]
+Algorithm = Literal["darts", "darts2", "sdarts_rs", "sgas", "gdas", "drnas", "pcdarts"]
 Method = Literal["alpha", "pt", "pt_mag", "fixed_alpha_pt"]
 #: study method -> (the search it selects from: fixed alpha or the study's algorithm, the selection method)
 METHODS: dict[str, tuple[str | None, str]] = {"alpha": (None, "alpha"), "pt": (None, "pt"), "pt_mag": (None, "pt_mag"),
