@@ -246,7 +246,8 @@ def darts_space_command(
     metric: str | None = typer.Option(None, "--metric", "-m",
                                       help="Metric: a table's column (default test_acc) or val_accuracy / "
                                            "test_accuracy of a folder (default val_accuracy)."),
-    model: str = typer.Option("gbt", "--model", help="Surrogate: gbt, gin or official (NB301's models, extra nb301)."),
+    model: str = typer.Option("gbt", "--model", help="Surrogate: gbt, gbt_ops (op counts: small tables), gin or "
+                                                     "official (NB301's models, extra nb301)."),
     model_dir: str | None = typer.Option(None, "--model-dir", help="Folder of NB301's model files (model official)."),
     heldout: str | None = typer.Option(None, "--heldout",
                                        help="split (NB301's 0.8/0.1/0.1) or kfold (every row predicted out of fold); "

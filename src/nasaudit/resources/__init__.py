@@ -47,6 +47,12 @@ def fashion_benchmark_path() -> Path:
     return _resource(FASHION_BENCHMARK)
 
 
+def darts_benchmark_path() -> Path:
+    """The DARTS-space training benchmark on Fashion-MNIST at 8 px: sampled, PrimSkip-group, published and edited
+    DARTS genotypes, each trained from scratch with 3 seeds (redundancy paper Sec. 3-4 offline; see its .meta.json)."""
+    return _resource(DARTS_BENCHMARK)
+
+
 #: tables shipped in the package, usable by name wherever a table path is accepted
 PACKAGED_TABLES = {"embedded": EMBEDDED_BENCHMARK, "nb201": NB201_TABLE, "fashion": FASHION_BENCHMARK,
                    "darts_fashion": DARTS_BENCHMARK}

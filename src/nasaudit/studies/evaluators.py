@@ -124,18 +124,18 @@ class NB301ResultsEvaluatorSpec(StrictModel):
 
 class NB301SurrogateEvaluatorSpec(StrictModel):
     """A surrogate fit the way NB301 fit its own (``model: gbt`` on NB301's config encoding, ``gin`` on the cell
-    graphs), scoring any DARTS genotype. ``path`` is an NB301 results folder (``metric`` val_accuracy or
-    test_accuracy) or a DARTS-space benchmark table: a CSV/parquet with ``arch_column`` of DARTS genotype strings,
-    or a shipped table by name such as ``darts_fashion`` (``metric`` one of its numeric columns). Held out:
-    ``heldout: split`` is NB301's 0.8/0.1/0.1 split seeded by ``seed``; ``kfold`` predicts every genotype from
-    the other ``folds`` and fits the evaluator's model on all rows (for small tables). ``official`` is the
-    released NB301 ensemble in ``model_dir`` (extra ``nb301``; folders only). The fit is kept in the run folder,
-    keyed by the data's content and these settings."""
+    graphs; ``gbt_ops`` on per-cell op counts, for tables of a few dozen cells), scoring any DARTS genotype.
+    ``path`` is an NB301 results folder (``metric`` val_accuracy or test_accuracy) or a DARTS-space benchmark table:
+    a CSV/parquet with ``arch_column`` of DARTS genotype strings, or a shipped table by name such as
+    ``darts_fashion`` (``metric`` one of its numeric columns). Held out: ``heldout: split`` is NB301's 0.8/0.1/0.1
+    split seeded by ``seed``; ``kfold`` predicts every genotype from the other ``folds`` and fits the evaluator's
+    model on all rows (for small tables). ``official`` is the released NB301 ensemble in ``model_dir`` (extra
+    ``nb301``; folders only). The fit is kept in the run folder, keyed by the data's content and these settings."""
 
     kind: Literal["nb301_surrogate"] = "nb301_surrogate"
     path: str
     metric: str = "val_accuracy"
-    model: Literal["gbt", "gin", "official"] = "gbt"
+    model: Literal["gbt", "gbt_ops", "gin", "official"] = "gbt"
     model_dir: str | None = None
     seed: SeedValue = 0
     n_estimators: int = Field(500, ge=1, le=100_000)

@@ -11,6 +11,10 @@ and a GIN on the cell graphs. Here:
   ``nasbench301/configspace.json`` (``edge_<cell>_<k>``, ``inputs_node_<cell>_<n>``) as the index of its value
   among that hyperparameter's choices, -1 where it is inactive (ConfigSpace's ``get_array`` with NaN imputed
   to -1, as NB301's XGB/LGB models do); early stopping on the validation split.
+* ``gbt_ops``: the same LightGBM on ``op_count_features`` (per cell, how many edges hold each op, and how many of
+  them leave a cell input): not NB301's, but the encoding a table of a few dozen cells can learn from (on the shipped
+  ``darts_fashion``, 10-fold out-of-fold Kendall tau 0.3 against 0.05 for the config encoding, whose 34 categorical
+  columns 92 rows cannot split).
 * ``gin``: ``nasaudit.truth.gin``, best validation epoch kept.
 * ``official``: the released NB301 ensemble (optional extra ``nb301``) scored on the same test split.
 
@@ -26,6 +30,7 @@ A fit is saved to a folder and read back before use, so a fresh fit and a cached
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,7 +46,9 @@ from nasaudit.truth.gin import GINRegressor, GINSettings, cell_graphs
 from nasaudit.truth.surrogate import GBT_DEFAULTS, NB301_KEY_PREFIX, genotype_to_nb301_config, read_nb301_results
 from nasaudit.truth.tabular import TabularBenchmark
 
-NB301Model = Literal["gbt", "gin", "official"]
+NB301Model = Literal["gbt", "gbt_ops", "gin", "official"]
+#: the models this module fits
+FitModel = Literal["gbt", "gbt_ops", "gin"]
 #: how the held-out predictions are made: NB301's test split, or out-of-fold predictions of every row
 HeldOutMode = Literal["split", "kfold"]
 #: the architecture column of a benchmark table (``nasaudit bench export``)
@@ -94,6 +101,26 @@ def nb301_config_features(genotypes: list[DartsGenotype]) -> np.ndarray:
                 rows[i, column] = choices.index(config[f"{NB301_KEY_PREFIX}inputs_node_{cell_type}_{node}"])
                 column += 1
     return rows
+
+
+def op_count_features(genotypes: list[DartsGenotype]) -> np.ndarray:
+    """Per cell type and op of the DARTS space: the edges holding it, and those of them fed by a cell input."""
+    ops = DartsSpace().ops
+    rows = np.zeros((len(genotypes), 2 * 2 * len(ops)), dtype=np.float64)
+    for i, genotype in enumerate(genotypes):
+        column = 0
+        for cell_type in CELL_TYPES:
+            edges = genotype.cell(cell_type).edges
+            for from_inputs in (False, True):
+                for op in ops:
+                    rows[i, column] = sum(o == op and (not from_inputs or src in (0, 1)) for o, src in edges)
+                    column += 1
+    return rows
+
+
+#: the features of each tree model
+GBT_FEATURES: dict[str, Callable[[list[DartsGenotype]], np.ndarray]] = {
+    "gbt": nb301_config_features, "gbt_ops": op_count_features}
 
 
 def heldout_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -212,8 +239,8 @@ class NB301FittedSurrogate:
         genotypes = [self.space.coerce(a) for a in archs]
         if not genotypes:
             return np.empty(0, dtype=np.float64)
-        if self.model == "gbt":
-            return np.asarray(self.regressor.predict(nb301_config_features(genotypes)), dtype=np.float64)
+        if self.model in GBT_FEATURES:
+            return np.asarray(self.regressor.predict(GBT_FEATURES[self.model](genotypes)), dtype=np.float64)
         if self.model == "gin":
             return np.concatenate([self.regressor.predict(cell_graphs(self.space, genotypes[s:s + PREDICT_BATCH]))
                                    for s in range(0, len(genotypes), PREDICT_BATCH)])
@@ -243,7 +270,7 @@ def nb301_training_data(source: str | Path, metric: str,
     return nb301_training_table(source, metric)
 
 
-def fit_nb301_surrogate(source: str | Path, cache: Path, model: Literal["gbt", "gin"] = "gbt",
+def fit_nb301_surrogate(source: str | Path, cache: Path, model: FitModel = "gbt",
                         metric: str = "val_accuracy", seed: int = 0, gin: GINSettings | None = None,
                         n_estimators: int = GBT_DEFAULTS["n_estimators"], space: DartsSpace | None = None,
                         heldout: HeldOutMode = "split", folds: int = DEFAULT_FOLDS,
@@ -271,7 +298,7 @@ def fit_nb301_surrogate(source: str | Path, cache: Path, model: Literal["gbt", "
     return NB301FittedSurrogate(model, fitted.regressor, HeldOut.from_json((cache / HELDOUT_FILE).read_text()), space)
 
 
-def _fit_kfold(genotypes: list[DartsGenotype], scores: np.ndarray, model: Literal["gbt", "gin"], seed: int,
+def _fit_kfold(genotypes: list[DartsGenotype], scores: np.ndarray, model: FitModel, seed: int,
                gin: GINSettings | None, n_estimators: int, folds: int) -> tuple[bytes, HeldOut]:
     """Out-of-fold predictions of every genotype, then the model fit on all of them (each fit stopping early on
     a seeded tenth of its own training rows)."""
@@ -318,35 +345,35 @@ def published_rows() -> pd.DataFrame:
                           "sparse_kendall": values["sparse_kendall"]} for name, values in NB301_PUBLISHED.items()])
 
 
-def _fit(model: Literal["gbt", "gin"], train: list[DartsGenotype], y: np.ndarray, val: list[DartsGenotype],
+def _fit(model: FitModel, train: list[DartsGenotype], y: np.ndarray, val: list[DartsGenotype],
          y_val: np.ndarray, seed: int, gin: GINSettings | None, n_estimators: int) -> bytes:
     """One fit of ``model`` on ``train`` (``val`` for early stopping or the best epoch), as saved bytes."""
-    if model == "gbt":
-        return _fit_gbt(train, y, val, y_val, seed, n_estimators)
+    if model in GBT_FEATURES:
+        return _fit_gbt(GBT_FEATURES[model], train, y, val, y_val, seed, n_estimators)
     space = DartsSpace()
     return GINRegressor(gin or GINSettings(seed=seed)).fit(cell_graphs(space, train), y, cell_graphs(space, val),
                                                            y_val).to_bytes()
 
 
-def _fit_gbt(train: list[DartsGenotype], y: np.ndarray, val: list[DartsGenotype], y_val: np.ndarray, seed: int,
-             n_estimators: int) -> bytes:
+def _fit_gbt(features: Callable[[list[DartsGenotype]], np.ndarray], train: list[DartsGenotype], y: np.ndarray,
+             val: list[DartsGenotype], y_val: np.ndarray, seed: int, n_estimators: int) -> bytes:
     import lightgbm
 
     params = {key: value for key, value in GBT_DEFAULTS.items() if key != "n_estimators"}
-    data = lightgbm.Dataset(nb301_config_features(train), y, free_raw_data=False)
+    data = lightgbm.Dataset(features(train), y, free_raw_data=False)
     booster = lightgbm.train({**params, "seed": seed}, data, num_boost_round=n_estimators,
-                             valid_sets=[lightgbm.Dataset(nb301_config_features(val), y_val, reference=data)],
+                             valid_sets=[lightgbm.Dataset(features(val), y_val, reference=data)],
                              callbacks=[lightgbm.early_stopping(max(10, n_estimators // 10), verbose=False)])
     return str(booster.model_to_string(num_iteration=booster.best_iteration or None)).encode()
 
 
-def _load(model: Literal["gbt", "gin"], path: Path) -> NB301FittedSurrogate:
+def _load(model: FitModel, path: Path) -> NB301FittedSurrogate:
     return _from_bytes(model, path.read_bytes())
 
 
-def _from_bytes(model: Literal["gbt", "gin"], data: bytes) -> NB301FittedSurrogate:
-    if model == "gbt":
+def _from_bytes(model: FitModel, data: bytes) -> NB301FittedSurrogate:
+    if model in GBT_FEATURES:
         import lightgbm
 
-        return NB301FittedSurrogate("gbt", lightgbm.Booster(model_str=data.decode()))
+        return NB301FittedSurrogate(model, lightgbm.Booster(model_str=data.decode()))
     return NB301FittedSurrogate("gin", GINRegressor.from_bytes(data))
