@@ -50,7 +50,7 @@ def test_every_spec_field_reaches_the_study(tmp_path, monkeypatch: pytest.Monkey
         assert done.code in (0, None)
     spec = DifferentiableSpec.model_validate(captured["study"])
     for name, field in DifferentiableSpec.model_fields.items():
-        if name != "kind":  # every other field took the value given on the command line, not its default
+        if name not in ("kind", "space"):  # every other field took the command line's value (--space: the audit's)
             assert getattr(spec, name) != field.get_default(call_default_factory=True), name
     assert spec.tune_sweep == [0, 1] and spec.channels == 8 and spec.depth == 4 and spec.batch_size == 32
     assert spec.shuffle_repeats == 3 and spec.selections == ["pt", "pt_mag"]

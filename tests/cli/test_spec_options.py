@@ -40,7 +40,11 @@ DIFFERENT = {
     "name": "the set's name is required in a spec; the command names it after its generator",
     "cell_types": "each generator has its own default (variants: normal; shape: normal and reduce)",
     "macro": "repeatable KEY=VALUE pairs, none by default: the spec's empty mapping",
+    "space": "--space names the audit's space, which the command's one study runs in (its own space stays unset)",
+    "ops": "--ops masks the audit's space (a field of the space, not of the study)",
 }
+#: commands that run several study kinds at once, each study with its own defaults
+MULTI_STUDY = {"analyze darts-space"}
 #: options whose name is not their field's last key part
 RENAMED = {"genotypes": "archs", "spec": "grid"}
 #: the nested models the options' dotted keys go through
@@ -57,7 +61,8 @@ def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
 COMMANDS = dict(_commands(typer.main.get_command(app)))
 #: the commands whose callback builds a spec of studies and runs it
 STUDY_COMMANDS = sorted(path for path, command in COMMANDS.items()
-                        if "run_studies(" in inspect.getsource(inspect.unwrap(command.callback)))
+                        if "run_studies(" in inspect.getsource(inspect.unwrap(command.callback))
+                        and path not in MULTI_STUDY)
 
 
 def _resolved(path: str) -> StudyCommand:
