@@ -12,8 +12,8 @@ update. So over one step every op of every choice block is trained exactly once.
 (one ``ctx.backward`` per path, the loop's single ``optimizer.step``), so FairNAS reuses it (``STRICT_FAIR``)
 and trains with it on every space it accepts, whatever the setup's default sampling. A choice block is an edge of
 the one cell every cell shares (``share_topology``, the comparison's default); without sharing, each cell's edge.
-Counted cost (``cost``): ``single_path_work(setup, "fair")``, i.e. ``m`` forward/backward passes per step, plus
-one pass over the ranking images per architecture the evolution queries.
+Counted cost (``spos_evolution``'s ``cost`` on this supernet): ``single_path_work(setup, "fair")``, i.e. ``m``
+forward/backward passes per step, plus one pass over the ranking images per architecture the evolution queries.
 
 Release followed: xiaomi-automl/FairNAS@fa0d393ee8e1dc7ff290119bbf8df1513eee9a2c ships only the searched
 FairNAS-A/B/C models and their evaluation (``models/FairNAS_{A,B,C}.py``, ``verify.py``, ``verify_se.py``,
@@ -34,16 +34,11 @@ when that default changes.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod
-from nasaudit.weight_sharing.methods.spos import EpochRanking
+from nasaudit.weight_sharing.methods.spos import SposEvolution, SposSettings
 
 if TYPE_CHECKING:
-    from nasaudit.data.splits import DatasetSplits
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.weight_sharing.setup import WSSetup
     from nasaudit.weight_sharing.supernet.modules import Supernet
@@ -54,11 +49,9 @@ if TYPE_CHECKING:
 STRICT_FAIR = "fair"
 
 
-class FairNASSettings(MethodSettings):
+class FairNASSettings(SposSettings):
     """FairNAS + evolution: ``evolution_budget`` supernet queries of the evolution that picks the final cell (the
     same setting and default as ``spos_evolution``'s)."""
-
-    evolution_budget: int = Field(100, ge=1, le=1_000_000)
 
 
 def supernet_config(setup: WSSetup, space: SearchSpace) -> SupernetConfig:
@@ -73,49 +66,21 @@ def fair_sampler(supernet: Supernet, config: SupernetConfig) -> PathSampler:
     return PathSampler(supernet, STRICT_FAIR, config.share_topology)
 
 
-class FairNAS(WeightSharingMethod):
-    """FairNAS + regularised evolution (module doc)."""
+class FairNAS(SposEvolution):
+    """FairNAS + regularised evolution (module doc): ``spos_evolution`` with the supernet trained under strict
+    fairness whatever the setup's default sampling."""
 
     name = "fairnas"
     description = ("FairNAS: single-path supernet under strict fairness (every op of every edge once per step, "
                    "one update), then regularised evolution scored by the shared weights (Chu et al. 2021)")
     families = ("nb201",)
     reduced_families = ("nb201",)
-    without_sharing = "evolution"
+    training = "fairnas"
     settings_model = FairNASSettings
     settings: FairNASSettings
 
-    def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
-              work_dir: Path | None) -> Trained:
-        from nasaudit.weight_sharing.supernet.training import train_supernet
-
-        config = supernet_config(setup, space)
-        ranking = EpochRanking(setup, splits, work_dir)
-
-        def sampler(supernet: Supernet) -> PathSampler:
-            ranking.supernet = supernet
-            return fair_sampler(supernet, config)
-
-        train_supernet(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,
-                       on_epoch_end=ranking.on_epoch_end, sampler=sampler)
-        return ranking.trained()
-
-    def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
-               seed: int) -> str:
-        from nasaudit.search.evolution import RegularizedEvolution
-
-        budget = min(self.settings.evolution_budget, space.size)
-        found = RegularizedEvolution().run(space, trained.state.evaluator(), budget, seed)
-        return space.format(found.final_arch)
-
-    def cost(self, setup: WSSetup) -> float:
-        """Strictly fair weight steps (``m`` forward/backward passes each), then one pass over the ranking images
-        per architecture the evolution queries."""
-        from nasaudit.weight_sharing.cost import single_path_work
-        from nasaudit.weight_sharing.training import search_space
-
-        work = single_path_work(setup, STRICT_FAIR)
-        return work.training + min(self.settings.evolution_budget, search_space(setup).size) * work.query
+    def supernet_config(self, setup: WSSetup, space: SearchSpace) -> SupernetConfig:
+        return supernet_config(setup, space)
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
         from nasaudit.spaces.registry import get_space

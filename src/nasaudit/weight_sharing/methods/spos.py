@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from nasaudit.weight_sharing.setup import WSSetup
     from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
     from nasaudit.weight_sharing.supernet.modules import Supernet
-    from nasaudit.weight_sharing.supernet.training import SupernetEpoch
+    from nasaudit.weight_sharing.supernet.training import SupernetConfig, SupernetEpoch
 
 _RANKING_FILE = "ranking.json"
 
@@ -83,19 +83,23 @@ class SposEvolution(WeightSharingMethod):
     name = "spos_evolution"
     description = ("single-path one-shot supernet, then regularised evolution scored by the shared weights "
                    "(Guo et al. 2020)")
-    families = ("nb201", "darts", "nb101")
-    reduced_families = ("nb201", "darts", "nb101")
+    families: ClassVar[tuple[str, ...]] = ("nb201", "darts", "nb101")
+    reduced_families: ClassVar[tuple[str, ...]] = ("nb201", "darts", "nb101")
     training = "spos"
     without_sharing = "evolution"
     settings_model = SposSettings
     settings: SposSettings
+
+    def supernet_config(self, setup: WSSetup, space: SearchSpace) -> SupernetConfig:
+        """The single-path supernet this method trains: the setup's (``WSSetup.single_path_config``)."""
+        return setup.single_path_config(space)
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
         from nasaudit.weight_sharing.supernet.sampling import PathSampler
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
-        config = setup.single_path_config(space)
+        config = self.supernet_config(setup, space)
         ranking = EpochRanking(setup, splits, work_dir)
 
         def sampler(supernet: Supernet) -> PathSampler:
@@ -119,7 +123,7 @@ class SposEvolution(WeightSharingMethod):
         from nasaudit.weight_sharing.cost import single_path_work
         from nasaudit.weight_sharing.training import search_space
 
-        work = single_path_work(setup, setup.single_path_config(search_space(setup)).sampling)
+        work = single_path_work(setup, self.supernet_config(setup, search_space(setup)).sampling)
         return work.training + min(self.settings.evolution_budget, search_space(setup).size) * work.query
 
     def describe_cost(self, setup: WSSetup, family: str) -> str:
