@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from nasaudit.audit.runner import Runner, run_spec
 from nasaudit.audit.spec import load_spec
 from nasaudit.errors import ConfigError
-import yaml
 
 from ..truth.conftest import write_nb301_folder
 
@@ -35,6 +35,7 @@ def test_a_study_runs_in_its_own_space_beside_the_audits(tmp_path, nb201_csv):
     nb201 = json.loads((run / "00-primskip" / "section.json").read_text())
     darts = json.loads((run / "01-primskip" / "section.json").read_text())
     assert "inside the PrimSkip group" in " ".join(nb201["notes"])  # NB201 is small enough to locate its optimum
+    assert "PrimSkip group" not in " ".join(darts["notes"][2:])  # DARTS is not: no optimum is located there
     samples = (run / "01-primskip" / "samples.csv").read_text()
     assert "Genotype(normal=" in samples and "|nor_conv" not in samples
     assert (run / "02-op_usage" / "section.json").is_file()
