@@ -6,6 +6,8 @@ A ``SearchSpace`` knows how to parse, validate, sample, enumerate, perturb and c
 
 from __future__ import annotations
 
+import ast
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any, ClassVar, Literal
@@ -45,6 +47,40 @@ def check_arch_text(text: object, what: str) -> str:
         elif ch in ")]}":
             depth -= 1
     return text
+
+
+def genotype_call_fields(text: str, what: str, name: str, fields: tuple[str, ...], call: str) -> dict[str, ast.expr]:
+    """The fields of a ``Genotype(...)`` call written as in the authors' ``genotypes.py`` (DARTS CNN and RNN cells),
+    by name, unevaluated: positional or keyword, with or without a module prefix. ``what`` names the text in errors
+    ("DARTS genotype"), ``name`` the call ("Genotype"), ``call`` its expected form; each error is one
+    ``ArchitectureError``."""
+    check_arch_text(text, what)
+    try:
+        with warnings.catch_warnings():  # e.g. an invalid escape in a quoted op name is not the user's concern
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        raise ArchitectureError(f"{what} is not valid Genotype(...) text: {err.msg} at line {err.lineno}, "
+                                f"column {err.offset}") from None
+    except (MemoryError, RecursionError):  # e.g. thousands of unary minus signs overflow the parser's stack
+        raise ArchitectureError(f"{what} is too deeply nested an expression to parse") from None
+    body = tree.body
+    func = getattr(body, "func", None)
+    if not isinstance(body, ast.Call) or (getattr(func, "id", None) or getattr(func, "attr", None)) != "Genotype":
+        raise ArchitectureError(f"{what} must be a call '{call}'")
+    if len(body.args) > len(fields):
+        raise ArchitectureError(f"{name} takes {len(fields)} fields, got {len(body.args)} positional")
+    found: dict[str, ast.expr] = dict(zip(fields, body.args, strict=False))
+    for kw in body.keywords:
+        if kw.arg not in fields:
+            raise ArchitectureError(f"unknown {name} field {kw.arg!r}; expected {list(fields)}")
+        if kw.arg in found:
+            raise ArchitectureError(f"{name} field {kw.arg!r} is given twice")
+        found[kw.arg] = kw.value
+    missing = [f for f in fields if f not in found]
+    if missing:
+        raise ArchitectureError(f"{name} is missing field(s) {missing}")
+    return found
 
 
 class SearchSpace(ABC):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import itertools
 import math
-import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -25,7 +24,7 @@ from nasaudit.spaces.base import (
     MAX_ARCH_CHARS,
     GraphForm,
     SearchSpace,
-    check_arch_text,
+    genotype_call_fields,
     op_on_node_graph,
     position_error,
 )
@@ -98,35 +97,7 @@ def parse_genotype(text: str) -> DartsGenotype:
     Accepts the variants found in published code: any whitespace and newlines, positional fields,
     a module prefix (``genotypes.Genotype``), concat as a list, tuple or ``range(a, b)``.
     """
-    check_arch_text(text, "DARTS genotype")
-    try:
-        with warnings.catch_warnings():  # e.g. an invalid escape in a quoted op name is not the user's concern
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as err:
-        raise ArchitectureError(
-            f"DARTS genotype is not valid Genotype(...) text: {err.msg} at line {err.lineno}, "
-            f"column {err.offset}"
-        ) from None
-    except (MemoryError, RecursionError):  # e.g. thousands of unary minus signs overflow the parser's stack
-        raise ArchitectureError("DARTS genotype is too deeply nested an expression to parse") from None
-    call = tree.body
-    name = getattr(call, "func", None)
-    func_name = getattr(name, "id", None) or getattr(name, "attr", None)
-    if not isinstance(call, ast.Call) or func_name != "Genotype":
-        raise ArchitectureError("DARTS genotype must be a call 'Genotype(normal=..., ...)'")
-    if len(call.args) > len(_FIELDS):
-        raise ArchitectureError(f"Genotype takes {len(_FIELDS)} fields, got {len(call.args)} positional")
-    fields: dict[str, ast.expr] = dict(zip(_FIELDS, call.args, strict=False))
-    for kw in call.keywords:
-        if kw.arg not in _FIELDS:
-            raise ArchitectureError(f"unknown Genotype field {kw.arg!r}; expected {list(_FIELDS)}")
-        if kw.arg in fields:
-            raise ArchitectureError(f"Genotype field {kw.arg!r} is given twice")
-        fields[kw.arg] = kw.value
-    missing = [f for f in _FIELDS if f not in fields]
-    if missing:
-        raise ArchitectureError(f"Genotype is missing field(s) {missing}")
+    fields = genotype_call_fields(text, "DARTS genotype", "Genotype", _FIELDS, "Genotype(normal=..., ...)")
     cells = {}
     for cell_type in CELL_TYPES:
         edges = _literal_edges(fields[cell_type], cell_type)

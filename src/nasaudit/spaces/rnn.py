@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import itertools
 import math
-import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -36,7 +35,7 @@ from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import (
     GraphForm,
     SearchSpace,
-    check_arch_text,
+    genotype_call_fields,
     op_on_node_graph,
     position_error,
 )
@@ -89,32 +88,8 @@ def parse_rnn_genotype(text: str) -> RNNGenotype:
     Accepts whitespace and newlines, positional fields, a module prefix (``genotypes.Genotype``) and concat as a
     list, a tuple or ``range(a, b)``. Membership (node count, activations, wiring) is the space's ``validate``.
     """
-    check_arch_text(text, "RNN genotype")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as err:
-        raise ArchitectureError(f"RNN genotype is not valid Genotype(...) text: {err.msg} at line {err.lineno}, "
-                                f"column {err.offset}") from None
-    except (MemoryError, RecursionError):
-        raise ArchitectureError("RNN genotype is too deeply nested an expression to parse") from None
-    call = tree.body
-    func = getattr(call, "func", None)
-    if not isinstance(call, ast.Call) or (getattr(func, "id", None) or getattr(func, "attr", None)) != "Genotype":
-        raise ArchitectureError("RNN genotype must be a call 'Genotype(recurrent=..., concat=...)'")
-    if len(call.args) > len(_FIELDS):
-        raise ArchitectureError(f"RNN Genotype takes {len(_FIELDS)} fields, got {len(call.args)} positional")
-    fields: dict[str, ast.expr] = dict(zip(_FIELDS, call.args, strict=False))
-    for kw in call.keywords:
-        if kw.arg not in _FIELDS:
-            raise ArchitectureError(f"unknown RNN Genotype field {kw.arg!r}; expected {list(_FIELDS)}")
-        if kw.arg in fields:
-            raise ArchitectureError(f"RNN Genotype field {kw.arg!r} is given twice")
-        fields[kw.arg] = kw.value
-    missing = [f for f in _FIELDS if f not in fields]
-    if missing:
-        raise ArchitectureError(f"RNN Genotype is missing field(s) {missing}")
+    fields = genotype_call_fields(text, "RNN genotype", "RNN Genotype", _FIELDS,
+                                  "Genotype(recurrent=..., concat=...)")
     return RNNGenotype(_literal_nodes(fields["recurrent"]), _literal_concat(fields["concat"]))
 
 
