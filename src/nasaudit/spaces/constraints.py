@@ -22,14 +22,12 @@ import math
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
-import networkx as nx
-import numpy as np
-
 from nasaudit.errors import ArchitectureError, SpaceError
 from nasaudit.seeding import SeedLike, as_generator
-from nasaudit.spaces.base import GraphForm, SearchSpace, position_error
+from nasaudit.spaces.base import SearchSpace, position_error
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch, NB201Space
+from nasaudit.spaces.subset import PartOfSpace
 
 PRIMSKIP_GROUPS: tuple[str, ...] = ("random", "skip", "prim", "primskip")
 SKIP_OP = "skip_connect"
@@ -131,7 +129,7 @@ class PrimSkip:
         return math.prod(self.space.cell_count(c, self.free_ops, first_node=1 if self.skip else 0) for c in CELL_TYPES)
 
 
-class PrimSkipSpace(SearchSpace):
+class PrimSkipSpace(PartOfSpace):
     """The PrimSkip ``group`` of an NB201 or DARTS ``base`` space as a search space (redundancy paper App. H).
 
     ``name``, ``family``, strings, keys, graphs and encodings are the base space's; ``ops`` are the ops the
@@ -142,11 +140,9 @@ class PrimSkipSpace(SearchSpace):
     """
 
     def __init__(self, base: SearchSpace, group: str) -> None:
+        super().__init__(base)
         self.constraint = PrimSkip(base, group)
-        self.base = base
         self.group = group
-        self.name = base.name
-        self.family = base.family  # type: ignore[misc]  # an instance copy of the base's class-level family
         allowed = set(self.constraint.free_ops or base.ops) | ({SKIP_OP} if self.constraint.skip else set())
         self.ops = tuple(op for op in base.ops if op in allowed)
         if isinstance(base, DartsSpace) and self.constraint.skip:
@@ -163,17 +159,11 @@ class PrimSkipSpace(SearchSpace):
     def __repr__(self) -> str:
         return f"PrimSkipSpace({self.base!r}, group={self.group!r})"
 
-    def parse(self, text: str) -> Hashable:
-        return self.base.parse(text)
+    def holds(self, arch: Any) -> bool:
+        return self.constraint.holds(arch)
 
-    def format(self, arch: Any) -> str:
-        return self.base.format(arch)
-
-    def validate(self, arch: Any) -> None:
-        self.base.validate(arch)
-        if not self.constraint.satisfied(arch):
-            raise ArchitectureError(f"{self.base.format(arch)} is not in the {self.group!r} group of "
-                                    f"{self.base.name!r}")
+    def outside(self, arch: Any) -> str:
+        return f"{self.base.format(arch)} is not in the {self.group!r} group of {self.base.name!r}"
 
     @property
     def size(self) -> int:
@@ -218,32 +208,15 @@ class PrimSkipSpace(SearchSpace):
                                                                                  for k in (0, 1)}
         return [p for p in self.base.positions(arch) if p not in fixed]
 
-    def neighbours(self, arch: Any, position: Hashable | None = None) -> list[Any]:
-        """The base space's one-step changes of ``arch`` that stay in the group."""
-        self.validate(arch)
+    def _check_position(self, arch: Any, position: Hashable | None) -> None:
+        """A fixed operation of the Skip constraint is not a position of the group."""
         if position is not None and position not in (valid := self.positions(arch)):
             raise position_error(f"{self.name} ({self.group})", position, valid)
-        return [n for n in self.base.neighbours(arch, position) if self.constraint.holds(n)]
-
-    def mutate(self, arch: Any, seed: SeedLike) -> Any:
-        """A uniformly random neighbour inside the group (a fresh sample of the group if there is none)."""
-        rng = as_generator(seed)
-        options = self.neighbours(arch)
-        return options[int(rng.integers(len(options)))] if options else self.sample(rng)
-
-    def canonical(self, arch: Any) -> str:
-        return self.base.canonical(arch)
-
-    def to_networkx(self, arch: Any, form: GraphForm = "edge") -> nx.DiGraph:
-        return self.base.to_networkx(arch, form)
 
     def restrict(self, ops: Sequence[str]) -> PrimSkipSpace:
         """The group in the base space restricted to ``ops`` (PrimSkip needs its ops: dropping one is refused)."""
         kept = self._check_restriction(ops, self.ops)
         return PrimSkipSpace(self.base.restrict(kept), self.group)
-
-    def one_hot(self, arch: Any) -> np.ndarray:
-        return self.base.one_hot(arch)
 
     def describe(self) -> dict[str, Any]:
         return {**self.base.describe(), "ops": list(self.ops), "size": self.size, "group": self.group,
