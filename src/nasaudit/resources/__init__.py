@@ -1,5 +1,6 @@
-"""Files shipped inside the package: the embedded mini-benchmark, the published NB201 table, the Fashion-MNIST
-subset and its two training benchmarks (NB201 and DARTS cells), and the default audit spec."""
+"""Files shipped inside the package: the embedded mini-benchmark, the published NB201 tables (test accuracy, and
+CIFAR-10 validation accuracy beside it), the Fashion-MNIST subset and its two training benchmarks (NB201 and DARTS
+cells), and the default audit spec."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from nasaudit.errors import DataError
 EMBEDDED_BENCHMARK = "nb201_digits_mini.csv"
 DEFAULT_SPEC = "default_audit.yaml"
 NB201_TABLE = "nb201_test_acc_200ep.csv.xz"
+NB201_VALID_TABLE = "nb201_valid_acc_200ep.csv.xz"
 FASHION_SUBSET = "fashion_mnist_subset.npz"
 FASHION_BENCHMARK = "nb201_fashion.csv"
 DARTS_BENCHMARK = "darts_fashion.csv"
@@ -36,6 +38,12 @@ def nb201_table_path() -> Path:
     return _resource(NB201_TABLE)
 
 
+def nb201_valid_table_path() -> Path:
+    """NAS-Bench-201's CIFAR-10 validation accuracy of all 15,625 cells after 200 epochs (the ``cifar10-valid``
+    split), to search on while reporting the test table (single-path paper Sec. 3.2); see its .meta.json."""
+    return _resource(NB201_VALID_TABLE)
+
+
 def fashion_subset_path() -> Path:
     """The stratified Fashion-MNIST subset behind dataset ``fashion`` (see its .meta.json)."""
     return _resource(FASHION_SUBSET)
@@ -58,13 +66,22 @@ PACKAGED_TABLES = {"embedded": EMBEDDED_BENCHMARK, "nb201": NB201_TABLE, "fashio
                    "darts_fashion": DARTS_BENCHMARK}
 
 
-def table_path(value: str | Path) -> Path:
+#: (shipped table name, metric) -> the shipped file holding that metric, where it is not the name's own file:
+#: ``nb201``'s validation accuracy lives beside its test table, which stays the file of every other metric
+PACKAGED_METRIC_TABLES = {("nb201", "valid_acc"): NB201_VALID_TABLE,
+                          ("nb201", "CIFAR10ValidAccuracy200Epochs"): NB201_VALID_TABLE}
+
+
+def table_path(value: str | Path, metric: str | None = None) -> Path:
     """A benchmark table given by path, or by the name of a shipped one: ``nb201`` (the published NAS-Bench-201
-    table), ``fashion`` (the NB201 training benchmark on Fashion-MNIST), ``darts_fashion`` (the DARTS-cell
-    training benchmark on Fashion-MNIST, e.g. for an ``nb301_surrogate`` evaluator), ``embedded`` (the digits
-    mini-benchmark). A shipped name whose file is not installed raises ``DataError``."""
+    table; with ``metric`` ``valid_acc`` its CIFAR-10 validation table), ``fashion`` (the NB201 training benchmark
+    on Fashion-MNIST), ``darts_fashion`` (the DARTS-cell training benchmark on Fashion-MNIST, e.g. for an
+    ``nb301_surrogate`` evaluator), ``embedded`` (the digits mini-benchmark). A shipped name whose file is not
+    installed raises ``DataError``."""
     name = str(value)
-    return _resource(PACKAGED_TABLES[name]) if name in PACKAGED_TABLES else Path(value)
+    if name not in PACKAGED_TABLES:
+        return Path(value)
+    return _resource(PACKAGED_METRIC_TABLES.get((name, metric or ""), PACKAGED_TABLES[name]))
 
 
 def text_corpus_path(split: str) -> Path:

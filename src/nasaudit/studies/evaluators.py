@@ -202,10 +202,11 @@ def resolve_path(base_dir: Path, path: str) -> Path:
 
 
 def table_file(spec: TableEvaluatorSpec, base_dir: Path) -> Path:
-    """The table a table evaluator reads: a packaged one by name, or a file relative to the spec."""
+    """The table a table evaluator reads: a packaged one by name (the one holding ``spec.metric``: ``nb201``'s
+    ``valid_acc`` is its validation table), or a file relative to the spec."""
     from nasaudit.resources import PACKAGED_TABLES, table_path
 
-    return table_path(spec.path) if spec.path in PACKAGED_TABLES else resolve_path(base_dir, spec.path)
+    return table_path(spec.path, spec.metric) if spec.path in PACKAGED_TABLES else resolve_path(base_dir, spec.path)
 
 
 # ----------------------------------------------------------------------------------------- table

@@ -30,11 +30,14 @@ from nasaudit.spaces.registry import get_space
 
 Resolve = Literal["exact", "canonical"]
 
-#: ``(metric alias, dataset)`` -> column of the NB201 CSV export (``nats_tss_test_acc_200ep.csv``)
+#: ``(metric alias, dataset)`` -> column of the NB201 CSV exports (``nats_tss_test_acc_200ep.csv`` and the shipped
+#: validation table: CIFAR-10's validation accuracy is that of the ``cifar10-valid`` split, the only one that has it)
 NB201_COLUMN_ALIASES: dict[tuple[str, str], str] = {
     ("test_acc", "cifar10"): "CIFAR10TestAccuracy200Epochs",
     ("test_acc", "cifar100"): "CIFAR100TestAccuracy200Epochs",
     ("test_acc", "imagenet16-120"): "ImageNetTestAccuracy200Epochs",
+    ("valid_acc", "cifar10"): "CIFAR10ValidAccuracy200Epochs",
+    ("valid_acc", "cifar10-valid"): "CIFAR10ValidAccuracy200Epochs",
 }
 #: metric alias -> key of the official API's ``get_more_info`` dict (columns ``"<dataset>/<key>"``)
 OFFICIAL_METRIC_KEYS: dict[str, str] = {
@@ -226,7 +229,11 @@ def resolve_column(columns: Sequence[str], metric: str, dataset: str | None = No
     alias = NB201_COLUMN_ALIASES.get((metric, name))
     if alias is not None and alias in columns:
         return alias
-    raise DataError(f"no column for metric {metric!r} on dataset {dataset!r}; the table has {list(columns)}")
+    hint = ""
+    if set(NB201_COLUMN_ALIASES.values()) & set(columns):
+        hint = ("; the shipped table nb201 answers test_acc on cifar10, cifar100, imagenet16-120 and valid_acc on "
+                "cifar10")
+    raise DataError(f"no column for metric {metric!r} on dataset {dataset!r}; the table has {list(columns)}{hint}")
 
 
 def table_header(path: str | Path) -> list[str]:
