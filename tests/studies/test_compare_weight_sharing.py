@@ -75,7 +75,7 @@ def test_methods_a_space_cannot_run_are_refused_before_compute(tmp_path) -> None
     (tmp_path / "spec.yaml").write_text("space: {name: nb101}\nevaluators:\n  t: {kind: table, path: embedded, "
                                         "metric: test_acc}\nanalyses:\n  - {kind: compare, evaluator: t, "
                                         "strategies: [random, enas, darts_pt]}\n")
-    with pytest.raises(ConfigError, match="enas is defined on"):
+    with pytest.raises(ConfigError, match="darts_pt is defined on"):
         load_spec(tmp_path / "spec.yaml")
 
 

@@ -91,7 +91,7 @@ def test_the_seam_refuses_a_method_that_breaks_its_rules() -> None:
     assert training_rows(["darts_alpha", "darts_pt", "gdas"]) == {"darts": ["darts_alpha", "darts_pt"],
                                                                  "gdas": ["gdas"]}
     assert "other_darts" not in WS_METHODS and "bare" not in WS_METHODS
-    assert get_method("enas").check(get_space("nb101")) == "enas is defined on ['nb201'] spaces, not 'nb101'"
+    assert get_method("gdas").check(get_space("nb101")) == "gdas is defined on ['nb201', 'darts'] spaces, not 'nb101'"
     assert get_method("spos_evolution").check(get_space("nb101"), reduced=True) is None
     assert "within the truth's architectures" in get_method("gdas").check(get_space("darts"), reduced=True)
 

@@ -8,13 +8,17 @@ and, as the query-based strategy ``reinforce`` here, over the evaluator's scores
 search-phase paper's "search without weight sharing", which separates the search policy from the sharing.
 
 In a reduced space (``SubsetSpace``) the controller only offers decisions that some member completes.
+
+``make_controller`` gives the controller of a space's family: this module's ``Controller`` on NB201, ENAS's micro
+controller on DARTS cells (``_darts_controller``) and its App. C.6 adaptation on NB101 cells (``_nb101_controller``);
+all of them draw a ``Sample`` and train by the same ``Reinforce``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -114,6 +118,29 @@ class Controller(nn.Module):
         return Sample(self.decisions.to_arch(choice), log_prob, entropy)
 
 
+class Policy(Protocol):
+    """What ``Reinforce`` trains: a torch module that draws a ``Sample`` from a numpy generator."""
+
+    def sample(self, rng: np.random.Generator) -> Sample: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+
+def make_controller(space: SearchSpace, *, seed: int = 0) -> Policy:
+    """The ENAS controller of ``space``'s family (module doc), its weights drawn from ``seed``."""
+    if space.family == "nb201":
+        return Controller(Decisions(space), seed=seed)
+    if space.family == "darts":
+        from nasaudit.search._darts_controller import DartsController
+
+        return DartsController(space, seed=seed)
+    if space.family == "nb101":
+        from nasaudit.search._nb101_controller import NB101Controller
+
+        return NB101Controller(space, seed=seed)
+    raise ConfigError(f"the ENAS controller samples NB201, DARTS or NB101 cells, not {space.name!r} cells")
+
+
 def check_reinforce(lr: float, baseline_decay: float, entropy_weight: float) -> None:
     """Refuse REINFORCE settings that cannot work, before any compute."""
     if not lr > 0 or not 0 <= baseline_decay < 1 or not entropy_weight >= 0:
@@ -129,7 +156,7 @@ class Reinforce:
     reward's units (accuracy in % or as a fraction); ENAS uses ``R - b`` alone, tuned to its reward.
     """
 
-    def __init__(self, controller: Controller, *, lr: float = 0.005, baseline_decay: float = 0.9,
+    def __init__(self, controller: Policy, *, lr: float = 0.005, baseline_decay: float = 0.9,
                  entropy_weight: float = 1e-4) -> None:
         check_reinforce(lr, baseline_decay, entropy_weight)
         self.controller = controller

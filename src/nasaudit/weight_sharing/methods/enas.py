@@ -7,8 +7,16 @@ alternates the two), and the final cell the best by the supernet of ``derive_sam
 Sec. 2.3); the three are its settings (``ENASSettings``). Its counterpart without weight sharing is the same
 controller on the truth (``reinforce``).
 
-Ours differs on purpose: one supernet size for every method (``WSSetup.sizes``); the controller samples NB201
-cells only. The controller has no checkpoint, so a killed ENAS seed starts again.
+The controller is the space family's (``nasaudit.search.controller.make_controller``): on NB201 one op per edge; on
+DARTS cells ENAS's micro-search controller (two inputs and their ops per node, normal then reduce cell; search-phase
+paper Table 1); on NB101 cells the App. C.6 adaptation (LSTM of 64 units, temperature 5.0; an op per vertex and its
+incoming edges; search-phase paper Table 3B). In a reduced space of the truth's architectures every controller
+draws members only (its decisions masked to those some member continues with).
+
+Ours differs on purpose: one supernet size for every method (``WSSetup.sizes``); REINFORCE's advantage is scaled by
+a moving RMS (``Reinforce``), and ``controller_batch`` samples per update stand for the release's aggregation steps
+(10 in App. C.6 and the micro-search script; the default 5 keeps the NB201 runs as they were). The controller has no
+checkpoint, so a killed ENAS seed starts again.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from nasaudit.data.splits import DatasetSplits
-    from nasaudit.search.controller import Controller
+    from nasaudit.search.controller import Policy
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.weight_sharing.setup import WSSetup
     from nasaudit.weight_sharing.supernet.modules import Supernet
@@ -35,7 +43,7 @@ if TYPE_CHECKING:
 class _ControllerPaths:
     """ENAS's weight step: one path per step, sampled by the controller (no gradient to the controller)."""
 
-    def __init__(self, supernet: Supernet, controller: Controller) -> None:
+    def __init__(self, supernet: Supernet, controller: Policy) -> None:
         self.supernet, self.controller = supernet, controller
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
@@ -60,7 +68,8 @@ class ENAS(WeightSharingMethod):
 
     name = "enas"
     description = "ENAS: LSTM controller by REINFORCE over shared weights (Pham et al. 2018)"
-    families = ("nb201",)
+    families = ("nb201", "darts", "nb101")
+    reduced_families = ("nb201", "darts", "nb101")
     without_sharing = "reinforce"
     settings_model = ENASSettings
     settings: ENASSettings
@@ -69,11 +78,11 @@ class ENAS(WeightSharingMethod):
               work_dir: Path | None) -> Trained:
         import numpy as np
 
-        from nasaudit.search.controller import Controller, Decisions, Reinforce, Sample
+        from nasaudit.search.controller import Reinforce, Sample, make_controller
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
         config = setup.single_path_config(space)
-        controller = Controller(Decisions(space), seed=seed)
+        controller = make_controller(space, seed=seed)
         learner = Reinforce(controller)
         ranking = EpochRanking(setup, splits, None)
 
