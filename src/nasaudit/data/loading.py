@@ -7,6 +7,8 @@ from pathlib import Path
 
 from nasaudit.data.fashion import read_fashion, read_fashion_embedded, shrink
 from nasaudit.data.formats import RawDataset, read_cifar, read_embedded, read_imagenet16, read_svhn
+from nasaudit.data.image_folders import read_tiny_imagenet
+from nasaudit.data.imagenet_stream import STREAMED_DATASETS
 from nasaudit.data.splits import DatasetSplits, make_splits
 from nasaudit.errors import DataError
 from nasaudit.registry import unknown_name_message
@@ -16,6 +18,7 @@ _READERS: dict[str, Callable[[Path], RawDataset]] = {
     "cifar100": lambda root: read_cifar(root, 100),
     "imagenet16-120": lambda root: read_imagenet16(root, 120),
     "svhn": read_svhn,
+    "tiny-imagenet": read_tiny_imagenet,
 }
 #: datasets with a subset shipped in the package (read without a root) whose full official files are read
 #: from a root when one is given: (full reader, shipped reader)
@@ -55,6 +58,9 @@ def load_dataset_seeds(name: str = "embedded", root: str | Path | None = None, *
         if not folder.is_dir():
             raise DataError(f"data root {folder} for dataset {name!r} is not a folder")
         raw = _SHIPPED[key][0](folder) if key in _SHIPPED else _READERS[key](folder)
+    elif key in STREAMED_DATASETS:
+        raise DataError(f"dataset {name!r} is streamed from disk while training (nasaudit.train.streamed: train_arch, "
+                        "nasaudit train, arch_sets studies); it is not loaded into memory for this use")
     else:
         raise DataError(unknown_name_message("dataset", name, list(DATASET_NAMES)))
     return {seed: make_splits(key, raw.train_x, raw.train_y, raw.test_x, raw.test_y, raw.num_classes,
