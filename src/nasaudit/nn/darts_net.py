@@ -42,7 +42,8 @@ class AuxiliaryHeadCIFAR(nn.Sequential):
 
 
 class AuxiliaryHeadImageNet(nn.Sequential):
-    """DARTS ``AuxiliaryHeadImageNet`` (expects 14x14 inputs; no BN after the 2x2 conv, as published)."""
+    """DARTS ``AuxiliaryHeadImageNet`` (no BN after the 2x2 conv, as published). DARTS's comment says 14x14 inputs;
+    placed after cell ``2 * layers // 3``, itself a reduction cell, it gets 7x7 maps from 224x224 images."""
 
     def __init__(self, channels: int, num_classes: int) -> None:
         super().__init__(
