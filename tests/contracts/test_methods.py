@@ -11,7 +11,8 @@ from nasaudit.weight_sharing.base import WS_METHODS
 
 #: tiny own settings of the shipped methods whose defaults would make the contract's seed slow
 TINY = {"spos_evolution": {"evolution_budget": 4}, "enas": {"controller_steps": 1, "controller_batch": 2,
-                                                            "derive_samples": 3}}
+                                                            "derive_samples": 3},
+        "nao": {"seed_archs": 12, "eval_images": 32}}
 
 
 class TestRegisteredMethods(MethodContract):
