@@ -92,7 +92,7 @@ def test_config_errors(tiny_splits: DatasetSplits) -> None:
     with pytest.raises(ConfigError):
         SearchConfig(algorithm="enas")
     with pytest.raises(ConfigError):
-        SearchConfig(space="nb101")
+        SearchConfig(space="rnn")
     with pytest.raises(ConfigError):
         SearchConfig(epochs=0)
     with pytest.raises(ConfigError):

@@ -1,7 +1,8 @@
 """Architecture parameters beside a mixed-op supernet (DARTS, Liu et al., 2019, Sec. 2.1-2.2).
 
 ``ArchParameters`` holds one alpha matrix per cell kind (NB201: ``"cell"``, shared by all cells;
-DARTS: ``"normal"`` and ``"reduce"``), one row per edge and one column per candidate of that edge in
+DARTS: ``"normal"`` and ``"reduce"``; NB101: ``"ops"`` and ``"inputs"``, one row per vertex, ``nb101_mixed``), one row
+per edge and one column per candidate of that edge in
 the supernet's own (possibly op-masked) candidate list. Edges with fewer candidates than the widest one
 (DARTS-like spaces with per-edge op sets) are padded; padding never gets weight.
 
@@ -28,6 +29,7 @@ from torch.nn import functional as F
 
 from nasaudit.errors import ConfigError
 from nasaudit.spaces.nb201 import NB201_EDGES
+from nasaudit.weight_sharing.differentiable.nb101_mixed import NB101MixedSupernet
 from nasaudit.weight_sharing.differentiable.partial import ScaledWeights
 from nasaudit.weight_sharing.supernet.modules import DartsSupernet, NB201Supernet, SampledWeights, Supernet, darts_edges
 
@@ -54,8 +56,17 @@ class ArchParameters(nn.Module):
             self.family = "darts"
             self.candidates = {kind: list(ops) for kind, ops in supernet.candidates.items()}
             self.edge_ends = darts_edges(supernet.space.n_nodes)
+        elif isinstance(supernet, NB101MixedSupernet):  # rows per vertex, not per edge (``nb101_mixed``)
+            self.family = "nb101"
+            self.candidates = supernet.alpha_candidates()
+            self.edge_ends = []
         else:
-            raise ConfigError(f"no architecture parameters for {type(supernet).__name__}; NB201 and DARTS only")
+            raise ConfigError(f"no architecture parameters for {type(supernet).__name__}; NB201, DARTS and NB101 "
+                              "only")
+        #: per kind, the (src, dst) of each row (NB101: ``(-1, vertex)``)
+        self.ends: dict[str, list[tuple[int, int]]] = (
+            supernet.alpha_ends() if isinstance(supernet, NB101MixedSupernet)
+            else {kind: list(self.edge_ends) for kind in self.candidates})
         self.kinds: tuple[str, ...] = tuple(self.candidates)
         self.alpha = nn.ParameterDict()
         for kind, per_edge in self.candidates.items():

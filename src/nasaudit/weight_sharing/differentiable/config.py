@@ -40,13 +40,19 @@ identical to DARTS"):
   (the search's checkpoint key, so that the keys of every other search stay as they were); ``search`` adds it to
   the key of a PC-DARTS search.
 * PT selection (selection paper Sec. 5.1 and App. A.7): 5 tuning epochs between two decisions.
+* NB101 spaces (search-phase paper Table 3B, App. C.6; NAS-Bench-1Shot1, Zela et al., 2020,
+  automl/nasbench-1shot1@cb0f0ec61ce8b37f8e2d0f2728c3ef0b9ec81bf1, ``optimizers/darts/train_search.py``): the mixed
+  supernet of ``nb101_mixed`` with ``max_vertices`` vertices (field, NB101 only; left out of the config's repr as
+  ``pcdarts_k``), 16 channels and 3 cells per stack (the release's ``init_channels`` 16, ``layers`` 9), DARTS's
+  optimiser settings (the release's). Only the searches whose update runs unchanged on that supernet take it
+  (``NB101_ALGORITHMS``).
 
 ``tiny`` gives a CPU-sized variant (a few epochs of a 4-channel supernet) for tests and smoke runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from nasaudit.data.augment import Augmentation
@@ -55,11 +61,16 @@ from nasaudit.errors import ConfigError, SpaceError
 from nasaudit.limits import MAX_CHANNELS
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsSpace
+from nasaudit.spaces.nb101 import NB101Space
 from nasaudit.spaces.registry import get_space
 from nasaudit.train.protocols import TrainProtocol
 from nasaudit.weight_sharing.supernet.modules import Supernet, build_supernet
 
 ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "sdarts_rs", "sgas", "gdas", "drnas", "pcdarts", "fixed_alpha")
+#: the searches defined on NB101's mixed supernet (``nb101_mixed``): SGAS decides one input per row and PC-DARTS's
+#: partial channels exist for NB201 and DARTS cells only; GDAS on NB101 (1Shot1's soft Gumbel inputs) and SDARTS-RS
+#: are not taken over
+NB101_ALGORITHMS: tuple[str, ...] = ("darts", "darts2", "drnas", "fixed_alpha")
 #: weight-optimiser settings a field left at ``None`` takes: DARTS's, or the algorithm's own (module doc)
 ALGORITHM_DEFAULTS: dict[str, dict[str, Any]] = {
     "default": {"weight_decay": 3e-4, "nesterov": False},
@@ -72,8 +83,9 @@ DRNAS_REGULARISERS: tuple[str, ...] = ("l2", "kl")
 MIN_DARTS_DEPTH = 3
 #: default (width, depth) of the search network per space family (module doc)
 SEARCH_MACRO: dict[str, dict[str, int]] = {"nb201": {"channels": 16, "cells_per_stage": 5},
-                                           "darts": {"channels": 16, "layers": 8}}
-_DEPTH_KEY = {"nb201": "cells_per_stage", "darts": "layers"}
+                                           "darts": {"channels": 16, "layers": 8},
+                                           "nb101": {"channels": 16, "cells_per_stack": 3}}
+_DEPTH_KEY = {"nb201": "cells_per_stage", "darts": "layers", "nb101": "cells_per_stack"}
 #: PT: tuning epochs between two decisions (selection paper Sec. 5.1, App. A.7)
 PAPER_TUNE_EPOCHS = 5
 
@@ -120,6 +132,7 @@ class SearchConfig:
     gdas_tau: tuple[float, float] = (10.0, 0.1)
     drnas_reg: str = "l2"
     pcdarts_k: int = field(default=4, repr=False)
+    max_vertices: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask", tuple(sorted(self.mask)))
@@ -138,6 +151,18 @@ class SearchConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if self.max_vertices is not None and family != "nb101":
+            raise ConfigError(f"max_vertices applies to NB101 spaces only, not {self.space!r}")
+        if family == "nb101" and self.algorithm not in NB101_ALGORITHMS:
+            raise ConfigError(f"the {self.algorithm} search is not defined on NB101 spaces; there: "
+                              f"{list(NB101_ALGORITHMS)}")
+        if family == "nb101":  # at least one interior vertex, an edge into each (one line, before any compute)
+            from nasaudit.weight_sharing.differentiable.nb101_mixed import check_width, parent_counts
+
+            space = self.make_space()
+            assert isinstance(space, NB101Space)
+            parent_counts(space.max_vertices, space.max_edges)
+            check_width(space.max_vertices, self.macro()["channels"])
         if family == "darts" and self.depth is not None and self.depth < MIN_DARTS_DEPTH:
             raise ConfigError(f"a DARTS search network needs depth >= {MIN_DARTS_DEPTH}: with {self.depth} cell(s) "
                               "the reduction cells at layers//3 and 2*layers//3 leave no normal cell")
@@ -165,21 +190,21 @@ class SearchConfig:
     def tiny(cls, algorithm: str = "darts", space: str = "nb201", **changes: Any) -> SearchConfig:
         """A CPU-sized search: 4 channels, the shallowest network, 2 epochs of batch 64, no flip (for
         digits), SGAS deciding from the first epoch on."""
-        depth = 1 if get_space(space).name == "nb201" else 3
-        base = cls(algorithm=algorithm, space=space, channels=4, depth=depth, epochs=2, batch_size=64,
-                   flip=False, sgas_warmup=0, sgas_interval=1)
-        return replace(base, **changes) if changes else base
+        depth = 3 if get_space(space).family == "darts" else 1
+        base: dict[str, Any] = {"algorithm": algorithm, "space": space, "channels": 4, "depth": depth, "epochs": 2,
+                                "batch_size": 64, "flip": False, "sgas_warmup": 0, "sgas_interval": 1}
+        return cls(**{**base, **changes})  # one config, checked once with the changes (NB101: width and vertices)
 
     @property
     def family(self) -> str:
-        """``"nb201"`` or ``"darts"``: the mixed-op supernets that exist."""
+        """``"nb201"``, ``"darts"`` or ``"nb101"``: the mixed-op supernets that exist."""
         try:
             base = get_space(self.space)
         except SpaceError as err:
             raise ConfigError(str(err)) from None
-        if base.family in ("nb201", "darts"):
+        if base.family in SEARCH_MACRO:
             return base.family
-        raise ConfigError(f"differentiable search needs an NB201 or DARTS-like space, not {self.space!r}")
+        raise ConfigError(f"differentiable search needs an NB201, DARTS-like or NB101 space, not {self.space!r}")
 
     def sdarts_epsilon_at(self, epoch: int) -> float:
         """SDARTS-RS's epsilon in epoch ``epoch`` (0-based), ramped linearly per epoch from
@@ -204,9 +229,17 @@ class SearchConfig:
         return self.arch_weight_decay if self.algorithm == "drnas" and self.drnas_reg == "kl" else 0.0
 
     def make_space(self) -> SearchSpace:
-        """The searched space (``mask`` removed): selected architectures belong to it."""
+        """The searched space (``mask`` removed; NB101: at most ``max_vertices`` vertices): selected architectures
+        belong to it."""
+        space = get_space(self.space)
+        if self.max_vertices is not None and isinstance(space, NB101Space):
+            try:
+                space = NB101Space(ops=space.ops, max_vertices=self.max_vertices, max_edges=space.max_edges,
+                                   sampling=space.sampling, name=space.name)
+            except SpaceError as err:
+                raise ConfigError(str(err)) from None
         try:
-            return get_space(self.space).without(self.mask)
+            return space.without(self.mask)
         except SpaceError as err:
             raise ConfigError(str(err)) from None
 
@@ -232,6 +265,13 @@ class SearchConfig:
 
     def build_supernet(self, splits: DatasetSplits) -> Supernet:
         """A freshly initialised mixed-op supernet of this config (global torch RNG)."""
+        if self.family == "nb101":
+            from nasaudit.weight_sharing.differentiable.nb101_mixed import NB101MixedSupernet
+
+            space = self.make_space()
+            assert isinstance(space, NB101Space)
+            return NB101MixedSupernet(space, num_classes=splits.num_classes, in_channels=splits.in_channels,
+                                      **self.macro())
         supernet = build_supernet(self.supernet_space(), num_classes=splits.num_classes,
                                   in_channels=splits.in_channels, mode="mixed", **self.macro())
         if self.algorithm == "pcdarts":

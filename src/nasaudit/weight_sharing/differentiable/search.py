@@ -453,7 +453,7 @@ class SearchRun:
                     ops = self.alphas.candidates[kind][k]
                     soft = np.exp(np.asarray(values) - max(values))
                     soft /= soft.sum()
-                    src, dst = self.alphas.edge_ends[k]
+                    src, dst = self.alphas.ends[kind][k]
                     rows.extend({"epoch": record.epoch, "cell": kind, "edge": k, "src": src, "dst": dst, "op": op,
                                  "alpha": a, "weight": float(w)} for op, a, w in zip(ops, values, soft, strict=True))
         return pd.DataFrame(rows)
@@ -494,6 +494,8 @@ def search(config: SearchConfig, splits: DatasetSplits, *, seed: int, checkpoint
                    "sizes": [len(splits.train), len(splits.val), len(splits.test)]}
         if config.algorithm == "pcdarts":  # not in repr(config)
             run_key["pcdarts_k"] = config.pcdarts_k
+        if config.max_vertices is not None:  # not in repr(config)
+            run_key["max_vertices"] = config.max_vertices
 
         def keep_snapshot(record: EpochRecord) -> None:
             if folder is not None and record.epoch in snapshot_epochs:

@@ -12,6 +12,14 @@ snapshot after each ranked epoch, so a killed seed resumes and its ranking reads
 
 Ours differs on purpose: every method of a comparison trains a supernet of one size (``WSSetup.sizes``), not
 each paper's own; within a reduced space (NB201) the selection offers only the reduced space's members.
+
+NB101 spaces (search-phase paper Table 3B, App. C.6: "no changes are needed except modifying the number of nodes"):
+the mixed supernet of NAS-Bench-1Shot1 (``weight_sharing.differentiable.nb101_mixed``; Zela et al. 2020,
+automl/nasbench-1shot1@cb0f0ec61ce8b37f8e2d0f2728c3ef0b9ec81bf1) with ``max_vertices`` vertices, the final cell by
+its discretisation (each vertex's op by alpha, its inputs by the largest input weights under the edge budget). A
+DARTS-family method runs there when its search is one of ``NB101_SEARCHES`` and it selects by alpha (``darts_alpha``,
+``darts2_alpha``, ``drnas``); not within the truth's architectures (the discretisation has no restricted form).
+A ranked NB101 cell runs exactly in every cell of the supernet (``NB101MixedSupernet.fixed_arg``).
 """
 
 from __future__ import annotations
@@ -20,6 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nasaudit.weight_sharing.base import Trained, WeightSharingMethod, ranked_epochs
+
+#: the searches whose update runs unchanged on NB101's mixed supernet (``SearchConfig`` refuses the others there:
+#: ``differentiable.config.NB101_ALGORITHMS``); methods with one of them and the alpha selection take NB101 spaces
+NB101_SEARCHES: tuple[str, ...] = ("darts", "darts2", "drnas")
 
 if TYPE_CHECKING:
     import torch
@@ -79,7 +91,7 @@ class DartsAlpha(WeightSharingMethod):
 
     name = "darts_alpha"
     description = "DARTS (first order), final cell by alpha magnitude (Liu et al. 2019)"
-    families = ("nb201", "darts")
+    families: ClassVar[tuple[str, ...]] = ("nb201", "darts", "nb101")
     training = "darts"
     #: the search algorithm of ``SearchConfig``
     algorithm: ClassVar[str] = "darts"
@@ -90,6 +102,12 @@ class DartsAlpha(WeightSharingMethod):
     #: forward + backward passes over the training batch an alpha step adds to its validation pass (counted work):
     #: none in first order
     alpha_train_passes: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if "families" not in cls.__dict__:  # NB101 for the searches defined there, selecting by alpha (module doc)
+            nb101 = cls.algorithm in NB101_SEARCHES and cls.selection == "alpha"
+            cls.families = ("nb201", "darts", "nb101") if nb101 else ("nb201", "darts")
+        super().__init_subclass__(**kwargs)
 
     def search_changes(self) -> dict[str, Any]:
         """The ``SearchConfig`` fields this method's settings set (none here)."""
@@ -107,6 +125,7 @@ class DartsAlpha(WeightSharingMethod):
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
         from nasaudit.train.loop import resolve_device
+        from nasaudit.weight_sharing.differentiable.nb101_mixed import NB101MixedSupernet
         from nasaudit.weight_sharing.differentiable.search import SNAPSHOT_NAME, evaluate, load_snapshot, search
 
         config = self.search_config(setup)
@@ -135,8 +154,11 @@ class DartsAlpha(WeightSharingMethod):
             weights = {k: w.detach() for k, w in alphas.weights().items()}
             scores = []
             for arch in ranked:
-                projection = arch_projection(alphas, arch, searched)
-                arg = alphas.forward_arg(projection.project(weights), projection.single_paths())
+                if isinstance(net, NB101MixedSupernet):  # the cell itself in every cell (module doc)
+                    arg: Any = net.fixed_arg(arch)
+                else:
+                    projection = arch_projection(alphas, arch, searched)
+                    arg = alphas.forward_arg(projection.project(weights), projection.single_paths())
                 scores.append(evaluate(net, arg, batches, batch_stats=True, noise_seed=seed)[1])
             trained.rank_epochs.append(epoch)
             trained.rank_scores.append(scores)
@@ -144,9 +166,16 @@ class DartsAlpha(WeightSharingMethod):
 
     def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
                seed: int) -> str:
+        import torch
+
         from nasaudit.spaces.subset import SubsetSpace
+        from nasaudit.weight_sharing.differentiable.nb101_mixed import NB101MixedSupernet, discretise
         from nasaudit.weight_sharing.differentiable.selection import select
 
+        if isinstance(trained.state.supernet, NB101MixedSupernet):  # 1Shot1's discretisation (module doc)
+            with torch.no_grad():
+                weights = trained.state.alphas.weights()
+            return space.format(discretise(weights, trained.state.supernet))
         within = space if isinstance(space, SubsetSpace) else None
         chosen = select(trained.state, self.selection, seed=seed, device=setup.device, within=within,
                         **self.selection_options())
