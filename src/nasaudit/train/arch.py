@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from nasaudit.data.imagenet_stream import STREAMED_DATASETS
 from nasaudit.data.loading import load_dataset
 from nasaudit.data.splits import DatasetSplits
 from nasaudit.data.text import TextCorpus, load_text_corpus
@@ -50,6 +51,13 @@ def train_arch(space: SearchSpace | str, arch: Any, *, protocol: str | TrainProt
                           "with train_lm_arch (perplexities)")
     value = the_space.coerce(arch)
     proto = get_protocol(protocol)
+    if isinstance(dataset, str) and dataset.lower() in STREAMED_DATASETS:  # ImageNet: decoded while training
+        from nasaudit.train.streamed import train_streamed_arch
+
+        return train_streamed_arch(the_space, value, protocol=proto, dataset=dataset, seed=seed, data_root=data_root,
+                                   checkpoint_dir=checkpoint_dir, device=device, val_fraction=val_fraction,
+                                   progress=progress, on_epoch_end=on_epoch_end, threads=threads,
+                                   test_each_epoch=test_each_epoch, **macro_kwargs)
     splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(
         dataset, data_root, val_fraction=val_fraction, seed=seed)
     macro = {**proto.macro.get(the_space.family, {}), **macro_kwargs}

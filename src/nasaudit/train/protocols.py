@@ -71,6 +71,48 @@ class TrainProtocol:
                                 for name, value in changes.items()})
 
 
+#: learning-rate schedules of ``DecayProtocol``
+DECAY_SCHEDULES: tuple[str, ...] = ("exponential", "linear")
+
+
+@dataclass(frozen=True)
+class DecayProtocol(TrainProtocol):
+    """A protocol whose learning rate decays per epoch instead of by cosine annealing (the ImageNet recipes).
+
+    ``schedule="exponential"``: epoch ``e`` (from 0) trains at ``lr * gamma ** (e + 1)``, as DARTS's
+    ``train_imagenet.py`` ran (github.com/quark0/darts at f276dd346a09ae3160f8e3aca5c7b193fda1da37: ``StepLR(1,
+    gamma)`` stepped at the start of every epoch under PyTorch 0.3, so the first epoch already has one decay).
+    ``schedule="linear"``: PC-DARTS's / DrNAS's ``adjust_lr`` (github.com/xiangning-chen/DrNAS
+    ``DARTS-space/train_imagenet.py`` at a0e93283e5599dabd5f4e710b0847ec696c8d6d8): linear to 0 at epoch
+    ``epochs - tail``, with a smaller slope over the last ``tail`` epochs (at most ``epochs - 1``), and during
+    the first ``warmup`` epochs ``lr * (e + 1) / warmup`` instead. ``lr_min`` is a floor under both."""
+
+    schedule: str = "exponential"
+    gamma: float = 0.97
+    warmup: int = 0
+    tail: int = 0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in DECAY_SCHEDULES:
+            raise ConfigError(f"protocol {self.name!r}: schedule must be one of {list(DECAY_SCHEDULES)}, got "
+                              f"{self.schedule!r}")
+        if self.tail < 0 or self.warmup < 0:
+            raise ConfigError(f"protocol {self.name!r}: warmup and tail must be >= 0, got {self.warmup}, {self.tail}")
+
+    def learning_rate(self, progress: float) -> float:
+        epoch = math.floor(progress)
+        if self.schedule == "exponential":
+            return max(self.lr_min, self.lr * self.gamma ** (epoch + 1))
+        if epoch < self.warmup:
+            return max(self.lr_min, self.lr * (epoch + 1) / self.warmup)
+        left, tail = self.epochs - epoch, min(self.tail, self.epochs - 1)  # a short run keeps one linear epoch
+        if left > tail:
+            rate = self.lr * (left - tail) / (self.epochs - tail)
+        else:
+            rate = self.lr * left / ((self.epochs - tail) * tail)
+        return max(self.lr_min, rate)
+
+
 #: protocol fields that count something and so must be at least 1
 _COUNTS = ("epochs", "batch_size", "eval_batch_size")
 #: upper bounds of protocol fields (``nasaudit.limits``); other counts are bounded by MAX_STEPS, other
@@ -183,6 +225,44 @@ PROTOCOLS: dict[str, TrainProtocol] = {
         optimizer="rmsprop", rmsprop_alpha=0.9, rmsprop_eps=1.0,
         augmentation=Augmentation(crop_padding=4, flip=True),
         macro=_frozen({"nb101": {"stem_channels": 128, "stacks": 3, "cells_per_stack": 3}}),
+    ),
+    "shu_tiny_imagenet": TrainProtocol(
+        name="shu_tiny_imagenet",
+        source=("Architectures paper (Shu et al., 2020) Table 1, Tiny-ImageNet-200 column: the shu_regularized setting "
+                "(App. A.3-A.4: L=20 cells, SGD LR 0.025 cosine to zero, momentum 0.9, weight decay 3e-4, batch "
+                "size 80, cutout 16, auxiliary tower at the 2L/3-th cell with weight 0.4, drop path linearly "
+                "increased to 0.2) for 300 epochs, the first convolution at stride 2 (64x64 -> 32x32); App. A.1: "
+                "zero padding 4 and random crop back to 64x64, horizontal flip, normalisation."),
+        epochs=300, batch_size=80, lr=0.025, lr_min=0.0, weight_decay=3e-4, aux_weight=0.4, drop_path=0.2,
+        augmentation=Augmentation(crop_padding=4, flip=True, cutout=16),
+        macro=_frozen({"darts": {"channels": 36, "layers": 20, "auxiliary": True, "stem_stride": 2}}),
+    ),
+    "darts_imagenet_mobile": DecayProtocol(
+        name="darts_imagenet_mobile",
+        source=("DARTS (Liu et al., 2019) Sec. 3.3 ImageNet mobile setting, as released in cnn/train_imagenet.py "
+                "(github.com/quark0/darts at f276dd346a09ae3160f8e3aca5c7b193fda1da37, run with --auxiliary as its "
+                "README says): 14 cells, 48 initial channels, 250 epochs, batch 128, SGD LR 0.1 decayed by 0.97 "
+                "every epoch, momentum 0.9, weight decay 3e-5, label smoothing 0.1, auxiliary weight 0.4, gradient "
+                "clip 5, no drop path; random-resized crop 224, horizontal flip, colour jitter 0.4/0.4/0.4/0.2; "
+                "evaluation on resize 256 / centre crop 224. Selection paper App. A.8 (Table 5) follows it."),
+        epochs=250, batch_size=128, lr=0.1, lr_min=0.0, weight_decay=3e-5, grad_clip=5.0, label_smoothing=0.1,
+        aux_weight=0.4, augmentation=Augmentation(flip=True), eval_batch_size=256,
+        macro=_frozen({"darts": {"variant": "imagenet", "channels": 48, "layers": 14, "auxiliary": True}}),
+        schedule="exponential", gamma=0.97,
+    ),
+    "redundancy_imagenet": DecayProtocol(
+        name="redundancy_imagenet",
+        source=("Redundancy paper (Wan et al., 2022) App. B.3, ImageNet (Table 2b), 'identical to Chen et al. "
+                "(2021b)' (DrNAS): 14 cells, 48 initial channels, SGD LR 0.5 with linear annealing, 250 epochs, "
+                "weight decay 3e-5, momentum 0.9, auxiliary weight 0.4, cutout 16, drop path 0, gradient clip 5, "
+                "label smoothing 0.1, no mixup, batch size 768. The linear schedule is DrNAS's released adjust_lr "
+                "(xiangning-chen/DrNAS DARTS-space/train_imagenet.py at a0e93283e5599dabd5f4e710b0847ec696c8d6d8): 5 "
+                "warm-up epochs (batch > 256), a smaller slope over the last 5; that script has no cutout, the "
+                "paper's list does, and this protocol follows the paper."),
+        epochs=250, batch_size=768, lr=0.5, lr_min=0.0, weight_decay=3e-5, grad_clip=5.0, label_smoothing=0.1,
+        aux_weight=0.4, augmentation=Augmentation(flip=True, cutout=16), eval_batch_size=256,
+        macro=_frozen({"darts": {"variant": "imagenet", "channels": 48, "layers": 14, "auxiliary": True}}),
+        schedule="linear", warmup=5, tail=5,
     ),
     "cpu_small": TrainProtocol(
         name="cpu_small",
