@@ -1,4 +1,4 @@
-"""Ranking correlations, ranks in the space, p(>random) and statistics over seeds."""
+"""Ranking correlations, ranks in the space, p(>random), statistics over seeds and Pareto fronts."""
 
 from nasaudit.metrics.correlation import (
     PAPER_TOP_NS,
@@ -10,6 +10,7 @@ from nasaudit.metrics.correlation import (
     tau_a,
     top_n_average,
 )
+from nasaudit.metrics.pareto import hypervolume, non_dominated
 from nasaudit.metrics.ranking import expected_best_of_n, p_surpass_random, representatives, space_rank
 from nasaudit.metrics.statistics import SignificanceResult, mean_std, welch_ttest, wilcoxon_test
 
@@ -17,9 +18,11 @@ __all__ = [
     "PAPER_TOP_NS",
     "SignificanceResult",
     "expected_best_of_n",
+    "hypervolume",
     "kendall_tau",
     "kendall_tau_topn",
     "mean_std",
+    "non_dominated",
     "p_surpass_random",
     "pearson",
     "precision_at_k",
