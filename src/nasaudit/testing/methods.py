@@ -70,7 +70,7 @@ class MethodContract:
 
         assert method_name in WS_METHODS and isinstance(method, WeightSharingMethod)
         assert method.name == method_name and isinstance(method.description, str) and method.description
-        assert method.families and set(method.families) <= {"nb201", "darts", "nb101"}
+        assert method.families and set(method.families) <= {"nb201", "darts", "nb101", "rnn"}
         assert isinstance(method.training, str) and method.training
 
     def test_settings_model_builds_its_defaults_and_refuses_a_bad_setting_in_one_line(self, method_name: str

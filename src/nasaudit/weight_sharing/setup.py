@@ -8,13 +8,15 @@ setup is plain JSON values (lists as lists) so that it is the identity of a resu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from nasaudit.errors import ConfigError
-from nasaudit.jobs.job import Options, OptionValue, freeze_options, from_identity, identity
+from nasaudit.errors import ConfigError, NasauditError
+from nasaudit.jobs.job import Options, OptionValue, absent_means, freeze_options, from_identity, identity
 
 if TYPE_CHECKING:
+    from nasaudit.data.splits import DatasetSplits
+    from nasaudit.data.text import TextCorpus
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.truth.builder import BuildSpec
     from nasaudit.weight_sharing.differentiable.config import SearchConfig
@@ -25,17 +27,22 @@ if TYPE_CHECKING:
 #: trains all its weight-sharing baselines with (Dong & Yang 2020, Sec. 5; D-X-Y/AutoDL-Projects at a84f483:
 #: ``scripts-search/NAS-Bench-201-algos/*.sh`` channel=16 num_cells=5, ``configs/nas-benchmark/algos/*.config``
 #: batch_size 64) and, for DARTS spaces, the DARTS search network (Liu et al. 2019, Sec. 3.1.1: 16 channels, 8
-#: cells, batch 64); NB101 (SPOS only) keeps the supernet size M. ``tiny``: CPU sized. One size for every method,
+#: cells, batch 64); NB101 (SPOS only) keeps the supernet size M; RNN spaces: ``channels`` is the embedding and
+#: hidden size, ``depth`` the cell layers (one, as DARTS and ENAS), ``paper`` DARTS's ``rnn/train_search.py``
+#: (300 units, batch 256; search-phase paper App. C.6 keeps it). ``tiny``: CPU sized. One size for every method,
 #: so that their budgets compare (search-phase paper Sec. 3.1). Each method keeps its own optimiser settings.
 SUPERNET_SIZES: dict[str, dict[str, dict[str, int]]] = {
     "tiny": {"nb201": {"channels": 8, "depth": 1, "batch_size": 64},
              "darts": {"channels": 8, "depth": 3, "batch_size": 64},
-             "nb101": {"channels": 8, "depth": 1, "batch_size": 64}},
+             "nb101": {"channels": 8, "depth": 1, "batch_size": 64},
+             "rnn": {"channels": 32, "depth": 1, "batch_size": 32}},
     "paper": {"nb201": {"channels": 16, "depth": 5, "batch_size": 64},
               "darts": {"channels": 16, "depth": 8, "batch_size": 64},
-              "nb101": {"channels": 32, "depth": 3, "batch_size": 64}},
+              "nb101": {"channels": 32, "depth": 3, "batch_size": 64},
+              "rnn": {"channels": 300, "depth": 1, "batch_size": 256}},
 }
-_DEPTH_UNIT = {"nb201": "cell(s) per stage", "darts": "cell(s)", "nb101": "cell(s) per stack"}
+_DEPTH_UNIT = {"nb201": "cell(s) per stage", "darts": "cell(s)", "nb101": "cell(s) per stack", "rnn": "cell layer(s)"}
+_WIDTH_UNIT = {"rnn": "hidden units"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class WSSetup:
     device: str | None = None
     rank_archs: tuple[str, ...] = ()
     rank_images: int = 1000
+    #: a text corpus only: at most this many of its first training tokens (quick runs and tests); None: all
+    train_tokens: int | None = field(default=None, metadata=absent_means(None))
 
     def __post_init__(self) -> None:
         for name in ("mask", "within", "rank_archs"):
@@ -87,6 +96,48 @@ class WSSetup:
                 raise ConfigError(f"weight-sharing {name} must be a positive integer, got {getattr(self, name)}")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.train_tokens is not None and (self.train_tokens < 2 or not self.is_text):
+            raise ConfigError(f"train_tokens ({self.train_tokens}) cuts a text corpus to at least 2 tokens; dataset "
+                              f"{self.dataset!r} is {'a text corpus' if self.is_text else 'not one'}")
+
+    @property
+    def is_text(self) -> bool:
+        """Whether ``dataset`` is a text corpus (``data.text``: the RNN spaces' data). For a text corpus
+        ``rank_images`` counts validation tokens and ``val_fraction`` is unused (the corpus has its own split)."""
+        from nasaudit.data.text import TEXT_DATASETS
+
+        return self.dataset in TEXT_DATASETS
+
+    def load_corpus(self) -> TextCorpus:
+        """The text corpus ``dataset`` (from ``data_root``), its training split cut to ``train_tokens``."""
+        from nasaudit.data.text import load_text_corpus
+
+        corpus = load_text_corpus(self.dataset, self.data_root)
+        if self.train_tokens is None or self.train_tokens >= corpus.train.numel():
+            return corpus
+        return corpus.prefix(self.train_tokens, corpus.valid.numel(), corpus.test.numel())
+
+    def load_data(self, seed: int) -> DatasetSplits | TextCorpus:
+        """The data of one seed: the image splits with the seed's validation hold-out
+        (``data.loading.load_dataset``), or the text corpus (``load_corpus``), whose splits are fixed."""
+        if self.is_text:
+            return self.load_corpus()
+        from nasaudit.data.loading import load_dataset
+
+        return load_dataset(self.dataset, self.data_root, val_fraction=self.val_fraction, seed=seed)
+
+    def base_space(self) -> SearchSpace:
+        """The space searched before any reduction: the registered space without ``mask`` (NB101: at most
+        ``max_vertices`` vertices, as its supernet builds it)."""
+        from nasaudit.spaces.registry import get_space
+
+        space = get_space(self.space)
+        if space.family == "rnn":
+            try:
+                return space.without(self.masked)
+            except NasauditError as err:
+                raise ConfigError(str(err)) from None
+        return self.single_path_config(space).make_space()
 
     def sizes(self, family: str) -> dict[str, int]:
         """Width (``channels``), ``depth`` and ``batch_size`` of every method's supernet in a space of ``family``:
@@ -98,7 +149,8 @@ class WSSetup:
     def describe_sizes(self, family: str) -> str:
         """The supernet size in words, e.g. ``8 channels, 1 cell(s) per stage, batch 64``."""
         sizes = self.sizes(family)
-        return f"{sizes['channels']} channels, {sizes['depth']} {_DEPTH_UNIT[family]}, batch {sizes['batch_size']}"
+        width = _WIDTH_UNIT.get(family, "channels")
+        return f"{sizes['channels']} {width}, {sizes['depth']} {_DEPTH_UNIT[family]}, batch {sizes['batch_size']}"
 
     @property
     def masked(self) -> tuple[str, ...]:

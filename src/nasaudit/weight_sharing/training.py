@@ -10,11 +10,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from nasaudit.data.loading import load_dataset
 from nasaudit.errors import ConfigError
 from nasaudit.spaces.base import SearchSpace
-from nasaudit.spaces.registry import get_space
 from nasaudit.spaces.subset import classes_space
 from nasaudit.weight_sharing.base import WeightSharingMethod
 from nasaudit.weight_sharing.setup import WSSetup
@@ -34,7 +33,7 @@ class WSOutcome:
 def search_space(setup: WSSetup) -> SearchSpace:
     """The space searched: the registered space without ``mask`` (NB101: at most ``max_vertices`` vertices),
     reduced to ``within``'s classes if given."""
-    base = setup.single_path_config(get_space(setup.space)).make_space()
+    base = setup.base_space()
     within = setup.within_archs
     return classes_space(base, within) if within else base
 
@@ -51,7 +50,7 @@ def run_training(training: str, methods: Sequence[WeightSharingMethod], setup: W
         raise ConfigError(f"no method derives from the {training!r} training")
     space = search_space(setup)
     started = time.perf_counter()
-    splits = load_dataset(setup.dataset, setup.data_root, val_fraction=setup.val_fraction, seed=seed)
+    splits: Any = setup.load_data(seed)  # image splits, or the text corpus of an RNN space
     trained = chosen[0].train(setup, space, splits, seed, work_dir)
     finals = {method.name: method.derive(trained, setup, space, splits, seed) for method in chosen}
     return WSOutcome(finals, trained.rank_epochs, trained.rank_scores, time.perf_counter() - started)

@@ -1,0 +1,172 @@
+"""The language-model side of the weight-sharing methods of the RNN spaces (search-phase paper Sec. 4.2, Table 3A,
+App. C.5-C.6): the search recipe of a setup, its token streams, one weight step and the shared-weight score of a
+cell, from ``train.lm``'s pieces (``batchify``, BPTT windows, the AWD-LSTM step of DARTS's ``rnn/train_search.py``
+at quark0/darts@8876e793763398e3ee62ac1823fa0a3c14e8c2c5: SGD with the learning rate scaled by ``seq_len / bptt``,
+TAR, gradient clipping).
+
+A cell's shared-weight score is ``-loss``, the mean NLL per token on the first ``rank_images`` validation tokens
+(``WSSetup``: for a text corpus that count is tokens), windows of ``bptt``, the hidden state carried, no dropout:
+the validation perplexity order reversed, as ``train.lm`` records ``val_score`` (higher is better).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from nasaudit.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from nasaudit.data.text import TextCorpus
+    from nasaudit.spaces.rnn import RNNSpace
+    from nasaudit.train.lm import AveragedSGD, LMProtocol
+    from nasaudit.weight_sharing.setup import WSSetup
+
+#: validation tokens fewer than this cannot rank (two rows of one column at least)
+MIN_RANK_TOKENS = 4
+
+
+def search_protocol(setup: WSSetup) -> LMProtocol:
+    """The weight recipe of every RNN method of ``setup``: DARTS's ``darts_rnn_search`` (``train.lm``) at the
+    setup's epochs, batch and width (``WSSetup.sizes``: ``channels`` = emsize = nhid); the ``tiny`` preset takes the
+    lighter dropouts and ``bptt`` of ``lm_cpu_small``, sized for the CPU."""
+    from nasaudit.train.lm import LM_PROTOCOLS
+
+    sizes = setup.sizes("rnn")
+    if sizes["depth"] != 1:
+        raise ConfigError(f"an RNN supernet has one cell layer (DARTS, ENAS); depth {sizes['depth']} was given")
+    base = LM_PROTOCOLS["darts_rnn_search"]
+    changes: dict[str, Any] = {"epochs": setup.epochs, "batch_size": sizes["batch_size"],
+                               "emsize": sizes["channels"], "nhid": sizes["channels"]}
+    if setup.preset == "tiny":
+        small = LM_PROTOCOLS["lm_cpu_small"]
+        changes.update(bptt=small.bptt, model_options=dict(small.model_options))
+    return replace(base, name=f"{base.name}_{setup.preset}", **changes)
+
+
+def text_corpus(data: Any, method: str) -> TextCorpus:
+    """The seed's data as a text corpus (``WSSetup.load_data``), or one line saying the method needs one."""
+    from nasaudit.data.text import TEXT_DATASETS, TextCorpus
+
+    if not isinstance(data, TextCorpus):
+        raise ConfigError(f"{method} trains a language model on a text corpus ({', '.join(TEXT_DATASETS)}), not "
+                          f"the image dataset {getattr(data, 'name', data)!r}")
+    return data
+
+
+@dataclass
+class Streams:
+    """The batchified token streams of a search: ``train`` (weights), ``search`` (validation at the training batch:
+    DARTS's alpha steps, ENAS's rewards) and ``rank`` (the first ``rank_images`` validation tokens, at the
+    evaluation batch, that score cells)."""
+
+    train: torch.Tensor
+    search: torch.Tensor
+    rank: torch.Tensor
+
+    @classmethod
+    def of(cls, corpus: TextCorpus, protocol: LMProtocol, rank_tokens: int, device: torch.device) -> Streams:
+        from nasaudit.data.text import batchify
+
+        valid = corpus.valid[:rank_tokens]
+        if valid.numel() < MIN_RANK_TOKENS:
+            raise ConfigError(f"ranking needs at least {MIN_RANK_TOKENS} validation tokens, got {valid.numel()}")
+        rank_batch = min(protocol.eval_batch_size, valid.numel() // 2)
+        return cls(batchify(corpus.train, protocol.batch_size).to(device),
+                   batchify(corpus.valid, min(protocol.batch_size, corpus.valid.numel() // 2)).to(device),
+                   batchify(valid, rank_batch).to(device))
+
+
+def lm_loss(model: Any, x: torch.Tensor, y: torch.Tensor, hidden: torch.Tensor, protocol: LMProtocol
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(NLL + AR + TAR of one window, the new hidden state), as DARTS's search weight step computes it."""
+    from torch.nn import functional as F
+
+    log_prob, hidden, outputs, dropped = model.forward_states(x, hidden)
+    loss = F.nll_loss(log_prob.reshape(-1, log_prob.shape[-1]), y)
+    if protocol.alpha > 0:
+        loss = loss + protocol.alpha * dropped.pow(2).mean()
+    if protocol.beta > 0:
+        loss = loss + protocol.beta * (outputs[1:] - outputs[:-1]).pow(2).mean()
+    return loss, hidden
+
+
+def weight_step(model: Any, optimizer: AveragedSGD, x: torch.Tensor, y: torch.Tensor, hidden: torch.Tensor,
+                seq_len: int, protocol: LMProtocol) -> torch.Tensor:
+    """One SGD step of the shared weights on a window (learning rate scaled by ``seq_len / bptt`` for it, gradient
+    clipped); returns the detached hidden state. A NaN loss is a one-line ``TrainingError``."""
+    import torch
+
+    from nasaudit.errors import TrainingError
+
+    model.train()
+    base = float(optimizer.param_groups[0]["lr"])
+    for group in optimizer.param_groups:
+        group["lr"] = base * seq_len / protocol.bptt
+    optimizer.zero_grad()
+    loss, hidden = lm_loss(model, x, y, hidden.detach(), protocol)
+    if not math.isfinite(float(loss.detach())):
+        raise TrainingError(f"the shared weights' loss became {float(loss.detach())}")
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), protocol.grad_clip or math.inf)
+    optimizer.step()
+    for group in optimizer.param_groups:
+        group["lr"] = base
+    return hidden.detach()
+
+
+def score_loss(model: Any, source: torch.Tensor, bptt: int) -> float:
+    """Mean NLL per predicted token of ``model`` (in evaluation mode) on ``source`` ``[rows, batch]``, windows of
+    ``bptt``, the hidden state carried."""
+    import torch
+    from torch.nn import functional as F
+
+    from nasaudit.data.text import get_batch
+
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        hidden = model.init_hidden(source.shape[1])
+        for i in range(0, source.shape[0] - 1, bptt):
+            x, y = get_batch(source, i, bptt)
+            log_prob, hidden = model(x, hidden)
+            total += float(F.nll_loss(log_prob.reshape(-1, log_prob.shape[-1]), y, reduction="sum"))
+            count += y.numel()
+    return total / count
+
+
+def epoch_windows(rows: int, protocol: LMProtocol, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """(start row, seq_len) of an epoch's windows over ``rows`` rows (``train.lm.window_lengths``)."""
+    from nasaudit.train.lm import window_lengths
+
+    out, i = [], 0
+    for seq_len in window_lengths(rows, protocol, rng):
+        out.append((i, seq_len))
+        i += seq_len
+    return out
+
+
+def cell_macs(ninp: int, nhid: int, node_rows: int) -> int:
+    """Forward multiply-adds per token of a cell: ``W0`` on ``[x, h]`` and ``node_rows`` node matrices."""
+    return (ninp + nhid) * 2 * nhid + node_rows * nhid * 2 * nhid
+
+
+def token_macs(setup: WSSetup, node_rows: int, ntoken: int) -> int:
+    """Forward multiply-adds per token of the language model of ``setup``'s width: the cell and the decoder."""
+    width = search_protocol(setup).nhid
+    return cell_macs(width, width, node_rows) + width * ntoken
+
+
+def cell_space(space: Any) -> RNNSpace:
+    """The recurrent cell space searched (the base of a reduced space), or one line saying it is none."""
+    from nasaudit.spaces.rnn import RNNSpace
+    from nasaudit.spaces.subset import PartOfSpace
+
+    base = space.base if isinstance(space, PartOfSpace) else space
+    if not isinstance(base, RNNSpace):
+        raise ConfigError(f"an RNN weight-sharing method searches a recurrent cell space, not {space.name!r}")
+    return base
