@@ -32,7 +32,7 @@ from nasaudit.cli._study import (
 )
 
 app = typer.Typer(help="Search-space studies: operation importance, subgraphs, PrimSkip, op usage, surrogate, "
-                       "cell shape, zero-cost proxies, performance predictors.", no_args_is_help=True)
+                       "cell shape, zero-cost proxies, performance predictors, Pareto fronts.", no_args_is_help=True)
 
 SurrogateOption = typer.Option(None, "--surrogate", help="Score through a surrogate fit on the table: gbt or ensemble.")
 SurrogateSamplesOption = typer.Option(200, "--surrogate-samples", min=10, help="Architectures the surrogate is fit on.")
@@ -274,3 +274,29 @@ def darts_space_command(
         evaluator["heldout"] = heldout or ("split" if folder else "kfold")
     run_studies("darts-space", [{**DARTS_STUDIES[name], "evaluator": "darts"} for name in chosen], out=out,
                 seed=seed, space="darts", evaluators={"darts": evaluator})
+
+
+@app.command("pareto", cls=study_command("pareto"))
+def pareto_command(
+    table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
+    arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
+    objective: str = spec_option("objective", "--objective",
+                                 help="Cost to minimise: params or flops (counted unless the table has the column), "
+                                      "or latency (a table column)."),
+    strategies: str = spec_option("strategies", "--strategies", "-s", help="Comma-separated query-based strategies."),
+    budget: int = spec_option("budget", "--budget", min=1, help="Queries per run."),
+    seeds: int = spec_option("seeds", "--seeds", min=1, help="Runs per strategy, seeds --seed .. --seed+N-1."),
+    max_params: float | None = spec_option("max_params", "--max-params", min=0.0,
+                                           help="Also search only cells with at most this many parameters."),
+    within_truth: bool = spec_option("within_truth", "--within-truth", help="Population: the table's cells only."),
+    latency: bool = spec_option("latency", "--latency",
+                                help="Also measure CPU latency of seeded cells (latency.csv, machine-dependent)."),
+    seed: int = SeedOption, set_values: list[str] | None = SetOption, plugin: list[str] | None = PluginOption,
+) -> None:
+    """Accuracy against params/FLOPs: the table's Pareto front and hypervolume, each strategy's found front, and
+    search under a parameter budget (redundancy paper App. G, Fig. 32)."""
+    settings = {"objective": objective, "strategies": split_names(strategies), "budget": budget, "seeds": seeds,
+                "max_params": max_params, "within_truth": within_truth, "latency": latency}
+    evaluators, studies = _table_studies("pareto", table, metric, dataset, arch_column, None, 0, **settings)
+    run_studies("pareto", studies, out=out, seed=seed, space=space, ops=ops, evaluators=evaluators,
+                settings=set_values)
