@@ -37,6 +37,7 @@ TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     "nb301_surrogate": ({"evaluator": "nb301"}, {"space": {"name": "darts"}, "evaluators": {"nb301": {
         "kind": "nb301_surrogate", "path": "nb301", "model": "gbt", "n_estimators": 20}}}),
     "op_usage": ({"evaluator": "truth"}, None),
+    "pareto": ({"evaluator": "truth", "strategies": ["random", "local"], "budget": 10, "seeds": 2}, None),
     "predictors": ({"evaluator": "truth", "predictors": ["gbt", "rf"], "train_sizes": [10], "seeds": [0],
                     "test": 20, "k": 3}, None),
     "primskip": ({"evaluator": "truth", "samples": 5}, None),
