@@ -501,14 +501,20 @@ class ResultStore:
             frame = frame[frame["job_id"].isin(set(job_ids))].reset_index(drop=True)
         return frame
 
-    def experiment_results(self, experiment: str | None = None, status: str | None = None) -> pd.DataFrame:
-        """Experiment results as a tidy table (one row per job)."""
+    def experiment_results(self, experiment: str | None = None, status: str | None = None,
+                           job_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Experiment results as a tidy table (one row per job; only ``job_ids`` when given, read by id)."""
         query = sa.select(experiment_results)
         if experiment is not None:
             query = query.where(experiment_results.c.experiment == experiment)
         if status is not None:
             query = query.where(experiment_results.c.status == status)
-        return self._frame(query, [c.name for c in experiment_results.c])
+        columns = [c.name for c in experiment_results.c]
+        if job_ids is None:
+            return self._frame(query, columns)
+        frames = [frame for chunk in _chunks(job_ids)
+                  if len(frame := self._frame(query.where(experiment_results.c.job_id.in_(chunk)), columns))]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
     def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
         json_columns = {c.name for c in query.selected_columns if isinstance(c.type, sa.JSON)}
