@@ -14,10 +14,58 @@ from nasaudit.studies._common import DEFAULT_STRATEGIES, known_strategies, metri
 from nasaudit.studies._ws_compare import WeightSharingSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
+    import numpy as np
+
+    from nasaudit.evaluators import Evaluator
     from nasaudit.spaces.base import SearchSpace
 
+
+#: strategies that learn from the values of the search scores (a fitted predictor, a policy gradient), not only
+#: from their order: an undefined score has no value to learn from
+VALUE_LEARNERS = ("bananas", "reinforce")
+
+
+class UndefinedLast:
+    """``evaluator`` with its undefined scores (NaN: e.g. the NWOT or Zen proxy of a cell whose output does not
+    depend on its input) as -inf, so a strategy ranks them below every defined score, as the proxies' releases
+    do with their -inf (an argmax over NaN would pick the NaN; docs/proxies.md). For ``strategy`` among
+    ``VALUE_LEARNERS`` an undefined score is a one-line ``DataError`` instead."""
+
+    def __init__(self, evaluator: Evaluator, name: str, strategy: str) -> None:
+        self.evaluator, self.name, self.strategy = evaluator, name, strategy
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.evaluator.space
+
+    def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
+        import numpy as np
+
+        from nasaudit.errors import DataError
+
+        scores = np.asarray(self.evaluator.evaluate(archs), dtype=np.float64)
+        undefined = np.isnan(scores)
+        if undefined.any() and self.strategy in VALUE_LEARNERS:
+            first = self.space.format(archs[int(np.argmax(undefined))])
+            raise DataError(f"{self.strategy} learns from the values of {self.name}'s scores, and {self.name} is "
+                            f"undefined for {first}; search it with random, local or "
+                            "evolution, which rank undefined scores last, or use a search evaluator defined for "
+                            "every architecture")
+        return np.where(undefined, -np.inf, scores)
+
+
+def _run_queried(space: SearchSpace, evaluator: Evaluator, name: str, strategies: list[str], budget: int,
+                 seeds: list[int]) -> Any:
+    """``run_comparison`` of every strategy, each querying ``evaluator`` through its own ``UndefinedLast``."""
+    from nasaudit.search.compare import Comparison, run_comparison
+
+    runs = {}
+    for strategy in strategies:
+        runs.update(run_comparison(space, UndefinedLast(evaluator, name, strategy), [strategy], budget, seeds).runs)
+    return Comparison(budget, tuple(seeds), runs)
 
 
 class CompareSpec(StudySpec):
@@ -66,7 +114,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
 
     from nasaudit.metrics import expected_best_of_n
     from nasaudit.report.figures_search import plot_best_so_far
-    from nasaudit.search.compare import run_comparison, summarise_scores
+    from nasaudit.search.compare import summarise_scores
     from nasaudit.search.registry import STRATEGIES
     from nasaudit.studies import _ws_compare as ws
 
@@ -94,7 +142,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
     finals: dict[str, list[Any]] = {}
     comparison = None
     if queried:
-        comparison = run_comparison(space, search.evaluator, queried, spec.budget, seeds)
+        comparison = _run_queried(space, search.evaluator, spec.evaluator, queried, spec.budget, seeds)
         finals.update({name: comparison.final_archs(name) for name in queried})
     result = StudyResult(
         title=f"Search vs random search ({spec.evaluator}"
@@ -107,7 +155,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         notes=[f"Expected best of {spec.budget} uniform random draws from the space: "
                f"{expected_best_of_n(ranked_scores, spec.budget):.3f}.", *metric_notes(context, truth_name)],
     )
-    costs = {name: f"{spec.budget} queries of {spec.evaluator}" for name in queried}
+    costs = {name: _query_cost(context, spec.evaluator, spec.budget) for name in queried}
     results = None
     one, missing = None, ""
     work: dict[str, float] = {}
@@ -161,6 +209,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         + f". Random search is the baseline at {spec.budget} truth queries: p_gt_random_per_run is the mean over "
           f"seeds of (1 - rank/|space|)^{spec.budget}, the chance that one run beats it; p_gt_random_best_of_runs "
           f"is (1 - best rank/|space|)^runs, the form of the paper's Tables 3-4.")
+    proxy_timing = _proxy_queries(context, result, comparison, search.evaluator, spec.evaluator, truth_name)
     if spec.budget * 20 > len(ranked_scores):
         result.notes.append(f"The budget ({spec.budget}) is more than 5% of the {len(ranked_scores)} scored "
                             "architectures: p(>random) assumes random draws with replacement, which then "
@@ -172,11 +221,66 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
         result.plots.append(Plot("best_so_far.png", "Best score so far vs queries (mean ± std over seeds)",
                                  partial(plot_best_so_far, comparison.curves(),
                                          ylabel=f"best so far ({search.column or spec.evaluator})")))
+    timing = [] if proxy_timing is None else [proxy_timing]
     if results is not None:
         _weight_sharing_sections(context, result, results, summary, finals, final_scores, truth_name, ranked,
                                  ranked_truth, shared)
-        result.tables.append(ws.timing_table(results))
+        timing.insert(0, ws.timing_table(results))
+    if timing:  # measured seconds: the one file of the section that differs between runs
+        import pandas as pd
+
+        result.tables.append(timing[0] if len(timing) == 1 else Table(
+            "timing.csv", "Measured seconds of every weight-sharing seed and of every run's proxy queries "
+            "(machine-dependent: the only file of this section that differs between runs)",
+            pd.concat([table.frame for table in timing], ignore_index=True), show=False))
     return result
+
+
+def _query_cost(context: StudyContext, name: str, budget: int) -> str:
+    """What a query-based strategy spent, in the words of its evaluator's kind: a proxy query builds an untrained
+    network, a surrogate's queries stand on the truth queries it was fit on."""
+    config = context.evaluator_spec(name)
+    kind = getattr(config, "kind", None)
+    if kind == "proxy":
+        return f"{budget} queries of {name} (zero-cost proxy {config.proxy}: an untrained network each, no training)"
+    if kind == "surrogate":
+        return (f"{budget} queries of {name} ({config.model} surrogate, fit once on {config.samples} queries of "
+                f"{config.fit_on})")
+    return f"{budget} queries of {name}"
+
+
+def _proxy_queries(context: StudyContext, result: StudyResult, comparison: Any, evaluator: Any, name: str,
+                   truth_name: str) -> Table | None:
+    """For a zero-cost proxy as the search evaluator: a note with the number of proxy evaluations (counted, so the
+    same anywhere) and the measured seconds of every run's queries as a machine-dependent table (the seconds the
+    store recorded when each score was computed: ``ProxyEvaluator.seconds``). None for any other evaluator."""
+    import pandas as pd
+
+    from nasaudit.proxies.evaluator import ProxyEvaluator
+
+    if comparison is None or not isinstance(evaluator, ProxyEvaluator):
+        return None
+    import numpy as np
+
+    runs = [run for runs in comparison.runs.values() for run in runs]
+    distinct = {context.space.format(a): a for run in runs for a in run.archs}
+    undefined = int(np.isnan(evaluator.evaluate(list(distinct.values()))).sum())
+    result.notes.append(
+        f"The search evaluator {name} is the zero-cost proxy {evaluator.setting.proxy}: each query scores an untrained "
+        f"network on one batch of {evaluator.setting.batch_size} {evaluator.setting.dataset} images, no training. "
+        f"The runs made {sum(len(run.archs) for run in runs)} proxy queries, {len(distinct)} distinct architectures "
+        f"scored ({undefined} of them undefined, ranked below every defined score), and one query of {truth_name} "
+        f"each (its final architecture); the random-search baseline of p_gt_random spends all {comparison.budget} "
+        f"of its queries on {truth_name}. The measured seconds of every run's proxy queries are in timing.csv "
+        "(machine-dependent).")
+    rows = []
+    for run in runs:
+        seconds = float(evaluator.seconds(list(run.archs)).sum())
+        rows.append({"training": f"{run.strategy} ({evaluator.setting.proxy} queries)", "seed": run.seed,
+                     "seconds": seconds, "queries": len(run.archs), "seconds_per_query": seconds / len(run.archs)})
+    return Table("timing.csv", f"Measured seconds of every run's {evaluator.setting.proxy} queries, each as the "
+                 "store recorded it when the score was computed (machine-dependent: the only file of this section "
+                 "that differs between runs)", pd.DataFrame(rows), show=False)
 
 
 def _weight_sharing_sections(context: StudyContext, result: StudyResult, results: Any, summary: Any,
