@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nasaudit.weight_sharing.base import WeightSharingMethod
 from nasaudit.weight_sharing.methods.spos import SposEvolution, SposSettings
 
 if TYPE_CHECKING:
@@ -86,5 +87,5 @@ class FairNAS(SposEvolution):
         from nasaudit.spaces.registry import get_space
 
         paths = len(supernet_config(setup, get_space(setup.space)).make_space().ops)  # m: one per op
-        return (f"{super().describe_cost(setup, family)}, {paths} paths per step + "
+        return (f"{WeightSharingMethod.describe_cost(self, setup, family)}, {paths} paths per step + "
                 f"{self.settings.evolution_budget} supernet queries")
