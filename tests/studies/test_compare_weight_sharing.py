@@ -61,6 +61,9 @@ def test_joint_table_figures_and_rerun_of_failed_seeds(tmp_path, monkeypatch) ->
     assert summary["equal_cost_queries"].isna().tolist() == [True] * 3 + [False] * 3  # the embedded table records its recipe and flops
     assert (summary["equal_cost_queries"].dropna() >= 1).all()
     assert summary["p_gt_random_at_equal_cost"].dropna().between(0, 1).all()
+    # App. D.2: the best of as many random cells as each method's cost trains, in the truth's range
+    best_of = summary["random_best_of_equal_cost"]
+    assert best_of.isna().tolist() == [True] * 3 + [False] * 3 and best_of.dropna().between(50, 100).all()
     ranking = pd.read_csv(folder / "ws_ranking.csv")
     assert set(ranking["method"]) == {"spos", "enas", "gdas"} and ranking["tau_mean"].between(-1, 1).all()
     assert ranking["truth_seed_to_seed_tau"].nunique() == 1  # the embedded table's ceiling beside every method

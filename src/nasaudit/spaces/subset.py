@@ -18,7 +18,7 @@ import numpy as np
 
 from nasaudit.errors import ArchitectureError, SpaceError
 from nasaudit.seeding import SeedLike, as_generator
-from nasaudit.spaces.base import GraphForm, SearchSpace
+from nasaudit.spaces.base import ENUMERATION_LIMIT, GraphForm, SearchSpace
 
 
 class PartOfSpace(SearchSpace):
@@ -129,6 +129,12 @@ class SubsetSpace(PartOfSpace):
 
 def classes_space(base: SearchSpace, archs: Iterable[Any]) -> SubsetSpace:
     """The reduced space of every member of ``base`` whose equivalence class one of ``archs`` belongs to (a
-    benchmark that trained one cell per class covers all of the class's cells)."""
-    keys = {base.canonical(base.coerce(a)) for a in archs}
-    return SubsetSpace(base, (a for a in base.enumerate() if base.canonical(a) in keys))
+    benchmark that trained one cell per class covers all of the class's cells). In a space too large to enumerate
+    (DARTS) the twins cannot be listed: there each class holds the first of ``archs`` that belongs to it."""
+    first: dict[Hashable, Any] = {}
+    for arch in archs:
+        value = base.coerce(arch)
+        first.setdefault(base.canonical(value), value)
+    if base.size > ENUMERATION_LIMIT:
+        return SubsetSpace(base, first.values())
+    return SubsetSpace(base, (a for a in base.enumerate() if base.canonical(a) in first))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from nasaudit.errors import ConfigError, NasauditError, TrainingError
+from nasaudit.jobs.job import absent_means
 from nasaudit.limits import MAX_BATCH, MAX_CHANNELS, MAX_DEPTH, MAX_EPOCHS, MAX_IMAGES
 from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, Scored, StrictModel, StudyContext, Table
@@ -46,6 +47,8 @@ class WeightSharingSettings(StrictModel):
     device: str | None = None
     rank_set: int = Field(100, ge=2, le=100_000)
     rank_images: int = Field(1000, ge=1, le=MAX_IMAGES)
+    #: RNN spaces: train on the first this many tokens of the corpus (None: all of it)
+    train_tokens: int | None = Field(None, ge=2, le=100_000_000, json_schema_extra=absent_means(None))
     methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -62,6 +65,7 @@ def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingS
     """What keeps the weight-sharing methods ``names`` from running in ``space`` with their settings, found
     without compute."""
     from nasaudit.data.loading import DATASET_NAMES, WITHOUT_ROOT
+    from nasaudit.data.text import TEXT_DATASETS, TEXT_WITHOUT_ROOT
     from nasaudit.registry import unknown_name_message
     from nasaudit.studies.evaluators import resolve_path
 
@@ -76,9 +80,12 @@ def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingS
         problem = method.check(space, reduced=within)
         if problem is not None and problem not in problems:
             problems.append(problem)
-    if names and settings.dataset not in DATASET_NAMES:
-        problems.append(unknown_name_message("dataset", settings.dataset, list(DATASET_NAMES)))
-    elif names and settings.dataset not in WITHOUT_ROOT and (
+    text = space.family == "rnn"  # RNN cells are language models: they train on a text corpus
+    names_ok, rootless = (TEXT_DATASETS, TEXT_WITHOUT_ROOT) if text else (DATASET_NAMES, WITHOUT_ROOT)
+    if names and settings.dataset not in names_ok:
+        kind = "text corpus (RNN cells train language models)" if text else "image dataset"
+        problems.append(unknown_name_message(f"weight_sharing.dataset: {kind}", settings.dataset, list(names_ok)))
+    elif names and settings.dataset not in rootless and (
             settings.data_root is None or not resolve_path(base_dir, settings.data_root).is_dir()):
         problems.append(f"dataset {settings.dataset!r} needs weight_sharing.data_root, an existing folder "
                         f"(got {settings.data_root!r})")
@@ -280,28 +287,32 @@ def equal_cost_queries(work: dict[str, float], one: StandAlone) -> dict[str, int
 
 def add_equal_cost_columns(summary: pd.DataFrame, finals: dict[str, np.ndarray], space_scores: np.ndarray,
                            work: dict[str, float], one: StandAlone) -> None:
-    """``cost_in_trainings`` (a seed's counted work over one stand-alone training), ``equal_cost_queries`` and
-    ``p_gt_random_at_equal_cost`` (App. A.2 at the method's cost) per method row; ``finals`` holds the ground truth
-    of each method's final architectures."""
+    """``cost_in_trainings`` (a seed's counted work over one stand-alone training), ``equal_cost_queries``,
+    ``p_gt_random_at_equal_cost`` (App. A.2 at the method's cost) and ``random_best_of_equal_cost`` (App. D.2: the
+    expected truth of the best of that many uniform random architectures, trained with the truth's recipe) per
+    method row; ``finals`` holds the ground truth of each method's final architectures."""
     import numpy as np
 
-    from nasaudit.metrics import p_surpass_random, space_rank
+    from nasaudit.metrics import expected_best_of_n, p_surpass_random, space_rank
 
     queries = equal_cost_queries(work, one)
-    ratios, counts, chances = [], [], []
+    ratios, counts, chances, best_of = [], [], [], []
     for name in summary["strategy"]:
         if name not in queries:
             ratios.append(np.nan)
             counts.append(np.nan)
             chances.append(np.nan)
+            best_of.append(np.nan)
             continue
         ranks = np.atleast_1d(space_rank(finals[name], space_scores))
         ratios.append(float(f"{work[name] / one.work:.4g}"))
         counts.append(queries[name])
         chances.append(float(np.mean(p_surpass_random(ranks, len(space_scores), queries[name]))))
+        best_of.append(expected_best_of_n(space_scores, queries[name]))
     summary["cost_in_trainings"] = ratios
     summary["equal_cost_queries"] = counts
     summary["p_gt_random_at_equal_cost"] = chances
+    summary["random_best_of_equal_cost"] = best_of
 
 
 def timing_table(results: pd.DataFrame) -> Table:
