@@ -29,8 +29,7 @@ import torch
 from torch import nn
 
 from nasaudit.errors import ConfigError, TrainingError
-from nasaudit.search._lstm_policy import Members, ReleaseLSTM, draw, sharpen
-from nasaudit.search.controller import Sample
+from nasaudit.search._lstm_policy import Members, ReleaseLSTM, Sample, draw, sharpen
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.subset import PartOfSpace, SubsetSpace

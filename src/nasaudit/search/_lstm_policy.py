@@ -8,6 +8,7 @@ allowed options, and how a controller stays inside a reduced space (``Members``)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,16 @@ from torch import nn
 
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.subset import SubsetSpace
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sampled architecture with the log-probability and entropy of its decisions (differentiable)."""
+
+    arch: Any
+    log_prob: torch.Tensor
+    entropy: torch.Tensor
+
 
 #: a reduced space of at most this many members is kept by a prefix tree of their decisions; a larger one by
 #: mapping each draw to the member of its class (rejected when none), which keeps memory bounded

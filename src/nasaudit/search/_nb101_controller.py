@@ -28,8 +28,7 @@ import torch
 from torch import nn
 
 from nasaudit.errors import ArchitectureError, ConfigError, TrainingError
-from nasaudit.search._lstm_policy import Members, ReleaseLSTM, draw, sharpen
-from nasaudit.search.controller import Sample
+from nasaudit.search._lstm_policy import Members, ReleaseLSTM, Sample, draw, sharpen
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.nb101 import INPUT, OUTPUT, NB101Arch, NB101Space
 from nasaudit.spaces.subset import PartOfSpace, SubsetSpace

@@ -17,14 +17,14 @@ all of them draw a ``Sample`` and train by the same ``Reinforce``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from nasaudit.errors import ConfigError
+from nasaudit.search._lstm_policy import Sample
 from nasaudit.search.base import QueryLog, Strategy, sample_unseen, unseen_neighbours
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch
@@ -61,15 +61,6 @@ class Decisions:
 
     def to_arch(self, choice: Sequence[int]) -> NB201Arch:
         return NB201Arch(tuple(self.options[i] for i in choice))
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One sampled architecture with the log-probability and entropy of its decisions (differentiable)."""
-
-    arch: Any
-    log_prob: torch.Tensor
-    entropy: torch.Tensor
 
 
 class Controller(nn.Module):
