@@ -23,6 +23,7 @@ activation regularisation) is ``forward_states``; one cell only (the authors' ``
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -76,6 +77,27 @@ def _keep_mask(shape: tuple[int, ...], rate: float, like: torch.Tensor, generato
     return torch.bernoulli(keep, generator=generator) / (1.0 - rate)
 
 
+class _RecurrentCell(Protocol):
+    training: bool
+    ninp: int
+    nhid: int
+    dropoutx: float
+    dropouth: float
+
+
+def step_masks(cell: _RecurrentCell, inputs: torch.Tensor, generator: torch.Generator | None
+               ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The input and hidden dropout masks of a recurrent cell (``ninp``, ``nhid``, ``dropoutx``, ``dropouth``) for
+    one call on ``inputs [T, B, ninp]``: drawn once per call in training (the authors' ``mask2d``), None in eval."""
+    if not cell.training:
+        return None, None
+    if generator is None:
+        raise ConfigError("a training forward of the RNN cell needs a generator for its dropout masks")
+    batch = inputs.size(1)
+    return (_keep_mask((batch, cell.ninp), cell.dropoutx, inputs, generator),
+            _keep_mask((batch, cell.nhid), cell.dropouth, inputs, generator))
+
+
 class DARTSRNNCell(nn.Module):
     """The DARTS recurrent cell of ``genotype`` (DARTS Sec. 2.1; quark0/darts ``DARTSCell``)."""
 
@@ -116,13 +138,7 @@ class DARTSRNNCell(nn.Module):
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``inputs [T, B, ninp]``, ``hidden [1, B, nhid]`` -> (every step's state ``[T, B, nhid]``, the last
         ``[1, B, nhid]``). In training the two masks are drawn once per call from ``generator``."""
-        x_mask = h_mask = None
-        if self.training:
-            if generator is None:
-                raise ConfigError("a training forward of the RNN cell needs a generator for its dropout masks")
-            batch = inputs.size(1)
-            x_mask = _keep_mask((batch, self.ninp), self.dropoutx, inputs, generator)
-            h_mask = _keep_mask((batch, self.nhid), self.dropouth, inputs, generator)
+        x_mask, h_mask = step_masks(self, inputs, generator)
         h = hidden[0]
         outputs = []
         for t in range(inputs.size(0)):

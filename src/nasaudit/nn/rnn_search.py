@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from nasaudit.errors import ConfigError
-from nasaudit.nn.rnn_cell import _ACTIVATIONS, INITRANGE, MAX_HIDDEN, RNNModel, _keep_mask
+from nasaudit.nn.rnn_cell import _ACTIVATIONS, INITRANGE, MAX_HIDDEN, RNNModel, step_masks
 from nasaudit.spaces.rnn import MAX_RNN_NODES, RNN_OPS, RNNGenotype
 
 #: DARTS ``rnn/genotypes.py`` PRIMITIVES: the search's ``none`` and the four activations
@@ -83,13 +83,7 @@ class _UnrolledCell(nn.Module):
 
     def forward(self, inputs: torch.Tensor, hidden: torch.Tensor,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        x_mask = h_mask = None
-        if self.training:
-            if generator is None:
-                raise ConfigError("a training forward of the RNN cell needs a generator for its dropout masks")
-            batch = inputs.size(1)
-            x_mask = _keep_mask((batch, self.ninp), self.dropoutx, inputs, generator)
-            h_mask = _keep_mask((batch, self.nhid), self.dropouth, inputs, generator)
+        x_mask, h_mask = step_masks(self, inputs, generator)
         self.begin()
         h = hidden[0]
         outputs = []
