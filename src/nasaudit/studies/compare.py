@@ -153,7 +153,7 @@ def run(context: StudyContext, spec: CompareSpec) -> StudyResult:
                   "seeds": f"{seeds[0]}..{seeds[-1]}", "search_evaluator": spec.evaluator, "truth": truth_name,
                   "ranked_among": f"{len(ranked_scores)} " + ("classes" if spec.deisomorphise else "architectures")},
         notes=[f"Expected best of {spec.budget} uniform random draws from the space: "
-               f"{expected_best_of_n(ranked_scores, spec.budget):.3f}.", *metric_notes(context, truth_name)],
+               f"{expected_best_of_n(ranked_scores, spec.budget):.3f}.", *metric_notes(context, spec.evaluator)],
     )
     costs = {name: _query_cost(context, spec.evaluator, spec.budget) for name in queried}
     results = None
