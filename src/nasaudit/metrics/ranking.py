@@ -54,7 +54,7 @@ def expected_best_of_n(space_scores: Sequence[float] | np.ndarray, n: int, repla
     """
     ordered = np.sort(as_scores(space_scores, "space scores"))
     size = ordered.size
-    as_count(n, "n", 1, size)
+    as_count(n, "n", 1, None if replace else size)  # with replacement any n is defined (the mean tends to the max)
     i = np.arange(size + 1, dtype=np.float64)
     if replace:
         cdf = (i / size) ** n

@@ -80,11 +80,12 @@ def known_strategies(names: list[str], *, weight_sharing: bool = False) -> list[
 
 
 def truth_ceiling(benchmark: TabularBenchmark, column: str, archs: list[Any]) -> pd.DataFrame | None:
-    """Seed-to-seed tau of the truth, when the table has per-seed columns of ``column``."""
+    """Seed-to-seed tau of the truth, when the table has two or more per-seed columns of ``column`` (None for a
+    table of one seed: it has no seed pair)."""
     from nasaudit.weight_sharing.supernet import ground_truth_ceiling
 
     base = column.removesuffix("_mean")
-    if not any(m.startswith(f"{base}_seed") for m in benchmark.metrics):
+    if sum(m.startswith(f"{base}_seed") for m in benchmark.metrics) < 2:
         return None
     return ground_truth_ceiling(benchmark, base, archs)
 

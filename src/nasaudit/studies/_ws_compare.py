@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -34,7 +34,11 @@ class WeightSharingSettings(StrictModel):
     ``rank_set`` architectures of the space (scored by the truth) after every ranked epoch, on
     ``rank_images`` validation images. ``methods`` gives a requested method its own settings (method name ->
     settings, e.g. ``{spos_evolution: {evolution_budget: 20}}``; its ``settings_model``'s defaults where not
-    given), checked with the spec."""
+    given), checked with the spec. An ``rnn``-family space trains language models: it needs a text corpus
+    (``dataset: jargon``, shipped, or ``ptb`` with ``data_root``; the default ``embedded`` is refused with that
+    advice), and ``train_tokens`` keeps the first that many training tokens. ``best_of`` adds ``best_of_n.csv``: per
+    N, the expected truth of the best of N uniform random architectures of the ranked set beside each strategy's
+    finals (App. D.2: N = 8 is DARTS's random policy, N = 10 one architecture per seed over 10 seeds)."""
 
     dataset: str = "embedded"
     data_root: str | None = None
@@ -50,6 +54,9 @@ class WeightSharingSettings(StrictModel):
     #: RNN spaces: train on the first this many tokens of the corpus (None: all of it)
     train_tokens: int | None = Field(None, ge=2, le=100_000_000, json_schema_extra=absent_means(None))
     methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: the N of ``best_of_n.csv`` (empty: no table)
+    best_of: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
+        default_factory=list, max_length=100, json_schema_extra=absent_means([]))
 
 
 def methods_of(names: list[str], settings: WeightSharingSettings) -> list[WeightSharingMethod]:
@@ -82,7 +89,14 @@ def check_methods(names: list[str], space: SearchSpace, settings: WeightSharingS
             problems.append(problem)
     text = space.family == "rnn"  # RNN cells are language models: they train on a text corpus
     names_ok, rootless = (TEXT_DATASETS, TEXT_WITHOUT_ROOT) if text else (DATASET_NAMES, WITHOUT_ROOT)
-    if names and settings.dataset not in names_ok:
+    if names and text and settings.dataset in DATASET_NAMES:
+        problems.append(f"weight_sharing.dataset {settings.dataset!r} is an image dataset; the {space.name!r} space "
+                        "trains language models on a text corpus: set weight_sharing.dataset: jargon (shipped) or "
+                        "ptb (with weight_sharing.data_root)")
+    elif names and not text and settings.dataset in TEXT_DATASETS:
+        problems.append(f"weight_sharing.dataset {settings.dataset!r} is a text corpus, for the rnn spaces; the "
+                        f"{space.name!r} space trains on an image dataset ({', '.join(DATASET_NAMES)})")
+    elif names and settings.dataset not in names_ok:
         kind = "text corpus (RNN cells train language models)" if text else "image dataset"
         problems.append(unknown_name_message(f"weight_sharing.dataset: {kind}", settings.dataset, list(names_ok)))
     elif names and settings.dataset not in rootless and (
@@ -117,7 +131,7 @@ def make_setup(context: StudyContext, settings: WeightSharingSettings, within: l
 
     mask = tuple(op for op in get_space(context.space.name).ops if op not in context.space.ops)
     data_root = str(context.resolve(settings.data_root)) if settings.data_root else None
-    values = settings.model_dump(exclude={"rank_set", "data_root", "methods"})
+    values = settings.model_dump(exclude={"rank_set", "data_root", "methods", "best_of"})  # best_of: a report table
     max_vertices = getattr(context.space, "max_vertices", None) if context.space.family == "nb101" else None
     if max_vertices is not None and max_vertices == getattr(get_space(context.space.name), "max_vertices", None):
         max_vertices = None  # the full space: keep the setup (and its jobs' ids) as for an unreduced spec
@@ -324,7 +338,9 @@ def timing_table(results: pd.DataFrame) -> Table:
 
 
 def reduced_space(space: SearchSpace, truth_name: str, inside: list[Any] | None) -> SearchSpace:
-    """The reduced space of the truth table's architectures ``inside`` the audit's ``space`` (their classes)."""
+    """The reduced space of the truth table's architectures ``inside`` the audit's ``space``: their classes, or in a
+    space too large to enumerate (DARTS: ``space.size`` above ``ENUMERATION_LIMIT``) the architectures themselves,
+    one per class (``classes_space``), so no member lacks a truth and nothing enumerates the whole space."""
     from nasaudit.spaces.subset import classes_space
 
     if inside is None:
