@@ -30,7 +30,8 @@ class SearchResult:
     """One run: every queried architecture and its score, in query order (higher is better).
 
     The final architecture is the best queried one (first of equal scores), which is what every
-    strategy here returns.
+    strategy here returns. An undefined score (NaN, e.g. a zero-cost proxy that fails on a cell) ranks
+    below every defined one; a run with no defined score ends on its first query.
     """
 
     strategy: str
@@ -40,12 +41,13 @@ class SearchResult:
 
     @property
     def best_so_far(self) -> np.ndarray:
-        """Best score after each query."""
-        return np.maximum.accumulate(self.scores)
+        """Best defined score after each query (NaN until the first defined one)."""
+        return np.fmax.accumulate(self.scores)
 
     @property
     def final_index(self) -> int:
-        return int(np.argmax(self.scores))
+        defined = np.flatnonzero(~np.isnan(self.scores))
+        return int(defined[np.argmax(self.scores[defined])]) if defined.size else 0
 
     @property
     def final_arch(self) -> Any:
