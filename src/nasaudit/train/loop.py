@@ -398,7 +398,7 @@ def train(model: nn.Module, splits: DatasetSplits, protocol: str | TrainProtocol
     Records per-epoch train/validation loss and accuracy, checkpoints after every epoch into
     ``checkpoint_dir`` and resumes from it, stops with ``TrainingError`` on a NaN/inf loss, and
     evaluates the test split at the end; ``test_each_epoch`` also scores it after every epoch (the
-    convergence curves of the architectures paper, Sec. 4.1, Fig. 4). ``on_epoch_end`` is called after
+    convergence curves of the architectures paper, Sec. 4.1, Fig. 4). ``on_epoch_end`` is called before
     each epoch's checkpoint. The run uses ``threads`` torch threads whatever the caller's setting, so
     the same seed gives the same numbers in any process. ``warmup_epochs`` prepends a linear LR warm-up.
     """

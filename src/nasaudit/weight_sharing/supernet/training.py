@@ -262,7 +262,7 @@ def train_supernet(config: SupernetConfig, dataset: str | DatasetSplits = "embed
 
     Weights are initialised from ``seed``, which also draws the validation split (``val_fraction``, the
     paper's 5,000 of 50,000 CIFAR-10 images) and every path and batch. ``checkpoint_dir`` gets a
-    checkpoint after every epoch and a rerun resumes from it; ``on_epoch_end`` is called after each
+    checkpoint after every epoch and a rerun resumes from it; ``on_epoch_end`` is called before each
     epoch's checkpoint. The run uses ``threads`` torch threads whatever the caller's setting (the
     numbers depend on it). Training is ``nasaudit.train.loop.TrainLoop`` with a ``PathStep``; ``sampler``
     replaces the config's path sampling by another policy built for the new supernet (ENAS's controller).
