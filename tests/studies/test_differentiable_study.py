@@ -28,6 +28,8 @@ analyses:
     tune_epochs: 0
     tune_sweep: [1]
     shuffle_repeats: 2
+    batch_size: 256
+    val_fraction: 0.2
     truth: truth
 """
 
