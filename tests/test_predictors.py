@@ -106,3 +106,19 @@ def test_registry_errors_are_one_line() -> None:
     with pytest.raises(ConfigError, match=r"seed must be an integer in \[0, 2\*\*31\), got -1"):
         predictor.fit(archs, scores, -1)
     assert "not_a_factory" not in PREDICTORS
+
+
+def test_spread_settings_and_encoding_of_the_shipped_factories() -> None:
+    archs, scores = _path_counts(30, 3)
+    space = get_space("nb201")
+    for name in ("bananas", "gp"):  # the members' spread; the GP's posterior standard deviation
+        predictor = PREDICTORS.get(name)(space)
+        with pytest.raises(ConfigError, match="not fitted"):
+            predictor.predict_std(archs)  # type: ignore[attr-defined]
+        spread = predictor.fit(archs[:20], scores[:20], 0).predict_std(archs[20:])  # type: ignore[attr-defined]
+        assert spread.shape == (10,) and (spread >= 0).all() and spread.max() > 0
+    with pytest.raises(ConfigError, match="gives no spread"):
+        PREDICTORS.get("rf")(space).fit(archs, scores, 0).predict_std(archs)  # type: ignore[attr-defined]
+    small = PREDICTORS.get("rf")(space, encoding="onehot", n_estimators=3)  # type: ignore[call-arg]
+    assert small.encoder.name == "onehot"  # type: ignore[attr-defined]
+    assert len(small.fit(archs, scores, 0)._regressor.estimators_) == 3  # type: ignore[attr-defined]

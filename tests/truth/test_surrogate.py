@@ -43,7 +43,7 @@ def test_ensemble_spread_and_errors():
     with pytest.raises(ConfigError, match="ensemble"):
         SurrogateBenchmark(space).fit(archs, ConvCount().evaluate(archs)).predict_std(archs)
     with pytest.raises(ConfigError, match="unknown surrogate model"):
-        SurrogateBenchmark(space, model="forest")  # type: ignore[arg-type]
+        SurrogateBenchmark(space, model="forest")
     with pytest.raises(DataError, match="scores for"):
         SurrogateBenchmark(space).fit(archs, np.zeros(3))
 
@@ -69,3 +69,14 @@ def test_real_nb201_200_random_architectures(nb201_csv):
 def test_nb301_loader_explains_the_optional_extra(tmp_path):
     with pytest.raises(ConfigError, match="pip install nasbench301"):
         load_nb301(tmp_path)
+
+
+def test_any_registered_predictor_is_a_surrogate_model():
+    space = NB201Space()
+    archs = space.sample_many(30, seed=0)
+    gp = SurrogateBenchmark(space, model="gp", encoding="onehot").fit(archs, ConvCount().evaluate(archs))
+    assert gp.encoding == "onehot" and gp.predict_std(archs[:4]).shape == (4,)
+    with pytest.raises(ConfigError, match=r"^predict_std needs a predictor with a spread .*; rf gives none$"):
+        SurrogateBenchmark(space, model="rf").fit(archs, ConvCount().evaluate(archs)).predict_std(archs)
+    with pytest.raises(ConfigError, match=r"unknown surrogate model 'gpp' \(did you mean 'gp'\?\)"):
+        SurrogateBenchmark(space, model="gpp")

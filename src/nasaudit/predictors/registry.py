@@ -5,7 +5,9 @@ encoding.
 
 An entry of ``PREDICTORS`` takes the space and returns a ``Predictor``: ``fit(archs, scores, seed)`` trains it
 (the same seed and data give the same predictor) and ``predict(archs)`` scores architectures, higher = better.
-Plugins register more with ``PREDICTORS.add(name, factory)``.
+Plugins register more with ``PREDICTORS.add(name, factory)``. The shipped factories also take ``encoding`` and
+keyword settings of their regressor (``gbt_predictor(space, n_estimators=50)``), which the surrogate benchmark
+(``nasaudit.truth.surrogate``) passes on; ``bananas`` and ``gp`` give ``predict_std``.
 """
 
 from __future__ import annotations
@@ -61,13 +63,20 @@ def space_encoding(space: SearchSpace, encoding: str = "auto") -> Encoding:
         return get_encoding("adjacency", space)
 
 
-class SpacePredictor:
-    """A regressor over the encoding of a space's architectures, rebuilt from its seed by every ``fit``."""
+#: the spread of a fitted regressor's predictions on a feature matrix (an ensemble's members, a GP's posterior)
+Spread = Callable[[Any, np.ndarray], np.ndarray]
 
-    def __init__(self, space: SearchSpace, make_regressor: Callable[[int], Regressor], encoding: str = "auto") -> None:
+
+class SpacePredictor:
+    """A regressor over the encoding of a space's architectures, rebuilt from its seed by every ``fit``;
+    ``spread``, where the regressor has one, gives ``predict_std``."""
+
+    def __init__(self, space: SearchSpace, make_regressor: Callable[[int], Regressor], encoding: str = "auto",
+                 spread: Spread | None = None) -> None:
         self.space = space
         self.encoder = space_encoding(space, encoding)
         self.make_regressor = make_regressor
+        self.spread = spread
         self._regressor: Regressor | None = None
 
     def fit(self, archs: Sequence[Any], scores: np.ndarray, seed: int) -> SpacePredictor:
@@ -89,11 +98,24 @@ class SpacePredictor:
 
     def predict(self, archs: Sequence[Any]) -> np.ndarray:
         """The regressor's prediction for each architecture."""
-        if self._regressor is None:
-            raise ConfigError("the predictor is not fitted; call fit(archs, scores, seed) first")
+        regressor = self._fitted()
         if len(archs) == 0:
             return np.empty(0, dtype=np.float64)
-        return np.asarray(self._regressor.predict(self._features(archs)), dtype=np.float64)
+        return np.asarray(regressor.predict(self._features(archs)), dtype=np.float64)
+
+    def predict_std(self, archs: Sequence[Any]) -> np.ndarray:
+        """The spread of the prediction of each architecture (``spread``; an error for a regressor without one)."""
+        if self.spread is None:
+            raise ConfigError("this predictor gives no spread; predict_std needs bananas (the MLP ensemble) or gp")
+        regressor = self._fitted()
+        if len(archs) == 0:
+            return np.empty(0, dtype=np.float64)
+        return np.asarray(self.spread(regressor, self._features(archs)), dtype=np.float64)
+
+    def _fitted(self) -> Regressor:
+        if self._regressor is None:
+            raise ConfigError("the predictor is not fitted; call fit(archs, scores, seed) first")
+        return self._regressor
 
     def _features(self, archs: Sequence[Any]) -> np.ndarray:
         return self.encoder.encode([self.space.coerce(a) for a in archs]).astype(np.float64)
@@ -107,36 +129,64 @@ PREDICTORS: Registry[Callable[[SearchSpace], Predictor]] = Registry("predictor",
 
 
 @PREDICTORS.register("bananas", "BANANAS: an ensemble of 5 MLPs on the path encoding (White et al. 2021)")
-def bananas_predictor(space: SearchSpace) -> Predictor:
-    """The BANANAS ensemble with its default settings (5 members of two 32-unit layers, 200 Adam epochs)."""
-    return SpacePredictor(space, lambda seed: EnsemblePredictor(seed=seed))
+def bananas_predictor(space: SearchSpace, encoding: str = "auto", **params: Any) -> Predictor:
+    """The BANANAS ensemble with its default settings (5 members of two 32-unit layers, 200 Adam epochs; ``params``
+    override ``EnsemblePredictor``'s); ``predict_std`` is the members' spread."""
+    return SpacePredictor(space, lambda seed: EnsemblePredictor(**{"seed": seed, **params}), encoding,
+                          spread=lambda ensemble, features: ensemble.predict_std(features))
 
 
 @PREDICTORS.register("gbt", "LightGBM gradient-boosted trees on the encoding")
-def gbt_predictor(space: SearchSpace) -> Predictor:
-    """LightGBM with ``GBT_DEFAULTS`` (deterministic, one thread)."""
+def gbt_predictor(space: SearchSpace, encoding: str = "auto", **params: Any) -> Predictor:
+    """LightGBM with ``GBT_DEFAULTS`` (deterministic, one thread; ``params`` override them)."""
     from lightgbm import LGBMRegressor
 
-    return SpacePredictor(space, lambda seed: LGBMRegressor(**GBT_DEFAULTS, random_state=seed))
+    return SpacePredictor(space, lambda seed: LGBMRegressor(**{**GBT_DEFAULTS, "random_state": seed, **params}),
+                          encoding)
 
 
 @PREDICTORS.register("gp", "Gaussian process (constant x RBF + white noise kernel) on the encoding")
-def gp_predictor(space: SearchSpace) -> Predictor:
+def gp_predictor(space: SearchSpace, encoding: str = "auto", **params: Any) -> Predictor:
     """scikit-learn's GaussianProcessRegressor on standardised targets; the kernel's hyperparameters by maximum
-    marginal likelihood from one start (deterministic)."""
+    marginal likelihood from one start (deterministic; ``params`` override the regressor's settings);
+    ``predict_std`` is the posterior standard deviation."""
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
     def make(seed: int) -> Regressor:
         kernel = ConstantKernel(1.0) * RBF(length_scale=1.0) + WhiteKernel(noise_level=0.1)
-        return GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=seed)
+        return GaussianProcessRegressor(**{"kernel": kernel, "normalize_y": True, "random_state": seed, **params})
 
-    return SpacePredictor(space, make)
+    return SpacePredictor(space, make, encoding,
+                          spread=lambda gp, features: gp.predict(features, return_std=True)[1])
 
 
 @PREDICTORS.register("rf", "random forest (100 trees) on the encoding")
-def rf_predictor(space: SearchSpace) -> Predictor:
-    """scikit-learn's RandomForestRegressor, 100 trees, one thread."""
+def rf_predictor(space: SearchSpace, encoding: str = "auto", **params: Any) -> Predictor:
+    """scikit-learn's RandomForestRegressor, 100 trees, one thread (``params`` override them)."""
     from sklearn.ensemble import RandomForestRegressor
 
-    return SpacePredictor(space, lambda seed: RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1))
+    return SpacePredictor(space, lambda seed: RandomForestRegressor(
+        **{"n_estimators": 100, "random_state": seed, "n_jobs": 1, **params}), encoding)
+
+
+def predictor_identity(name: str) -> dict[str, str]:
+    """What a result fit with predictor ``name`` depends on beyond its name: nothing for the package's own (its
+    version is in every result key); for a plugin's or a user's, the registering plugin (``PREDICTORS.origin``),
+    the factory's module and name, and the sha256 of that module's file, so editing it refits."""
+    import sys
+
+    from nasaudit.jobs.provenance import file_sha256
+
+    factory = PREDICTORS.get(name)
+    module = getattr(factory, "__module__", None) or ""
+    if module == "nasaudit" or module.startswith("nasaudit."):
+        return {}
+    out = {"module": module, "factory": str(getattr(factory, "__qualname__", type(factory).__qualname__))}
+    origin = PREDICTORS.origin(name)
+    if origin is not None:
+        out["origin"] = origin
+    source = getattr(sys.modules.get(module), "__file__", None)
+    if source is not None:
+        out["sha256"] = file_sha256(source)
+    return out

@@ -49,12 +49,15 @@ class TableEvaluatorSpec(StrictModel):
 
 
 class SurrogateEvaluatorSpec(StrictModel):
-    """A regression model fit on ``samples`` architectures scored by another evaluator (redundancy paper App. F)."""
+    """A performance predictor ``model`` of ``nasaudit.predictors.PREDICTORS`` (``bananas``, alias ``ensemble``;
+    ``gbt``; ``gp``; ``rf``; plugins') fit once on ``samples`` architectures scored by another evaluator
+    (redundancy paper App. F), the sample and the fit drawn with ``seed`` (absent: the audit's seed)."""
 
     kind: Literal["surrogate"] = "surrogate"
     fit_on: str
-    model: Literal["gbt", "ensemble"] = "gbt"
+    model: str = "gbt"
     samples: int = Field(200, ge=10, le=MAX_SAMPLES)
+    seed: SeedValue | None = Field(None, json_schema_extra=absent_means(None))
 
 
 class SupernetEvaluatorSpec(StrictModel):
@@ -535,22 +538,42 @@ def _build_train(context: StudyContext, name: str, spec: TrainEvaluatorSpec) -> 
 
 
 # ----------------------------------------------------------------------------------------- surrogate
-def _check_nothing(spec: Any, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+def _plain_fingerprint(spec: StrictModel, base_dir: Path) -> dict[str, Any]:
+    return identity(spec)
+
+
+def _check_surrogate(spec: SurrogateEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    """The model names a predictor of ``PREDICTORS`` (or the alias ``ensemble``): the registry's one-line message."""
+    from nasaudit.truth.surrogate import predictor_name
+
+    try:
+        predictor_name(spec.model)
+    except ConfigError as err:
+        return [(("model",), str(err))]
     return []
 
 
-def _plain_fingerprint(spec: StrictModel, base_dir: Path) -> dict[str, Any]:
-    return identity(spec)
+def _surrogate_fingerprint(spec: SurrogateEvaluatorSpec, base_dir: Path) -> dict[str, Any]:
+    """The spec's settings (model, samples, seed when set; the audit's seed is in every result key) and, for a
+    plugin's or a user's predictor, its identity as the registry knows it (origin, module, file hash)."""
+    from nasaudit.predictors.registry import predictor_identity
+    from nasaudit.truth.surrogate import predictor_name
+
+    found = predictor_identity(predictor_name(spec.model))
+    return {**identity(spec), **({"predictor": found} if found else {})}
 
 
 def _build_surrogate(context: StudyContext, name: str, spec: SurrogateEvaluatorSpec) -> Scored:
     from nasaudit.truth.surrogate import SurrogateBenchmark
 
+    seed = context.seed if spec.seed is None else spec.seed
     source = context.scored(spec.fit_on)
-    archs = context.space.sample_many(spec.samples, context.seed)
-    model = SurrogateBenchmark(context.space, model=spec.model, seed=context.seed)
+    archs = context.space.sample_many(spec.samples, seed)
+    model = SurrogateBenchmark(context.space, model=spec.model, seed=seed)
     model.fit(archs, source.evaluator.evaluate(archs))
-    return Scored(model, f"{spec.model} surrogate fit on {spec.samples} archs scored by {spec.fit_on}", source.units)
+    alias = f" ({model.predictor_name})" if model.predictor_name != spec.model else ""
+    return Scored(model, f"{spec.model}{alias} surrogate fit on {spec.samples} archs scored by {spec.fit_on}",
+                  source.units)
 
 
 # ----------------------------------------------------------------------------------------- supernet
@@ -605,8 +628,9 @@ def _build_supernet(context: StudyContext, name: str, spec: SupernetEvaluatorSpe
 
 EVALUATOR_KINDS.add("table", EvaluatorKind(TableEvaluatorSpec, _check_table, _table_fingerprint, _build_table),
                     "ground truth looked up in a benchmark table")
-EVALUATOR_KINDS.add("surrogate", EvaluatorKind(SurrogateEvaluatorSpec, _check_nothing, _plain_fingerprint,
-                                               _build_surrogate), "a surrogate model fit on another evaluator")
+EVALUATOR_KINDS.add("surrogate", EvaluatorKind(SurrogateEvaluatorSpec, _check_surrogate, _surrogate_fingerprint,
+                                               _build_surrogate),
+                    "a performance predictor (bananas/ensemble, gbt, gp, rf, plugins') fit on another evaluator")
 EVALUATOR_KINDS.add("supernet", EvaluatorKind(SupernetEvaluatorSpec, _check_supernet, _plain_fingerprint,
                                               _build_supernet), "a weight-sharing SPOS supernet")
 EVALUATOR_KINDS.add("nb301_surrogate", EvaluatorKind(NB301SurrogateEvaluatorSpec, _check_nb301_surrogate,

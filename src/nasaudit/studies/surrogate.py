@@ -14,6 +14,7 @@ from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, T
 from nasaudit.studies._common import DEFAULT_THRESHOLD, DEFAULT_TOP, top_operation_importance
 
 if TYPE_CHECKING:
+    from nasaudit.spaces.base import SearchSpace
     from nasaudit.truth.nb301_surrogate import HeldOut
 
 #: redundancy paper App. F: 200 random training architectures
@@ -21,18 +22,28 @@ DEFAULT_SAMPLES = 200
 
 
 class SurrogateSpec(StudySpec):
-    """Fit ``model`` on ``samples`` random archs scored by ``evaluator``; test on ``test`` fresh ones."""
+    """Fit ``model`` (a ``PREDICTORS`` name: bananas, alias ensemble; gbt; gp; rf; plugins') on ``samples`` random
+    archs scored by ``evaluator``; test on ``test`` fresh ones."""
 
     evaluator_fields = ("evaluator",)
 
     kind: Literal["surrogate"] = "surrogate"
     evaluator: str
-    model: Literal["gbt", "ensemble"] = "gbt"
+    model: str = "gbt"
     encoding: Literal["auto", "path", "adjacency", "onehot"] = "auto"
     samples: int = Field(DEFAULT_SAMPLES, ge=10, le=1_000_000)
     test: int = Field(200, ge=2, le=1_000_000)
     top: float = Field(DEFAULT_TOP, gt=0, le=1)
     threshold: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
+
+    def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
+        from nasaudit.truth.surrogate import predictor_name
+
+        try:
+            predictor_name(self.model)
+        except ConfigError as err:
+            return [str(err)]
+        return []
 
 
 @register_study("surrogate", SurrogateSpec, "surrogate fidelity: held-out Spearman, OI agreement (redundancy App. F)")
@@ -53,7 +64,7 @@ def run(context: StudyContext, spec: SurrogateSpec) -> StudyResult:
     chosen, _ = top_fraction(archs, scores, spec.top)
     through_model = operation_importance(fitted, chosen, units=truth.units, threshold=spec.threshold)
     agreement = importance_agreement(reference, through_model)
-    row = {"model": spec.model, "encoding": fitted.encoder.name, "train_samples": spec.samples,
+    row = {"model": spec.model, "encoding": fitted.encoding, "train_samples": spec.samples,
            "test_samples": spec.test, "holdout_spearman": spearman,
            **{f"oi_{key}": value for key, value in agreement.items()}}
     return StudyResult(
@@ -62,7 +73,7 @@ def run(context: StudyContext, spec: SurrogateSpec) -> StudyResult:
                  f"{truth.description}; Spearman on {spec.test} fresh ones, and the agreement of operation "
                  f"importance computed through the surrogate with that of the evaluator on the top {spec.top:.0%}."),
         settings={"seed": context.seed, "evaluator": spec.evaluator, "model": spec.model,
-                  "encoding": fitted.encoder.name, "samples": spec.samples, "test": spec.test, "top": spec.top},
+                  "encoding": fitted.encoding, "samples": spec.samples, "test": spec.test, "top": spec.top},
         tables=[Table("surrogate.csv", "Held-out Spearman and OI agreement", pd.DataFrame([row])),
                 Table("importance_surrogate.csv", "OI through the surrogate", through_model, show=False)],
     )

@@ -1,9 +1,10 @@
-"""Surrogate benchmarks: a regression model fit on (architecture, score) pairs, used as an evaluator.
+"""Surrogate benchmarks: a performance predictor fit on (architecture, score) pairs, used as an evaluator.
 
 The redundancy paper (App. F) shows that a surrogate fit on a few hundred random architectures suffices
 to reproduce its operation-importance and subgraph findings on spaces without a table (BANANAS: an
-ensemble of MLPs over the path encoding). ``SurrogateBenchmark`` offers that ensemble and LightGBM
-gradient-boosted trees over any encoding of ``nasaudit.spaces.encodings``. ``load_nb301`` wraps the
+ensemble of MLPs over the path encoding). ``SurrogateBenchmark`` is any predictor of
+``nasaudit.predictors.PREDICTORS`` (``bananas``, alias ``ensemble``; ``gbt``; ``gp``; ``rf``; plugins') fit
+once, over any encoding of ``nasaudit.spaces.encodings``. ``load_nb301`` wraps the
 official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package is installed;
 ``read_nb301_results`` / ``nb301_benchmark`` read the NB301 training set (~50k trained DARTS genotypes);
 ``nasaudit.truth.nb301_surrogate`` fits NB301-style surrogates (GBT, GIN) on it.
@@ -11,24 +12,28 @@ official NAS-Bench-301 surrogate (Siems et al., 2020) when its optional package 
 
 from __future__ import annotations
 
+import inspect
 from collections import namedtuple
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nasaudit.errors import ArchitectureError, ConfigError, DataError
 from nasaudit.evaluators import Evaluator
-from nasaudit.predictors import GBT_DEFAULTS, EnsemblePredictor, space_encoding
+from nasaudit.predictors import GBT_DEFAULTS as GBT_DEFAULTS  # re-exported: nb301_surrogate fits with them
+from nasaudit.predictors import PREDICTORS, Predictor
+from nasaudit.registry import unknown_name_message
 from nasaudit.seeding import SeedLike, as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.truth.tabular import TabularBenchmark
 from nasaudit.yamlio import loads_json
 
-ModelName = Literal["gbt", "ensemble"]
+#: surrogate model names kept from before the surrogate used ``PREDICTORS``: ``ensemble`` is ``bananas``
+MODEL_ALIASES = {"ensemble": "bananas"}
 NB301_HINT = (
     "the official NAS-Bench-301 surrogate needs the optional package 'nasbench301' "
     "(pip install nasbench301, or the project's 'nb301' extra) and its model files "
@@ -36,28 +41,43 @@ NB301_HINT = (
 )
 
 
-class SurrogateBenchmark:
-    """A regression model over an architecture encoding that implements the ``Evaluator`` protocol.
+def predictor_name(model: str) -> str:
+    """The ``PREDICTORS`` name of surrogate model ``model`` (an alias resolved); an unknown name is the
+    registry's one-line message (installed plugins are looked in first)."""
+    name = MODEL_ALIASES.get(model, model) if isinstance(model, str) else model
+    try:
+        PREDICTORS.get(name)
+    except ConfigError:
+        raise ConfigError(unknown_name_message("surrogate model", model,
+                                               sorted({*PREDICTORS.names(), *MODEL_ALIASES}))) from None
+    return name
 
-    ``model="gbt"``: LightGBM gradient-boosted trees; ``model="ensemble"``: the BANANAS MLP ensemble
-    (``nasaudit.predictors.EnsemblePredictor``), which also gives ``predict_std``. ``encoding="auto"``
-    uses the path encoding where the space allows it (BANANAS, redundancy paper App. F) and the
-    adjacency encoding otherwise (e.g. DARTS's two-input cells).
+
+class SurrogateBenchmark:
+    """A predictor of ``PREDICTORS`` fit once, implementing the ``Evaluator`` protocol (redundancy paper App. F).
+
+    ``model`` is a ``PREDICTORS`` name or ``ensemble`` (the BANANAS MLP ensemble, ``bananas``); ``bananas`` and
+    ``gp`` also give ``predict_std``. ``encoding="auto"`` uses the path encoding where the space allows it
+    (BANANAS, redundancy paper App. F) and the adjacency encoding otherwise (e.g. DARTS's two-input cells);
+    ``model_params`` override the shipped predictors' regressor settings. A plugin's predictor takes them only if
+    its factory accepts them. The fit's seed is one integer drawn from ``seed``.
     """
 
-    def __init__(self, space: SearchSpace, model: ModelName = "gbt", encoding: str = "auto",
+    def __init__(self, space: SearchSpace, model: str = "gbt", encoding: str = "auto",
                  seed: SeedLike = 0, **model_params: Any) -> None:
-        if model not in ("gbt", "ensemble"):
-            raise ConfigError(f"unknown surrogate model {model!r}; choose 'gbt' or 'ensemble'")
         self.space = space
         self.model = model
-        self.encoder = space_encoding(space, encoding)
+        self.predictor_name = predictor_name(model)
         self.seed = int(as_generator(seed).integers(2**31 - 1))
         self.model_params = model_params
-        self._regressor: Any = None
+        self._predictor = _make_predictor(self.predictor_name, space, encoding, model_params)
+        self.encoder = getattr(self._predictor, "encoder", None)
+        #: the encoding's name, or ``own`` for a predictor that encodes architectures itself
+        self.encoding = str(getattr(self.encoder, "name", "own"))
+        self._fitted = False
 
     def __repr__(self) -> str:
-        return f"SurrogateBenchmark(space={self.space.name!r}, model={self.model!r}, encoding={self.encoder.name!r})"
+        return f"SurrogateBenchmark(space={self.space.name!r}, model={self.model!r}, encoding={self.encoding!r})"
 
     @classmethod
     def from_samples(cls, truth: Evaluator, n: int = 200, seed: SeedLike = 0, **kwargs: Any) -> SurrogateBenchmark:
@@ -67,34 +87,31 @@ class SurrogateBenchmark:
         return cls(truth.space, seed=rng, **kwargs).fit(archs, truth.evaluate(archs))
 
     def fit(self, archs: Sequence[Any], scores: np.ndarray) -> SurrogateBenchmark:
-        """Fit the regression model on ``archs`` and their ``scores`` (App. F); returns ``self``."""
+        """Fit the predictor on ``archs`` and their ``scores`` with the surrogate's seed (App. F); returns ``self``."""
         scores = np.asarray(scores, dtype=np.float64)
         if len(archs) != len(scores):
             raise DataError(f"{len(scores)} scores for {len(archs)} architectures")
         if len(archs) < 2:
             raise DataError(f"a surrogate needs at least 2 training architectures, got {len(archs)}")
-        features = self._features(archs)
-        if self.model == "gbt":
-            from lightgbm import LGBMRegressor
-
-            gbt = LGBMRegressor(**{**GBT_DEFAULTS, "random_state": self.seed, **self.model_params})
-            self._regressor = gbt.fit(features, scores)
-        else:
-            ensemble = EnsemblePredictor(**{"seed": self.seed, **self.model_params})
-            self._regressor = ensemble.fit(features, scores)
+        self._predictor.fit(archs, scores, self.seed)
+        self._fitted = True
         return self
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
         """Predicted score of each architecture (batched), the surrogate ``y`` of App. F."""
         if len(archs) == 0:
             return np.empty(0, dtype=np.float64)
-        return np.asarray(self._fitted().predict(self._features(archs)), dtype=np.float64)
+        return np.asarray(self._fitted_predictor().predict(archs), dtype=np.float64)
 
     def predict_std(self, archs: Sequence[Any]) -> np.ndarray:
-        """Spread of the ensemble members' predictions (BANANAS ensemble, ``model="ensemble"`` only)."""
-        if self.model != "ensemble":
-            raise ConfigError("predict_std needs model='ensemble'; gradient-boosted trees give no spread")
-        return self._fitted().predict_std(self._features(archs))
+        """Spread of the prediction of each architecture, for a predictor that has one (``bananas``/``ensemble``:
+        the members' spread; ``gp``: the posterior standard deviation)."""
+        spread = getattr(self._predictor, "predict_std", None)
+        if not callable(spread) or getattr(self._predictor, "spread", True) is None:
+            raise ConfigError(f"predict_std needs a predictor with a spread (bananas, alias ensemble, or gp); "
+                              f"{self.model} gives none")
+        self._fitted_predictor()
+        return np.asarray(spread(archs), dtype=np.float64)
 
     def spearman(self, archs: Sequence[Any], scores: np.ndarray) -> float:
         """Spearman rank correlation between predictions and true ``scores`` of held-out ``archs`` (App. F, Fig. 30)."""
@@ -105,13 +122,26 @@ class SurrogateBenchmark:
         pair = pd.DataFrame({"predicted": self.evaluate(archs), "true": scores})
         return float(pair.corr(method="spearman").iloc[0, 1])
 
-    def _features(self, archs: Sequence[Any]) -> np.ndarray:
-        return self.encoder.encode([self.space.coerce(a) for a in archs]).astype(np.float64)
-
-    def _fitted(self) -> Any:
-        if self._regressor is None:
+    def _fitted_predictor(self) -> Predictor:
+        if not self._fitted:
             raise ConfigError("the surrogate is not fitted; call fit(archs, scores) or from_samples(...) first")
-        return self._regressor
+        return self._predictor
+
+
+def _make_predictor(name: str, space: SearchSpace, encoding: str, params: dict[str, Any]) -> Predictor:
+    """``PREDICTORS.get(name)(space)``, with ``encoding`` and ``params`` where they are not the defaults (one line
+    when the factory takes no such arguments)."""
+    factory = PREDICTORS.get(name)
+    settings: dict[str, Any] = {**({"encoding": encoding} if encoding != "auto" else {}), **params}
+    if not settings:
+        return factory(space)
+    try:
+        inspect.signature(factory).bind(space, **settings)
+    except (TypeError, ValueError):
+        raise ConfigError(f"predictor {name!r} takes no settings {sorted(settings)}; its factory takes the space "
+                          "only") from None
+    factory_with_settings: Any = factory
+    return factory_with_settings(space, **settings)
 
 
 def holdout_spearman(surrogate: SurrogateBenchmark, truth: Evaluator, n: int = 200, seed: SeedLike = 1) -> float:
