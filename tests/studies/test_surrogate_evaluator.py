@@ -80,6 +80,9 @@ def test_the_shipped_predictors_leave_the_key_as_it_was(tmp_path: Path) -> None:
     for model in ("gbt", "ensemble"):
         key = definition(spec.evaluators, model, tmp_path)
         assert set(key) == {"kind", "fit_on", "model", "samples"}  # no seed unless set, no predictor identity
+    data = _spec(tmp_path, ["rf"])
+    data["evaluators"]["rf"]["seed"] = 3
+    assert definition(spec_from_data(data, tmp_path).evaluators, "rf", tmp_path)["seed"] == 3
 
 
 def test_ensemble_is_the_bananas_predictor() -> None:
