@@ -34,7 +34,8 @@ from nasaudit.cli._study import (
 app = typer.Typer(help="Search-space studies: operation importance, subgraphs, PrimSkip, op usage, surrogate, "
                        "cell shape, zero-cost proxies, performance predictors, Pareto fronts.", no_args_is_help=True)
 
-SurrogateOption = typer.Option(None, "--surrogate", help="Score through a surrogate fit on the table: gbt or ensemble.")
+SurrogateOption = typer.Option(None, "--surrogate", help="Score through a surrogate fit on the table: a predictor "
+                                "name (bananas or its alias ensemble, gbt, gp, rf, or a plugin's).")
 SurrogateSamplesOption = typer.Option(200, "--surrogate-samples", min=10, help="Architectures the surrogate is fit on.")
 
 TopOption = spec_option("top", "--top", min=0.0, max=1.0, help="Fraction of best architectures to analyse.")
@@ -94,7 +95,8 @@ def surrogate_command(
     table: str = TableOption, out: Path = OutOption, space: str = SpaceOption, ops: str | None = OpsOption,
     arch_column: str = ArchColumnOption, metric: str = MetricOption, dataset: list[str] | None = DatasetsOption,
     top: float = TopOption, threshold: float = ThresholdOption, seed: int = SeedOption,
-    model: str = spec_option("model", "--model", help="Surrogate model: gbt or ensemble."),
+    model: str = spec_option("model", "--model", help="Surrogate model: a predictor name (bananas or its alias "
+                                                                 "ensemble, gbt, gp, rf, or a plugin's)."),
     encoding: str = spec_option("encoding", "--encoding", help="Encoding: auto, path, adjacency or onehot."),
     samples: int = spec_option("samples", "--samples", min=10, help="Random training architectures (App. F: 200)."),
     test: int = spec_option("test", "--test", min=2, help="Fresh random architectures for the held-out Spearman."),
