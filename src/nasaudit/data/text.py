@@ -15,6 +15,7 @@ DARTS's ``rnn/utils.py`` (the AWD-LSTM code): trim to a multiple of the batch si
 
 from __future__ import annotations
 
+import functools
 import lzma
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -160,7 +161,14 @@ def read_ptb(root: str | Path, oov: Literal["error", "unk"] = "error") -> TextCo
 
 
 def read_jargon() -> TextCorpus:
-    """The shipped corpus ``jargon`` (module doc; vocabulary closed by construction)."""
+    """The shipped corpus ``jargon`` (module doc; vocabulary closed by construction). Tokenised once per process
+    (a build trains many cells on it); each call gets its own copy of the id tensors."""
+    corpus = _tokenised_jargon()
+    return TextCorpus(corpus.name, corpus.vocab, corpus.train.clone(), corpus.valid.clone(), corpus.test.clone())
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenised_jargon() -> TextCorpus:
     from nasaudit.resources import text_corpus_path
 
     paths = {split: text_corpus_path(split) for split in SPLITS}

@@ -161,8 +161,10 @@ class TrainEvaluatorSpec(StrictModel):
     dataset: str = "embedded"
     data_root: str | None = None
     seeds: list[SeedValue] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=100)
-    options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
-    metric: Literal["test_acc", "val_acc"] = "test_acc"
+    #: a list value is for ``text_prefix`` (the first tokens of each text split, RNN spaces)
+    options: dict[str, str | int | float | bool | list[int] | None] = Field(default_factory=dict)
+    #: image spaces: accuracy (%); RNN spaces: ``test_score``/``val_score``, -log perplexity (higher is better)
+    metric: Literal["test_acc", "val_acc", "test_score", "val_score"] = "test_acc"
 
 
 EvaluatorSpec = Annotated[TableEvaluatorSpec | SurrogateEvaluatorSpec | SupernetEvaluatorSpec | NB101EvaluatorSpec
@@ -516,10 +518,15 @@ def _build_spec(spec: TrainEvaluatorSpec, space: SearchSpace, base_dir: Path) ->
 
 
 def _check_train(spec: TrainEvaluatorSpec, base_dir: Path, space: SearchSpace | None) -> list[Problem]:
+    from nasaudit.train.arch import is_lm_space
     from nasaudit.truth.builder import check_build
 
     if space is None:
         return []
+    if is_lm_space(space) != spec.metric.endswith("_score"):
+        wanted = "test_score or val_score (-log perplexity)" if is_lm_space(space) else "test_acc or val_acc"
+        return [(("metric",), f"a {space.name!r} cell trained from scratch is scored by {wanted}, not "
+                              f"{spec.metric!r}")]
     try:
         check_build(_build_spec(spec, space, base_dir))
     except NasauditError as err:
@@ -533,8 +540,9 @@ def _build_train(context: StudyContext, name: str, spec: TrainEvaluatorSpec) -> 
     build = _build_spec(spec, context.space, Path(context.resolve(".")))
     evaluator = TrainedEvaluator(context.space, build, context.store, context.executor(), metric=spec.metric,
                                  progress=context.progress)
+    units: Literal["percent", "fraction"] = "fraction" if spec.metric.endswith("_score") else "percent"
     return Scored(evaluator, f"trained from scratch ({spec.protocol} on {spec.dataset}, mean {spec.metric} over "
-                             f"seeds {spec.seeds})", "percent")
+                             f"seeds {spec.seeds})", units)
 
 
 # ----------------------------------------------------------------------------------------- surrogate

@@ -206,9 +206,10 @@ class WSSetup:
 
 def build_epochs(build: BuildSpec) -> int:
     """Epochs of one stand-alone training of ``build`` (a truth's recipe): its protocol's, or the options' override,
-    as ``truth.builder.train_job`` trains."""
-    from nasaudit.train.protocols import TrainProtocol, get_protocol
+    as ``truth.builder.train_job`` trains; a language-model protocol (RNN spaces) is read as such."""
+    from nasaudit.train.lm import LM_PROTOCOLS
+    from nasaudit.train.protocols import get_protocol
 
-    overrides = {k: v for k, v in dict(build.options).items() if k in TrainProtocol.__dataclass_fields__}
-    protocol = get_protocol(build.protocol)
+    protocol = LM_PROTOCOLS.get(build.protocol) or get_protocol(build.protocol)
+    overrides = {k: v for k, v in dict(build.options).items() if k in type(protocol).__dataclass_fields__}
     return (protocol.with_overrides(**overrides) if overrides else protocol).epochs
