@@ -1,6 +1,6 @@
 """Files shipped inside the package: the embedded mini-benchmark, the published NB201 tables (test accuracy, and
 CIFAR-10 validation accuracy beside it), the Fashion-MNIST subset and its two training benchmarks (NB201 and DARTS
-cells), and the default audit spec."""
+cells), the Jargon File text corpus and its reduced-RNN-space training benchmark, and the default audit spec."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ NB201_VALID_TABLE = "nb201_valid_acc_200ep.csv.xz"
 FASHION_SUBSET = "fashion_mnist_subset.npz"
 FASHION_BENCHMARK = "nb201_fashion.csv"
 DARTS_BENCHMARK = "darts_fashion.csv"
+RNN_BENCHMARK = "rnn_jargon.csv"
 #: the shipped English text corpus (the Jargon File, public domain), one file per split
 TEXT_CORPUS = "jargon"
 
@@ -61,9 +62,16 @@ def darts_benchmark_path() -> Path:
     return _resource(DARTS_BENCHMARK)
 
 
+def rnn_benchmark_path() -> Path:
+    """The reduced RNN space's training benchmark on the Jargon File: all 32 two-node cells of ``rnn_reduced``,
+    each trained from scratch as a word-level language model with 3 seeds (search-phase paper Sec. 4.2, Table 3A
+    ground truth at CPU size; see its .meta.json and docs/rnn_space.md)."""
+    return _resource(RNN_BENCHMARK)
+
+
 #: tables shipped in the package, usable by name wherever a table path is accepted
 PACKAGED_TABLES = {"embedded": EMBEDDED_BENCHMARK, "nb201": NB201_TABLE, "fashion": FASHION_BENCHMARK,
-                   "darts_fashion": DARTS_BENCHMARK}
+                   "darts_fashion": DARTS_BENCHMARK, "rnn_jargon": RNN_BENCHMARK}
 
 
 #: (shipped table name, metric) -> the shipped file holding that metric, where it is not the name's own file:
@@ -76,8 +84,9 @@ def table_path(value: str | Path, metric: str | None = None) -> Path:
     """A benchmark table given by path, or by the name of a shipped one: ``nb201`` (the published NAS-Bench-201
     table; with ``metric`` ``valid_acc`` its CIFAR-10 validation table), ``fashion`` (the NB201 training benchmark
     on Fashion-MNIST), ``darts_fashion`` (the DARTS-cell training benchmark on Fashion-MNIST, e.g. for an
-    ``nb301_surrogate`` evaluator), ``embedded`` (the digits mini-benchmark). A shipped name whose file is not
-    installed raises ``DataError``."""
+    ``nb301_surrogate`` evaluator), ``rnn_jargon`` (the 32 cells of ``rnn_reduced`` trained as language models on
+    the Jargon File; metric ``test_score`` or ``val_score``), ``embedded`` (the digits mini-benchmark). A shipped
+    name whose file is not installed raises ``DataError``."""
     name = str(value)
     if name not in PACKAGED_TABLES:
         return Path(value)

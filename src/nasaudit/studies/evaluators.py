@@ -38,7 +38,8 @@ Problem = tuple[tuple[str | int, ...], str]
 
 class TableEvaluatorSpec(StrictModel):
     """Ground truth from a benchmark table (CSV/parquet), or a shipped one by name: ``nb201`` (the published
-    NAS-Bench-201 table), ``fashion`` (NB201 cells trained on Fashion-MNIST), ``embedded`` (digits)."""
+    NAS-Bench-201 table), ``fashion`` (NB201 cells trained on Fashion-MNIST), ``embedded`` (digits), ``rnn_jargon``
+    (the 32 ``rnn_reduced`` cells trained on the Jargon File; metric ``test_score`` or ``val_score``)."""
 
     kind: Literal["table"] = "table"
     path: str
