@@ -4,6 +4,7 @@ own ranking against the truth."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -169,11 +170,24 @@ def finals_of(results: pd.DataFrame, names: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def undefined_last(scores: Sequence[float]) -> np.ndarray:
+    """A supernet's scores of the ranked set with every undefined one (NaN or infinite: a diverged hidden state or
+    loss while scoring) tied below the lowest defined score, so the ranking still counts it, as worst."""
+    import numpy as np
+
+    values = np.asarray(scores, dtype=np.float64)
+    defined = np.isfinite(values)
+    if defined.all():
+        return values
+    floor = values[defined].min() - 1.0 if defined.any() else 0.0
+    return np.where(defined, values, floor)
+
+
 def ranking_tables(results: pd.DataFrame, ranked: list[str], truth: np.ndarray, top: int = 10
                    ) -> tuple[pd.DataFrame, pd.DataFrame, list[Plot]]:
     """Per (training, seed, ranked epoch): Kendall tau and Spearman rho against the truth and tau against the
     previous ranked epoch; per training: the final-epoch tau over seeds; the rank-disorder (Fig. 4) and
-    rank-over-epochs (App. D.2, Fig. 7) figures."""
+    rank-over-epochs (App. D.2, Fig. 7) figures. Undefined supernet scores rank last (``undefined_last``)."""
     import numpy as np
     import pandas as pd
 
@@ -189,14 +203,14 @@ def ranking_tables(results: pd.DataFrame, ranked: list[str], truth: np.ndarray, 
         for _, run in group.sort_values("seed").iterrows():
             previous = None
             for epoch, scores in zip(run["rank_epochs"], run["rank_scores"], strict=True):
-                values = np.asarray(scores, dtype=np.float64)
+                values = undefined_last(scores)
                 rows.append({"method": training, "seed": run["seed"], "epoch": epoch,
                              "kendall_tau": kendall_tau(truth, values), "spearman_rho": spearman(truth, values),
                              "tau_vs_previous_epoch": kendall_tau(previous, values) if previous is not None
                              else float("nan")})
                 previous = values
             if run["rank_scores"]:
-                last = np.asarray(run["rank_scores"][-1], dtype=np.float64)
+                last = undefined_last(run["rank_scores"][-1])
                 finals.append((kendall_tau(truth, last), int(run["seed"]), last))
         if not finals:
             continue
@@ -206,7 +220,7 @@ def ranking_tables(results: pd.DataFrame, ranked: list[str], truth: np.ndarray, 
         first = group.sort_values("seed").iloc[0]
         lines = []
         for epoch, scores in zip(first["rank_epochs"], first["rank_scores"], strict=True):
-            ranks = pd.Series(-np.asarray(scores, dtype=np.float64)).rank(method="min").to_numpy()
+            ranks = pd.Series(-undefined_last(scores)).rank(method="min").to_numpy()
             lines += [{"epoch": epoch, "arch": ranked[i], "rank": float(ranks[i])} for i in best]
         trajectories[str(training)] = pd.DataFrame(lines)
     epochs = pd.DataFrame(rows, columns=["method", "seed", "epoch", "kendall_tau", "spearman_rho",
