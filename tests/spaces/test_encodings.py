@@ -55,3 +55,17 @@ def test_darts_has_onehot_and_adjacency_but_no_path_encoding() -> None:
         get_encoding("path", space)
     with pytest.raises(SpaceError, match="unknown encoding"):
         get_encoding("graph2vec", space)
+
+
+def test_path_encoding_of_cells_of_different_sizes_and_fixed_ops() -> None:
+    """NB101 cells have 2..7 vertices and an ``output`` edge, RNN cells a ``mean`` edge into the output: every
+    path of every cell is in the vocabulary (BANANAS's NB101 encoding), and each cell has at least one."""
+    from nasaudit.predictors import space_encoding
+    from nasaudit.spaces import get_space
+    from nasaudit.spaces.encodings import get_encoding
+
+    for name in ("nb101", "rnn_reduced"):
+        space = get_space(name)
+        vectors = get_encoding("path", space).encode(space.sample_many(50, 0))
+        assert (vectors.sum(axis=1) >= 1).all()
+    assert space_encoding(get_space("rnn")).name == "adjacency"  # its path vocabulary would be millions long

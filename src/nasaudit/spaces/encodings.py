@@ -115,11 +115,17 @@ class AdjacencyEncoding(Encoding):
         return np.concatenate(parts)
 
 
+#: the largest path-encoding vocabulary (NB201's is 84 op sequences, NB101's 5,460)
+MAX_PATH_VOCABULARY = 100_000
+
+
 class PathEncoding(Encoding):
     """Indicators of the op sequences along input-to-output paths (BANANAS path encoding, Sec. 4).
 
     Needs a single-input, single-output cell with ops on edges (NB201-like); the vocabulary is every
-    sequence of 1..(nodes - 1) non-``none`` ops.
+    sequence of 1..(nodes - 1) non-``none`` ops, the space's and any fixed ones its cells carry (the RNN cell's
+    ``mean`` into the output), and at most ``MAX_PATH_VOCABULARY`` sequences (else a ``SpaceError``: use another
+    encoding; ``auto`` then takes the adjacency encoding).
     """
 
     name = "path"
@@ -132,9 +138,14 @@ class PathEncoding(Encoding):
         if len(template) != 1 or len(sources) != 1 or len(sinks) != 1:
             raise SpaceError(f"path encoding needs a single-input, single-output cell; space "
                              f"{space.name!r} has another shape; use the 'onehot' or 'adjacency' encoding")
-        self._source, self._sink = sources[0], sinks[0]
-        ops = [op for op in space.ops if op != "none"]
-        longest = template[0].number_of_nodes() - 1
+        fixed = sorted({str(op) for *_, op in template[0].edges(data="op")} - set(space.ops))
+        ops = [op for op in space.ops if op != "none"] + fixed
+        # cells of one space differ in size (NB101: 2..7 vertices): the longest path of the largest one
+        longest = max(template[0].number_of_nodes(), int(getattr(space, "max_vertices", 0))) - 1
+        size = sum(len(ops) ** length for length in range(1, longest + 1))
+        if size > MAX_PATH_VOCABULARY:
+            raise SpaceError(f"the path encoding of space {space.name!r} would have {size:,} op sequences (more than "
+                             f"{MAX_PATH_VOCABULARY:,}); use the 'onehot' or 'adjacency' encoding")
         vocabulary = [seq for length in range(1, longest + 1) for seq in itertools.product(ops, repeat=length)]
         self._index = {seq: i for i, seq in enumerate(vocabulary)}
         self._paths: dict[frozenset, list[list[tuple[Any, Any]]]] = {}
@@ -147,8 +158,12 @@ class PathEncoding(Encoding):
         graph = _cell_graphs(self.space, arch, "edge")[0]
         wiring = frozenset(graph.edges)
         if wiring not in self._paths:
-            self._paths[wiring] = [list(nx.utils.pairwise(p))
-                                   for p in nx.all_simple_paths(graph, self._source, self._sink)]
+            sources = [n for n in graph.nodes if graph.in_degree(n) == 0]
+            sinks = [n for n in graph.nodes if graph.out_degree(n) == 0]
+            if len(sources) != 1 or len(sinks) != 1:
+                raise SpaceError(f"path encoding: {arch} is not a single-input, single-output cell")
+            source, sink = sources[0], sinks[0]
+            self._paths[wiring] = [list(nx.utils.pairwise(p)) for p in nx.all_simple_paths(graph, source, sink)]
         vector = np.zeros(self.dim, dtype=np.float32)
         for path in self._paths[wiring]:
             sequence = tuple(graph.edges[edge]["op"] for edge in path)
