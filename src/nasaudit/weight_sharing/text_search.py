@@ -150,6 +150,28 @@ def epoch_windows(rows: int, protocol: LMProtocol, rng: np.random.Generator) -> 
     return out
 
 
+class Windows:
+    """The training stream's BPTT windows, one pass after another (each pass's lengths drawn from its own seeded
+    generator), so that epochs of ``archs * batches`` windows continue where the last one stopped."""
+
+    def __init__(self, rows: int, protocol: LMProtocol, seed: int) -> None:
+        self.rows, self.protocol, self.seed = rows, protocol, seed
+        self.passes = 0
+        self.pending: list[tuple[int, int]] = []
+
+    def next(self) -> tuple[int, int, bool]:
+        """(start row, seq_len, whether a new pass starts here)."""
+        import numpy as np
+
+        fresh = not self.pending
+        if fresh:
+            self.passes += 1
+            rng = np.random.default_rng([self.seed, self.passes])
+            self.pending = epoch_windows(self.rows, self.protocol, rng)[::-1]
+        start, seq_len = self.pending.pop()
+        return start, seq_len, fresh
+
+
 def cell_macs(ninp: int, nhid: int, node_rows: int) -> int:
     """Forward multiply-adds per token of a cell: ``W0`` on ``[x, h]`` and ``node_rows`` node matrices."""
     return (ninp + nhid) * 2 * nhid + node_rows * nhid * 2 * nhid

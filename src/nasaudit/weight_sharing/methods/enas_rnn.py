@@ -60,30 +60,6 @@ class ENASRNNSettings(MethodSettings):
     controller_hidden: int = Field(100, ge=1, le=1024)
 
 
-class _Windows:
-    """The training stream's BPTT windows, one pass after another (each pass's lengths drawn from its own seeded
-    generator), so that epochs of ``archs * batches`` windows continue where the last one stopped."""
-
-    def __init__(self, rows: int, protocol: LMProtocol, seed: int) -> None:
-        self.rows, self.protocol, self.seed = rows, protocol, seed
-        self.passes = 0
-        self.pending: list[tuple[int, int]] = []
-
-    def next(self) -> tuple[int, int, bool]:
-        """(start row, seq_len, whether a new pass starts here)."""
-        import numpy as np
-
-        from nasaudit.weight_sharing.text_search import epoch_windows
-
-        fresh = not self.pending
-        if fresh:
-            self.passes += 1
-            rng = np.random.default_rng([self.seed, self.passes])
-            self.pending = epoch_windows(self.rows, self.protocol, rng)[::-1]
-        start, seq_len = self.pending.pop()
-        return start, seq_len, fresh
-
-
 class ENASRNN(WeightSharingMethod):
     """ENAS in an RNN space (module doc)."""
 
@@ -106,6 +82,7 @@ class ENASRNN(WeightSharingMethod):
         from nasaudit.weight_sharing.methods.darts_rnn import reduced_members
         from nasaudit.weight_sharing.text_search import (
             Streams,
+            Windows,
             cell_space,
             search_protocol,
             text_corpus,
@@ -127,7 +104,7 @@ class ENASRNN(WeightSharingMethod):
         controller_optimizer = torch.optim.Adam(controller.parameters(), lr=CONTROLLER_LR)
         optimizer = AveragedSGD(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
         streams = Streams.of(corpus, protocol, setup.rank_images, device)
-        windows = _Windows(streams.train.shape[0], protocol, seed)
+        windows = Windows(streams.train.shape[0], protocol, seed)
         ranked = [space.parse(a) for a in setup.ranked]
         epochs = set(ranked_epochs(setup.epochs))
         trained = Trained()
