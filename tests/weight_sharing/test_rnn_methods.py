@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -20,6 +23,8 @@ from nasaudit.nn.rnn_search import (
 )
 from nasaudit.spaces import get_space
 from nasaudit.spaces.rnn import RNNGenotype, parse_rnn_genotype
+from nasaudit.train.checkpoint import CHECKPOINT_NAME, read_state
+from nasaudit.weight_sharing import text_search
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.setup import WSSetup
 from nasaudit.weight_sharing.training import run_training, search_space
@@ -174,3 +179,54 @@ def test_checks_and_bad_data_are_one_line() -> None:
         WSSetup(space="rnn_reduced", dataset="embedded", train_tokens=100)
     with pytest.raises(ConfigError, match="text corpus"):
         run_training("darts_rnn", [method], WSSetup(space="rnn_reduced", dataset="embedded", epochs=1), seed=0)
+
+
+@pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS)])
+def test_a_seed_killed_after_an_epoch_resumes_to_the_same_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  name: str, settings: dict) -> None:
+    method = get_method(name, settings)
+    setup = _setup(rank_archs=_setup().rank_archs[:2])
+    whole = run_training(name, [method], setup, seed=1, work_dir=tmp_path / "whole")
+    again = run_training(name, [method], setup, seed=1, work_dir=tmp_path / "whole")  # finished: nothing retrained
+    assert (again.finals, again.rank_scores) == (whole.finals, whole.rank_scores)
+
+    save, resume = text_search.save_search_state, text_search.resume_search
+    done: list[int] = []
+
+    def killed_in_epoch_2(folder: Any, run_key: Any, epoch: int, trained: Any, state: Any) -> None:
+        if epoch == 2:  # before epoch 2's checkpoint: the folder keeps epoch 1's
+            raise KeyboardInterrupt
+        save(folder, run_key, epoch, trained, state)
+
+    def resumed(*args: Any) -> int:
+        done.append(resume(*args))
+        return done[-1]
+
+    monkeypatch.setattr(text_search, "save_search_state", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(name, [method], setup, seed=1, work_dir=tmp_path / "killed")
+    monkeypatch.setattr(text_search, "save_search_state", save)
+    monkeypatch.setattr(text_search, "resume_search", resumed)
+    result = run_training(name, [method], setup, seed=1, work_dir=tmp_path / "killed")
+    assert done == [1]
+    assert result.finals == whole.finals and result.rank_scores == whole.rank_scores
+    assert result.rank_epochs == whole.rank_epochs == [1, 2]
+    ends = [read_state(tmp_path / run / CHECKPOINT_NAME) for run in ("whole", "killed")]
+    assert _same(*ends)  # every weight, optimiser moment, generator state and counter of the last epoch
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def test_a_checkpoint_of_another_run_is_refused_in_one_line(tmp_path: Path) -> None:
+    method = get_method("darts_rnn")
+    run_training("darts_rnn", [method], _setup(epochs=1), seed=0, work_dir=tmp_path)
+    with pytest.raises(ConfigError, match="different run"):
+        run_training("darts_rnn", [method], _setup(epochs=1), seed=3, work_dir=tmp_path)

@@ -241,6 +241,16 @@ class SharedRNNModel(RNNModel):
         self.cell = cell  # type: ignore[assignment]  # the same forward/reset interface as DARTSRNNCell
         self.reset_parameters()
 
+    def dropout_state(self) -> dict[str, torch.Tensor]:
+        """The dropout-mask generators' states by device (a search's checkpoint keeps them to resume exactly)."""
+        return {device: generator.get_state() for device, generator in self._generators.items()}
+
+    def load_dropout_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Continue the dropout masks from ``dropout_state``'s ``state``."""
+        self._generators.clear()
+        for device, generator_state in state.items():
+            self._generator(torch.device(device)).set_state(generator_state)
+
 
 # ------------------------------------------------------------------------------------------- the controller
 @dataclass(frozen=True)

@@ -7,12 +7,18 @@ TAR, gradient clipping).
 A cell's shared-weight score is ``-loss``, the mean NLL per token on the first ``rank_images`` validation tokens
 (``WSSetup``: for a text corpus that count is tokens), windows of ``bptt``, the hidden state carried, no dropout:
 the validation perplexity order reversed, as ``train.lm`` records ``val_score`` (higher is better).
+
+A search checkpoints after every epoch in the job's folder (``save_search_state``: ``train.checkpoint``'s atomic
+``checkpoint.pt``, with the run's key, the epoch and the rank records so far beside the method's own state) and a
+rerun resumes from it (``resume_search``) to the numbers of a run never killed.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasaudit.errors import ConfigError
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
     from nasaudit.data.text import TextCorpus
     from nasaudit.spaces.rnn import RNNSpace
     from nasaudit.train.lm import AveragedSGD, LMProtocol
+    from nasaudit.weight_sharing.base import MethodSettings, Trained
     from nasaudit.weight_sharing.setup import WSSetup
 
 #: validation tokens fewer than this cannot rank (two rows of one column at least)
@@ -170,6 +177,52 @@ class Windows:
             self.pending = epoch_windows(self.rows, self.protocol, rng)[::-1]
         start, seq_len = self.pending.pop()
         return start, seq_len, fresh
+
+
+    def state_dict(self) -> dict[str, Any]:
+        """The passes drawn and the windows left of the current one (a checkpoint's part)."""
+        return {"passes": self.passes, "pending": [[start, seq_len] for start, seq_len in self.pending]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.passes = int(state["passes"])
+        self.pending = [(int(start), int(seq_len)) for start, seq_len in state["pending"]]
+
+
+def search_run_key(method: str, setup: WSSetup, settings: MethodSettings, seed: int) -> dict[str, Any]:
+    """What a search's checkpoint must belong to: the method, its settings, the setup and the seed."""
+    return {"method": method, "settings": repr(settings), "setup": repr(setup.to_options()), "seed": int(seed)}
+
+
+def save_search_state(folder: Path | None, run_key: dict[str, Any], epoch: int, trained: Trained,
+                      state: dict[str, Any]) -> None:
+    """Checkpoint a search after ``epoch`` in ``folder`` (nothing without one): the method's ``state`` (tensors and
+    plain containers) with the run's key, the epoch and ``trained``'s rank records so far."""
+    if folder is None:
+        return
+    from nasaudit.train.checkpoint import save_checkpoint
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(folder, {**state, "run": run_key, "epoch": int(epoch), "rank_epochs": list(trained.rank_epochs),
+                             "rank_scores": [list(scores) for scores in trained.rank_scores]})
+
+
+def resume_search(folder: Path | None, run_key: dict[str, Any], trained: Trained,
+                  apply: Callable[[dict[str, Any]], None]) -> int:
+    """The epochs a search checkpointed in ``folder`` has done (0: none, or no folder); its rank records go back
+    into ``trained`` and ``apply`` restores the method's own state (a file that does not fit is one
+    ``DataError``, a checkpoint of another run one ``ConfigError``)."""
+    if folder is None:
+        return 0
+    from nasaudit.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, restoring
+
+    state = load_checkpoint(folder, run_key)
+    if state is None:
+        return 0
+    with restoring(folder / CHECKPOINT_NAME):
+        apply(state)
+        trained.rank_epochs = [int(e) for e in state["rank_epochs"]]
+        trained.rank_scores = [[float(s) for s in scores] for scores in state["rank_scores"]]
+        return int(state["epoch"])
 
 
 def cell_macs(ninp: int, nhid: int, node_rows: int) -> int:

@@ -12,8 +12,11 @@ cell (``one_hot_weights``), batch normalisation on the batch's statistics, on ``
 
 Ours differs on purpose: the supernet width and batch are the comparison's (``WSSetup.sizes``: the ``paper`` preset
 is the release's 300 units and batch 256); no ``small_batch_size`` accumulation; within a reduced space the
-selection offers only its members (the release's cell if a member, else the strongest member); no checkpoint (a
-killed seed starts again).
+selection offers only its members (the release's cell if a member, else the strongest member).
+
+Resumable: after every epoch the job's folder gets a checkpoint (``text_search.save_search_state``: weights, alpha,
+both optimisers, the dropout masks' generators, the rank records), so a killed seed resumes from its last epoch and
+ends as a run never killed (the windows and their lengths are drawn per epoch from ``(seed, epoch)``).
 """
 
 from __future__ import annotations
@@ -82,8 +85,11 @@ class DartsRNN(WeightSharingMethod):
             cell_space,
             epoch_windows,
             lm_loss,
+            resume_search,
+            save_search_state,
             score_loss,
             search_protocol,
+            search_run_key,
             text_corpus,
             weight_step,
         )
@@ -110,7 +116,18 @@ class DartsRNN(WeightSharingMethod):
         epochs = set(ranked_epochs(setup.epochs))
         trained = Trained()
         search_rows = streams.search.shape[0]
-        for epoch in range(1, setup.epochs + 1):
+        run_key = search_run_key(self.name, setup, self.settings, seed)
+
+        def restore(state: dict[str, Any]) -> None:
+            model.load_state_dict(state["model"])
+            with torch.no_grad():
+                alpha.copy_(state["alpha"])
+            optimizer.load_state_dict(state["optimizer"])
+            arch_optimizer.load_state_dict(state["arch_optimizer"])
+            model.load_dropout_state(state["dropout"])
+
+        done = resume_search(work_dir, run_key, trained, restore)
+        for epoch in range(done + 1, setup.epochs + 1):
             rng = np.random.default_rng([seed, epoch])
             hidden = model.init_hidden(streams.train.shape[1])
             hidden_valid = model.init_hidden(streams.search.shape[1])
@@ -133,6 +150,9 @@ class DartsRNN(WeightSharingMethod):
                 cell.fixed, cell.batch_stats = None, False
                 trained.rank_epochs.append(epoch)
                 trained.rank_scores.append(scores)
+            save_search_state(work_dir, run_key, epoch, trained, {
+                "model": model.state_dict(), "alpha": alpha.detach(), "optimizer": optimizer.state_dict(),
+                "arch_optimizer": arch_optimizer.state_dict(), "dropout": model.dropout_state()})
         trained.state = torch.softmax(alpha.detach(), dim=-1).cpu().numpy()
         return trained
 

@@ -17,7 +17,12 @@ Ours differs on purpose: the shared weights follow DARTS's search recipe (``text
 scaled per window, TAR, clip 0.25, the comparison's width and batch) instead of the release's child optimiser, as
 in the DARTS-style port every method of a comparison shares; the controller's entropy term is the entropy of each
 decision's distribution (the release adds ``-log p * p`` of the chosen option); within a reduced space the
-controller offers only decisions some member completes; no checkpoint (a killed seed starts again).
+controller offers only decisions some member completes.
+
+Resumable: after every epoch the job's folder gets a checkpoint (``text_search.save_search_state``: shared weights,
+controller, both optimisers, the moving baseline, the dropout masks' generators, the training stream's position and
+hidden state, the rank records), so a killed seed resumes from its last epoch and ends as a run never killed (the
+controller's samples and reward windows are drawn per epoch from ``(seed, epoch)``).
 """
 
 from __future__ import annotations
@@ -84,7 +89,10 @@ class ENASRNN(WeightSharingMethod):
             Streams,
             Windows,
             cell_space,
+            resume_search,
+            save_search_state,
             search_protocol,
+            search_run_key,
             text_corpus,
             weight_step,
         )
@@ -110,7 +118,21 @@ class ENASRNN(WeightSharingMethod):
         trained = Trained()
         baseline = 0.0
         hidden = model.init_hidden(streams.train.shape[1])
-        for epoch in range(1, setup.epochs + 1):
+        run_key = search_run_key(self.name, setup, self.settings, seed)
+
+        def restore(state: dict[str, Any]) -> None:
+            nonlocal baseline
+            model.load_state_dict(state["model"])
+            controller.load_state_dict(state["controller"])
+            optimizer.load_state_dict(state["optimizer"])
+            controller_optimizer.load_state_dict(state["controller_optimizer"])
+            model.load_dropout_state(state["dropout"])
+            windows.load_state_dict(state["windows"])
+            hidden.copy_(state["hidden"])
+            baseline = float(state["baseline"])
+
+        done = resume_search(work_dir, run_key, trained, restore)
+        for epoch in range(done + 1, setup.epochs + 1):
             rng = np.random.default_rng([seed, epoch])
             for _ in range(self.settings.archs_per_epoch):
                 with torch.no_grad():
@@ -126,6 +148,11 @@ class ENASRNN(WeightSharingMethod):
             if epoch in epochs and ranked:
                 trained.rank_epochs.append(epoch)
                 trained.rank_scores.append([self._score(model, arch, streams.rank, protocol.bptt) for arch in ranked])
+            save_search_state(work_dir, run_key, epoch, trained, {
+                "model": model.state_dict(), "controller": controller.state_dict(),
+                "optimizer": optimizer.state_dict(), "controller_optimizer": controller_optimizer.state_dict(),
+                "dropout": model.dropout_state(), "windows": windows.state_dict(), "hidden": hidden,
+                "baseline": baseline})
         trained.state = (model, controller, streams.rank, protocol.bptt)
         return trained
 
