@@ -181,7 +181,8 @@ def test_checks_and_bad_data_are_one_line() -> None:
         run_training("darts_rnn", [method], WSSetup(space="rnn_reduced", dataset="embedded", epochs=1), seed=0)
 
 
-@pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS)])
+@pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS),
+                                               ("spos_rnn", {"windows_per_epoch": 4, "derive_samples": 4})])
 def test_a_seed_killed_after_an_epoch_resumes_to_the_same_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   name: str, settings: dict) -> None:
     method = get_method(name, settings)

@@ -11,7 +11,10 @@ of ``derive_samples`` cells drawn uniformly (the search policy of random search 
 The search-phase paper follows Guo et al.'s SPOS (megvii-model/SinglePathOneShot@3a3ff1d, uniform path sampling per
 batch) with the ENAS/NAO shared RNN; it released no code for this experiment. Ours differs on purpose: the shared
 weights follow DARTS's search recipe (``text_search.search_protocol``), as every RNN method of a comparison does;
-the final cell is chosen by random sampling, not SPOS's evolution; no checkpoint (a killed seed starts again).
+the final cell is chosen by random sampling, not SPOS's evolution.
+
+Resumable as ``enas_rnn``: after every epoch the job's folder gets a checkpoint (``text_search.save_search_state``:
+shared weights, optimiser, dropout-mask generators, the stream position and carried hidden state, the rank records).
 """
 
 from __future__ import annotations
@@ -64,7 +67,10 @@ class SPOSRNN(WeightSharingMethod):
             Streams,
             Windows,
             cell_space,
+            resume_search,
+            save_search_state,
             search_protocol,
+            search_run_key,
             text_corpus,
             weight_step,
         )
@@ -86,7 +92,17 @@ class SPOSRNN(WeightSharingMethod):
         epochs = set(ranked_epochs(setup.epochs))
         trained = Trained()
         hidden = model.init_hidden(streams.train.shape[1])
-        for epoch in range(1, setup.epochs + 1):
+        run_key = search_run_key(self.name, setup, self.settings, seed)
+
+        def restore(state: dict[str, Any]) -> None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            model.load_dropout_state(state["dropout"])
+            windows.load_state_dict(state["windows"])
+            hidden.copy_(state["hidden"])
+
+        done = resume_search(work_dir, run_key, trained, restore)
+        for epoch in range(done + 1, setup.epochs + 1):
             rng = np.random.default_rng([seed, epoch])
             for _ in range(per_epoch):
                 cell.arch = self._draw(space, rng)
@@ -98,6 +114,9 @@ class SPOSRNN(WeightSharingMethod):
             if epoch in epochs and ranked:
                 trained.rank_epochs.append(epoch)
                 trained.rank_scores.append([self._score(model, arch, streams.rank, protocol.bptt) for arch in ranked])
+            save_search_state(work_dir, run_key, epoch, trained, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "dropout": model.dropout_state(),
+                "windows": windows.state_dict(), "hidden": hidden})
         trained.state = (model, streams.rank, protocol.bptt)
         return trained
 
