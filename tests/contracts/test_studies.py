@@ -19,6 +19,12 @@ DARTS: dict[str, Any] = {"space": {"name": "darts"}, "evaluators": {}}
 
 #: kind -> (its tiny spec, its tiny audit or None for the default: NB201 on three ops, the embedded table as truth)
 TINY: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
+    "amount_of_sharing": ({"truth": "fresh", "seeds": 1, "weight_sharing": {
+        "dataset": "jargon", "epochs": 1, "channels": 8, "batch_size": 8, "train_tokens": 200, "rank_images": 40,
+        "methods": {"spos_rnn": {"derive_samples": 2}}}}, {"space": {"name": "rnn_3node"}, "evaluators": {"fresh": {
+            "kind": "train", "protocol": "lm_cpu_small", "dataset": "jargon", "seeds": [0, 1], "metric": "test_score",
+            "options": {"epochs": 1, "emsize": 8, "nhid": 8, "bptt": 10, "batch_size": 16,
+                        "text_prefix": [400, 100, 100]}}}}),
     "arch_sets": ({**TRAINING}, DARTS),
     "bench_build": ({"name": "contract", "sample": 3, "seeds": [0], "options": {"epochs": 1, "channels": 2,
                                                                                "cells_per_stage": 1}}, None),

@@ -9,10 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from nasaudit.audit.runner import run_spec
 from nasaudit.audit.spec import load_spec
+from nasaudit.data.formats import read_embedded
+from nasaudit.data.splits import DatasetSplits, make_splits
 
 TinyCompare = Callable[..., Path]
 
@@ -69,3 +72,12 @@ def runs_in_comparison(tiny_compare: TinyCompare) -> Callable[..., Path]:
         return folder
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_splits() -> DatasetSplits:
+    """320 real digits (8x8, one channel): 288 train, 32 validation, 64 test."""
+    raw = read_embedded()
+    keep = np.arange(320)
+    return make_splits("embedded", raw.train_x[keep], raw.train_y[keep], raw.test_x[:64], raw.test_y[:64],
+                       raw.num_classes, val_fraction=0.1, seed=0)

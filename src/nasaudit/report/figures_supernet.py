@@ -172,3 +172,37 @@ def plot_rank_over_epochs(epochs: pd.DataFrame, trajectories: Mapping[str, pd.Da
         panel.set_ylabel("weight-sharing rank", fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_sharing_ranking(cells: pd.DataFrame, path: str | Path) -> Path:
+    """Search-phase paper Fig. 6 (b): (a) the cells in the order of their weight-sharing rank (mean over seeds, best
+    first), their mean weight-sharing score (std over seeds) coloured by the number of shared weight matrices; (b)
+    ground-truth rank vs weight-sharing rank, same colours. ``cells`` has ``label``, ``shared``, ``ws_mean``,
+    ``ws_std``, ``ws_rank`` and ``truth_rank``."""
+    if cells.empty:
+        raise DataError("plot_sharing_ranking needs at least one cell")
+    order = cells.sort_values(["ws_rank", "label"], kind="stable")
+    levels = sorted(order["shared"].unique())
+    palette = {level: f"C{i}" for i, level in enumerate(levels)}
+    colours = [palette[v] for v in order["shared"]]
+    fig = Figure(figsize=(11.0, 4.0))
+    ax_a = fig.add_subplot(1, 2, 1)
+    x = np.arange(len(order))
+    ax_a.errorbar(x, order["ws_mean"], yerr=order["ws_std"].fillna(0.0), fmt="none", ecolor="grey", lw=0.8)
+    ax_a.scatter(x, order["ws_mean"], color=colours, zorder=3)
+    low, high = float(order["ws_mean"].min()), float(order["ws_mean"].max())
+    margin = max(high - low, 1e-6) * 0.25
+    ax_a.set_ylim(low - margin, high + margin)
+    ax_a.set_xticks(x, order["label"], rotation=60, ha="right", fontsize=7)
+    ax_a.set_ylabel("weight-sharing score (mean over seeds)")
+    ax_a.set_title("(a) ranking by weight sharing, best first")
+    ax_b = fig.add_subplot(1, 2, 2)
+    for level in levels:
+        rows = order[order["shared"] == level]
+        ax_b.scatter(rows["ws_rank"], rows["truth_rank"], color=palette[level], label=f"{level} shared")
+    ax_b.set_xlabel("weight-sharing rank (1 = best)")
+    ax_b.set_ylabel("ground-truth rank (1 = best)")
+    ax_b.invert_yaxis()
+    ax_b.legend(fontsize=7, title="weight matrices", title_fontsize=7)
+    ax_b.set_title("(b) ground truth vs weight sharing")
+    return save_figure(fig, path)

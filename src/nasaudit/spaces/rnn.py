@@ -302,3 +302,8 @@ PUBLISHED_RNN_GENOTYPES: dict[str, str] = {"DARTS_V1": DARTS_V1, "DARTS_V2": DAR
 def rnn_reduced() -> RNNSpace:
     """The search-phase paper's reduced RNN space (Sec. 3.2, Table 3A): 2 nodes, 4 activations, 32 cells."""
     return RNNSpace(n_nodes=2, name="rnn_reduced")
+
+
+def rnn_3node() -> RNNSpace:
+    """The search-phase paper's 3-node RNN cell of the amount-of-sharing experiment (App. D.1, Fig. 6): 384 cells."""
+    return RNNSpace(n_nodes=3, name="rnn_3node")

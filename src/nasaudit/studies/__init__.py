@@ -25,7 +25,7 @@ from nasaudit.studies._base import (
 
 #: the modules that register study kinds, in the order the report lists them
 _MODULES = ("compare", "importance", "subgraphs", "primskip", "primskip_search", "op_usage", "cell_shape", "surrogate",
-            "supernet_ranking", "supernet_grid", "fidelity", "reduced_spaces", "bench_build", "pareto",
+            "supernet_ranking", "sharing", "supernet_grid", "fidelity", "reduced_spaces", "bench_build", "pareto",
             "differentiable", "arch_sets", "dynamics", "cell_drawing", "proxies", "predictors", "cell_map")
 
 

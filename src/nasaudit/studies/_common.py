@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from nasaudit.registry import unknown_name_message
-from nasaudit.studies._base import StudyContext
+from nasaudit.studies._base import Scored, StudyContext
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,6 +88,23 @@ def truth_ceiling(benchmark: TabularBenchmark, column: str, archs: list[Any]) ->
     if sum(m.startswith(f"{base}_seed") for m in benchmark.metrics) < 2:
         return None
     return ground_truth_ceiling(benchmark, base, archs)
+
+
+def scored_ceiling(scored: Scored, archs: list[Any]) -> pd.DataFrame | None:
+    """Seed-to-seed tau of a truth on ``archs``: a table's per-seed columns (``truth_ceiling``) or a ``train``
+    evaluator's runs of each seed (trained if the store lacks them); None for one seed or another evaluator."""
+    from nasaudit.truth.trained import TrainedEvaluator
+    from nasaudit.weight_sharing.supernet.ranking import seed_pair_taus
+
+    if isinstance(scored.evaluator, TrainedEvaluator):
+        seeds = scored.evaluator.build.seeds
+        if len(seeds) < 2:
+            return None
+        rows = scored.evaluator.per_seed(archs)
+        return seed_pair_taus({str(seed): row for seed, row in zip(seeds, rows, strict=True)})
+    if scored.benchmark is None or scored.column is None:
+        return None
+    return truth_ceiling(scored.benchmark, scored.column, archs)
 
 
 def agreement(truth: np.ndarray, scores: np.ndarray, k: int) -> dict[str, float]:

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from nasaudit.studies._announce import announce_training
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
-from nasaudit.studies._common import DEFAULT_STRATEGIES, known_strategies, metric_notes, truth_ceiling
+from nasaudit.studies._common import DEFAULT_STRATEGIES, known_strategies, metric_notes, scored_ceiling
 from nasaudit.studies._ws_compare import WeightSharingSettings
 
 if TYPE_CHECKING:
@@ -324,8 +324,7 @@ def _weight_sharing_sections(context: StudyContext, result: StudyResult, results
 
     truth = context.scored(truth_name)
     epochs, taus, plots = ws.ranking_tables(results, [context.space.format(a) for a in ranked], ranked_truth)
-    ceiling = (truth_ceiling(truth.benchmark, truth.column, ranked)
-               if truth.benchmark is not None and truth.column is not None else None)
+    ceiling = scored_ceiling(truth, ranked)
     if ceiling is not None:
         taus["truth_seed_to_seed_tau"] = float(ceiling["kendall_tau"].mean())
         result.notes.append(

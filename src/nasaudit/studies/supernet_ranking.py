@@ -150,7 +150,7 @@ def _sharing(space: SearchSpace, base: str, evaluators: list[Evaluator], truth: 
     import numpy as np
 
     from nasaudit.spaces.nb201 import NB201Space
-    from nasaudit.weight_sharing.supernet.sharing import amount_of_sharing, sharing_archs
+    from nasaudit.weight_sharing.sharing import amount_of_sharing, sharing_archs
 
     if not isinstance(space, NB201Space):
         raise ConfigError(f"the amount-of-sharing experiment is defined on NB201 cells, not {space.name!r}")

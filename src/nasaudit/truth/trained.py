@@ -52,8 +52,12 @@ class TrainedEvaluator:
 
     def evaluate(self, archs: Sequence[Any]) -> np.ndarray:
         """Train what the store lacks; the mean over seeds of ``metric`` per architecture, in order."""
+        return np.array([np.mean(column) for column in self.per_seed(archs).T], dtype=np.float64)
+
+    def per_seed(self, archs: Sequence[Any]) -> np.ndarray:
+        """Train what the store lacks; ``metric`` per (seed of ``build.seeds``, architecture), in order."""
         if len(archs) == 0:
-            return np.empty(0, dtype=np.float64)
+            return np.empty((len(self.build.seeds), 0), dtype=np.float64)
         jobs = self.jobs(archs)
         summary = run_jobs(jobs, train_job, self.store, self.executor, progress=self.progress,
                            description="train to score", group_fn=train_jobs_fused, group_key=fusion_key,
@@ -63,8 +67,6 @@ class TrainedEvaluator:
         runs = self.store.runs(job_ids=[job.job_id for job in jobs], status="done")
         value = {job_id: float(metrics[self.metric]) for job_id, metrics in zip(runs["job_id"], runs["metrics"],
                                                                                  strict=True)}
-        per_arch: dict[str, list[float]] = {}
-        for job in jobs:
-            per_arch.setdefault(job.arch, []).append(value[job.job_id])
-        return np.array([np.mean(per_arch[self._space.format(self._space.coerce(a))]) for a in archs],
-                        dtype=np.float64)
+        by_run = {(job.arch, job.seed): value[job.job_id] for job in jobs}
+        keys = [self._space.format(self._space.coerce(a)) for a in archs]
+        return np.array([[by_run[key, seed] for key in keys] for seed in self.build.seeds], dtype=np.float64)

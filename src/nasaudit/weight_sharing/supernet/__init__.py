@@ -21,7 +21,6 @@ from nasaudit.weight_sharing.supernet.ranking import (
     weight_sharing_comparison,
 )
 from nasaudit.weight_sharing.supernet.sampling import PathSampler
-from nasaudit.weight_sharing.supernet.sharing import amount_of_sharing, sharing_archs
 from nasaudit.weight_sharing.supernet.training import SupernetConfig, SupernetRun, load_run, train_supernet
 
 __all__ = [
@@ -37,14 +36,12 @@ __all__ = [
     "SupernetConfig",
     "SupernetEvaluator",
     "SupernetRun",
-    "amount_of_sharing",
     "build_supernet",
     "ground_truth_ceiling",
     "load_run",
     "rank_disorder",
     "ranking_report",
     "select_ranking_set",
-    "sharing_archs",
     "space_truth",
     "train_supernet",
     "weight_sharing_comparison",

@@ -157,9 +157,14 @@ def ground_truth_ceiling(benchmark: TabularBenchmark, metric: str, archs: Sequen
     if len(columns) < 2:
         raise DataError(f"the ceiling needs two or more per-seed columns '{metric}_seed<S>'; the table has "
                         f"{columns or 'none'} (tables from `nasaudit bench export` have them)")
-    values = {c: benchmark.query(archs, c) for c in columns}
-    rows = [(a.rsplit("seed", 1)[1], b.rsplit("seed", 1)[1], kendall_tau(values[a], values[b]))
-            for i, a in enumerate(columns) for b in columns[i + 1:]]
+    return seed_pair_taus({c.rsplit("seed", 1)[1]: benchmark.query(archs, c) for c in columns})
+
+
+def seed_pair_taus(values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Kendall tau between the scores of every pair of seeds (``values``: seed -> scores of the same
+    architectures), one row per pair in order: the truth's ranking of itself."""
+    seeds = list(values)
+    rows = [(a, b, kendall_tau(values[a], values[b])) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
     return pd.DataFrame(rows, columns=["seed_a", "seed_b", "kendall_tau"])
 
 

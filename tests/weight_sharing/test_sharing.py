@@ -7,8 +7,8 @@ from nasaudit.errors import ArchitectureError
 from nasaudit.spaces import get_space
 from nasaudit.spaces.nb201 import NB201_EDGES
 from nasaudit.truth import TabularBenchmark
+from nasaudit.weight_sharing.sharing import amount_of_sharing, sharing_archs
 from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
-from nasaudit.weight_sharing.supernet.sharing import amount_of_sharing, sharing_archs
 from nasaudit.weight_sharing.supernet.training import SupernetConfig, train_supernet
 
 BASE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|none~1|none~2|"
