@@ -61,6 +61,12 @@ def compare_command(
         None, "--search-evaluator", help="An evaluator kind (a plugin's, e.g. a zero-cost proxy) the query-based "
                                          "strategies search with, at its default settings; the table stays the truth "
                                          "that scores their final architectures."),
+    surrogate: str | None = typer.Option(
+        None, "--surrogate", help="A predictor (gp, gbt, rf, bananas, a plugin's) fitted on the table's "
+                                  "architectures that scores every cell instead of the table, as search evaluator "
+                                  "and truth: for a space larger than the table (e.g. --space rnn)."),
+    surrogate_samples: int | None = typer.Option(
+        None, "--surrogate-samples", min=10, help="Table architectures the --surrogate is fitted on (default 200)."),
     set_values: list[str] | None = SetOption,
     plugin: list[str] | None = PluginOption,
 ) -> None:
@@ -70,6 +76,10 @@ def compare_command(
     weight_sharing.methods.spos_evolution.evolution_budget) and the rest of the spec are reached with --set."""
     evaluators = table_evaluators(table, metric, [dataset] if dataset else None, arch_column)
     name = truth = next(iter(evaluators))
+    if surrogate is not None:
+        name = truth = "surrogate" if "surrogate" not in evaluators else "surrogate_evaluator"
+        fitted = {"kind": "surrogate", "fit_on": next(iter(evaluators)), "model": surrogate}
+        evaluators[truth] = fitted if surrogate_samples is None else {**fitted, "samples": surrogate_samples}
     if search_evaluator is not None:
         name = "search" if "search" not in evaluators else "search_evaluator"
         evaluators[name] = {"kind": search_evaluator}
