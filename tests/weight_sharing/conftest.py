@@ -16,6 +16,7 @@ from nasaudit.audit.runner import run_spec
 from nasaudit.audit.spec import load_spec
 from nasaudit.data.formats import read_embedded
 from nasaudit.data.splits import DatasetSplits, make_splits
+from nasaudit.weight_sharing.setup import WSSetup
 
 TinyCompare = Callable[..., Path]
 
@@ -81,3 +82,16 @@ def tiny_splits() -> DatasetSplits:
     keep = np.arange(320)
     return make_splits("embedded", raw.train_x[keep], raw.train_y[keep], raw.test_x[:64], raw.test_y[:64],
                        raw.num_classes, val_fraction=0.1, seed=0)
+
+
+def rnn_setup(**changes: Any) -> WSSetup:
+    """A tiny RNN setup: the reduced 2-node space within its first 12 cells, 2 epochs of an 8-unit language model on
+    600 Jargon tokens, ranking 4 cells on 100 validation tokens (``changes`` override any of it)."""
+    from nasaudit.spaces import get_space
+
+    space = get_space("rnn_reduced")
+    cells = tuple(space.format(a) for a in space.enumerate())
+    values: dict[str, Any] = {"space": "rnn_reduced", "dataset": "jargon", "epochs": 2, "channels": 8,
+                              "batch_size": 8, "within": cells[:12], "rank_archs": cells[:4], "rank_images": 100,
+                              "train_tokens": 600, **changes}
+    return WSSetup(**values)

@@ -22,7 +22,7 @@ from nasaudit.spaces.subset import SubsetSpace
 from nasaudit.testing import MethodContract
 from nasaudit.testing.methods import EMBEDDED_MASK, embedded_cells
 from nasaudit.weight_sharing.base import get_method
-from nasaudit.weight_sharing.methods.nao import _Search, evaluation_epochs
+from nasaudit.weight_sharing.methods.nao import NAOPool, evaluation_epochs
 from nasaudit.weight_sharing.setup import WSSetup
 from nasaudit.weight_sharing.training import run_training
 
@@ -188,7 +188,7 @@ def test_a_round_replaces_the_worst_of_the_pool_by_new_members() -> None:
     base = get_space("nb201").without(EMBEDDED_MASK)
     space = SubsetSpace(base, base.sample_many(200, 0))
     settings = get_method("nao", {**TINY, "max_step_size": 50}).settings  # step sizes 1..50 until 4 are new
-    search = _Search(settings, space, seed=0, folder=None)  # type: ignore[arg-type]
+    search = NAOPool(settings, space, seed=0, folder=None)  # type: ignore[arg-type]
     old = list(search.pool)
     search.scores = list(np.linspace(90, 10, len(old)))  # already sorted, best first
     added = search.renew(epoch=1)

@@ -148,6 +148,8 @@ def _setup(**changes: object) -> WSSetup:
 
 TINY_ENAS = {"archs_per_epoch": 2, "batches_per_arch": 2, "controller_steps": 1, "controller_batch": 2,
              "derive_samples": 4, "controller_hidden": 8}
+TINY_NAO = {"seed_archs": 6, "top_archs": 4, "new_archs": 2, "epd_epochs": 3, "eval_images": 100, "max_step_size": 5,
+            "evaluations": 2, "windows_per_epoch": 4, "random_archs": 1}
 
 
 @pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS)])
@@ -161,7 +163,7 @@ def test_a_tiny_seed_runs_and_returns_a_cell_of_the_space(name: str, settings: d
     assert method.cost(setup) > 0 and "supernet epochs" in method.describe_cost(setup, "rnn")
 
 
-@pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS)])
+@pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS), ("nao_rnn", TINY_NAO)])
 def test_within_a_reduced_space_the_final_cell_is_a_member(name: str, settings: dict) -> None:
     space = get_space("rnn_reduced")
     within = tuple(space.format(a) for a in list(space.enumerate())[5:8])
@@ -182,7 +184,8 @@ def test_checks_and_bad_data_are_one_line() -> None:
 
 
 @pytest.mark.parametrize(("name", "settings"), [("darts_rnn", {}), ("enas_rnn", TINY_ENAS),
-                                               ("spos_rnn", {"windows_per_epoch": 4, "derive_samples": 4})])
+                                               ("spos_rnn", {"windows_per_epoch": 4, "derive_samples": 4}),
+                                               ("nao_rnn", TINY_NAO)])
 def test_a_seed_killed_after_an_epoch_resumes_to_the_same_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   name: str, settings: dict) -> None:
     method = get_method(name, settings)

@@ -12,19 +12,11 @@ from nasaudit.spaces import get_space
 from nasaudit.spaces.subset import SubsetSpace
 from nasaudit.testing import MethodContract
 from nasaudit.weight_sharing.base import get_method
-from nasaudit.weight_sharing.methods.spos_rnn import SPOSRNN
-from nasaudit.weight_sharing.setup import WSSetup
+from nasaudit.weight_sharing.methods.spos_rnn import UniformCells
+
+from .conftest import rnn_setup
 
 TINY = {"windows_per_epoch": 4, "derive_samples": 4}
-
-
-def tiny_setup(**changes: Any) -> WSSetup:
-    space = get_space("rnn_reduced")
-    cells = tuple(space.format(a) for a in space.enumerate())
-    values: dict[str, Any] = {"space": "rnn_reduced", "dataset": "jargon", "epochs": 2, "channels": 8,
-                              "batch_size": 8, "within": cells[:12], "rank_archs": cells[:4], "rank_images": 100,
-                              "train_tokens": 600, **changes}
-    return WSSetup(**values)
 
 
 class TestSPOSRNNContract(MethodContract):
@@ -38,7 +30,7 @@ class TestSPOSRNNContract(MethodContract):
 
     @pytest.fixture
     def setup(self) -> Any:
-        return tiny_setup()
+        return rnn_setup()
 
     def test_check_accepts_its_families_and_refuses_others_in_one_line(self, method: Any) -> None:
         assert method.check(get_space("rnn_reduced"), reduced=True) is None
@@ -50,13 +42,13 @@ def test_draws_are_uniform_over_the_members_of_a_reduced_space() -> None:
     members = list(space.enumerate())[3:6]
     reduced = SubsetSpace(space, members)
     rng = np.random.default_rng(0)
-    drawn = [SPOSRNN._draw(reduced, rng) for _ in range(300)]
+    drawn = [UniformCells(reduced).draw(rng) for _ in range(300)]
     counts = {str(m): sum(str(d) == str(m) for d in drawn) for m in members}
     assert set(counts) == {str(m) for m in members} and min(counts.values()) > 70
-    assert all(space.contains(SPOSRNN._draw(space, rng)) for _ in range(5))
+    assert all(space.contains(UniformCells(space).draw(rng)) for _ in range(5))
 
 
 def test_the_final_cell_is_described_and_costed() -> None:
     method = get_method("spos_rnn", TINY)
-    setup = tiny_setup()
+    setup = rnn_setup()
     assert method.cost(setup) > 0 and "uniformly drawn cell per window" in method.describe_cost(setup, "rnn")

@@ -10,6 +10,9 @@ Token 0 is the decoder's start symbol (the release's ``SOS_ID``); the choices ar
 * NB101 cells (the search-phase paper's App. C.6 NAO on NASBench): per vertex ``j = 1..n-1`` its op (interior
   vertices) and then one bit token per earlier vertex ``i`` (edge ``i -> j`` or not); a cell of fewer vertices is
   padded with unconnected vertices before the output, which pruning removes again.
+* RNN cells (renqianluo/NAO@db751a0 ``NAO-WS/rnn/utils.py`` ``parse_arch_to_seq``): per node ``predecessor, activation``
+  (predecessors 0..n-1 are tokens ``1..n``, activations follow), read in pairs (``train_search.sh``: ``source_length``
+  22 over ``encoder_length`` 11).
 
 ``allowed(prefix)`` is what the decoder may write next: the release restricts each position to its kind (an
 input index below the node, or an op); ours also keeps a node's two inputs apart and an op on the edges allowing
@@ -31,6 +34,7 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.darts import CELL_TYPES, DartsCell, DartsGenotype, DartsSpace
 from nasaudit.spaces.nb101 import INPUT, OUTPUT, NB101Arch, NB101Space
 from nasaudit.spaces.nb201 import NB201_EDGES, NB201Arch
+from nasaudit.spaces.rnn import RNNGenotype, RNNSpace
 from nasaudit.spaces.subset import PartOfSpace, SubsetSpace
 
 #: the decoder's start symbol (the release's SOS_ID)
@@ -219,6 +223,42 @@ class NB101Tokens(TokenCodec):
         return [self.no_edge, self.edge] if edges < self.max_edges else [self.no_edge]
 
 
+class RNNTokens(TokenCodec):
+    """``predecessor, activation`` per node (module doc)."""
+
+    group = 2
+
+    def __init__(self, space: SearchSpace) -> None:
+        base = space.base if isinstance(space, PartOfSpace) else space
+        assert isinstance(base, RNNSpace)
+        self.rnn: RNNSpace = base
+        self.nodes, self.ops = base.n_nodes, tuple(base.ops)
+        self.first_op = self.nodes + 1  # predecessors 0..nodes-1 are tokens 1..nodes
+        self.length, self.vocab = 2 * self.nodes, self.first_op + len(self.ops)
+        super().__init__(space)
+
+    def encode(self, arch: RNNGenotype) -> Tokens:
+        tokens: list[int] = []
+        for act, pred in arch.recurrent:
+            tokens += [pred + 1, self.first_op + self.ops.index(act)]
+        return tuple(tokens)
+
+    def _decode(self, tokens: Tokens) -> RNNGenotype:
+        nodes = []
+        for k in range(0, self.length, 2):
+            pred, act = tokens[k] - 1, tokens[k + 1] - self.first_op
+            if not 0 <= pred <= k // 2 or not 0 <= act < len(self.ops):
+                raise ArchitectureError("RNN tokens out of place")
+            nodes.append((self.ops[act], pred))
+        return self.rnn.genotype(nodes)
+
+    def _allowed(self, prefix: Tokens) -> list[int]:
+        p = len(prefix)
+        if p % 2 == 0:  # node p // 2 + 1 reads node 0 .. p // 2
+            return list(range(1, p // 2 + 2))
+        return list(range(self.first_op, self.vocab))
+
+
 def make_codec(space: SearchSpace) -> TokenCodec:
     """The token codec of ``space``'s family (module doc)."""
     if space.family == "nb201":
@@ -227,4 +267,6 @@ def make_codec(space: SearchSpace) -> TokenCodec:
         return DartsTokens(space)  # type: ignore[arg-type]
     if space.family == "nb101":
         return NB101Tokens(space)  # type: ignore[arg-type]
-    raise ConfigError(f"NAO writes NB201, DARTS or NB101 cells as tokens, not {space.name!r} cells")
+    if space.family == "rnn":
+        return RNNTokens(space)
+    raise ConfigError(f"NAO writes NB201, DARTS, NB101 or RNN cells as tokens, not {space.name!r} cells")

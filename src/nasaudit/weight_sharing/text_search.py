@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nasaudit.errors import ConfigError
 
@@ -79,13 +79,19 @@ class Streams:
     def of(cls, corpus: TextCorpus, protocol: LMProtocol, rank_tokens: int, device: torch.device) -> Streams:
         from nasaudit.data.text import batchify
 
-        valid = corpus.valid[:rank_tokens]
-        if valid.numel() < MIN_RANK_TOKENS:
-            raise ConfigError(f"ranking needs at least {MIN_RANK_TOKENS} validation tokens, got {valid.numel()}")
-        rank_batch = min(protocol.eval_batch_size, valid.numel() // 2)
         return cls(batchify(corpus.train, protocol.batch_size).to(device),
                    batchify(corpus.valid, min(protocol.batch_size, corpus.valid.numel() // 2)).to(device),
-                   batchify(valid, rank_batch).to(device))
+                   score_stream(corpus, protocol, rank_tokens, device))
+
+
+def score_stream(corpus: TextCorpus, protocol: LMProtocol, tokens: int, device: torch.device) -> torch.Tensor:
+    """The first ``tokens`` validation tokens at the evaluation batch: the stream cells are scored on."""
+    from nasaudit.data.text import batchify
+
+    valid = corpus.valid[:tokens]
+    if valid.numel() < MIN_RANK_TOKENS:
+        raise ConfigError(f"ranking needs at least {MIN_RANK_TOKENS} validation tokens, got {valid.numel()}")
+    return batchify(valid, min(protocol.eval_batch_size, valid.numel() // 2)).to(device)
 
 
 def lm_loss(model: Any, x: torch.Tensor, y: torch.Tensor, hidden: torch.Tensor, protocol: LMProtocol
@@ -144,6 +150,12 @@ def score_loss(model: Any, source: torch.Tensor, bptt: int) -> float:
             total += float(F.nll_loss(log_prob.reshape(-1, log_prob.shape[-1]), y, reduction="sum"))
             count += y.numel()
     return total / count
+
+
+def cell_score(model: Any, arch: Any, source: torch.Tensor, bptt: int) -> float:
+    """The shared-weight score of ``arch`` on the ENAS shared cell of ``model``: ``-score_loss`` on ``source``."""
+    model.cell.arch = arch
+    return -score_loss(model, source, bptt)
 
 
 def epoch_windows(rows: int, protocol: LMProtocol, rng: np.random.Generator) -> list[tuple[int, int]]:
@@ -245,3 +257,82 @@ def cell_space(space: Any) -> RNNSpace:
     if not isinstance(base, RNNSpace):
         raise ConfigError(f"an RNN weight-sharing method searches a recurrent cell space, not {space.name!r}")
     return base
+
+
+class CellSource(Protocol):
+    """Which cell trains on each window of a single-path search, and what it does after each epoch."""
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        """The cell of the next training window."""
+
+    def end_epoch(self, epoch: int, score: Callable[[list[Any], int], np.ndarray]) -> None:
+        """After ``epoch``'s windows, before its checkpoint; ``score(cells, tokens)`` scores cells with the shared
+        weights on the first ``tokens`` validation tokens."""
+
+    def restore(self, done: int) -> None:
+        """Back to the state after epoch ``done`` of a resumed search (0: a fresh one)."""
+
+
+def train_single_path(method: str, setup: WSSetup, space: Any, splits: Any, seed: int, work_dir: Path | None,
+                      settings: MethodSettings, windows_per_epoch: int | None, cells: CellSource) -> Trained:
+    """Single-path weight sharing over the ENAS shared cell (``nn.rnn_search``): every BPTT window trains the cell
+    ``cells`` draws (``weight_step``), ``windows_per_epoch`` windows an epoch (None: one pass over the training
+    stream); after each ranked epoch every ranked cell is scored on the rank tokens; a checkpoint after every epoch
+    (``save_search_state``) resumes a killed seed. ``Trained.state`` is ``(model, rank stream, bptt)``."""
+    import numpy as np
+
+    from nasaudit.data.text import get_batch
+    from nasaudit.nn.rnn_search import ENASSharedCell, SharedRNNModel
+    from nasaudit.train.lm import AveragedSGD
+    from nasaudit.train.loop import resolve_device
+    from nasaudit.weight_sharing.base import Trained, ranked_epochs
+
+    corpus = text_corpus(splits, method)
+    protocol = search_protocol(setup)
+    device = resolve_device(setup.device)
+    opts = protocol.model_options
+    cell = ENASSharedCell(protocol.emsize, protocol.nhid, cell_space(space).n_nodes, opts.get("dropouth", 0.0),
+                          opts.get("dropoutx", 0.0))
+    model = SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
+                           opts.get("dropoute", 0.0), seed=seed).to(device)
+    optimizer = AveragedSGD(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
+    streams = Streams.of(corpus, protocol, setup.rank_images, device)
+    windows = Windows(streams.train.shape[0], protocol, seed)
+    per_epoch = windows_per_epoch or max(1, streams.train.shape[0] // protocol.bptt)
+    ranked = [space.parse(a) for a in setup.ranked]
+    epochs = set(ranked_epochs(setup.epochs))
+    trained = Trained()
+    hidden = model.init_hidden(streams.train.shape[1])
+    run_key = search_run_key(method, setup, settings, seed)
+
+    def restore(state: dict[str, Any]) -> None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        model.load_dropout_state(state["dropout"])
+        windows.load_state_dict(state["windows"])
+        hidden.copy_(state["hidden"])
+
+    def score(archs: list[Any], tokens: int) -> np.ndarray:
+        source = score_stream(corpus, protocol, tokens, device)
+        return np.array([cell_score(model, arch, source, protocol.bptt) for arch in archs], dtype=np.float64)
+
+    done = resume_search(work_dir, run_key, trained, restore)
+    cells.restore(done)
+    for epoch in range(done + 1, setup.epochs + 1):
+        rng = np.random.default_rng([seed, epoch])
+        for _ in range(per_epoch):
+            cell.arch = cells.draw(rng)
+            start, seq_len, fresh = windows.next()
+            if fresh:
+                hidden = model.init_hidden(streams.train.shape[1])
+            x, y = get_batch(streams.train, start, seq_len)
+            hidden = weight_step(model, optimizer, x, y, hidden, seq_len, protocol)
+        cells.end_epoch(epoch, score)
+        if epoch in epochs and ranked:
+            trained.rank_epochs.append(epoch)
+            trained.rank_scores.append([cell_score(model, arch, streams.rank, protocol.bptt) for arch in ranked])
+        save_search_state(work_dir, run_key, epoch, trained, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "dropout": model.dropout_state(),
+            "windows": windows.state_dict(), "hidden": hidden})
+    trained.state = (model, streams.rank, protocol.bptt)
+    return trained

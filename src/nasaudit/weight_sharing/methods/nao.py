@@ -14,7 +14,8 @@ The final cell is the top-1 of the last ranking of the pool by the shared weight
 "the top-1 in the NAO ranking"). On DARTS cells the EPD's training data are augmented by swapping a node's two
 inputs (the release's ``swap``). Tokens per family: ``nasaudit.search._nao_tokens`` (NB201 ops; DARTS input/op
 pairs; NB101 ops and edge bits, the search-phase paper's App. C.6 adaptation, there with an encoder of ``12 x
-vertices - 12`` units, which ours uses on NB101).
+vertices - 12`` units, which ours uses on NB101; RNN cells, for ``nao_rnn``, as ``predecessor, activation``
+pairs).
 
 Defaults are CPU sized; the release's (paper) values: ``seed_archs`` 600, ``evaluations`` 5 (150 epochs, every
 30), ``eval_images`` 500, ``top_archs`` 100, ``new_archs`` 300, ``max_step_size`` 50, ``epd_epochs`` 1000 (batch
@@ -84,7 +85,7 @@ def evaluation_epochs(epochs: int, evaluations: int) -> list[int]:
 class _PoolPaths:
     """NAO-WS's weight step: one architecture drawn uniformly from the current pool."""
 
-    def __init__(self, supernet: Supernet, search: _Search) -> None:
+    def __init__(self, supernet: Supernet, search: NAOPool) -> None:
         self.supernet, self.search = supernet, search
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
@@ -92,20 +93,27 @@ class _PoolPaths:
         return self.supernet.encode(pool[int(rng.integers(len(pool)))])[None]
 
 
-class _Search:
-    """The pool, its last scores and the EPD of one seed (module doc), kept in ``folder`` after each evaluation."""
+class NAOPool:
+    """The pool, its last scores and the EPD of one seed (module doc), kept in ``folder`` after each evaluation;
+    ``nao_rnn`` keeps its pool with it too. ``random_archs`` new uniformly drawn architectures join the pool at each
+    renewal (the RNN release's 50)."""
 
-    def __init__(self, settings: NAOSettings, space: SearchSpace, seed: int, folder: Path | None) -> None:
+    def __init__(self, settings: NAOSettings, space: SearchSpace, seed: int, folder: Path | None,
+                 random_archs: int = 0) -> None:
         import numpy as np
         import torch
 
-        from nasaudit.search._nao_tokens import NB101Tokens, make_codec
+        from nasaudit.search._nao_tokens import NB101Tokens, RNNTokens, make_codec
         from nasaudit.search.nao_model import EPD, EPDSizes
 
         self.settings, self.space, self.seed, self.folder = settings, space, seed, folder
+        self.random_archs = random_archs
         self.codec: TokenCodec = make_codec(space)
-        hidden = 12 * self.codec.n - 12 if isinstance(self.codec, NB101Tokens) else 96  # App. C.6 on NB101
-        sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, hidden=hidden)
+        if isinstance(self.codec, RNNTokens):  # the RNN release's train_search.sh: 4 MLP layers, no MLP dropout
+            sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, mlp_layers=4, mlp_dropout=0.0)
+        else:
+            hidden = 12 * self.codec.n - 12 if isinstance(self.codec, NB101Tokens) else 96  # App. C.6 on NB101
+            sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, hidden=hidden)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model: EPD = EPD(sizes)
@@ -124,12 +132,11 @@ class _Search:
         return list(pool.values())
 
     # -------------------------------------------------------------------------------------------- one round
-    def evaluate(self, ranking: EpochRanking) -> None:
-        """Score the pool with the shared weights and sort it, best first (release ``child_valid``)."""
+    def evaluate(self, scores: np.ndarray) -> None:
+        """Sort the pool by its ``scores`` with the shared weights, best first (release ``child_valid``)."""
         import numpy as np
 
-        scores = ranking.evaluator(self.settings.eval_images).evaluate(self.pool)
-        order = np.argsort(-scores, kind="stable")
+        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
         self.pool = [self.pool[i] for i in order]
         self.scores = [float(scores[i]) for i in order]
 
@@ -164,9 +171,23 @@ class _Search:
             if len(new) >= wanted:
                 break
         new = new[:wanted]
-        self.pool = self.pool[:len(self.pool) - len(new)] + new
+        drawn = self._random(seen, min(self.random_archs, len(self.pool) - len(new) - 1),
+                             np.random.default_rng([self.seed, epoch, 5]))
+        self.pool = self.pool[:len(self.pool) - len(new) - len(drawn)] + new + drawn
         self.scores = []
         return len(new)
+
+    def _random(self, seen: set[str], wanted: int, rng: np.random.Generator) -> list[Any]:
+        """Up to ``wanted`` uniformly drawn architectures none of whose classes is in ``seen`` (added to it)."""
+        drawn: list[Any] = []
+        for _ in range(_DRAWS_PER_MEMBER * max(wanted, 0)):
+            if len(drawn) >= wanted:
+                break
+            arch = self.space.sample(rng)
+            if (key := self.space.canonical(arch)) not in seen:
+                seen.add(key)
+                drawn.append(arch)
+        return drawn
 
     # ----------------------------------------------------------------------------------------- keeping it
     def save(self, epoch: int) -> None:
@@ -182,13 +203,13 @@ class _Search:
         with atomic_open(self.folder / f"nao_{epoch}.pt", "wb") as handle:
             torch.save(state, handle)
 
-    def restore(self) -> None:
-        """The state kept after the last evaluation the supernet's checkpoint includes, if any."""
-        from nasaudit.train.checkpoint import CHECKPOINT_NAME, read_state, restoring
+    def restore(self, done: int) -> None:
+        """The state kept after the last evaluation at or before epoch ``done`` (the supernet's checkpoint's), if
+        any."""
+        from nasaudit.train.checkpoint import read_state, restoring
 
-        if self.folder is None or not (self.folder / CHECKPOINT_NAME).is_file():
+        if self.folder is None or done < 1 or not self.folder.is_dir():
             return
-        done = len(read_state(self.folder / CHECKPOINT_NAME).get("history", []))
         kept = [int(m.group(1)) for p in self.folder.iterdir() if (m := _STATE.fullmatch(p.name))]
         usable = [e for e in kept if e <= done]
         if not usable:
@@ -199,6 +220,15 @@ class _Search:
             self.pool = [self.space.coerce(a) for a in state["pool"]]
             self.scores = [float(s) for s in state["scores"]]
             self.model.load_state_dict(state["model"])
+
+
+def _checkpointed_epochs(folder: Path | None) -> int:
+    """The epochs the supernet's checkpoint in ``folder`` holds (0 without one)."""
+    from nasaudit.train.checkpoint import CHECKPOINT_NAME, read_state
+
+    if folder is None or not (folder / CHECKPOINT_NAME).is_file():
+        return 0
+    return len(read_state(folder / CHECKPOINT_NAME).get("history", []))
 
 
 class NAO(WeightSharingMethod):
@@ -218,8 +248,8 @@ class NAO(WeightSharingMethod):
 
         config = setup.single_path_config(space)
         ranking = EpochRanking(setup, splits, work_dir)
-        search = _Search(self.settings, space, seed, work_dir)
-        search.restore()
+        search = NAOPool(self.settings, space, seed, work_dir)
+        search.restore(_checkpointed_epochs(work_dir))
         points = evaluation_epochs(setup.epochs, self.settings.evaluations)
 
         def sampler(supernet: Supernet) -> _PoolPaths:
@@ -228,7 +258,7 @@ class NAO(WeightSharingMethod):
 
         def on_epoch_end(record: SupernetEpoch) -> None:
             if record.epoch in points:
-                search.evaluate(ranking)
+                search.evaluate(ranking.evaluator(self.settings.eval_images).evaluate(search.pool))
                 if record.epoch != setup.epochs:
                     search.renew(record.epoch)
                 search.save(record.epoch)
@@ -240,7 +270,7 @@ class NAO(WeightSharingMethod):
 
     def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,
                seed: int) -> str:
-        search: _Search = trained.state
+        search: NAOPool = trained.state
         return space.format(search.pool[0])  # the top-1 of the last ranking (module doc)
 
     def cost(self, setup: WSSetup) -> float:

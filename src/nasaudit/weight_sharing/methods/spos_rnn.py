@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod, ranked_epochs
+from nasaudit.weight_sharing.base import MethodSettings, Trained, WeightSharingMethod
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from nasaudit.data.splits import DatasetSplits
@@ -43,6 +45,27 @@ class SPOSRNNSettings(MethodSettings):
     derive_samples: int = Field(100, ge=1, le=1_000_000)
 
 
+class UniformCells:
+    """A cell drawn uniformly from ``space`` per window (a reduced space draws among its members); nothing after
+    an epoch (``text_search.CellSource``)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        from nasaudit.weight_sharing.methods.darts_rnn import reduced_members
+
+        self.space, self.members = space, reduced_members(space)
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        if self.members:
+            return self.space.coerce(self.members[int(rng.integers(len(self.members)))])
+        return self.space.sample(int(rng.integers(2**31 - 1)))
+
+    def end_epoch(self, epoch: int, score: Callable[[list[Any], int], np.ndarray]) -> None:
+        return None
+
+    def restore(self, done: int) -> None:
+        return None
+
+
 class SPOSRNN(WeightSharingMethod):
     """Uniform single-path weight sharing in an RNN space (module doc)."""
 
@@ -57,96 +80,24 @@ class SPOSRNN(WeightSharingMethod):
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits | TextCorpus, seed: int,
               work_dir: Path | None) -> Trained:
-        import numpy as np
+        from nasaudit.weight_sharing.text_search import train_single_path
 
-        from nasaudit.data.text import get_batch
-        from nasaudit.nn.rnn_search import ENASSharedCell, SharedRNNModel
-        from nasaudit.train.lm import AveragedSGD
-        from nasaudit.train.loop import resolve_device
-        from nasaudit.weight_sharing.text_search import (
-            Streams,
-            Windows,
-            cell_space,
-            resume_search,
-            save_search_state,
-            search_protocol,
-            search_run_key,
-            text_corpus,
-            weight_step,
-        )
-
-        corpus = text_corpus(splits, self.name)
-        protocol = search_protocol(setup)
-        device = resolve_device(setup.device)
-        rnn = cell_space(space)
-        opts = protocol.model_options
-        cell = ENASSharedCell(protocol.emsize, protocol.nhid, rnn.n_nodes, opts.get("dropouth", 0.0),
-                              opts.get("dropoutx", 0.0))
-        model = SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
-                               opts.get("dropoute", 0.0), seed=seed).to(device)
-        optimizer = AveragedSGD(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
-        streams = Streams.of(corpus, protocol, setup.rank_images, device)
-        windows = Windows(streams.train.shape[0], protocol, seed)
-        per_epoch = self.settings.windows_per_epoch or max(1, streams.train.shape[0] // protocol.bptt)
-        ranked = [space.parse(a) for a in setup.ranked]
-        epochs = set(ranked_epochs(setup.epochs))
-        trained = Trained()
-        hidden = model.init_hidden(streams.train.shape[1])
-        run_key = search_run_key(self.name, setup, self.settings, seed)
-
-        def restore(state: dict[str, Any]) -> None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            model.load_dropout_state(state["dropout"])
-            windows.load_state_dict(state["windows"])
-            hidden.copy_(state["hidden"])
-
-        done = resume_search(work_dir, run_key, trained, restore)
-        for epoch in range(done + 1, setup.epochs + 1):
-            rng = np.random.default_rng([seed, epoch])
-            for _ in range(per_epoch):
-                cell.arch = self._draw(space, rng)
-                start, seq_len, fresh = windows.next()
-                if fresh:
-                    hidden = model.init_hidden(streams.train.shape[1])
-                x, y = get_batch(streams.train, start, seq_len)
-                hidden = weight_step(model, optimizer, x, y, hidden, seq_len, protocol)
-            if epoch in epochs and ranked:
-                trained.rank_epochs.append(epoch)
-                trained.rank_scores.append([self._score(model, arch, streams.rank, protocol.bptt) for arch in ranked])
-            save_search_state(work_dir, run_key, epoch, trained, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "dropout": model.dropout_state(),
-                "windows": windows.state_dict(), "hidden": hidden})
-        trained.state = (model, streams.rank, protocol.bptt)
-        return trained
-
-    @staticmethod
-    def _draw(space: SearchSpace, rng: np.random.Generator) -> Any:
-        """One cell drawn uniformly from ``space`` (a reduced space draws among its members)."""
-        from nasaudit.weight_sharing.methods.darts_rnn import reduced_members
-
-        members = reduced_members(space)
-        if members:
-            return space.coerce(members[int(rng.integers(len(members)))])
-        return space.sample(int(rng.integers(2**31 - 1)))
-
-    @staticmethod
-    def _score(model: Any, arch: Any, source: Any, bptt: int) -> float:
-        from nasaudit.weight_sharing.text_search import score_loss
-
-        model.cell.arch = arch
-        return -score_loss(model, source, bptt)
+        return train_single_path(self.name, setup, space, splits, seed, work_dir, self.settings,
+                                 self.settings.windows_per_epoch, UniformCells(space))
 
     def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits | TextCorpus,
                seed: int) -> str:
         import numpy as np
         import torch
 
+        from nasaudit.weight_sharing.text_search import cell_score
+
         model, rank, bptt = trained.state
         rng = np.random.default_rng([seed, setup.epochs, 2])
-        candidates = list(dict.fromkeys(self._draw(space, rng) for _ in range(self.settings.derive_samples)))
+        uniform = UniformCells(space)
+        candidates = list(dict.fromkeys(uniform.draw(rng) for _ in range(self.settings.derive_samples)))
         with torch.no_grad():
-            scores = [self._score(model, arch, rank, bptt) for arch in candidates]
+            scores = [cell_score(model, arch, rank, bptt) for arch in candidates]
         return space.format(candidates[int(np.argmax(scores))])
 
     def cost(self, setup: WSSetup) -> float:
