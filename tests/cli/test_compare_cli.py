@@ -28,9 +28,10 @@ def test_an_unknown_method_is_one_line_with_a_suggestion(tmp_path, capsys) -> No
     assert "darts_pt" in err and "Traceback" not in err
 
 
-def test_a_surrogate_fitted_on_a_small_rnn_table_scores_the_8_node_space(tmp_path) -> None:
-    """The table holds 12 trained 8-node cells, the population 2,000 sampled ones: ``--surrogate gp`` scores them
-    (without it the comparison stops at the first cell the table lacks), DARTS and ENAS run beside random search."""
+def test_a_surrogate_fitted_on_a_small_rnn_table_scores_the_8_node_space(tmp_path, capsys) -> None:
+    """The table holds 12 trained 8-node cells, the population 2,000 sampled ones: ``--surrogate gp`` fits on the
+    table's own cells (uniform draws with the audit's seed 3 would miss them) and scores the population (without it
+    the comparison stops at the first cell the table lacks); DARTS and ENAS run beside random search."""
     from nasaudit.jobs.store import ResultStore
     from nasaudit.truth.builder import BuildSpec, build_benchmark, export_benchmark
 
@@ -47,7 +48,7 @@ def test_a_surrogate_fitted_on_a_small_rnn_table_scores_the_8_node_space(tmp_pat
             "--ws-batch-size", "8", "--set", "weight_sharing.train_tokens=200", "--set", "weight_sharing.rank_set=6",
             "--set", "weight_sharing.rank_images=40", "--set", f"{enas}.archs_per_epoch=2",
             "--set", f"{enas}.batches_per_arch=2", "--set", f"{enas}.controller_steps=1",
-            "--set", f"{enas}.derive_samples=2", "-o", str(tmp_path / "run")]
+            "--set", f"{enas}.derive_samples=2", "--seed", "3", "-o", str(tmp_path / "run")]
     with pytest.raises(SystemExit) as done:
         main(args)
     assert done.value.code == 0
@@ -55,3 +56,9 @@ def test_a_surrogate_fitted_on_a_small_rnn_table_scores_the_8_node_space(tmp_pat
     assert summary["strategy"].tolist() == ["random", "darts_rnn", "enas_rnn"]
     assert summary["cost"].iloc[0].startswith("3 queries of surrogate (gp surrogate, fit once on 10 queries")
     assert summary["mean"].lt(0).all()
+    with pytest.raises(SystemExit) as done:  # more samples than the table has cells: one line, nothing fitted
+        main(["compare", "-t", str(tmp_path / "rnn8.csv"), "-m", "test_score", "--space", "rnn", "-s", "random",
+              "--surrogate", "gp", "--surrogate-samples", "13", "-o", str(tmp_path / "too_many")])
+    assert done.value.code != 0
+    err = capsys.readouterr().err
+    assert "holding 12 of them: set samples to 12 or fewer" in err and "Traceback" not in err

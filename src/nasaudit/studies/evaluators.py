@@ -25,6 +25,7 @@ from nasaudit.registry import Registry
 from nasaudit.studies._base import Scored, SeedValue, StrictModel, StudyContext, kind_spec_problem
 
 if TYPE_CHECKING:
+    from nasaudit.seeding import SeedLike
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.truth.tabular import TabularBenchmark
     from nasaudit.weight_sharing.supernet.evaluator import SupernetEvaluator
@@ -577,12 +578,35 @@ def _build_surrogate(context: StudyContext, name: str, spec: SurrogateEvaluatorS
 
     seed = context.seed if spec.seed is None else spec.seed
     source = context.scored(spec.fit_on)
-    archs = context.space.sample_many(spec.samples, seed)
+    archs, drawn = context.space.sample_many(spec.samples, seed), "archs"
+    try:
+        scores = source.evaluator.evaluate(archs)
+    except DataError:
+        if source.benchmark is None:
+            raise
+        archs, drawn = _table_rows(context.space, source.benchmark, spec, seed), "rows of the table"
+        scores = source.evaluator.evaluate(archs)
     model = SurrogateBenchmark(context.space, model=spec.model, seed=seed)
-    model.fit(archs, source.evaluator.evaluate(archs))
+    model.fit(archs, scores)
     alias = f" ({model.predictor_name})" if model.predictor_name != spec.model else ""
-    return Scored(model, f"{spec.model}{alias} surrogate fit on {spec.samples} archs scored by {spec.fit_on}",
+    return Scored(model, f"{spec.model}{alias} surrogate fit on {spec.samples} {drawn} scored by {spec.fit_on}",
                   source.units)
+
+
+def _table_rows(space: SearchSpace, benchmark: TabularBenchmark, spec: SurrogateEvaluatorSpec, seed: SeedLike
+                ) -> list[Any]:
+    """``spec.samples`` of the table's own architectures in ``space``, drawn with ``seed``: what a surrogate fits on
+    when the table holds part of the space only (uniform draws from the space would miss it)."""
+    import numpy as np
+
+    from nasaudit.seeding import as_generator
+
+    rows = [a for a in benchmark.archs() if space.contains(a)]
+    if len(rows) < spec.samples:
+        raise ConfigError(f"the surrogate fits on {spec.samples} architectures, but {spec.fit_on!r} is a table of "
+                          f"part of the space holding {len(rows)} of them: set samples to {len(rows)} or fewer")
+    chosen = np.sort(as_generator(seed).choice(len(rows), spec.samples, replace=False))
+    return [rows[int(i)] for i in chosen]
 
 
 # ----------------------------------------------------------------------------------------- supernet
