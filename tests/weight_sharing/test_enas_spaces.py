@@ -17,6 +17,7 @@ from torch import nn
 from torch.distributions import Categorical
 from torch.func import functional_call
 
+from nasaudit.errors import DataError
 from nasaudit.search._darts_controller import DartsController, darts_decisions
 from nasaudit.search._nb101_controller import NB101Controller
 from nasaudit.search.controller import Reinforce, make_controller
@@ -55,6 +56,44 @@ def test_a_tiny_enas_seed_derives_an_architecture_of_the_space(make_setup: Calla
     outcome = run_training("enas", [get_method("enas", TINY)], setup, seed=0)
     assert search_space(setup).contains(outcome.finals["enas"])
     assert [len(s) for s in outcome.rank_scores] == [len(setup.rank_archs)]
+
+
+@pytest.mark.parametrize("make_setup", [darts_setup, nb101_setup], ids=["darts", "nb101_reduced"])
+def test_a_seed_killed_after_an_epoch_resumes_to_the_same_numbers(make_setup: Callable[..., WSSetup], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after epoch 2's controller updates (its state kept), before epoch 2's checkpoint: the rerun resumes
+    the supernet and the controller from epoch 1 and ends as the run never killed."""
+    from nasaudit.weight_sharing.methods import spos
+
+    torch.set_num_threads(1)
+    setup = make_setup(epochs=3)
+    method = get_method("enas", TINY)
+    whole = run_training("enas", [method], setup, seed=1, work_dir=tmp_path / "whole")
+    original = spos.EpochRanking.on_epoch_end
+
+    def killed_at_epoch_2(self: Any, record: Any) -> None:
+        if record.epoch == 2:
+            raise KeyboardInterrupt
+        original(self, record)
+
+    monkeypatch.setattr(spos.EpochRanking, "on_epoch_end", killed_at_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_training("enas", [method], setup, seed=1, work_dir=tmp_path / "killed")
+    assert (tmp_path / "killed" / "enas_2.pt").is_file()
+    monkeypatch.setattr(spos.EpochRanking, "on_epoch_end", original)
+    resumed = run_training("enas", [method], setup, seed=1, work_dir=tmp_path / "killed")
+    assert resumed.finals == whole.finals and resumed.rank_scores == whole.rank_scores
+    assert resumed.rank_epochs == whole.rank_epochs == [1, 2, 3]
+
+
+def test_a_supernet_checkpoint_without_its_controller_is_one_line(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    setup = darts_setup(epochs=1)
+    method = get_method("enas", TINY)
+    run_training("enas", [method], setup, seed=0, work_dir=tmp_path)
+    (tmp_path / "enas_1.pt").unlink()
+    with pytest.raises(DataError, match="without the controller"):
+        run_training("enas", [method], setup, seed=0, work_dir=tmp_path)
 
 
 class TestENASOnDarts(MethodContract):

@@ -16,8 +16,8 @@ all of them draw a ``Sample`` and train by the same ``Reinforce``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -110,11 +110,16 @@ class Controller(nn.Module):
 
 
 class Policy(Protocol):
-    """What ``Reinforce`` trains: a torch module that draws a ``Sample`` from a numpy generator."""
+    """What ``Reinforce`` trains: a torch module that draws a ``Sample`` from a numpy generator (its weights kept and
+    restored as a module's, for a resumed ENAS seed)."""
 
     def sample(self, rng: np.random.Generator) -> Sample: ...
 
     def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any: ...
 
 
 def make_controller(space: SearchSpace, *, seed: int = 0) -> Policy:

@@ -86,3 +86,11 @@ def load_checkpoint(folder: Path, run_key: dict[str, Any]) -> dict[str, Any] | N
             "use another checkpoint folder or delete it"
         )
     return state
+
+
+def checkpointed_epochs(folder: Path | None) -> int:
+    """The epochs the training loop's checkpoint in ``folder`` holds (the length of its ``history``; 0 without a
+    folder or a checkpoint): what a method keeping its own state beside it resumes from."""
+    if folder is None or not (folder / CHECKPOINT_NAME).is_file():
+        return 0
+    return len(read_state(folder / CHECKPOINT_NAME).get("history", []))

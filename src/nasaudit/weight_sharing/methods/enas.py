@@ -15,8 +15,11 @@ draws members only (its decisions masked to those some member continues with).
 
 Ours differs on purpose: one supernet size for every method (``WSSetup.sizes``); REINFORCE's advantage is scaled by
 a moving RMS (``Reinforce``), and ``controller_batch`` samples per update stand for the release's aggregation steps
-(10 in App. C.6 and the micro-search script; the default 5 keeps the NB201 runs as they were). The controller has no
-checkpoint, so a killed ENAS seed starts again.
+(10 in App. C.6 and the micro-search script; the default 5 keeps the NB201 runs as they were).
+
+Resumable: the supernet checkpoints after every epoch, and the controller's state (weights, Adam, REINFORCE's
+baseline and scale) is kept beside it after each epoch's updates (``enas_<epoch>.pt``, written before that epoch's
+checkpoint), so a killed seed resumes from its last checkpoint to the numbers of a run never killed.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from nasaudit.data.splits import DatasetSplits
-    from nasaudit.search.controller import Policy
+    from nasaudit.search.controller import Policy, Reinforce
     from nasaudit.spaces.base import SearchSpace
     from nasaudit.weight_sharing.setup import WSSetup
     from nasaudit.weight_sharing.supernet.modules import Supernet
@@ -63,6 +66,40 @@ class ENASSettings(MethodSettings):
     derive_samples: int = Field(100, ge=1, le=1_000_000)
 
 
+def _save_controller(folder: Path | None, epoch: int, learner: Reinforce) -> None:
+    """Keep the controller and its learner after ``epoch`` (``enas_<epoch>.pt`` in ``folder``; nothing without)."""
+    if folder is None:
+        return
+    import torch
+
+    from nasaudit._atomic import atomic_open
+
+    state = {"controller": learner.controller.state_dict(), "optimizer": learner.optimizer.state_dict(),
+             "baseline": learner.baseline, "scale": learner.scale}
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_open(folder / f"enas_{epoch}.pt", "wb") as handle:
+        torch.save(state, handle)
+
+
+def _restore_controller(folder: Path | None, done: int, learner: Reinforce) -> None:
+    """Back to the controller kept after epoch ``done`` of a resumed seed (nothing for a fresh one)."""
+    if folder is None or done < 1:
+        return
+    from nasaudit.errors import DataError
+    from nasaudit.train.checkpoint import read_state, restoring
+
+    path = folder / f"enas_{done}.pt"
+    if not path.is_file():
+        raise DataError(f"{folder} holds a supernet checkpoint of epoch {done} without the controller of that epoch "
+                        f"({path.name}); delete the folder to restart the seed")
+    state = read_state(path, "ENAS controller state")
+    with restoring(path, "ENAS controller state"):
+        learner.controller.load_state_dict(state["controller"])
+        learner.optimizer.load_state_dict(state["optimizer"])
+        learner.baseline = None if state["baseline"] is None else float(state["baseline"])
+        learner.scale = float(state["scale"])
+
+
 class ENAS(WeightSharingMethod):
     """ENAS (module doc)."""
 
@@ -79,12 +116,14 @@ class ENAS(WeightSharingMethod):
         import numpy as np
 
         from nasaudit.search.controller import Reinforce, Sample, make_controller
+        from nasaudit.train.checkpoint import checkpointed_epochs
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
         config = setup.single_path_config(space)
         controller = make_controller(space, seed=seed)
         learner = Reinforce(controller)
-        ranking = EpochRanking(setup, splits, None)
+        ranking = EpochRanking(setup, splits, work_dir)
+        _restore_controller(work_dir, checkpointed_epochs(work_dir), learner)
 
         def sampler(supernet: Supernet) -> _ControllerPaths:
             ranking.supernet = supernet
@@ -97,9 +136,11 @@ class ENAS(WeightSharingMethod):
                 samples: list[Sample] = [controller.sample(rng) for _ in range(self.settings.controller_batch)]
                 rewards = evaluator.evaluate([s.arch for s in samples])
                 learner.update(samples, rewards.tolist())
+            _save_controller(work_dir, record.epoch, learner)
             ranking.on_epoch_end(record)
 
-        train_supernet(config, splits, seed=seed, device=setup.device, on_epoch_end=on_epoch_end, sampler=sampler)
+        train_supernet(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,
+                       on_epoch_end=on_epoch_end, sampler=sampler)
         return ranking.trained((controller, ranking))
 
     def derive(self, trained: Trained, setup: WSSetup, space: SearchSpace, splits: DatasetSplits,

@@ -222,15 +222,6 @@ class NAOPool:
             self.model.load_state_dict(state["model"])
 
 
-def _checkpointed_epochs(folder: Path | None) -> int:
-    """The epochs the supernet's checkpoint in ``folder`` holds (0 without one)."""
-    from nasaudit.train.checkpoint import CHECKPOINT_NAME, read_state
-
-    if folder is None or not (folder / CHECKPOINT_NAME).is_file():
-        return 0
-    return len(read_state(folder / CHECKPOINT_NAME).get("history", []))
-
-
 class NAO(WeightSharingMethod):
     """NAO-WS (module doc)."""
 
@@ -244,12 +235,13 @@ class NAO(WeightSharingMethod):
 
     def train(self, setup: WSSetup, space: SearchSpace, splits: DatasetSplits, seed: int,
               work_dir: Path | None) -> Trained:
+        from nasaudit.train.checkpoint import checkpointed_epochs
         from nasaudit.weight_sharing.supernet.training import train_supernet
 
         config = setup.single_path_config(space)
         ranking = EpochRanking(setup, splits, work_dir)
         search = NAOPool(self.settings, space, seed, work_dir)
-        search.restore(_checkpointed_epochs(work_dir))
+        search.restore(checkpointed_epochs(work_dir))
         points = evaluation_epochs(setup.epochs, self.settings.evaluations)
 
         def sampler(supernet: Supernet) -> _PoolPaths:
