@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from nasaudit.errors import NasauditError
+from nasaudit.errors import DataError, NasauditError
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, StudySpec, Table, register_study
 from nasaudit.studies._common import scored_ceiling
 from nasaudit.studies._ws_compare import WeightSharingSettings
@@ -93,6 +93,9 @@ def run(context: StudyContext, spec: AmountOfSharingSpec) -> StudyResult:
     setup = ws.make_setup(context, spec.weight_sharing, strings, strings)
     results = ws.run_methods(context, ws.methods_of([name], spec.weight_sharing), setup, seeds)
     runs = results.sort_values("seed")
+    if not all(len(scores) for scores in runs["rank_scores"]):
+        raise DataError(f"{name} recorded no ranking of the cells (a method must rank the setup's architectures "
+                        "after its last epoch)")
     predictions = np.stack([ws.undefined_last(scores[-1]) for scores in runs["rank_scores"]])
     table = _cell_table(cells, strings, truth_scores, predictions, [int(s) for s in runs["seed"]])
     result = StudyResult(
