@@ -26,8 +26,8 @@ from nasaudit.cli._spec_options import (
 from nasaudit.cli.main import app, main
 from nasaudit.errors import ConfigError
 from nasaudit.studies import study_entry
+from nasaudit.studies._trained_sets import PrimSkipGroupSetSpec, SwitchOffSetSpec, VariantSetSpec
 from nasaudit.studies._ws_compare import WeightSharingSettings
-from nasaudit.studies.arch_sets import PrimSkipGroupSetSpec, SwitchOffSetSpec, VariantSetSpec
 
 _errors = importlib.util.spec_from_file_location("cli_errors", Path(__file__).parents[1] / "fuzz" / "cli_errors.py")
 assert _errors is not None and _errors.loader is not None

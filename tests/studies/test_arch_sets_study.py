@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import nasaudit.studies.arch_sets as arch_sets_study
+import nasaudit.studies._trained_sets as trained_sets
 from nasaudit.analysis.arch_sets import narrowest_deepest, widest_shallowest
 from nasaudit.analysis.published import published_genotype
 from nasaudit.audit.runner import Runner
@@ -33,13 +33,13 @@ def _run(tmp_path: Path, analyses: list[dict[str, Any]], space: str = "darts",
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every training job actually run (the study passes ``train_set_job`` to the executor)."""
     calls: list[str] = []
-    real = arch_sets_study.train_set_job
+    real = trained_sets.train_set_job
 
     def wrapper(job: Any) -> Any:
         calls.append(job.job_id)
         return real(job)
 
-    monkeypatch.setattr(arch_sets_study, "train_set_job", wrapper)
+    monkeypatch.setattr(trained_sets, "train_set_job", wrapper)
     return calls
 
 

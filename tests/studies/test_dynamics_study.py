@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import nasaudit.studies.arch_sets as arch_sets_study
+import nasaudit.studies._trained_sets as trained_sets
 from nasaudit.analysis.importance import operation_importance
 from nasaudit.audit.runner import Runner
 from nasaudit.audit.spec import spec_from_data
@@ -32,8 +32,8 @@ MEASURES = {"eval_images": 32, "grid": 3, "grid_1d": 3, "variance_grid": 1, "var
 
 def test_dynamics_reuses_training_and_measures_final_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = arch_sets_study.train_set_job
-    monkeypatch.setattr(arch_sets_study, "train_set_job", lambda job: calls.append(job.job_id) or real(job))
+    real = trained_sets.train_set_job
+    monkeypatch.setattr(trained_sets, "train_set_job", lambda job: calls.append(job.job_id) or real(job))
     data = {"name": "t", "seed": 0, "output": str(tmp_path / "run"), "space": {"name": "darts"},
             "analyses": [{"kind": "arch_sets", **TRAINING}, {"kind": "dynamics", **TRAINING, **MEASURES}]}
     runner = Runner(spec_from_data(data, tmp_path))
@@ -55,10 +55,10 @@ def test_dynamics_reuses_training_and_measures_final_weights(tmp_path: Path, mon
     # the numbers are those of the trained weights: recompute one run's from its checkpoint
     runs = pd.read_csv(folder / "dynamics_runs.csv")
     run = runs[runs["label"] == "DARTS_V2/original"].iloc[0]
-    trained = arch_sets_study.train_sets(runner, runner.spec.analyses[1])
+    trained = trained_sets.train_sets(runner, runner.spec.analyses[1])
     job = trained.runs.set_index("label").loc["DARTS_V2/original", "job"]
     splits = load_dataset("embedded", None, val_fraction=0.1, seed=0)
-    model = arch_sets_study.load_trained_model(job, splits.num_classes, splits.in_channels)
+    model = trained_sets.load_trained_model(job, splits.num_classes, splits.in_channels)
     images = eval_subset(splits, 32, 0, "train")
     assert gradient_variance(model, images, 8, 0).variance == pytest.approx(run["grad_variance"], rel=1e-6)
     assert top_hessian_eigenvalue(model, images, 0, tol=1e-3, max_iter=3).eigenvalue == pytest.approx(

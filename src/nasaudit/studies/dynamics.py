@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from nasaudit.limits import MAX_BATCH, MAX_RADIUS
 from nasaudit.studies._base import Plot, StudyContext, StudyResult, Table, register_study
-from nasaudit.studies.arch_sets import TrainedSetsSpec
+from nasaudit.studies._trained_sets import TrainedSetsSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,8 +129,13 @@ def run(context: StudyContext, spec: DynamicsSpec) -> StudyResult:
     from nasaudit.data.loading import load_dataset
     from nasaudit.dynamics.functional import eval_subset
     from nasaudit.report.figures_dynamics import plot_arch_dynamics, plot_landscape_1d
-    from nasaudit.studies.arch_sets import convergence_plots, load_trained_model, per_arch_summary, training_settings
-    from nasaudit.studies.arch_sets import train_sets as train
+    from nasaudit.studies._trained_sets import (
+        convergence_plots,
+        load_trained_model,
+        per_arch_summary,
+        training_settings,
+    )
+    from nasaudit.studies._trained_sets import train_sets as train
     from nasaudit.train.loop import isolated_run, resolve_device
 
     trained = train(context, spec)
