@@ -41,9 +41,10 @@ import pandas as pd
 from nasaudit._atomic import atomic_write
 from nasaudit.errors import DataError
 from nasaudit.metrics.correlation import kendall_tau, spearman
+from nasaudit.predictors import GBT_DEFAULTS
 from nasaudit.spaces.darts import CELL_TYPES, DartsGenotype, DartsSpace
 from nasaudit.truth.gin import GINRegressor, GINSettings, cell_graphs
-from nasaudit.truth.surrogate import GBT_DEFAULTS, NB301_KEY_PREFIX, genotype_to_nb301_config, read_nb301_results
+from nasaudit.truth.surrogate import NB301_KEY_PREFIX, genotype_to_nb301_config, read_nb301_results
 from nasaudit.truth.tabular import TabularBenchmark
 
 NB301Model = Literal["gbt", "gbt_ops", "gin", "official"]

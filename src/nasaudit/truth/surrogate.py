@@ -23,7 +23,6 @@ import pandas as pd
 
 from nasaudit.errors import ArchitectureError, ConfigError, DataError
 from nasaudit.evaluators import Evaluator
-from nasaudit.predictors import GBT_DEFAULTS as GBT_DEFAULTS  # re-exported: nb301_surrogate fits with them
 from nasaudit.predictors import PREDICTORS, Predictor
 from nasaudit.registry import unknown_name_message
 from nasaudit.seeding import SeedLike, as_generator
