@@ -69,3 +69,30 @@ def test_the_command_runs_the_study_and_refuses_an_unknown_predictor(tmp_path: P
     bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--predictors", "gpp"])
     assert isinstance(bad.exception, ConfigError)  # the entry point prints a ConfigError as its one line
     assert "unknown predictor 'gpp' (did you mean 'gp'?)" in str(bad.exception) and "\n" not in str(bad.exception)
+
+
+def test_a_predictor_registered_in_process_is_in_the_studys_key(tmp_path: Path, monkeypatch) -> None:
+    """A user's predictor registered in the running process (not from a plugin file) is part of the key: its module,
+    factory and file hash, so editing it reruns the study; the package's predictors leave the key as it was."""
+    from nasaudit.predictors import PREDICTORS, SpacePredictor
+
+    for part in ("_entries", "_descriptions", "_origins"):
+        monkeypatch.setattr(PREDICTORS, part, dict(getattr(PREDICTORS, part)))
+
+    def ridge_predictor(space: object) -> SpacePredictor:
+        from sklearn.linear_model import Ridge
+
+        return SpacePredictor(space, lambda seed: Ridge(alpha=1.0))  # type: ignore[arg-type]
+
+    PREDICTORS.add("test_ridge", ridge_predictor, "ridge regression (test)")
+    data = _spec(tmp_path)
+    data["analyses"].append({**STUDY, "predictors": ["gbt", "test_ridge"]})
+    runner = Runner(spec_from_data(data, tmp_path))
+    try:
+        shipped, users = (runner.study_key(study) for study in runner.spec.analyses)
+    finally:
+        runner.store.close()
+    assert "code" not in shipped
+    identity = users["code"]["test_ridge"]
+    assert identity["module"] == __name__ and identity["factory"].endswith("ridge_predictor")
+    assert len(identity["sha256"]) == 64 and "gbt" not in users["code"]

@@ -176,6 +176,9 @@ class Runner:
         plugins = plugin_hashes(key)
         if plugins:  # only when the study names a plugin's entry: keys of studies without plugins stay as they were
             key["plugins"] = plugins
+        code = study.code_identity()
+        if code:  # likewise only for users' code registered in the running process
+            key["code"] = code
         return key
 
     def _study_file(self, value: str) -> Path:

@@ -95,6 +95,12 @@ class StudySpec(StrictModel):
         missing data folder; paths relative to ``base_dir``), checked with the whole spec before anything runs."""
         return []
 
+    def code_identity(self) -> dict[str, Any]:
+        """The users' code this study runs beyond what its settings name (e.g. a predictor registered in the
+        running process: its module, factory and file hash), for the result's key; empty for the package's own
+        (its version is in every key) and for a plugin's entries (the runner hashes plugin files)."""
+        return {}
+
 
 @dataclass
 class Table:

@@ -7,7 +7,7 @@ columns. Predictors: ``nasaudit.predictors.PREDICTORS`` (docs/predictors.md)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -41,6 +41,15 @@ class PredictorsSpec(StudySpec):
     seeds: list[SeedValue] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
     test: int = Field(1000, ge=2, le=MAX_SAMPLES)
     k: int = Field(10, ge=1, le=MAX_SAMPLES)
+
+    def code_identity(self) -> dict[str, Any]:
+        """Each predictor registered outside the package: its module, factory and file hash (``predictor_identity``),
+        so editing it refits; a plugin file's predictor is left to the runner's plugin hashes."""
+        from nasaudit.predictors import PREDICTORS
+        from nasaudit.predictors.registry import predictor_identity
+
+        found = {name: predictor_identity(name) for name in self.predictors if name in PREDICTORS}
+        return {name: value for name, value in found.items() if value and "origin" not in value}
 
     def check(self, space: SearchSpace, base_dir: Path) -> list[str]:
         from nasaudit.errors import ConfigError
