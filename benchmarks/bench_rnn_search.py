@@ -24,12 +24,12 @@ import torch
 from torch.nn import functional as F
 
 from nasaudit.data.text import get_batch
-from nasaudit.nn.rnn_search import ENASSharedCell, SharedRNNModel
+from nasaudit.nn.rnn_search import ENASSharedCell
 from nasaudit.spaces import get_space
 from nasaudit.weight_sharing.base import get_method
 from nasaudit.weight_sharing.methods.spos_rnn import UniformCells
 from nasaudit.weight_sharing.setup import WSSetup
-from nasaudit.weight_sharing.text_search import Streams, Windows, cell_space, search_protocol
+from nasaudit.weight_sharing.text_search import Streams, Windows, cell_space, search_protocol, shared_model
 
 
 def plain_loop(setup: WSSetup, epochs: int) -> tuple[float, int]:
@@ -37,11 +37,8 @@ def plain_loop(setup: WSSetup, epochs: int) -> tuple[float, int]:
     corpus = setup.load_corpus()
     protocol = search_protocol(setup)
     space = get_space(setup.space)
-    opts = protocol.model_options
-    cell = ENASSharedCell(protocol.emsize, protocol.nhid, cell_space(space).n_nodes, opts.get("dropouth", 0.0),
-                          opts.get("dropoutx", 0.0))
-    model = SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
-                           opts.get("dropoute", 0.0), seed=0)
+    model = shared_model(corpus, protocol, ENASSharedCell, cell_space(space).n_nodes, 0, torch.device("cpu"))
+    cell = model.cell
     optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
     streams = Streams.of(corpus, protocol, setup.rank_images, torch.device("cpu"))
     windows = Windows(streams.train.shape[0], protocol, 0)

@@ -84,6 +84,18 @@ class Streams:
                    score_stream(corpus, protocol, rank_tokens, device))
 
 
+def shared_model(corpus: TextCorpus, protocol: LMProtocol, cell_type: type, n_nodes: int, seed: int,
+                 device: torch.device) -> Any:
+    """A search's language model: ``cell_type`` (``nn.rnn_search``'s DARTS search cell or ENAS shared cell) of
+    ``n_nodes`` nodes at the protocol's width and dropouts inside ``SharedRNNModel``, weights from ``seed``."""
+    from nasaudit.nn.rnn_search import SharedRNNModel
+
+    opts = protocol.model_options
+    cell = cell_type(protocol.emsize, protocol.nhid, n_nodes, opts.get("dropouth", 0.0), opts.get("dropoutx", 0.0))
+    return SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
+                          opts.get("dropoute", 0.0), seed=seed).to(device)
+
+
 def score_stream(corpus: TextCorpus, protocol: LMProtocol, tokens: int, device: torch.device) -> torch.Tensor:
     """The first ``tokens`` validation tokens at the evaluation batch: the stream cells are scored on."""
     from nasaudit.data.text import batchify
@@ -190,7 +202,6 @@ class Windows:
         start, seq_len = self.pending.pop()
         return start, seq_len, fresh
 
-
     def state_dict(self) -> dict[str, Any]:
         """The passes drawn and the windows left of the current one (a checkpoint's part)."""
         return {"passes": self.passes, "pending": [[start, seq_len] for start, seq_len in self.pending]}
@@ -282,7 +293,7 @@ def train_single_path(method: str, setup: WSSetup, space: Any, splits: Any, seed
     import numpy as np
 
     from nasaudit.data.text import get_batch
-    from nasaudit.nn.rnn_search import ENASSharedCell, SharedRNNModel
+    from nasaudit.nn.rnn_search import ENASSharedCell
     from nasaudit.train.lm import AveragedSGD
     from nasaudit.train.loop import resolve_device
     from nasaudit.weight_sharing.base import Trained, ranked_epochs
@@ -290,11 +301,8 @@ def train_single_path(method: str, setup: WSSetup, space: Any, splits: Any, seed
     corpus = text_corpus(splits, method)
     protocol = search_protocol(setup)
     device = resolve_device(setup.device)
-    opts = protocol.model_options
-    cell = ENASSharedCell(protocol.emsize, protocol.nhid, cell_space(space).n_nodes, opts.get("dropouth", 0.0),
-                          opts.get("dropoutx", 0.0))
-    model = SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
-                           opts.get("dropoute", 0.0), seed=seed).to(device)
+    model = shared_model(corpus, protocol, ENASSharedCell, cell_space(space).n_nodes, seed, device)
+    cell = model.cell
     optimizer = AveragedSGD(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
     streams = Streams.of(corpus, protocol, setup.rank_images, device)
     windows = Windows(streams.train.shape[0], protocol, seed)

@@ -77,7 +77,7 @@ class DartsRNN(WeightSharingMethod):
         import torch
 
         from nasaudit.data.text import get_batch
-        from nasaudit.nn.rnn_search import DARTSSearchCell, SharedRNNModel, alpha_rows, one_hot_weights
+        from nasaudit.nn.rnn_search import DARTSSearchCell, alpha_rows, one_hot_weights
         from nasaudit.train.lm import AveragedSGD
         from nasaudit.train.loop import resolve_device
         from nasaudit.weight_sharing.text_search import (
@@ -90,6 +90,7 @@ class DartsRNN(WeightSharingMethod):
             score_loss,
             search_protocol,
             search_run_key,
+            shared_model,
             text_corpus,
             weight_step,
         )
@@ -99,11 +100,8 @@ class DartsRNN(WeightSharingMethod):
         device = resolve_device(setup.device)
         rnn = cell_space(space)
         n_nodes = rnn.n_nodes
-        opts = protocol.model_options
-        cell = DARTSSearchCell(protocol.emsize, protocol.nhid, n_nodes, opts.get("dropouth", 0.0),
-                               opts.get("dropoutx", 0.0))
-        model = SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
-                               opts.get("dropoute", 0.0), seed=seed).to(device)
+        model = shared_model(corpus, protocol, DARTSSearchCell, n_nodes, seed, device)
+        cell = model.cell
         generator = torch.Generator().manual_seed(seed)
         alpha = (torch.randn(alpha_rows(n_nodes), cell.alpha.shape[1], generator=generator) * 1e-3).to(device)
         alpha.requires_grad_(True)

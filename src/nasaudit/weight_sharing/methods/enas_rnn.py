@@ -81,18 +81,20 @@ class ENASRNN(WeightSharingMethod):
         import torch
 
         from nasaudit.data.text import get_batch
-        from nasaudit.nn.rnn_search import ENASSharedCell, RNNController, SharedRNNModel, decision_tree
+        from nasaudit.nn.rnn_search import ENASSharedCell, RNNController, decision_tree
         from nasaudit.train.lm import AveragedSGD
         from nasaudit.train.loop import resolve_device
         from nasaudit.weight_sharing.methods.darts_rnn import reduced_members
         from nasaudit.weight_sharing.text_search import (
             Streams,
             Windows,
+            cell_score,
             cell_space,
             resume_search,
             save_search_state,
             search_protocol,
             search_run_key,
+            shared_model,
             text_corpus,
             weight_step,
         )
@@ -102,11 +104,8 @@ class ENASRNN(WeightSharingMethod):
         device = resolve_device(setup.device)
         rnn = cell_space(space)
         members = reduced_members(space)
-        opts = protocol.model_options
-        cell = ENASSharedCell(protocol.emsize, protocol.nhid, rnn.n_nodes, opts.get("dropouth", 0.0),
-                              opts.get("dropoutx", 0.0))
-        model = SharedRNNModel(corpus.ntoken, cell, opts.get("dropout", 0.0), opts.get("dropouti", 0.0),
-                               opts.get("dropoute", 0.0), seed=seed).to(device)
+        model = shared_model(corpus, protocol, ENASSharedCell, rnn.n_nodes, seed, device)
+        cell = model.cell
         controller = RNNController(rnn.n_nodes, tuple(space.ops), hidden=self.settings.controller_hidden, seed=seed,
                                    allowed=decision_tree(members, tuple(space.ops)) if members else None)
         controller_optimizer = torch.optim.Adam(controller.parameters(), lr=CONTROLLER_LR)
@@ -147,7 +146,7 @@ class ENASRNN(WeightSharingMethod):
                                               baseline, np.random.default_rng([seed, epoch, 1]))
             if epoch in epochs and ranked:
                 trained.rank_epochs.append(epoch)
-                trained.rank_scores.append([self._score(model, arch, streams.rank, protocol.bptt) for arch in ranked])
+                trained.rank_scores.append([cell_score(model, arch, streams.rank, protocol.bptt) for arch in ranked])
             save_search_state(work_dir, run_key, epoch, trained, {
                 "model": model.state_dict(), "controller": controller.state_dict(),
                 "optimizer": optimizer.state_dict(), "controller_optimizer": controller_optimizer.state_dict(),
@@ -155,13 +154,6 @@ class ENASRNN(WeightSharingMethod):
                 "baseline": baseline})
         trained.state = (model, controller, streams.rank, protocol.bptt)
         return trained
-
-    @staticmethod
-    def _score(model: Any, arch: Any, source: torch.Tensor, bptt: int) -> float:
-        from nasaudit.weight_sharing.text_search import score_loss
-
-        model.cell.arch = arch
-        return -score_loss(model, source, bptt)
 
     def _train_controller(self, model: Any, controller: RNNController, optimizer: torch.optim.Optimizer,
                           search: torch.Tensor, protocol: LMProtocol, baseline: float, rng: np.random.Generator
@@ -194,11 +186,13 @@ class ENASRNN(WeightSharingMethod):
         import numpy as np
         import torch
 
+        from nasaudit.weight_sharing.text_search import cell_score
+
         model, controller, rank, bptt = trained.state
         rng = np.random.default_rng([seed, setup.epochs, 2])
         with torch.no_grad():
             candidates = list(dict.fromkeys(controller.sample(rng).arch for _ in range(self.settings.derive_samples)))
-        scores = [self._score(model, arch, rank, bptt) for arch in candidates]
+        scores = [cell_score(model, arch, rank, bptt) for arch in candidates]
         return space.format(candidates[int(np.argmax(scores))])
 
     def cost(self, setup: WSSetup) -> float:

@@ -140,6 +140,14 @@ class NAOPool:
         self.pool = [self.pool[i] for i in order]
         self.scores = [float(scores[i]) for i in order]
 
+    def end_round(self, epoch: int, scores: np.ndarray, last: bool) -> None:
+        """One evaluation of the loop (module doc): sort the pool by ``scores``, renew it unless this is the ``last``
+        epoch, keep the state of ``epoch``."""
+        self.evaluate(scores)
+        if not last:
+            self.renew(epoch)
+        self.save(epoch)
+
     def renew(self, epoch: int) -> int:
         """Train the EPD on the sorted pool and replace the worst by new architectures; how many were new."""
         import numpy as np
@@ -250,10 +258,8 @@ class NAO(WeightSharingMethod):
 
         def on_epoch_end(record: SupernetEpoch) -> None:
             if record.epoch in points:
-                search.evaluate(ranking.evaluator(self.settings.eval_images).evaluate(search.pool))
-                if record.epoch != setup.epochs:
-                    search.renew(record.epoch)
-                search.save(record.epoch)
+                scores = ranking.evaluator(self.settings.eval_images).evaluate(search.pool)
+                search.end_round(record.epoch, scores, last=record.epoch == setup.epochs)
             ranking.on_epoch_end(record)
 
         train_supernet(config, splits, seed=seed, checkpoint_dir=work_dir, device=setup.device,

@@ -76,12 +76,8 @@ class PoolCells:
         return cells[int(rng.integers(len(cells)))]
 
     def end_epoch(self, epoch: int, score: Callable[[list[Any], int], np.ndarray]) -> None:
-        if epoch not in self.points:
-            return
-        self.pool.evaluate(score(self.pool.pool, self.settings.eval_images))
-        if epoch != self.epochs:
-            self.pool.renew(epoch)
-        self.pool.save(epoch)
+        if epoch in self.points:
+            self.pool.end_round(epoch, score(self.pool.pool, self.settings.eval_images), last=epoch == self.epochs)
 
     def restore(self, done: int) -> None:
         self.pool.restore(done)
