@@ -30,12 +30,12 @@ from nasaudit.resources import DARTS_BENCHMARK
 from nasaudit.seeding import as_generator
 from nasaudit.spaces import get_space
 from nasaudit.spaces.constraints import PrimSkip
-from nasaudit.truth.builder import BuildSpec, build_benchmark
+from nasaudit.truth.builder import BuildSpec, build_benchmark, select_architectures
 from nasaudit.truth.shipped import export_training_benchmark, per_epoch_tau
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "nasaudit" / "resources" / DARTS_BENCHMARK
 #: uniform sample of the space, and per constrained group (redundancy paper Fig. 10)
-UNIFORM, PER_GROUP = 40, 12
+UNIFORM, PER_GROUP = 120, 12
 GROUPS = ("skip", "prim", "primskip")
 MACRO = {"channels": 8, "layers": 3, "auxiliary": False}
 
@@ -59,7 +59,7 @@ SETTINGS: dict[str, Any] = {
 
 
 def build_name(epochs: int) -> str:
-    return f"darts-fashion8-3seeds-{epochs}ep"
+    return f"darts-fashion8-{UNIFORM}u-3seeds-{epochs}ep"
 
 
 def benchmark_archs() -> tuple[str, ...]:
@@ -75,6 +75,13 @@ def benchmark_archs() -> tuple[str, ...]:
             continue  # an op outside the DARTS space (e.g. AmoebaNet's 7x7 convolutions)
         archs += [str(genotype), str(minimal_primskip_edit(genotype).edited)]
     return tuple(dict.fromkeys(archs))
+
+
+def benchmark_groups(spec: BuildSpec) -> dict[str, list[str]]:
+    """The build's architectures as the table writes them: the uniform sample apart from the named cells."""
+    space = spec.make_space()
+    archs = [space.format(arch) for arch in select_architectures(spec)]
+    return {"uniform sample": archs[:UNIFORM], "named (Skip/Prim/PrimSkip groups, published, edited)": archs[UNIFORM:]}
 
 
 def build_spec(epochs: int) -> BuildSpec:
@@ -99,7 +106,8 @@ def main() -> None:
                                           f"--epochs {args.epochs}"))
             return
         settings = {**SETTINGS, "tau_vs_cpu_hours": per_epoch_tau(name, store)}
-        table = export_training_benchmark(name, store, OUT, probes=[], settings=settings)
+        table = export_training_benchmark(name, store, OUT, probes=[], settings=settings,
+                                          groups=benchmark_groups(build_spec(args.epochs)))
     meta = json.loads(OUT.with_name(OUT.name + ".meta.json").read_text())
     print(len(table), meta["seed_to_seed_tau"], meta["total_train_hours"])
 

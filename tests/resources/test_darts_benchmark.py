@@ -47,6 +47,11 @@ def test_recorded_tau_and_curve_are_those_of_its_runs() -> None:
     per_seed = table[[f"test_acc_seed{s}" for s in meta["seeds"]]].to_numpy()
     assert meta["seed_to_seed_tau"]["whole"] == pytest.approx(seed_to_seed_tau(per_seed), abs=1e-12)
     assert meta["seed_to_seed_tau"]["whole"] > 0.4  # the goal is 0.5: README states the shortfall
+    named = table["ArchitectureString"].isin(meta["spec"]["archs"]).to_numpy()
+    groups = meta["seed_to_seed_tau"]["by_group"].values()
+    assert [group["architectures"] for group in groups] == [meta["spec"]["sample"], int(named.sum())]
+    assert [group["tau"] for group in groups] == pytest.approx(
+        [seed_to_seed_tau(per_seed[~named]), seed_to_seed_tau(per_seed[named])], abs=1e-12)
     curve = meta["settings"]["tau_vs_cpu_hours"]
     assert [point["epochs"] for point in curve] == list(range(1, meta["spec"]["options"]["epochs"] + 1))
     assert curve[-1]["tau"] == pytest.approx(meta["seed_to_seed_tau"]["whole"], abs=1e-12)

@@ -23,6 +23,7 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.spaces import get_space
 from nasaudit.truth import TabularBenchmark
 from nasaudit.truth.builder import (
+    ARCH_COLUMN,
     BuildSpec,
     TrainJob,
     benchmark_table,
@@ -346,3 +347,21 @@ def test_per_epoch_tau_reads_the_test_curve_of_every_run(tmp_path) -> None:
         build_benchmark("flat", BuildSpec(ops=TWO_OPS, sample=3, seeds=(5, 6)), store, fn=fake_train, progress=False)
         with pytest.raises(DataError, match="test_each_epoch"):
             per_epoch_tau("flat", store)
+
+
+def test_training_benchmark_export_states_the_tau_of_each_group(tmp_path) -> None:
+    """The shipped DARTS table states its seed-to-seed tau over the uniform sample and the named cells apart."""
+    from nasaudit.truth.shipped import export_training_benchmark, seed_to_seed_tau
+
+    with ResultStore(tmp_path / "s.db") as store:
+        build_benchmark("g", BuildSpec(ops=TWO_OPS, sample=8, seeds=(0, 1)), store, fn=fake_train, progress=False)
+        out = tmp_path / "g.csv"
+        whole = export_training_benchmark("g", store, out, probes=[], settings={})
+        first, rest = list(whole[ARCH_COLUMN][:3]), list(whole[ARCH_COLUMN][3:])
+        table = export_training_benchmark("g", store, out, probes=[], settings={},
+                                          groups={"first": first, "rest": rest})
+    tau = json.loads(out.with_name(out.name + ".meta.json").read_text())["seed_to_seed_tau"]
+    per_seed = table[["test_acc_seed0", "test_acc_seed1"]].to_numpy()
+    assert tau["by_group"]["first"] == {"architectures": 3, "tau": pytest.approx(seed_to_seed_tau(per_seed[:3]))}
+    assert tau["by_group"]["rest"]["architectures"] == 5
+    assert tau["whole"] == pytest.approx(seed_to_seed_tau(per_seed))

@@ -14,6 +14,7 @@ import io
 import itertools
 import json
 import lzma
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.metrics.correlation import kendall_tau
 from nasaudit.resources import FASHION_SUBSET, fashion_subset_path
 from nasaudit.spaces.registry import get_space
-from nasaudit.truth.builder import export_benchmark, metadata_path, read_metadata
+from nasaudit.truth.builder import ARCH_COLUMN, export_benchmark, metadata_path, read_metadata
 
 NB201_COLUMNS = ("ArchitectureString", "CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs",
                  "ImageNetTestAccuracy200Epochs")
@@ -287,17 +288,24 @@ def per_epoch_tau(name: str, store: ResultStore) -> list[dict[str, Any]]:
 
 
 def export_training_benchmark(name: str, store: ResultStore, out: Path, *, probes: list[dict[str, Any]],
-                              settings: dict[str, Any], partial: bool = False) -> pd.DataFrame:
+                              settings: dict[str, Any], partial: bool = False,
+                              groups: Mapping[str, Collection[str]] | None = None) -> pd.DataFrame:
     """Export build ``name`` with ``export_benchmark`` (search-phase paper Sec. 3.2 ground truth) and add to its
-    sidecar the seed-to-seed tau over the whole table and its top 10%, the probes that chose the recipe
-    (tau against CPU-seconds per run), the build ``settings``, the sha256 of the table and of its dataset."""
+    sidecar the seed-to-seed tau over the whole table, its top 10% and each of ``groups`` (name: architecture
+    strings as the table writes them), the probes that chose the recipe (tau against CPU-seconds per run), the
+    build ``settings``, the sha256 of the table and of its dataset."""
     table = export_benchmark(name, store, out, partial=partial)
     meta = read_metadata(out)
     per_seed = table[[f"test_acc_seed{seed}" for seed in meta["seeds"]]].to_numpy(dtype=np.float64)
+    by_group = {}
+    for group, archs in (groups or {}).items():
+        rows = table[ARCH_COLUMN].isin(set(archs)).to_numpy()
+        by_group[group] = {"architectures": int(rows.sum()), "tau": seed_to_seed_tau(per_seed[rows])}
     dataset = meta["spec"]["dataset"]
     meta.update({
         "seed_to_seed_tau": {
             "metric": "test_acc", "whole": seed_to_seed_tau(per_seed), "top10": seed_to_seed_tau(per_seed, 0.1),
+            **({"by_group": by_group} if by_group else {}),
             "definition": ("mean over seed pairs of Kendall tau-b between the seeds' test accuracies, over all "
                            "architectures and over the best 10% by seed-mean (nasaudit.truth.shipped."
                            "seed_to_seed_tau)"),
