@@ -107,14 +107,16 @@ def release_head(m: EPD, outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 def release_step(m: EPD, token: torch.Tensor, h: torch.Tensor, c: torch.Tensor, source: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``Decoder.forward_step`` for one token: embedding, LSTM, ``Attention`` (input_proj, softmax over the
-    source, output_proj of [mix; output], tanh), output layer, log-softmax."""
+    source, output_proj of [mix; output], tanh), output layer, log-softmax. The RNN release's ``Attention`` scores
+    the LSTM output itself (no input_proj) and its output layer has a bias."""
     d = m.decoder
     h, c = lstm(d.embedding.weight[token], h, c, d.rnn.weight_ih_l0, d.rnn.weight_hh_l0,
                 d.rnn.bias_ih_l0 + d.rnn.bias_hh_l0)
-    x = h @ d.input_proj.weight.T
+    x = h if d.input_proj is None else h @ d.input_proj.weight.T
     attn = torch.softmax(torch.einsum("bs,bls->bl", x, source), dim=-1)
     mix = torch.einsum("bl,bls->bs", attn, source)
-    output = torch.tanh(torch.cat([mix, h], -1) @ d.output_proj.weight.T)
+    bias = 0.0 if d.output_proj.bias is None else d.output_proj.bias
+    output = torch.tanh(torch.cat([mix, h], -1) @ d.output_proj.weight.T + bias)
     return F.log_softmax(output @ d.out.weight.T + d.out.bias, dim=-1), h, c
 
 
@@ -153,13 +155,18 @@ def release_infer(m: EPD, tokens: torch.Tensor, eta: float, group: int, allowed:
     return emb.detach(), written
 
 
-@pytest.mark.parametrize("name", ["nb201", "darts"])
+#: the RNN release's variant (renqianluo/NAO NAO-WS/rnn: embedding dropout, dot attention, U(-0.04, 0.04) predictor)
+RNN_VARIANT = {"embedding_dropout": 0.1, "attention": "dot", "init_range": 0.04}
+
+
+@pytest.mark.parametrize("name", ["nb201", "darts", "rnn"])
 def test_the_loss_and_the_step_in_embedding_space_equal_the_releases_formulas(name: str) -> None:
     space = get_space(name)
     codec = make_codec(space)
     torch.manual_seed(0)
-    model = EPD(EPDSizes(codec.vocab, codec.length, codec.group, hidden=16, mlp_layers=2, mlp_hidden=12))
-    model.eval()  # the MLP's dropout off: the replay is deterministic
+    model = EPD(EPDSizes(codec.vocab, codec.length, codec.group, hidden=16, mlp_layers=2, mlp_hidden=12,
+                         **(RNN_VARIANT if name == "rnn" else {})))  # type: ignore[arg-type]
+    model.eval()  # the dropouts off: the replay is deterministic
     tokens = torch.tensor([codec.encode(a) for a in space.sample_many(5, 1)])
     target = torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0])
 
@@ -257,3 +264,23 @@ class TestNAOOnReducedNB101(TestNAOContract):
 
 def test_a_tiny_compare_seed_runs_nao(runs_in_comparison: Callable[..., Path]) -> None:
     runs_in_comparison("nao", settings={"nao": TINY}, epochs=2)
+
+
+def test_the_rnn_releases_variant_drops_embeddings_in_training_and_draws_a_narrow_predictor() -> None:
+    """``nao_rnn``'s EPD (``NAO-WS/rnn``): no attention input projection, a biased attention output, the predictor's
+    weights in [-0.04, 0.04] with zero biases, and dropout on the encoder's embeddings in training only."""
+    codec = make_codec(get_space("rnn"))
+    torch.manual_seed(0)
+    model = EPD(EPDSizes(codec.vocab, codec.length, codec.group, mlp_layers=4, mlp_dropout=0.0,
+                         **RNN_VARIANT))  # type: ignore[arg-type]
+    assert model.decoder.input_proj is None and model.decoder.output_proj.bias is not None
+    linears = [m for m in model.encoder.mlp if isinstance(m, torch.nn.Linear)] + [model.encoder.regressor]
+    assert len(linears) == 5 and all(float(m.weight.detach().abs().max()) <= 0.04 and not m.bias.any() for m in linears)
+    tokens = torch.tensor([codec.encode(a) for a in get_space("rnn").sample_many(4, 2)])
+    model.train()
+    assert not torch.equal(model.encoder.outputs(tokens), model.encoder.outputs(tokens))
+    model.eval()
+    assert torch.equal(model.encoder.outputs(tokens), model.encoder.outputs(tokens))
+    image = EPD(EPDSizes(codec.vocab, codec.length, codec.group))  # NAO_V1's keeps its parameters
+    assert image.decoder.input_proj is not None and image.decoder.output_proj.bias is None
+

@@ -13,14 +13,21 @@ renqianluo/NAO_pytorch@418ff717e6a6e9b22ec163fd4d21f2f8013f03c5, ``NAO_V1/encode
   each encoder output, ``h' = normalise(h + eta * d f / d h)``, ``e' = normalise(mean h')``, decoded greedily
   from ``(e', e')`` with attention over ``h'``, each token the most likely of those allowed there.
 
-Ours differs on purpose: no dropout on the embeddings and LSTMs (the release's defaults are 0 there too); the
-decoder's allowed tokens come from the space (``_nao_tokens``), not fixed index ranges.
+The RNN release (renqianluo/NAO@db751a0fde0890b501efab64527e44d7906c94d5, ``NAO-WS/rnn/encoder/encoder.py``,
+``decoder/decoder.py``; ``nao_rnn``) differs from NAO_V1 in three places, each an ``EPDSizes`` field: dropout 0.1
+on the encoder's embeddings (``embedding_dropout``), attention scores as the plain dot product of the decoder's
+output with the encoder's, and a bias on the attention's output layer (``attention="dot"``), and the predictor's
+weights drawn from U(-0.04, 0.04) with zero biases (``init_range``).
+
+Ours differs on purpose: no dropout on the LSTMs (a one-layer LSTM applies none); the decoder's allowed tokens come
+from the space (``_nao_tokens``), not fixed index ranges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +41,8 @@ Allowed = Callable[[Sequence[int]], list[int]]
 
 @dataclass(frozen=True)
 class EPDSizes:
-    """The model's sizes (release defaults: hidden 96 = 2 x embedding 48, 3 MLP layers of 200, dropout 0.1)."""
+    """The model's sizes (NAO_V1's defaults: hidden 96 = 2 x embedding 48, 3 MLP layers of 200, dropout 0.1) and the
+    RNN release's variant (module doc: ``embedding_dropout``, ``attention``, ``init_range``)."""
 
     vocab: int
     length: int
@@ -43,6 +51,9 @@ class EPDSizes:
     mlp_layers: int = 3
     mlp_hidden: int = 200
     mlp_dropout: float = 0.1
+    embedding_dropout: float = 0.0
+    attention: Literal["projected", "dot"] = "projected"
+    init_range: float | None = None
 
     def __post_init__(self) -> None:
         if self.length % self.group or self.hidden % self.group or min(self.vocab, self.hidden, self.length) < 1:
@@ -65,10 +76,15 @@ class Encoder(nn.Module):
             width = sizes.mlp_hidden
         self.mlp = nn.Sequential(*layers)
         self.regressor = nn.Linear(width, 1)
+        self.dropout = nn.Dropout(sizes.embedding_dropout) if sizes.embedding_dropout else nn.Identity()
+        if sizes.init_range is not None:
+            for linear in (*(m for m in self.mlp if isinstance(m, nn.Linear)), self.regressor):
+                nn.init.uniform_(linear.weight, -sizes.init_range, sizes.init_range)
+                nn.init.zeros_(linear.bias)
 
     def outputs(self, tokens: torch.Tensor) -> torch.Tensor:
         """The L2-normalised LSTM outputs, ``(batch, length / group, hidden)``."""
-        embedded = self.embedding(tokens)
+        embedded = self.dropout(self.embedding(tokens))
         batch, length, width = embedded.shape
         out, _ = self.rnn(embedded.reshape(batch, length // self.group, self.group * width))
         return F.normalize(out, 2, dim=-1)
@@ -87,14 +103,16 @@ class Decoder(nn.Module):
         self.length, self.hidden = sizes.length, sizes.hidden
         self.embedding = nn.Embedding(sizes.vocab, sizes.hidden)
         self.rnn = nn.LSTM(sizes.hidden, sizes.hidden, 1, batch_first=True)
-        self.input_proj = nn.Linear(sizes.hidden, sizes.hidden, bias=False)
-        self.output_proj = nn.Linear(2 * sizes.hidden, sizes.hidden, bias=False)
+        projected = sizes.attention == "projected"
+        self.input_proj = nn.Linear(sizes.hidden, sizes.hidden, bias=False) if projected else None
+        self.output_proj = nn.Linear(2 * sizes.hidden, sizes.hidden, bias=not projected)
         self.out = nn.Linear(sizes.hidden, sizes.vocab)
 
     def _log_probs(self, inputs: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], source: torch.Tensor
                    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         out, state = self.rnn(self.embedding(inputs), state)
-        attention = torch.softmax(torch.bmm(self.input_proj(out), source.transpose(1, 2)), dim=-1)
+        query = out if self.input_proj is None else self.input_proj(out)
+        attention = torch.softmax(torch.bmm(query, source.transpose(1, 2)), dim=-1)
         mixed = torch.tanh(self.output_proj(torch.cat([torch.bmm(attention, source), out], dim=-1)))
         return F.log_softmax(self.out(mixed), dim=-1), state
 

@@ -109,8 +109,9 @@ class NAOPool:
         self.settings, self.space, self.seed, self.folder = settings, space, seed, folder
         self.random_archs = random_archs
         self.codec: TokenCodec = make_codec(space)
-        if isinstance(self.codec, RNNTokens):  # the RNN release's train_search.sh: 4 MLP layers, no MLP dropout
-            sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, mlp_layers=4, mlp_dropout=0.0)
+        if isinstance(self.codec, RNNTokens):  # the RNN release (train_search.sh; nao_model's module doc)
+            sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, mlp_layers=4, mlp_dropout=0.0,
+                             embedding_dropout=0.1, attention="dot", init_range=0.04)
         else:
             hidden = 12 * self.codec.n - 12 if isinstance(self.codec, NB101Tokens) else 96  # App. C.6 on NB101
             sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, hidden=hidden)

@@ -14,12 +14,14 @@ are decoded, 50 uniformly drawn cells join them, and they replace the pool's wor
 of the last ranking (App. C.3). Tokens: ``predecessor, activation`` per node
 (``nasaudit.search._nao_tokens.RNNTokens``).
 
-Ours keeps the pool, the EPD and the renewal of image NAO (``methods/nao.py``'s ``NAOPool``, with ``random_archs``
-uniformly drawn cells per renewal) and trains the shared weights as ``spos_rnn`` does
-(``text_search.train_single_path``: the ENAS shared cell, DARTS's search recipe, as every RNN method of a
-comparison), drawing each window's cell from the pool. The search-phase paper's reduced-space settings (App. C.6:
-20% of the space as the pool, the EPD every 50 epochs on the top 4, at most 3 new cells) are ``seed_archs``,
-``evaluations``, ``top_archs`` and ``new_archs``.
+Ours keeps the pool and the renewal of image NAO (``methods/nao.py``'s ``NAOPool``, with ``random_archs``
+uniformly drawn cells per renewal) with the RNN release's EPD (``nao_model``'s module doc: embedding dropout 0.1,
+dot-product attention, a U(-0.04, 0.04) predictor; on identical weights its scores, teacher-forced log-probabilities,
+moved embeddings and decoded cells equal the release's ``Controller`` on its 11-node cell) and trains the shared
+weights as ``spos_rnn`` does (``text_search.train_single_path``: the ENAS shared cell, DARTS's search recipe, as
+every RNN method of a comparison), drawing each window's cell from the pool. The search-phase paper's
+reduced-space settings (App. C.6: 20% of the space as the pool, the EPD every 50 epochs on the top 4, at most 3 new
+cells) are ``seed_archs``, ``evaluations``, ``top_archs`` and ``new_archs``.
 
 Ours differs on purpose: scores are ``-loss`` (the perplexity order reversed) and the predictor's targets their
 min-max normalisation, moved up the predictor (the release moves normalised perplexity down: the same direction);
