@@ -71,3 +71,20 @@ def test_a_renewal_keeps_the_pool_size_with_decoded_and_drawn_members() -> None:
     assert len(pool.pool) == len(old) and pool.pool[:len(old) - added - 2] == old[:len(old) - added - 2]
     assert len({reduced.canonical(a) for a in pool.pool}) == len(old)
     assert all(reduced.contains(a) for a in pool.pool)
+
+
+def test_the_epds_adam_is_kept_across_rounds_and_with_the_pool(tmp_path) -> None:
+    """The RNN release makes the controller's Adam once, before its loop: its steps add up over rounds, and the state
+    kept after an evaluation restores them (image NAO, after NAO_V1, makes a fresh Adam per round)."""
+    settings = get_method("nao_rnn", TINY).settings
+    pool = NAOPool(settings, get_space("rnn_reduced"), seed=0, folder=tmp_path, random_archs=1)  # type: ignore[arg-type]
+    assert pool.optimizer is not None
+    steps = []
+    for epoch in (1, 2):
+        pool.end_round(epoch, np.linspace(-5, -6, len(pool.pool)), last=False)
+        steps.append(int(pool.optimizer.state_dict()["state"][0]["step"]))
+    assert steps == [3, 6]  # epd_epochs 3, one batch of 6 cells per epoch
+    again = NAOPool(settings, get_space("rnn_reduced"), seed=0, folder=tmp_path, random_archs=1)  # type: ignore[arg-type]
+    again.restore(2)
+    assert again.optimizer is not None and int(again.optimizer.state_dict()["state"][0]["step"]) == 6
+    assert NAOPool(settings, get_space("nb201"), seed=0, folder=None).optimizer is None  # type: ignore[arg-type]

@@ -192,16 +192,22 @@ class EPDTraining:
     trade_off: float = 0.8
 
 
+def epd_optimizer(model: EPD, training: EPDTraining) -> torch.optim.Adam:
+    """The releases' Adam over the whole EPD (learning rate ``lr``, weight decay ``l2``)."""
+    return torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.l2)
+
+
 def train_epd(model: EPD, sequences: Sequence[Sequence[int]], targets: Sequence[float], training: EPDTraining,
-              seed: int, augment: Callable[[tuple[int, ...], int], tuple[int, ...]] | None = None
-              ) -> tuple[float, float, float]:
-    """Train ``model`` on (tokens, target) pairs (release ``nao_train``, a fresh Adam per call); ``augment(tokens,
-    draw)`` rewrites a sequence each time it is seen. Every draw (order, augmentation, dropout) comes from
-    ``seed``; returns the last epoch's mean loss, MSE and NLL."""
+              seed: int, augment: Callable[[tuple[int, ...], int], tuple[int, ...]] | None = None,
+              optimizer: torch.optim.Optimizer | None = None) -> tuple[float, float, float]:
+    """Train ``model`` on (tokens, target) pairs (release ``nao_train``); ``augment(tokens, draw)`` rewrites a
+    sequence each time it is seen. ``optimizer``: one kept across calls (the RNN release's, made once before its
+    loop), else a fresh ``epd_optimizer`` per call (NAO_V1's ``nao_train``). Every draw (order, augmentation,
+    dropout) comes from ``seed``; returns the last epoch's mean loss, MSE and NLL."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.l2)
+    optimizer = epd_optimizer(model, training) if optimizer is None else optimizer
     target = torch.tensor(list(targets), dtype=torch.float32)
     base = [tuple(int(t) for t in s) for s in sequences]
     model.train()

@@ -104,7 +104,7 @@ class NAOPool:
         import torch
 
         from nasaudit.search._nao_tokens import NB101Tokens, RNNTokens, make_codec
-        from nasaudit.search.nao_model import EPD, EPDSizes
+        from nasaudit.search.nao_model import EPD, EPDSizes, EPDTraining, epd_optimizer
 
         self.settings, self.space, self.seed, self.folder = settings, space, seed, folder
         self.random_archs = random_archs
@@ -119,6 +119,9 @@ class NAOPool:
             torch.manual_seed(seed)
             self.model: EPD = EPD(sizes)
         self.model.eval()
+        self.training = EPDTraining(epochs=settings.epd_epochs, trade_off=settings.trade_off)
+        #: the RNN release makes its Adam once, before its loop; NAO_V1 makes one per round (``train_epd``)
+        self.optimizer = epd_optimizer(self.model, self.training) if isinstance(self.codec, RNNTokens) else None
         self.pool: list[Any] = self._initial_pool(np.random.default_rng([seed, 17]))
         self.scores: list[float] = []
 
@@ -154,7 +157,7 @@ class NAOPool:
         import numpy as np
         import torch
 
-        from nasaudit.search.nao_model import EPDTraining, train_epd
+        from nasaudit.search.nao_model import train_epd
 
         sequences = [self.codec.encode(a) for a in self.pool]
         low, high = min(self.scores), max(self.scores)
@@ -164,9 +167,9 @@ class NAOPool:
         def augment(tokens: tuple[int, ...], draw: int) -> tuple[int, ...]:
             return codec.augment(tokens, np.random.default_rng(draw))
 
-        training = EPDTraining(epochs=self.settings.epd_epochs, trade_off=self.settings.trade_off)
-        train_epd(self.model, sequences, targets, training, seed=int(np.random.default_rng([self.seed, epoch, 3])
-                                                                      .integers(2**31)), augment=augment)
+        train_epd(self.model, sequences, targets, self.training,
+                  seed=int(np.random.default_rng([self.seed, epoch, 3]).integers(2**31)), augment=augment,
+                  optimizer=self.optimizer)
         seen = {self.space.canonical(a) for a in self.pool}
         top = torch.tensor(sequences[:self.settings.top_archs], dtype=torch.long)
         wanted = min(self.settings.new_archs, len(self.pool) - 1)
@@ -207,7 +210,8 @@ class NAOPool:
         from nasaudit._atomic import atomic_open
 
         state = {"pool": [self.space.format(a) for a in self.pool], "scores": list(self.scores),
-                 "model": self.model.state_dict()}
+                 "model": self.model.state_dict(),
+                 **({"optimizer": self.optimizer.state_dict()} if self.optimizer is not None else {})}
         self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_open(self.folder / f"nao_{epoch}.pt", "wb") as handle:
             torch.save(state, handle)
@@ -229,6 +233,8 @@ class NAOPool:
             self.pool = [self.space.coerce(a) for a in state["pool"]]
             self.scores = [float(s) for s in state["scores"]]
             self.model.load_state_dict(state["model"])
+            if self.optimizer is not None:
+                self.optimizer.load_state_dict(state["optimizer"])
 
 
 class NAO(WeightSharingMethod):

@@ -17,7 +17,8 @@ of the last ranking (App. C.3). Tokens: ``predecessor, activation`` per node
 Ours keeps the pool and the renewal of image NAO (``methods/nao.py``'s ``NAOPool``, with ``random_archs``
 uniformly drawn cells per renewal) with the RNN release's EPD (``nao_model``'s module doc: embedding dropout 0.1,
 dot-product attention, a U(-0.04, 0.04) predictor; on identical weights its scores, teacher-forced log-probabilities,
-moved embeddings and decoded cells equal the release's ``Controller`` on its 11-node cell) and trains the shared
+moved embeddings and decoded cells equal the release's ``Controller`` on its 11-node cell), whose Adam is made once
+and kept across rounds as the release's (image NAO's is fresh each round, as NAO_V1's), and trains the shared
 weights as ``spos_rnn`` does (``text_search.train_single_path``: the ENAS shared cell, DARTS's search recipe, as
 every RNN method of a comparison), drawing each window's cell from the pool. The search-phase paper's
 reduced-space settings (App. C.6: 20% of the space as the pool, the EPD every 50 epochs on the top 4, at most 3 new
@@ -30,9 +31,9 @@ without repeats and deduplicated by the space's canonical key; the decoder write
 pool keeps its size (``random_archs`` is capped so that its top-1 stays); the cell is the DARTS 8-node one (the
 search-phase paper's adaptation) rather than the release's 11-node ENAS one.
 
-Resumable: the search checkpoints after every epoch (``text_search.save_search_state``) and the pool, its scores and
-the EPD after each evaluation (``nao_<epoch>.pt``, written before that epoch's checkpoint), so a killed seed resumes
-to the numbers of a run never killed.
+Resumable: the search checkpoints after every epoch (``text_search.save_search_state``) and the pool, its scores,
+the EPD and its Adam after each evaluation (``nao_<epoch>.pt``, written before that epoch's checkpoint), so a killed
+seed resumes to the numbers of a run never killed.
 """
 
 from __future__ import annotations
