@@ -88,3 +88,15 @@ def test_the_epds_adam_is_kept_across_rounds_and_with_the_pool(tmp_path) -> None
     again.restore(2)
     assert again.optimizer is not None and int(again.optimizer.state_dict()["state"][0]["step"]) == 6
     assert NAOPool(settings, get_space("nb201"), seed=0, folder=None).optimizer is None  # type: ignore[arg-type]
+
+
+def test_the_epds_targets_are_one_minus_the_releases_normalised_perplexity() -> None:
+    """The release trains the predictor on min-max normalised perplexity (``utils.normalize_target``), lower
+    better; ours on one minus it, higher better: linear in perplexity, not in the loss."""
+    settings = get_method("nao_rnn", TINY).settings
+    pool = NAOPool(settings, get_space("rnn_reduced"), seed=0, folder=None)  # type: ignore[arg-type]
+    pool.scores = [-np.log(100.0), -np.log(200.0), -np.log(400.0)]
+    assert pool.targets() == pytest.approx([1.0, 2 / 3, 0.0])
+    image = NAOPool(get_method("nao").settings, get_space("nb201"), seed=0, folder=None)  # type: ignore[arg-type]
+    image.scores = [90.0, 80.0, 50.0]
+    assert image.targets() == pytest.approx([1.0, 0.75, 0.0])

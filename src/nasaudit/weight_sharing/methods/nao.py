@@ -152,6 +152,20 @@ class NAOPool:
             self.renew(epoch)
         self.save(epoch)
 
+    def targets(self) -> list[float]:
+        """The EPD's targets of the sorted pool, higher better: min-max normalised scores (NAO_V1: accuracy), or
+        for RNN cells (scores ``-loss``) one minus the RNN release's min-max normalised perplexity; 0.5 where all
+        are equal."""
+        import numpy as np
+
+        from nasaudit.search._nao_tokens import RNNTokens
+
+        scores = np.asarray(self.scores, dtype=np.float64)
+        if isinstance(self.codec, RNNTokens):
+            scores = -np.exp(np.minimum(-scores, 700.0))  # minus the perplexity, kept finite
+        low, high = float(scores.min()), float(scores.max())
+        return [(float(s) - low) / (high - low) if high > low else 0.5 for s in scores]
+
     def renew(self, epoch: int) -> int:
         """Train the EPD on the sorted pool and replace the worst by new architectures; how many were new."""
         import numpy as np
@@ -160,8 +174,7 @@ class NAOPool:
         from nasaudit.search.nao_model import train_epd
 
         sequences = [self.codec.encode(a) for a in self.pool]
-        low, high = min(self.scores), max(self.scores)
-        targets = [(s - low) / (high - low) if high > low else 0.5 for s in self.scores]
+        targets = self.targets()
         codec = self.codec
 
         def augment(tokens: tuple[int, ...], draw: int) -> tuple[int, ...]:

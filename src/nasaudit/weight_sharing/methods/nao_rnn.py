@@ -24,12 +24,13 @@ every RNN method of a comparison), drawing each window's cell from the pool. The
 reduced-space settings (App. C.6: 20% of the space as the pool, the EPD every 50 epochs on the top 4, at most 3 new
 cells) are ``seed_archs``, ``evaluations``, ``top_archs`` and ``new_archs``.
 
-Ours differs on purpose: scores are ``-loss`` (the perplexity order reversed) and the predictor's targets their
-min-max normalisation, moved up the predictor (the release moves normalised perplexity down: the same direction);
-the pool is scored on the first ``eval_images`` validation tokens, not the whole validation set; the pool is drawn
-without repeats and deduplicated by the space's canonical key; the decoder writes only tokens the space allows; the
-pool keeps its size (``random_archs`` is capped so that its top-1 stays); the cell is the DARTS 8-node one (the
-search-phase paper's adaptation) rather than the release's 11-node ENAS one.
+Ours differs on purpose: scores are ``-loss`` (the perplexity order reversed), and the predictor's targets are one
+minus the release's (min-max normalised perplexity, ``NAOPool.targets``), moved up the predictor where the release
+moves its targets down (the same direction); the pool is scored on the first ``eval_images`` validation tokens, not
+the whole validation set; the pool is drawn without repeats and deduplicated by the space's canonical key; the
+decoder writes only tokens the space allows; the pool keeps its size (``random_archs`` is capped so that its top-1
+stays); the cell is the DARTS 8-node one (the search-phase paper's adaptation) rather than the release's 11-node
+ENAS one.
 
 Resumable: the search checkpoints after every epoch (``text_search.save_search_state``) and the pool, its scores,
 the EPD and its Adam after each evaluation (``nao_<epoch>.pt``, written before that epoch's checkpoint), so a killed
