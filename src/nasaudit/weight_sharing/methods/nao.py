@@ -109,7 +109,9 @@ class NAOPool:
         self.settings, self.space, self.seed, self.folder = settings, space, seed, folder
         self.random_archs = random_archs
         self.codec: TokenCodec = make_codec(space)
-        if isinstance(self.codec, RNNTokens):  # the RNN release (train_search.sh; nao_model's module doc)
+        #: RNN cells follow the RNN release (NAO-WS/rnn), the others NAO_V1: its EPD, Adam and targets
+        self.rnn_release = isinstance(self.codec, RNNTokens)
+        if self.rnn_release:  # the RNN release's train_search.sh (nao_model's module doc)
             sizes = EPDSizes(self.codec.vocab, self.codec.length, self.codec.group, mlp_layers=4, mlp_dropout=0.0,
                              embedding_dropout=0.1, attention="dot", init_range=0.04)
         else:
@@ -121,7 +123,7 @@ class NAOPool:
         self.model.eval()
         self.training = EPDTraining(epochs=settings.epd_epochs, trade_off=settings.trade_off)
         #: the RNN release makes its Adam once, before its loop; NAO_V1 makes one per round (``train_epd``)
-        self.optimizer = epd_optimizer(self.model, self.training) if isinstance(self.codec, RNNTokens) else None
+        self.optimizer = epd_optimizer(self.model, self.training) if self.rnn_release else None
         self.pool: list[Any] = self._initial_pool(np.random.default_rng([seed, 17]))
         self.scores: list[float] = []
 
@@ -158,10 +160,8 @@ class NAOPool:
         are equal."""
         import numpy as np
 
-        from nasaudit.search._nao_tokens import RNNTokens
-
         scores = np.asarray(self.scores, dtype=np.float64)
-        if isinstance(self.codec, RNNTokens):
+        if self.rnn_release:
             scores = -np.exp(np.minimum(-scores, 700.0))  # minus the perplexity, kept finite
         low, high = float(scores.min()), float(scores.max())
         return [(float(s) - low) / (high - low) if high > low else 0.5 for s in scores]
