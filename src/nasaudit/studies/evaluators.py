@@ -393,7 +393,8 @@ def _check_nb301_surrogate(spec: NB301SurrogateEvaluatorSpec, base_dir: Path,
 
 
 def _check_nb301_folder(spec: NB301SurrogateEvaluatorSpec, path: Path) -> list[Problem]:
-    from nasaudit.truth.nb301_surrogate import ARCH_COLUMN, NB301_FOLDER_METRICS
+    from nasaudit.truth.nb301_surrogate import NB301_FOLDER_METRICS
+    from nasaudit.truth.tabular import ARCH_COLUMN
 
     if not path.is_dir():
         name = path.name.lower()

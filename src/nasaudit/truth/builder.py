@@ -31,10 +31,9 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.seeding import as_generator
 from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.registry import get_space
+from nasaudit.truth.tabular import ARCH_COLUMN
 from nasaudit.yamlio import loads_json
 
-#: the architecture column, named as in the NB201 table so that ``TabularBenchmark.from_file`` needs no hint
-ARCH_COLUMN = "ArchitectureString"
 CANONICAL_COLUMN = "canonical"
 #: metrics that do not depend on the seed: exported once per architecture
 ARCH_CONSTANT_METRICS = ("params", "flops")

@@ -45,15 +45,13 @@ from nasaudit.predictors import GBT_DEFAULTS
 from nasaudit.spaces.darts import CELL_TYPES, DartsGenotype, DartsSpace
 from nasaudit.truth.gin import GINRegressor, GINSettings, cell_graphs
 from nasaudit.truth.surrogate import NB301_KEY_PREFIX, genotype_to_nb301_config, read_nb301_results
-from nasaudit.truth.tabular import TabularBenchmark
+from nasaudit.truth.tabular import ARCH_COLUMN, TabularBenchmark
 
 NB301Model = Literal["gbt", "gbt_ops", "gin", "official"]
 #: the models this module fits
 FitModel = Literal["gbt", "gbt_ops", "gin"]
 #: how the held-out predictions are made: NB301's test split, or out-of-fold predictions of every row
 HeldOutMode = Literal["split", "kfold"]
-#: the architecture column of a benchmark table (``nasaudit bench export``)
-ARCH_COLUMN = "ArchitectureString"
 #: the metrics of an NB301 results folder a surrogate may be fit on
 NB301_FOLDER_METRICS: tuple[str, ...] = ("val_accuracy", "test_accuracy")
 #: k of k-fold held-out predictions: the default and the bounds

@@ -29,7 +29,8 @@ from nasaudit.jobs.store import ResultStore
 from nasaudit.metrics.correlation import kendall_tau
 from nasaudit.resources import FASHION_SUBSET, fashion_subset_path
 from nasaudit.spaces.registry import get_space
-from nasaudit.truth.builder import ARCH_COLUMN, export_benchmark, metadata_path, read_metadata
+from nasaudit.truth.builder import export_benchmark, metadata_path, read_metadata
+from nasaudit.truth.tabular import ARCH_COLUMN
 
 NB201_COLUMNS = ("ArchitectureString", "CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs",
                  "ImageNetTestAccuracy200Epochs")

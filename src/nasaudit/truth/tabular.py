@@ -29,6 +29,9 @@ from nasaudit.spaces.base import SearchSpace
 from nasaudit.spaces.registry import get_space
 
 Resolve = Literal["exact", "canonical"]
+#: the architecture column of a benchmark table, named as in the NB201 CSV exports (``nasaudit bench export``
+#: writes it too)
+ARCH_COLUMN = "ArchitectureString"
 
 #: ``(metric alias, dataset)`` -> column of the NB201 CSV exports (``nats_tss_test_acc_200ep.csv`` and the shipped
 #: validation table: CIFAR-10's validation accuracy is that of the ``cifar10-valid`` split, the only one that has it)
@@ -75,7 +78,7 @@ class TabularBenchmark:
     # ----------------------------------------------------------------- construction
     @classmethod
     def from_file(cls, path: str | Path, space: str | SearchSpace = "nb201",
-                  arch_column: str = "ArchitectureString",
+                  arch_column: str = ARCH_COLUMN,
                   metric_columns: Sequence[str] | None = None) -> TabularBenchmark:
         """Read a CSV or parquet table; a corrupt, truncated or incomplete file raises ``DataError``."""
         return cls.from_frame(_read_table(Path(path)), space, arch_column, metric_columns,
@@ -83,7 +86,7 @@ class TabularBenchmark:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, space: str | SearchSpace = "nb201",
-                   arch_column: str = "ArchitectureString", metric_columns: Sequence[str] | None = None,
+                   arch_column: str = ARCH_COLUMN, metric_columns: Sequence[str] | None = None,
                    source: str = "table") -> TabularBenchmark:
         """Validate an in-memory table: arch strings parse, metrics are numeric and complete, no duplicates."""
         the_space = get_space(space) if isinstance(space, str) else space
