@@ -10,7 +10,7 @@ from nasaudit.data.splits import DatasetSplits, make_splits
 
 
 @pytest.fixture(scope="session")
-def tiny_splits() -> DatasetSplits:
+def search_splits() -> DatasetSplits:
     """160 real digits (8x8, one channel): 128 train, 32 validation; 32 test."""
     raw = read_embedded()
     keep = np.arange(160)

@@ -14,9 +14,9 @@ from nasaudit.weight_sharing.differentiable.config import SearchConfig
 from nasaudit.weight_sharing.supernet.modules import MixedOp, SampledWeights, build_supernet
 
 
-def test_alpha_follows_the_supernets_masked_candidates(tiny_splits: DatasetSplits) -> None:
+def test_alpha_follows_the_supernets_masked_candidates(search_splits: DatasetSplits) -> None:
     config = SearchConfig.tiny("darts", "nb201", mask=("none", "avg_pool_3x3"))
-    supernet = config.build_supernet(tiny_splits)
+    supernet = config.build_supernet(search_splits)
     alphas = ArchParameters(supernet, generator=torch.Generator().manual_seed(0))
     assert alphas.candidates["cell"] == list(supernet.cell_candidates[0])
     assert alphas.alpha["cell"].shape == (6, 3)
@@ -25,15 +25,15 @@ def test_alpha_follows_the_supernets_masked_candidates(tiny_splits: DatasetSplit
     torch.testing.assert_close(weights, torch.softmax(alphas.alpha["cell"], -1))
 
 
-def test_darts_alpha_has_none_and_both_cell_kinds(tiny_splits: DatasetSplits) -> None:
-    supernet = SearchConfig.tiny("darts", "darts").build_supernet(tiny_splits)
+def test_darts_alpha_has_none_and_both_cell_kinds(search_splits: DatasetSplits) -> None:
+    supernet = SearchConfig.tiny("darts", "darts").build_supernet(search_splits)
     alphas = ArchParameters(supernet)
     assert alphas.kinds == ("normal", "reduce")
     assert all(ops[0] == "none" and len(ops) == 8 for ops in alphas.candidates["normal"])
     assert alphas.alpha["reduce"].shape == (14, 8)
 
 
-def test_padded_candidates_get_no_weight(tiny_splits: DatasetSplits) -> None:
+def test_padded_candidates_get_no_weight(search_splits: DatasetSplits) -> None:
     edge_ops = {c: list(S1_EDGE_OPS[c]) for c in S1_EDGE_OPS}
     edge_ops["normal"][0] = ("skip_connect",)  # an edge with fewer candidates than the others
     space = DartsSpace(name="s1_short", edge_ops=edge_ops)
@@ -46,7 +46,7 @@ def test_padded_candidates_get_no_weight(tiny_splits: DatasetSplits) -> None:
     assert int(index["normal"][0]) == 0
 
 
-def test_single_path_supernet_is_refused(tiny_splits: DatasetSplits) -> None:
+def test_single_path_supernet_is_refused(search_splits: DatasetSplits) -> None:
     supernet = build_supernet(get_space("nb201"), num_classes=10, in_channels=1, channels=4, cells_per_stage=1)
     with pytest.raises(ConfigError):
         ArchParameters(supernet)
@@ -63,8 +63,8 @@ def test_projection_fixes_prunes_and_removes() -> None:
     assert Projection.from_state(proj.state()) == proj
 
 
-def test_gumbel_samples_are_hard_and_carry_gradient(tiny_splits: DatasetSplits) -> None:
-    alphas = ArchParameters(SearchConfig.tiny("gdas").build_supernet(tiny_splits),
+def test_gumbel_samples_are_hard_and_carry_gradient(search_splits: DatasetSplits) -> None:
+    alphas = ArchParameters(SearchConfig.tiny("gdas").build_supernet(search_splits),
                             generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
     hard, index = alphas.gumbel(10.0)

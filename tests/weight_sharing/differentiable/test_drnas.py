@@ -36,13 +36,13 @@ def _reference_alpha_grad(supernet: nn.Module, beta: torch.Tensor, x: torch.Tens
 
 
 @pytest.mark.parametrize(("reg_type", "reg_scale"), [("kl", 1e-3), ("kl", 1.0), ("l2", 1e-3)])
-def test_alpha_gradient_matches_the_reference(reg_type: str, reg_scale: float, tiny_splits: DatasetSplits) -> None:
+def test_alpha_gradient_matches_the_reference(reg_type: str, reg_scale: float, search_splits: DatasetSplits) -> None:
     config = SearchConfig.tiny("drnas", drnas_reg=reg_type, arch_weight_decay=reg_scale)
     torch.manual_seed(0)
-    supernet = config.build_supernet(tiny_splits)
+    supernet = config.build_supernet(search_splits)
     alphas = ArchParameters(supernet, init_scale=0.5, generator=torch.Generator().manual_seed(1))
     beta = alphas.alpha["cell"].detach().clone()
-    data = DeviceData(tiny_splits, torch.device("cpu"))
+    data = DeviceData(search_splits, torch.device("cpu"))
     _, step = search_loop(config, supernet, alphas, data, Projection.empty(alphas))
     x, y = data.fixed_batches("val", 16)[0]
     supernet.train()
@@ -58,8 +58,8 @@ def test_alpha_gradient_matches_the_reference(reg_type: str, reg_scale: float, t
     assert step.architect.optimizer.param_groups[0]["weight_decay"] == (reg_scale if reg_type == "l2" else 0.0)
 
 
-def test_a_draw_is_the_references_row_by_row_sample(tiny_splits: DatasetSplits) -> None:
-    alphas = ArchParameters(SearchConfig.tiny("drnas").build_supernet(tiny_splits), init_scale=0.5,
+def test_a_draw_is_the_references_row_by_row_sample(search_splits: DatasetSplits) -> None:
+    alphas = ArchParameters(SearchConfig.tiny("drnas").build_supernet(search_splits), init_scale=0.5,
                             generator=torch.Generator().manual_seed(2))
     torch.manual_seed(3)
     ours = alphas.dirichlet_sample()["cell"]
@@ -70,8 +70,8 @@ def test_a_draw_is_the_references_row_by_row_sample(tiny_splits: DatasetSplits) 
     assert not torch.equal(ours, alphas.dirichlet_sample()["cell"])  # a fresh draw every call
 
 
-def test_final_cell_is_the_largest_concentration(tiny_splits: DatasetSplits) -> None:
-    run = search(SearchConfig.tiny("drnas", epochs=1), tiny_splits, seed=0)
+def test_final_cell_is_the_largest_concentration(search_splits: DatasetSplits) -> None:
+    run = search(SearchConfig.tiny("drnas", epochs=1), search_splits, seed=0)
     concentration = F.elu(run.alphas.alpha["cell"].detach()) + 1
     chosen = select(run, "alpha", seed=0).arch
     expected = [run.alphas.candidates["cell"][k][int(i)] for k, i in enumerate(concentration.argmax(1))]

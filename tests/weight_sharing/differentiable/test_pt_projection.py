@@ -33,8 +33,8 @@ def test_schedule_decides_when_the_reference_does(family: str, n_edges: int, n_n
 
 
 @pytest.fixture(scope="module")
-def darts_run(tiny_splits: DatasetSplits) -> SearchRun:
-    return search(SearchConfig.tiny("darts", epochs=1), tiny_splits, seed=0)
+def darts_run(search_splits: DatasetSplits) -> SearchRun:
+    return search(SearchConfig.tiny("darts", epochs=1), search_splits, seed=0)
 
 
 def test_alpha_trains_between_decisions_at_a_tenth_of_the_search_lr(darts_run: SearchRun) -> None:
@@ -62,8 +62,8 @@ def test_alpha_trains_between_decisions_at_a_tenth_of_the_search_lr(darts_run: S
         select(darts_run, "pt", seed=3, tune_lr=0.0)
 
 
-def test_fixed_alpha_stays_uniform_while_tuning(tiny_splits: DatasetSplits) -> None:
-    run = search(SearchConfig.tiny("fixed_alpha", epochs=1), tiny_splits, seed=0)
+def test_fixed_alpha_stays_uniform_while_tuning(search_splits: DatasetSplits) -> None:
+    run = search(SearchConfig.tiny("fixed_alpha", epochs=1), search_splits, seed=0)
     chosen = select(run, "pt", seed=0, tune_epochs=1)
     assert len(chosen.tuning) == 4 and chosen.tuning["arch_loss"].isna().all()
     assert (chosen.edges["alpha"] == 0.0).all()

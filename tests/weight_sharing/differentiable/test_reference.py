@@ -50,10 +50,10 @@ def _alphas(space_name: str, splits: DatasetSplits, seed: int, scale: float = 1.
 
 @pytest.mark.parametrize("space_name", ["nb201", "darts"])
 def test_sdarts_weights_are_softmax_then_perturb_clamp_renormalise(space_name: str,
-                                                                    tiny_splits: DatasetSplits) -> None:
+                                                                    search_splits: DatasetSplits) -> None:
     dead_rows = 0
     for seed in range(12):
-        alphas = _alphas(space_name, tiny_splits, seed)
+        alphas = _alphas(space_name, search_splits, seed)
         epsilon = 0.3 if seed < 6 else 3.0  # the published final epsilon, and one that empties some rows
         torch.manual_seed(100 + seed)
         ours = alphas.randomly_smoothed_weights(epsilon)
@@ -69,7 +69,7 @@ def test_sdarts_weights_are_softmax_then_perturb_clamp_renormalise(space_name: s
     assert dead_rows > 0  # the reference's all-zero-row rule was exercised
 
 
-def test_sdarts_weights_never_reach_padding(tiny_splits: DatasetSplits) -> None:
+def test_sdarts_weights_never_reach_padding(search_splits: DatasetSplits) -> None:
     edge_ops = {c: list(S1_EDGE_OPS[c]) for c in S1_EDGE_OPS}
     edge_ops["normal"][0] = ("skip_connect",)  # an edge narrower than the others: one padded column
     supernet = build_supernet(DartsSpace(name="s1_short", edge_ops=edge_ops), num_classes=10, in_channels=1,
@@ -91,7 +91,7 @@ def test_sdarts_epsilon_ramps_per_epoch_as_smoothdarts() -> None:
 
 
 def test_sdarts_search_perturbs_every_weight_step_with_the_epochs_epsilon(
-        tiny_splits: DatasetSplits, monkeypatch: pytest.MonkeyPatch) -> None:
+        search_splits: DatasetSplits, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[float] = []
     smooth = ArchParameters.randomly_smoothed_weights
 
@@ -101,14 +101,14 @@ def test_sdarts_search_perturbs_every_weight_step_with_the_epochs_epsilon(
 
     monkeypatch.setattr(ArchParameters, "randomly_smoothed_weights", recording)
     config = SearchConfig.tiny("sdarts_rs", epochs=3)
-    search(config, tiny_splits, seed=0)
-    steps = len(search_module.batch_bounds(len(tiny_splits.train), config.batch_size))
+    search(config, search_splits, seed=0)
+    steps = len(search_module.batch_bounds(len(search_splits.train), config.batch_size))
     assert seen == [config.sdarts_epsilon_at(e) for e in range(3) for _ in range(steps)]
     assert seen[0] == pytest.approx(0.03) and seen[-1] == pytest.approx(0.03 + 0.27 * 2 / 3)
 
 
 @pytest.mark.parametrize(("algorithm", "first"), [("gdas", "weights"), ("darts", "alpha"), ("sdarts_rs", "alpha")])
-def test_step_order_follows_the_reference(algorithm: str, first: str, tiny_splits: DatasetSplits,
+def test_step_order_follows_the_reference(algorithm: str, first: str, search_splits: DatasetSplits,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """GDAS (AutoDL ``search_func``): the weight step, then the alpha step on the updated weights;
     DARTS and SDARTS (``train``): the alpha step, then the weight step."""
@@ -125,12 +125,12 @@ def test_step_order_follows_the_reference(algorithm: str, first: str, tiny_split
 
     monkeypatch.setattr(torch.optim.SGD, "step", on_weights)
     monkeypatch.setattr(Architect, "step", on_alpha)
-    search(SearchConfig.tiny(algorithm, epochs=1), tiny_splits, seed=0)
+    search(SearchConfig.tiny(algorithm, epochs=1), search_splits, seed=0)
     other = "alpha" if first == "weights" else "weights"
     assert len(events) >= 4 and events == [first, other] * (len(events) // 2)
 
 
-def test_gdas_optimisers_are_autodls(tiny_splits: DatasetSplits) -> None:
+def test_gdas_optimisers_are_autodls(search_splits: DatasetSplits) -> None:
     config = SearchConfig(algorithm="gdas", space="nb201")
     # GDAS.config: SGD, LR 0.025, cosine to eta_min 0.001, decay 5e-4, momentum 0.9, nesterov; batch 64
     assert (config.lr, config.lr_min, config.momentum, config.weight_decay, config.nesterov) == (
@@ -144,9 +144,9 @@ def test_gdas_optimisers_are_autodls(tiny_splits: DatasetSplits) -> None:
     assert protocol.learning_rate(0) == 0.025 and protocol.learning_rate(config.epochs) == pytest.approx(0.001)
     # the optimisers the search builds carry them
     tiny = SearchConfig.tiny("gdas")
-    supernet = tiny.build_supernet(tiny_splits)
+    supernet = tiny.build_supernet(search_splits)
     alphas = ArchParameters(supernet)
-    loop, _ = search_loop(tiny, supernet, alphas, DeviceData(tiny_splits, torch.device("cpu")), Projection.empty(alphas))
+    loop, _ = search_loop(tiny, supernet, alphas, DeviceData(search_splits, torch.device("cpu")), Projection.empty(alphas))
     group = loop.optimizer.param_groups[0]
     assert (group["nesterov"], group["weight_decay"], group["momentum"]) == (True, 5e-4, 0.9)
     # DARTS keeps its own (quark0/darts train_search.py: weight decay 3e-4, plain momentum)
@@ -168,11 +168,11 @@ def test_darts_search_without_a_normal_cell_is_refused_before_compute(depth: int
     assert SearchConfig(space="nb201", depth=depth).depth == depth  # NB201's depth counts cells per stage
 
 
-def test_smallest_darts_search_network_has_a_normal_cell(tiny_splits: DatasetSplits) -> None:
+def test_smallest_darts_search_network_has_a_normal_cell(search_splits: DatasetSplits) -> None:
     config = SearchConfig.tiny("darts2", "darts", depth=3, epochs=1)
-    supernet = config.build_supernet(tiny_splits)
+    supernet = config.build_supernet(search_splits)
     assert [c.reduction for c in supernet.network.cells] == [False, True, True]
     start = ArchParameters(supernet, init_scale=config.alpha_init, generator=torch.Generator().manual_seed(0))
-    run = search(config, tiny_splits, seed=0)
+    run = search(config, search_splits, seed=0)
     for kind in ("normal", "reduce"):  # both alphas were trained
         assert not torch.equal(run.alphas.alpha[kind].detach(), start.alpha[kind].detach())

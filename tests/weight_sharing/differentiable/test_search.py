@@ -25,8 +25,8 @@ def _records(run: SearchRun) -> list[str]:
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_every_algorithm_searches_and_records(algorithm: str, tiny_splits: DatasetSplits) -> None:
-    run = search(SearchConfig.tiny(algorithm, epochs=2), tiny_splits, seed=0)
+def test_every_algorithm_searches_and_records(algorithm: str, search_splits: DatasetSplits) -> None:
+    run = search(SearchConfig.tiny(algorithm, epochs=2), search_splits, seed=0)
     assert [r.epoch for r in run.history] == [1, 2]
     assert all(math.isfinite(r.train_loss) and 0 <= r.val_acc <= 100 for r in run.history)
     assert math.isnan(run.history[0].arch_loss) == (algorithm == "fixed_alpha")
@@ -42,15 +42,15 @@ def test_every_algorithm_searches_and_records(algorithm: str, tiny_splits: Datas
         assert not torch.equal(run.alphas.alpha["cell"], torch.zeros(6, 5))
 
 
-def test_same_seed_same_search_other_seed_differs(tiny_splits: DatasetSplits) -> None:
+def test_same_seed_same_search_other_seed_differs(search_splits: DatasetSplits) -> None:
     config = SearchConfig.tiny("sdarts_rs", epochs=1)
-    a, b = search(config, tiny_splits, seed=3), search(config, tiny_splits, seed=3)
+    a, b = search(config, search_splits, seed=3), search(config, search_splits, seed=3)
     assert _same_state(a, b) and _records(a) == _records(b)
-    assert not torch.equal(a.alphas.alpha["cell"], search(config, tiny_splits, seed=4).alphas.alpha["cell"])
+    assert not torch.equal(a.alphas.alpha["cell"], search(config, search_splits, seed=4).alphas.alpha["cell"])
 
 
-def test_fixed_alpha_stays_uniform(tiny_splits: DatasetSplits) -> None:
-    run = search(SearchConfig.tiny("fixed_alpha", "darts_s3", epochs=1), tiny_splits, seed=0)
+def test_fixed_alpha_stays_uniform(search_splits: DatasetSplits) -> None:
+    run = search(SearchConfig.tiny("fixed_alpha", "darts_s3", epochs=1), search_splits, seed=0)
     for kind in ("normal", "reduce"):
         assert torch.equal(run.alphas.alpha[kind], torch.zeros(14, 3))
         torch.testing.assert_close(run.alphas.weights()[kind], torch.full((14, 3), 1 / 3))
@@ -58,10 +58,10 @@ def test_fixed_alpha_stays_uniform(tiny_splits: DatasetSplits) -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["darts2", "gdas", "sgas", "drnas"])
-def test_resume_is_bit_identical(algorithm: str, tiny_splits: DatasetSplits, tmp_path: Path,
+def test_resume_is_bit_identical(algorithm: str, search_splits: DatasetSplits, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     config = SearchConfig.tiny(algorithm, epochs=2)
-    whole = search(config, tiny_splits, seed=1)
+    whole = search(config, search_splits, seed=1)
     save = loop_module.save_checkpoint
 
     def save_then_stop(folder: Path, state: dict) -> None:
@@ -70,25 +70,25 @@ def test_resume_is_bit_identical(algorithm: str, tiny_splits: DatasetSplits, tmp
 
     monkeypatch.setattr(loop_module, "save_checkpoint", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        search(config, tiny_splits, seed=1, checkpoint_dir=tmp_path)
+        search(config, search_splits, seed=1, checkpoint_dir=tmp_path)
     monkeypatch.setattr(loop_module, "save_checkpoint", save)
-    resumed = search(config, tiny_splits, seed=1, checkpoint_dir=tmp_path)
+    resumed = search(config, search_splits, seed=1, checkpoint_dir=tmp_path)
     assert _same_state(whole, resumed) and _records(whole) == _records(resumed)
     assert resumed.projection == whole.projection
     assert (tmp_path / "snapshot.pt").is_file() and resumed.snapshot_paths[2] == tmp_path / "snapshot.pt"
 
 
-def test_snapshot_round_trip(tiny_splits: DatasetSplits, tmp_path: Path) -> None:
-    run = search(SearchConfig.tiny("sgas", epochs=1), tiny_splits, seed=0, checkpoint_dir=tmp_path,
+def test_snapshot_round_trip(search_splits: DatasetSplits, tmp_path: Path) -> None:
+    run = search(SearchConfig.tiny("sgas", epochs=1), search_splits, seed=0, checkpoint_dir=tmp_path,
                  snapshot_epochs=[1])
     snapshot = load_snapshot(run.snapshot_paths[1])
     assert snapshot.config == run.config and snapshot.epoch == 1 and snapshot.projection == run.projection
-    supernet, alphas = snapshot.restore(tiny_splits)
+    supernet, alphas = snapshot.restore(search_splits)
     assert all(torch.equal(v, run.supernet.state_dict()[k]) for k, v in supernet.state_dict().items())
     assert torch.equal(alphas.alpha["cell"], run.alphas.alpha["cell"])
 
 
-def test_config_errors(tiny_splits: DatasetSplits) -> None:
+def test_config_errors(search_splits: DatasetSplits) -> None:
     with pytest.raises(ConfigError):
         SearchConfig(algorithm="enas")
     with pytest.raises(ConfigError):
@@ -98,7 +98,7 @@ def test_config_errors(tiny_splits: DatasetSplits) -> None:
     with pytest.raises(ConfigError):
         SearchConfig.tiny(mask=("conv_7x7",)).make_space()
     with pytest.raises(ConfigError):
-        search(SearchConfig.tiny(), tiny_splits, seed=0, snapshot_epochs=[1])
+        search(SearchConfig.tiny(), search_splits, seed=0, snapshot_epochs=[1])
 
 
 def test_batch_bounds_never_leave_a_single_image() -> None:

@@ -20,8 +20,8 @@ from nasaudit.weight_sharing.differentiable.selection import alpha_agreement, op
 
 
 @pytest.fixture(scope="module")
-def nb201_run(tiny_splits: DatasetSplits) -> SearchRun:
-    return search(SearchConfig.tiny("darts", epochs=1), tiny_splits, seed=0)
+def nb201_run(search_splits: DatasetSplits) -> SearchRun:
+    return search(SearchConfig.tiny("darts", epochs=1), search_splits, seed=0)
 
 
 def test_alpha_selection_is_the_argmax_on_nb201(nb201_run: SearchRun) -> None:
@@ -52,7 +52,7 @@ def test_alpha_selection_is_the_darts_genotype_rule(micro_splits: DatasetSplits)
         assert list(arch.cell(kind).edges) == expected
 
 
-def test_pt_on_nb201_picks_the_op_whose_removal_hurts_most(nb201_run: SearchRun, tiny_splits: DatasetSplits) -> None:
+def test_pt_on_nb201_picks_the_op_whose_removal_hurts_most(nb201_run: SearchRun, search_splits: DatasetSplits) -> None:
     selection = select(nb201_run, "pt", seed=5, tune_epochs=1)
     space = nb201_run.config.make_space()
     assert space.parse(str(selection.arch)) == selection.arch
@@ -97,10 +97,10 @@ def test_pt_on_darts_spaces_gives_valid_genotypes(space: str, micro_splits: Data
 
 
 def test_selection_from_a_snapshot_file_equals_selection_from_the_run(nb201_run: SearchRun, tmp_path: Path,
-                                                                        tiny_splits: DatasetSplits) -> None:
+                                                                        search_splits: DatasetSplits) -> None:
     path = nb201_run.save(tmp_path / "s.pt")
     from_run = select(nb201_run, "pt", seed=2, tune_epochs=0)
-    from_file = select(path, "pt", seed=2, tune_epochs=0, splits=tiny_splits)
+    from_file = select(path, "pt", seed=2, tune_epochs=0, splits=search_splits)
     assert from_file.arch == from_run.arch and from_file.edges.equals(from_run.edges)
     with pytest.raises(DataError):
         select(path, "pt", seed=2)

@@ -30,10 +30,10 @@ def _supernet(splits: DatasetSplits, space: str) -> tuple[torch.nn.Module, objec
 
 
 @pytest.mark.parametrize("space", ["nb201", "darts_s2"])
-def test_frozen_weights_keep_the_function_and_swaps_move_edges(space: str, tiny_splits: DatasetSplits) -> None:
-    supernet, arg = _supernet(tiny_splits, space)
+def test_frozen_weights_keep_the_function_and_swaps_move_edges(space: str, search_splits: DatasetSplits) -> None:
+    supernet, arg = _supernet(search_splits, space)
     x = torch.randn(4, 1, 8, 8)
-    frozen = _supernet(tiny_splits, space)[0]
+    frozen = _supernet(search_splits, space)[0]
     freeze_weights(frozen, arg)
     with torch.no_grad():
         torch.testing.assert_close(frozen(x, arg), supernet(x, arg), rtol=0, atol=0)
@@ -50,7 +50,7 @@ def test_frozen_weights_keep_the_function_and_swaps_move_edges(space: str, tiny_
         assert shuffled(x, arg).shape == supernet(x, arg).shape
 
 
-def test_layer_shuffle_swaps_same_shape_cells_and_undoes_itself(tiny_splits: DatasetSplits) -> None:
+def test_layer_shuffle_swaps_same_shape_cells_and_undoes_itself(search_splits: DatasetSplits) -> None:
     torch.manual_seed(0)
     net = build_network(ARCH, "nb201", num_classes=10, in_channels=1, channels=4, cells_per_stage=2).eval()
     shuffled, swaps = shuffle_layers(net, seed=0)
@@ -62,13 +62,13 @@ def test_layer_shuffle_swaps_same_shape_cells_and_undoes_itself(tiny_splits: Dat
         assert not torch.equal(shuffled(x), net(x))
 
 
-def test_shuffle_accuracy_and_errors(tiny_splits: DatasetSplits) -> None:
+def test_shuffle_accuracy_and_errors(search_splits: DatasetSplits) -> None:
     torch.manual_seed(0)
     net = build_network(ARCH, "nb201", num_classes=10, in_channels=1, channels=4, cells_per_stage=1)
-    result = shuffle_accuracy(net, tiny_splits, seed=0, mode="edges", repeats=3)
+    result = shuffle_accuracy(net, search_splits, seed=0, mode="edges", repeats=3)
     assert len(result.after) == 3 and 0 <= result.after_mean <= 100 and result.after_std >= 0
-    assert result == shuffle_accuracy(net, tiny_splits, seed=0, mode="edges", repeats=3)
+    assert result == shuffle_accuracy(net, search_splits, seed=0, mode="edges", repeats=3)
     with pytest.raises(ConfigError):
         shuffle_layers(net, seed=0)  # one cell per stage: nothing to swap
     with pytest.raises(ConfigError):
-        shuffle_accuracy(net, tiny_splits, seed=0, mode="cells")
+        shuffle_accuracy(net, search_splits, seed=0, mode="cells")
